@@ -1,0 +1,7 @@
+"""`python -m aws_sso_tray` runs the CLI."""
+
+import sys
+
+from aws_sso_tray.cli import main
+
+sys.exit(main())

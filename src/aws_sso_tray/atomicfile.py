@@ -1,0 +1,196 @@
+"""Safe writes to files other programs read: atomic replace, 0600, and an inter-process lock.
+
+Every file we write (the credentials file, the AWS config, token and role-credential caches,
+settings, state) goes through `write_atomic`: a temp file in the same folder, fsync, `os.replace`,
+fsync of the folder. A reader therefore sees the old file or the new one, never a half-written one.
+A symlink is written through to its target (dotfile managers link ~/.aws/credentials), and
+read-only files and folders are refused explicitly, because `os.replace` would happily replace a
+read-only file in a writable folder and root ignores mode bits altogether.
+
+`locked(path)` is the inter-process lock held across a read-modify-write. Lock files live in our
+state folder, not beside the user's file, so ~/.aws gets no litter and a read-only ~/.aws still
+gives a clear error from the writability check rather than from the lock.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import stat
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from aws_sso_tray.errors import FileWriteError
+
+TEMP_SUFFIX = ".aws-sso-tray.tmp"
+STALE_TEMP_SECONDS = 60.0
+LOCK_TIMEOUT_SECONDS = 30.0
+_REPLACE_RETRIES = 20  # Windows: os.replace fails while another process has the file open
+
+
+def resolve_target(path: Path) -> Path:
+    """Follow symlinks (also chains and relative links) to the file that is really written."""
+    path = Path(os.path.expanduser(path))
+    try:
+        return Path(os.path.realpath(path))
+    except OSError:
+        return path.absolute()
+
+
+def check_writable(path: Path) -> Path:
+    """Raise FileWriteError unless `path` (after symlinks) can be replaced; return the target."""
+    target = resolve_target(path)
+    folder = target.parent
+    if target.is_dir():
+        raise FileWriteError(f"{target} is a directory, not a file: move it away and try again")
+    if not folder.exists():
+        return target  # created by write_atomic
+    if not folder.is_dir():
+        raise FileWriteError(f"{folder} is not a directory: cannot write {target.name} there")
+    if target.exists() and not _owner_may_write(target):
+        raise FileWriteError(
+            f"{target} is read-only: make it writable (chmod u+w) or choose another file"
+        )
+    if not _owner_may_write(folder) or not os.access(folder, os.W_OK | os.X_OK):
+        raise FileWriteError(
+            f"folder {folder} is read-only: cannot write {target.name} (chmod u+w the folder)"
+        )
+    return target
+
+
+def _owner_may_write(path: Path) -> bool:
+    # Mode bits first: root's os.access says yes to everything, but a user who made a file
+    # read-only meant it, whoever runs us.
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return False
+    if sys.platform != "win32" and not mode & stat.S_IWUSR:
+        return False
+    return os.access(path, os.W_OK)
+
+
+def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
+    """Replace the file at `path` (through symlinks) with `data`, atomically, with `mode`."""
+    target = check_writable(path)
+    folder = target.parent
+    try:
+        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise FileWriteError(f"cannot create folder {folder}: {exc.strerror}") from exc
+    sweep_stale_temps(target)
+    prefix = f".{target.name}.{os.getpid()}."
+    try:
+        fd, tmp_name = tempfile.mkstemp(prefix=prefix, suffix=TEMP_SUFFIX, dir=folder)
+    except OSError as exc:
+        raise FileWriteError(f"cannot write in {folder}: {exc.strerror}") from exc
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if sys.platform != "win32":
+            os.chmod(tmp, mode)
+        _replace(tmp, target)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise FileWriteError(f"cannot write {target}: {exc.strerror or exc}") from exc
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    _fsync_folder(folder)
+
+
+def _replace(tmp: Path, target: Path) -> None:
+    for attempt in range(_REPLACE_RETRIES):
+        try:
+            os.replace(tmp, target)
+            return
+        except PermissionError:
+            if sys.platform != "win32" or attempt == _REPLACE_RETRIES - 1:
+                raise
+            time.sleep(0.05)
+
+
+def _fsync_folder(folder: Path) -> None:
+    if sys.platform == "win32":
+        return
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def sweep_stale_temps(target: Path) -> None:
+    """Delete temp files that writers of `target` left behind when they were killed."""
+    prefix = f".{target.name}."
+    cutoff = time.time() - STALE_TEMP_SECONDS
+    with contextlib.suppress(OSError):
+        for entry in os.scandir(target.parent):
+            name = entry.name
+            if not (name.startswith(prefix) and name.endswith(TEMP_SUFFIX)):
+                continue
+            pid_text = name[len(prefix) :].split(".", 1)[0]
+            dead = pid_text.isdigit() and not _pid_alive(int(pid_text))
+            with contextlib.suppress(OSError):
+                if dead or entry.stat().st_mtime < cutoff:
+                    os.unlink(entry.path)
+
+
+def _pid_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    if sys.platform == "win32":
+        return True  # no cheap check; the age cutoff sweeps them instead
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError as exc:
+        return exc.errno == errno.EPERM
+    return True
+
+
+def lock_path_for(path: Path) -> Path:
+    from aws_sso_tray.paths import state_dir
+
+    digest = hashlib.sha1(str(resolve_target(path)).encode(), usedforsecurity=False).hexdigest()
+    return state_dir() / "locks" / f"{digest[:16]}.lock"
+
+
+@contextlib.contextmanager
+def locked(path: Path, *, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
+    """Hold the inter-process lock for the file at `path` (re-entrant within a thread)."""
+    from filelock import FileLock, Timeout
+
+    lock_file = lock_path_for(path)
+    try:
+        lock_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    except OSError as exc:
+        raise FileWriteError(f"cannot create lock folder {lock_file.parent}: {exc}") from exc
+    lock = FileLock(str(lock_file), mode=0o600)
+    try:
+        with lock.acquire(timeout=timeout):
+            yield
+    except Timeout as exc:
+        raise FileWriteError(
+            f"{path} is locked by another aws-sso-tray process (waited {timeout:.0f} s)"
+        ) from exc
+
+
+def read_text(path: Path) -> str | None:
+    """The file's text, or None when it does not exist."""
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
