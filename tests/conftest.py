@@ -82,20 +82,27 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
         emu.stop()
 
 
-def run_cli(*args: str, env: dict[str, str] | None = None, input: str | None = None,
-            timeout: float = 120):
-    """Run the real CLI in a subprocess with the test's environment (plus `env`)."""
+@pytest.fixture
+def cli():
+    """`cli("list", "--json")` runs the real CLI in a subprocess with the test's environment.
+
+    Keyword `env` adds variables; returns the CompletedProcess (text mode).
+    """
     import subprocess
 
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
-    return subprocess.run(
-        [sys.executable, "-m", "aws_sso_tray", *args],
-        capture_output=True,
-        text=True,
-        env=full_env,
-        input=input,
-        timeout=timeout,
-        check=False,
-    )
+    def run(*args: str, env: dict[str, str] | None = None, input: str | None = None,
+            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+        full_env = dict(os.environ)
+        if env:
+            full_env.update(env)
+        return subprocess.run(
+            [sys.executable, "-m", "aws_sso_tray", *args],
+            capture_output=True,
+            text=True,
+            env=full_env,
+            input=input,
+            timeout=timeout,
+            check=False,
+        )
+
+    return run
