@@ -1,0 +1,153 @@
+"""The two AWS services we talk to, as unsigned botocore clients, and their errors as AppErrors.
+
+Both `sso` (the access portal) and `sso-oidc` authenticate with bearer tokens or client secrets,
+not SigV4, so the clients are created UNSIGNED: no credential lookup, no instance-metadata probe.
+botocore honours `AWS_ENDPOINT_URL_SSO` / `AWS_ENDPOINT_URL_SSO_OIDC`, which is how the tests and
+the demo point everything at the local emulator. We use `botocore.session` rather than boto3:
+same clients, a smaller import.
+
+`translate_errors()` turns botocore's exceptions into the one-line AppErrors users see; callers
+that need to react to a specific service error (InvalidGrant, AuthorizationPending...) catch
+`botocore.exceptions.ClientError` themselves first and use `error_code()`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from aws_sso_tray.errors import (
+    AppError,
+    LoginNeededError,
+    NetworkError,
+    RegistrationError,
+    ServiceError,
+    ThrottledError,
+)
+
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 20
+MAX_ATTEMPTS = 4  # standard retry mode: throttling and 5xx retried with backoff and jitter
+
+_THROTTLE_CODES = frozenset(
+    {"TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded"}
+)
+_LOGIN_CODES = frozenset(
+    {"UnauthorizedException", "InvalidGrantException", "ExpiredTokenException"}
+)
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str, int], Any] = {}
+_session: Any = None
+
+
+def client(service: str, region: str, *, max_attempts: int = MAX_ATTEMPTS) -> Any:
+    """A cached, thread-safe, unsigned client for `sso` or `sso-oidc` in `region`."""
+    import os
+
+    # The endpoint override is read when the client is created: key the cache on it, so a
+    # process that changes AWS_ENDPOINT_URL_* (tests, the demo) gets a fresh client.
+    endpoints = "|".join(
+        os.environ.get(var, "")
+        for var in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL")
+    )
+    key = (f"{service}|{endpoints}", region, max_attempts)
+    with _lock:
+        found = _clients.get(key)
+        if found is not None:
+            return found
+        global _session
+        import botocore.session
+        from botocore import UNSIGNED
+        from botocore.config import Config
+
+        if _session is None:
+            _session = botocore.session.get_session()
+        config = Config(
+            signature_version=UNSIGNED,
+            region_name=region,
+            connect_timeout=CONNECT_TIMEOUT,
+            read_timeout=READ_TIMEOUT,
+            retries={"mode": "standard", "max_attempts": max_attempts},
+        )
+        created = _session.create_client(service, region_name=region, config=config)
+        _clients[key] = created
+        return created
+
+
+def oidc_client(region: str, **kwargs: Any) -> Any:
+    return client("sso-oidc", region, **kwargs)
+
+
+def portal_client(region: str, **kwargs: Any) -> Any:
+    return client("sso", region, **kwargs)
+
+
+def error_code(exc: BaseException) -> str | None:
+    """The service error code of a botocore ClientError (e.g. 'InvalidGrantException')."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        code = response.get("Error", {}).get("Code")
+        return str(code) if code else None
+    return None
+
+
+def error_message(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        error = response.get("Error", {})
+        return str(error.get("Message") or error.get("Code") or exc)
+    return str(exc)
+
+
+def to_app_error(exc: BaseException, *, what: str, login_hint: str = "") -> AppError:
+    """Turn a botocore exception raised while doing `what` into a one-line AppError."""
+    from botocore import exceptions as bexc
+
+    if isinstance(exc, AppError):
+        return exc
+    if isinstance(
+        exc,
+        (
+            bexc.EndpointConnectionError,
+            bexc.ConnectTimeoutError,
+            bexc.ReadTimeoutError,
+            bexc.ConnectionClosedError,
+            bexc.HTTPClientError,
+        ),
+    ):
+        endpoint = getattr(exc, "kwargs", {}).get("endpoint_url", "") or ""
+        where = f" {endpoint}" if endpoint else ""
+        return NetworkError(
+            f"{what}: cannot reach the AWS endpoint{where} ({type(exc).__name__}); "
+            "check your network or proxy and try again"
+        )
+    code = error_code(exc)
+    if code in _THROTTLE_CODES:
+        return ThrottledError(
+            f"{what}: AWS is throttling requests ({code}); wait a minute and retry"
+        )
+    if code in _LOGIN_CODES:
+        hint = f": {login_hint}" if login_hint else ""
+        return LoginNeededError(f"{what}: the SSO session has expired or was revoked{hint}")
+    if code == "InvalidClientException":
+        return RegistrationError(
+            f"{what}: the OIDC client registration was rejected ({error_message(exc)}); "
+            "log in again to register a new client"
+        )
+    if code:
+        return ServiceError(f"{what}: {code}: {error_message(exc)}")
+    return ServiceError(f"{what}: {type(exc).__name__}: {exc}")
+
+
+@contextlib.contextmanager
+def translate_errors(what: str, *, login_hint: str = "") -> Iterator[None]:
+    """Re-raise botocore errors inside the block as AppErrors (see `to_app_error`)."""
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    try:
+        yield
+    except (BotoCoreError, ClientError) as exc:
+        raise to_app_error(exc, what=what, login_hint=login_hint) from exc
