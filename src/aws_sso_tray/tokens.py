@@ -1,0 +1,344 @@
+"""The AWS CLI's SSO token cache (`~/.aws/sso/cache/<sha1>.json`): read, write, silent refresh.
+
+We share these files with the AWS CLI and botocore, so names, keys and timestamp forms are
+exactly theirs (botocore `SSOTokenLoader` / `SSOTokenProvider`): the name is sha1 of the
+sso-session name (or of the start URL for a legacy profile), the keys are `startUrl`, `region`,
+`accessToken`, `expiresAt`, `clientId`, `clientSecret`, `registrationExpiresAt` and
+`refreshToken`, written as compact JSON with `%Y-%m-%dT%H:%M:%SZ` times. We read any ISO form
+other tools write, and keys we do not know survive our rewrites.
+
+`valid_token` is the one answer to "what happens when a token expires": inside the refresh
+window it renews the token with the refresh token (CreateToken, grant `refresh_token`), as
+botocore does, but under an inter-process lock and re-reading the file first, because the AWS
+CLI, botocore in someone's script, or another of our processes may have just written a newer one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from aws_sso_tray import atomicfile, clock, paths
+from aws_sso_tray.errors import AppError, LoginNeededError
+
+if TYPE_CHECKING:
+    from aws_sso_tray.profiles import SsoSession
+
+log = logging.getLogger(__name__)
+
+REFRESH_WINDOW = timedelta(minutes=15)  # botocore's SSOTokenProvider._REFRESH_WINDOW
+REFRESH_GRANT_TYPE = "refresh_token"
+
+# The server says the refresh token or the client registration is no good any more: only a new
+# login helps. Anything else (network, throttling, 5xx) is transient.
+_REFUSAL_CODES = frozenset(
+    {
+        "InvalidGrantException",
+        "ExpiredTokenException",
+        "InvalidClientException",
+        "UnauthorizedClientException",
+        "AccessDeniedException",
+    }
+)
+
+# botocore's key order, so a file we write is byte-for-byte what botocore would write.
+_KNOWN_KEYS = (
+    "startUrl",
+    "region",
+    "accessToken",
+    "expiresAt",
+    "clientId",
+    "clientSecret",
+    "registrationExpiresAt",
+    "refreshToken",
+)
+
+
+@dataclass(frozen=True)
+class SsoToken:
+    """One cached SSO access token, with what is needed to refresh it."""
+
+    start_url: str
+    region: str
+    access_token: str = field(repr=False)
+    expires_at: datetime
+    refresh_token: str | None = field(default=None, repr=False)
+    client_id: str | None = None
+    client_secret: str | None = field(default=None, repr=False)
+    registration_expires_at: datetime | None = None
+    # The file's dict as read, so keys written by other tools survive a rewrite.
+    raw: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    def remaining(self, now: datetime) -> timedelta:
+        return self.expires_at - now
+
+    def expired(self, now: datetime) -> bool:
+        return self.expires_at <= now
+
+    def can_refresh(self, now: datetime) -> bool:
+        """True when the refresh token and a live client registration are at hand."""
+        if not (self.refresh_token and self.client_id and self.client_secret):
+            return False
+        # An unknown registration expiry is not a known-dead one: let the server decide.
+        return self.registration_expires_at is None or self.registration_expires_at > now
+
+    @classmethod
+    def from_dict(
+        cls, data: Mapping[str, Any], *, start_url: str = "", region: str = ""
+    ) -> SsoToken:
+        """Parse a cache file's dict; `start_url` / `region` fill keys the file lacks.
+
+        Raises ValueError when the dict is not a usable token (botocore needs `accessToken`
+        and `expiresAt`; so do we).
+        """
+        access_token = data.get("accessToken")
+        if not isinstance(access_token, str) or not access_token:
+            raise ValueError("no accessToken")
+        if "expiresAt" not in data:
+            raise ValueError("no expiresAt")
+        expires_at = clock.parse_time(data["expiresAt"])
+        registration = data.get("registrationExpiresAt")
+        return cls(
+            start_url=_text(data.get("startUrl")) or start_url,
+            region=_text(data.get("region")) or region,
+            access_token=access_token,
+            expires_at=expires_at,
+            refresh_token=_text(data.get("refreshToken")),
+            client_id=_text(data.get("clientId")),
+            client_secret=_text(data.get("clientSecret")),
+            registration_expires_at=(
+                clock.parse_time(registration) if registration not in (None, "") else None
+            ),
+            raw=dict(data),
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        """The cache file's dict: botocore's keys in botocore's order, then unknown keys kept."""
+        known: dict[str, Any] = {
+            "startUrl": self.start_url,
+            "region": self.region,
+            "accessToken": self.access_token,
+            "expiresAt": clock.format_time(self.expires_at),
+        }
+        if self.client_id is not None:
+            known["clientId"] = self.client_id
+        if self.client_secret is not None:
+            known["clientSecret"] = self.client_secret
+        if self.registration_expires_at is not None:
+            known["registrationExpiresAt"] = clock.format_time(self.registration_expires_at)
+        if self.refresh_token is not None:
+            known["refreshToken"] = self.refresh_token
+        extra = {k: v for k, v in self.raw.items() if k not in _KNOWN_KEYS}
+        return {**known, **extra}
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def cache_key(session: SsoSession) -> str:
+    """sha1 of the session name, or of the start URL for a legacy profile (as botocore)."""
+    source = session.name if session.name is not None else session.start_url
+    return hashlib.sha1(source.encode("utf-8"), usedforsecurity=False).hexdigest()
+
+
+def token_cache_file(session: SsoSession) -> Path:
+    return paths.sso_cache_dir() / f"{cache_key(session)}.json"
+
+
+def _same_start_url(a: str, b: str) -> bool:
+    return a.rstrip("/") == b.rstrip("/")
+
+
+def read_token(session: SsoSession) -> SsoToken | None:
+    """The cached token for `session`; None when there is none, it is unreadable, or it
+    belongs to another start URL (the session's URL was changed since the login)."""
+    path = token_cache_file(session)
+    try:
+        text = atomicfile.read_text(path)
+    except OSError as exc:
+        log.warning("cannot read SSO token cache %s: %s", path, exc.strerror or exc)
+        return None
+    if text is None:
+        return None
+    try:
+        data = json.loads(text)
+        if not isinstance(data, dict):
+            raise ValueError("not a JSON object")
+        token = SsoToken.from_dict(data, start_url=session.start_url, region=session.region)
+    except ValueError as exc:
+        # Never echo the content: it holds secrets.
+        log.warning("ignoring unusable SSO token cache %s (%s)", path, type(exc).__name__)
+        return None
+    if not _same_start_url(token.start_url, session.start_url):
+        log.info("SSO token cache %s is for another start URL; ignoring it", path)
+        return None
+    return token
+
+
+def write_token(session: SsoSession, token: SsoToken) -> None:
+    """Write `token` as the AWS CLI does (compact JSON, 0600, atomic).
+
+    The caller holds `atomicfile.locked(token_cache_file(session))` when it read the file first.
+    """
+    data = json.dumps(token.to_dict()).encode("utf-8")
+    atomicfile.write_atomic(token_cache_file(session), data, mode=0o600)
+
+
+def delete_token(session: SsoSession) -> bool:
+    """Remove the session's cached token (logout); True when there was one."""
+    path = token_cache_file(session)
+    with atomicfile.locked(path):
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+    return True
+
+
+def needs_refresh(token: SsoToken, now: datetime, window: timedelta = REFRESH_WINDOW) -> bool:
+    """True when less than `window` is left (or the token has expired)."""
+    return token.expires_at - now < window
+
+
+def _login_needed(session: SsoSession, why: str, login_hint: str) -> LoginNeededError:
+    profile = login_hint or "PROFILE"
+    return LoginNeededError(
+        f"SSO session '{session.display_name}' {why}: run `aws-sso-tray login {profile}`"
+    )
+
+
+def valid_token(
+    session: SsoSession,
+    *,
+    now: datetime | None = None,
+    refresh_window: timedelta = REFRESH_WINDOW,
+    login_hint: str = "",
+) -> SsoToken:
+    """A token usable now, refreshed silently when less than `refresh_window` is left.
+
+    `login_hint` is the profile name to put in the "run `aws-sso-tray login ...`" advice.
+    Raises LoginNeededError when there is no token, it expired and cannot be refreshed, or the
+    server refused the refresh. A refresh that fails for a transient reason (network,
+    throttling, 5xx) returns the current token while it is still valid, else raises the
+    translated error (NetworkError, ThrottledError, ServiceError).
+    """
+    now = clock.now() if now is None else clock.parse_time(now)
+    token = read_token(session)
+    if token is None:
+        raise _login_needed(session, "has no cached login", login_hint)
+    if not needs_refresh(token, now, refresh_window):
+        return token
+    if not token.can_refresh(now):
+        return _unrefreshable(session, token, now, login_hint)
+
+    path = token_cache_file(session)
+    with atomicfile.locked(path):
+        # Another process may have refreshed (or logged in) while we waited for the lock.
+        current = read_token(session)
+        if current is None:
+            raise _login_needed(session, "has no cached login", login_hint)
+        if not needs_refresh(current, now, refresh_window):
+            return current
+        if not current.can_refresh(now):
+            return _unrefreshable(session, current, now, login_hint)
+        return _refresh_locked(session, current, now, login_hint)
+
+
+def _unrefreshable(
+    session: SsoSession, token: SsoToken, now: datetime, login_hint: str
+) -> SsoToken:
+    # A token without a refresh token (device-code logins of legacy profiles) is still good
+    # until it expires: use it, as botocore does.
+    if not token.expired(now):
+        return token
+    raise _login_needed(session, "has expired", login_hint)
+
+
+def _refresh_locked(
+    session: SsoSession, current: SsoToken, now: datetime, login_hint: str
+) -> SsoToken:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from aws_sso_tray import awsclients
+
+    try:
+        fresh = _create_token(session, current, now)
+    except ClientError as exc:
+        code = awsclients.error_code(exc)
+        if code in _REFUSAL_CODES:
+            # The AWS CLI may have rotated the refresh token under us (it takes no lock of
+            # ours): a newer token in the file is the answer, not a login prompt.
+            latest = read_token(session)
+            if (
+                latest is not None
+                and latest.expires_at > current.expires_at
+                and not latest.expired(now)
+            ):
+                log.info("SSO token refresh refused, but a newer token appeared; using it")
+                return latest
+            log.info("SSO token refresh refused for session %s (%s)", session.display_name, code)
+            raise _login_needed(session, "has ended (refresh refused)", login_hint) from exc
+        return _transient_failure(session, current, now, exc, login_hint)
+    except BotoCoreError as exc:
+        return _transient_failure(session, current, now, exc, login_hint)
+
+    # Re-read right before writing: never replace a newer token with an older one.
+    latest = read_token(session)
+    if latest is not None and latest.expires_at > fresh.expires_at:
+        log.info("a newer SSO token was written meanwhile; keeping it")
+        return latest
+    write_token(session, fresh)
+    log.info(
+        "SSO token for session %s refreshed; expires %s",
+        session.display_name,
+        clock.format_time(fresh.expires_at),
+    )
+    return fresh
+
+
+def _transient_failure(
+    session: SsoSession, current: SsoToken, now: datetime, exc: Exception, login_hint: str
+) -> SsoToken:
+    from aws_sso_tray import awsclients
+
+    error: AppError = awsclients.to_app_error(
+        exc, what=f"refreshing SSO session '{session.display_name}'", login_hint=login_hint
+    )
+    if not current.expired(now):
+        log.warning("SSO token refresh failed, using the current token: %s", error.message)
+        return current
+    raise error from exc
+
+
+def _create_token(session: SsoSession, current: SsoToken, now: datetime) -> SsoToken:
+    """CreateToken with the refresh token; the new token keeps the registration and raw keys."""
+    from aws_sso_tray import awsclients
+
+    assert current.refresh_token and current.client_id and current.client_secret
+    client = awsclients.oidc_client(session.region)
+    response = client.create_token(
+        grantType=REFRESH_GRANT_TYPE,
+        clientId=current.client_id,
+        clientSecret=current.client_secret,
+        refreshToken=current.refresh_token,
+    )
+    return SsoToken(
+        start_url=session.start_url,
+        region=session.region,
+        access_token=response["accessToken"],
+        # Whole seconds: what the file holds is what we return.
+        expires_at=(now + timedelta(seconds=int(response["expiresIn"]))).replace(microsecond=0),
+        # The service may rotate the refresh token; keep the old one when it does not.
+        refresh_token=response.get("refreshToken") or current.refresh_token,
+        client_id=current.client_id,
+        client_secret=current.client_secret,
+        registration_expires_at=current.registration_expires_at,
+        raw=current.raw,
+    )
