@@ -1,19 +1,463 @@
-"""The command line: parses flags, calls the core, prints results and one-line errors."""
+"""The command line: parses flags, calls the core, prints results and one-line errors.
+
+A face only: every decision lives in the core modules. Imports of the core happen inside each
+command so that `credential-process`, which runs before every AWS command a user types, loads
+neither boto3 nor botocore's session machinery when it can answer from the cache.
+"""
 
 from __future__ import annotations
 
+import argparse
+import os
 import sys
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from aws_sso_tray import __version__
+from aws_sso_tray.errors import AppError, ConfigError, ExitCode
+
+if TYPE_CHECKING:
+    from aws_sso_tray.profiles import SsoProfile, SsoSession
+
+PROG = "aws-sso-tray"
+SYNC_WORKERS = 8  # the portal throttles: a small bounded pool
+
+Handler = Callable[[argparse.Namespace], int]
 
 
-def main(argv: list[str] | None = None) -> int:
-    from aws_sso_tray import __version__
+def _duration(text: str) -> timedelta:
+    from aws_sso_tray.clock import parse_duration
 
-    args = sys.argv[1:] if argv is None else argv
-    if args[:1] == ["--version"]:
-        print(f"aws-sso-tray {__version__}")
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _print(text: str) -> None:
+    sys.stdout.write(text)
+    sys.stdout.flush()
+
+
+def _err(text: str) -> None:
+    sys.stderr.write(text.rstrip("\n") + "\n")
+    sys.stderr.flush()
+
+
+# --- list -----------------------------------------------------------------------------------
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    import json
+
+    from aws_sso_tray import profiles, tokens
+    from aws_sso_tray.clock import format_time, now
+
+    loaded = profiles.load_profiles()
+    for problem in profiles.config_problems():
+        _err(f"{PROG}: warning: {problem}")
+    synced = _synced_sections()
+    current = now()
+    rows: list[dict[str, Any]] = []
+    token_cache: dict[str, datetime | None] = {}
+    for profile in loaded:
+        key = profile.session.cache_key
+        if key not in token_cache:
+            token = tokens.read_token(profile.session)
+            token_cache[key] = (
+                token.expires_at if token is not None and token.expires_at > current else None
+            )
+        expires = token_cache[key]
+        rows.append(
+            {
+                "name": profile.name,
+                "sso_session": profile.session.name,
+                "start_url": profile.session.start_url,
+                "region": profile.session.region,
+                "account_id": profile.account_id,
+                "role_name": profile.role_name,
+                "token_expires_at": format_time(expires) if expires else None,
+                "synced_section": synced.get(profile.name),
+            }
+        )
+    if args.json:
+        _print(json.dumps(rows, indent=2) + "\n")
         return 0
-    print("aws-sso-tray: not implemented yet", file=sys.stderr)
-    return 1
+    if not rows:
+        _print(
+            "No SSO profiles in the AWS config. Add one with `aws configure sso` "
+            "(or `aws-sso-tray demo` to try the app).\n"
+        )
+        return 0
+    _print(_table(rows, current))
+    return 0
+
+
+def _synced_sections() -> dict[str, str]:
+    from aws_sso_tray import settings
+
+    loaded, _warnings = settings.load_settings()
+    return dict(loaded.auto_sync)
+
+
+def _table(rows: list[dict[str, Any]], current: datetime) -> str:
+    from aws_sso_tray.clock import format_remaining, parse_time
+
+    headers = ("PROFILE", "SESSION", "ACCOUNT", "ROLE", "LOGIN", "SYNCED TO")
+    lines: list[tuple[str, ...]] = [headers]
+    for row in rows:
+        if row["token_expires_at"]:
+            expires = parse_time(row["token_expires_at"])
+            local = expires.astimezone().strftime("%H:%M")
+            state = f"until {local} ({format_remaining(expires - current)})"
+        else:
+            state = "logged out"
+        session = row["sso_session"] or f"(legacy) {row['start_url']}"
+        lines.append(
+            (
+                row["name"],
+                session,
+                row["account_id"],
+                row["role_name"],
+                state,
+                row["synced_section"] or "-",
+            )
+        )
+    widths = [max(len(line[i]) for line in lines) for i in range(len(headers))]
+    return "".join(
+        "  ".join(cell.ljust(widths[i]) for i, cell in enumerate(line)).rstrip() + "\n"
+        for line in lines
+    )
+
+
+# --- export / credential-process --------------------------------------------------------------
+
+
+def _profile_name(args: argparse.Namespace) -> str:
+    return str(
+        args.profile
+        or os.environ.get("AWS_PROFILE")
+        or os.environ.get("AWS_DEFAULT_PROFILE")
+        or "default"
+    )
+
+
+def _sso_credentials(profile: SsoProfile, args: argparse.Namespace) -> Any:
+    from aws_sso_tray import rolecreds
+
+    min_remaining = args.min_remaining
+    cached = rolecreds.cached_credentials(profile, min_remaining=min_remaining)
+    if cached is not None:
+        return cached
+    return rolecreds.get_credentials(profile, min_remaining=min_remaining)
+
+
+def cmd_credential_process(args: argparse.Namespace) -> int:
+    from aws_sso_tray import formats, profiles
+
+    profile = profiles.get_profile(_profile_name(args))
+    _print(formats.process_json(_sso_credentials(profile, args)))
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from aws_sso_tray import formats
+
+    creds = _any_profile_credentials(_profile_name(args), args)
+    if args.credentials_file_profile:
+        from aws_sso_tray import credfile, paths
+
+        credfile.write_credentials(
+            paths.aws_credentials_file(), args.credentials_file_profile, creds, force=args.force
+        )
+    if args.format == "env":
+        _print(formats.env_lines(creds))
+    elif args.format == "env-export":
+        _print(formats.env_lines(creds, export=True))
+    elif args.format == "json" or not args.credentials_file_profile:
+        _print(formats.process_json(creds))
+    return 0
+
+
+def _any_profile_credentials(name: str, args: argparse.Namespace) -> Any:
+    """SSO profiles take our cached path; any other profile is resolved by boto3, as
+    aws-export-credentials does (assume-role chains, credential_process, static keys)."""
+    from aws_sso_tray import profiles
+
+    profile = profiles.find_profile(name)
+    if profile is not None:
+        return _sso_credentials(profile, args)
+    return _boto3_credentials(name)
+
+
+def _boto3_credentials(name: str) -> Any:
+    from dataclasses import dataclass
+
+    import botocore.exceptions
+    import botocore.session
+
+    from aws_sso_tray.awsclients import to_app_error
+    from aws_sso_tray.clock import parse_time
+
+    @dataclass(frozen=True)
+    class Resolved:
+        access_key_id: str
+        secret_access_key: str
+        session_token: str | None
+        expiration: datetime | None
+
+    try:
+        session = botocore.session.Session(profile=name)
+        creds = session.get_credentials()
+        if creds is None:
+            raise ConfigError(
+                f"profile '{name}' has no credentials: check ~/.aws/config and ~/.aws/credentials"
+            )
+        frozen = creds.get_frozen_credentials()
+        expiry = getattr(creds, "_expiry_time", None)
+    except botocore.exceptions.ProfileNotFound:
+        raise ConfigError(
+            f"profile '{name}' not found in the AWS config or credentials file"
+        ) from None
+    except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
+        raise to_app_error(exc, what=f"resolving credentials for profile '{name}'") from exc
+    return Resolved(
+        frozen.access_key,
+        frozen.secret_key,
+        frozen.token,
+        parse_time(expiry) if expiry is not None else None,
+    )
+
+
+# --- sync --------------------------------------------------------------------------------------
+
+
+def cmd_sync(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from aws_sso_tray import credfile, paths, profiles, rolecreds, settings
+
+    targets: list[tuple[str, str]] = []
+    for spec in args.targets:
+        try:
+            targets.append(settings.parse_target(spec))
+        except ValueError as exc:
+            raise ConfigError(f"{spec}: {exc}") from None
+    if not targets:
+        loaded, _ = settings.load_settings()
+        targets = list(loaded.auto_sync.items())
+        if not targets:
+            raise ConfigError(
+                "nothing to sync: name profiles (`aws-sso-tray sync dev:default`) "
+                "or add them with `aws-sso-tray auto add PROFILE[:SECTION]`"
+            )
+    resolved = [(profiles.get_profile(name), section) for name, section in targets]
+
+    def fetch(item: tuple[SsoProfile, str]) -> Any:
+        return rolecreds.get_credentials(item[0], min_remaining=args.min_remaining)
+
+    failures: list[tuple[str, AppError]] = []
+    updates: dict[str, Any] = {}
+    with ThreadPoolExecutor(max_workers=SYNC_WORKERS, thread_name_prefix="sync") as pool:
+        futures = [(item, pool.submit(fetch, item)) for item in resolved]
+        for (profile, section), future in futures:
+            try:
+                updates[section] = future.result()
+            except AppError as exc:
+                failures.append((profile.name, exc))
+    if updates:
+        credfile.write_many(paths.aws_credentials_file(), updates, force=args.force)
+        for (profile, section), _ in futures:
+            if section in updates:
+                creds = updates[section]
+                _print(f"{profile.name} -> [{section}] until {_local(creds.expiration)}\n")
+    for name, exc in failures:
+        _err(f"{PROG}: error: {name}: {exc.message}")
+    return int(failures[0][1].exit_code) if failures else 0
+
+
+def _local(when: datetime | None) -> str:
+    return when.astimezone().strftime("%H:%M") if when else "unknown"
+
+
+# --- login / logout ------------------------------------------------------------------------------
+
+
+def _session_from_args(args: argparse.Namespace) -> tuple[SsoSession, str]:
+    """The SSO session named by PROFILE or --sso-session, and a profile-ish name for messages."""
+    from aws_sso_tray import profiles
+
+    if args.sso_session:
+        return profiles.get_session(args.sso_session), args.sso_session
+    if not args.profile:
+        raise ConfigError("name a PROFILE or --sso-session NAME (see `aws-sso-tray list`)")
+    profile = profiles.get_profile(args.profile)
+    return profile.session, profile.name
+
+
+def cmd_login(args: argparse.Namespace) -> int:
+    from aws_sso_tray import login
+
+    session, label = _session_from_args(args)
+    flow = "device" if args.use_device_code else "auto"
+
+    def on_prompt(prompt: Any) -> None:
+        if getattr(prompt, "reason", None):
+            _err(prompt.reason)
+        if getattr(prompt, "user_code", None):
+            _err(f"Confirm this code in the browser: {prompt.user_code}")
+        if args.no_browser:
+            _err(f"Open this URL in a browser to sign in:\n{prompt.url}")
+        else:
+            _err(f"Opened the sign-in page in your browser. If it did not open, go to:\n{prompt.url}")
+
+    token = login.login(
+        session,
+        flow=flow,
+        open_browser=not args.no_browser,
+        timeout=args.timeout.total_seconds(),
+        on_prompt=on_prompt,
+    )
+    _print(f"Logged in to {session.display_name} ({label}) until {_local(token.expires_at)}\n")
+    return 0
+
+
+def cmd_logout(args: argparse.Namespace) -> int:
+    from aws_sso_tray import credfile, login, paths, profiles, settings
+
+    if args.profile or args.sso_session:
+        targets = [_session_from_args(args)[0]]
+    else:
+        targets = profiles.sessions(profiles.load_profiles())
+    for session in targets:
+        login.logout(session)
+        _print(f"Logged out of {session.display_name}\n")
+    if args.remove_credentials:
+        keys = {s.cache_key for s in targets}
+        loaded, _ = settings.load_settings()
+        sections = [
+            section
+            for name, section in loaded.auto_sync.items()
+            if (p := profiles.find_profile(name)) is not None and p.session.cache_key in keys
+        ]
+        removed = credfile.remove_sections(paths.aws_credentials_file(), sections or None)
+        for section in removed or ():
+            _print(f"Removed [{section}] from {paths.aws_credentials_file()}\n")
+    return 0
+
+
+# --- parser --------------------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Keep AWS IAM Identity Center (SSO) sessions and credentials fresh.",
+        epilog="Exit codes and examples: see README.md. Run `aws-sso-tray COMMAND --help`.",
+    )
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true", help="log at DEBUG and show tracebacks")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, parents=[common], help=help_text, description=help_text)
+        p.set_defaults(handler=handler)
+        return p
+
+    min_remaining = {
+        "type": _duration,
+        "default": timedelta(minutes=15),
+        "metavar": "DURATION",
+        "help": "reuse cached role credentials only with at least this much left (default 15m)",
+    }
+
+    p = add("list", cmd_list, "list the SSO profiles of the AWS config and their login state")
+    p.add_argument("--json", action="store_true", help="one JSON object per profile")
+
+    p = add("export", cmd_export, "print or write credentials for a profile")
+    p.add_argument("--profile", "-p", help="profile name (default: $AWS_PROFILE or 'default')")
+    fmt = p.add_mutually_exclusive_group()
+    fmt.add_argument("--json", dest="format", action="store_const", const="json",
+                     help="credential_process JSON (default)")
+    fmt.add_argument("--env", dest="format", action="store_const", const="env",
+                     help="K=V lines")
+    fmt.add_argument("--env-export", dest="format", action="store_const", const="env-export",
+                     help="export K=V lines, for eval $(...)")
+    p.add_argument("--credentials-file-profile", "-c", metavar="SECTION",
+                   help="write the credentials into this section of ~/.aws/credentials")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite a section that holds long-term keys")
+    p.add_argument("--min-remaining", **min_remaining)  # type: ignore[arg-type]
+
+    p = add("credential-process", cmd_credential_process,
+            "credential_process output for an SSO profile (fast: answers from the cache)")
+    p.add_argument("--profile", "-p", help="SSO profile name")
+    p.add_argument("--min-remaining", **min_remaining)  # type: ignore[arg-type]
+
+    p = add("sync", cmd_sync, "write profiles' credentials into ~/.aws/credentials, once")
+    p.add_argument("targets", nargs="*", metavar="PROFILE[:SECTION]",
+                   help="profiles to sync (section defaults to the profile name; "
+                   "none: the auto-sync list)")
+    p.add_argument("--force", action="store_true",
+                   help="overwrite sections that hold long-term keys")
+    p.add_argument("--min-remaining", **min_remaining)  # type: ignore[arg-type]
+
+    p = add("login", cmd_login, "sign in to a profile's SSO session in the browser")
+    p.add_argument("profile", nargs="?", metavar="PROFILE")
+    p.add_argument("--sso-session", metavar="NAME", help="log in to this [sso-session]")
+    p.add_argument("--use-device-code", action="store_true",
+                   help="use the device-code flow instead of the 127.0.0.1 callback")
+    p.add_argument("--no-browser", action="store_true",
+                   help="print the URL instead of opening a browser")
+    p.add_argument("--timeout", type=_duration, default=timedelta(minutes=10),
+                   metavar="DURATION", help="give up after this long (default 10m)")
+
+    p = add("logout", cmd_logout, "end SSO sessions and delete their cached tokens")
+    p.add_argument("profile", nargs="?", metavar="PROFILE",
+                   help="log out of this profile's session (default: all sessions)")
+    p.add_argument("--sso-session", metavar="NAME")
+    p.add_argument("--remove-credentials", action="store_true",
+                   help="also remove the credentials-file sections aws-sso-tray wrote")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handler: Handler | None = getattr(args, "handler", None)
+    if handler is None:
+        parser.print_help()
+        return int(ExitCode.USAGE)
+    debug = bool(getattr(args, "debug", False))
+    from aws_sso_tray.logs import setup_logging
+
+    setup_logging(debug=debug)
+    try:
+        return handler(args)
+    except AppError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _err(f"{PROG}: error: {exc.message}")
+        return int(exc.exit_code)
+    except KeyboardInterrupt:
+        _err(f"{PROG}: interrupted")
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # a bug: one line for the user, the traceback with --debug
+        import logging
+
+        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        _err(f"{PROG}: unexpected error: {type(exc).__name__}: {exc} (rerun with --debug)")
+        return int(ExitCode.ERROR)
 
 
 def gui_main() -> int:
