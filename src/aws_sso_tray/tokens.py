@@ -142,14 +142,10 @@ def _text(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def cache_key(session: SsoSession) -> str:
-    """sha1 of the session name, or of the start URL for a legacy profile (as botocore)."""
-    source = session.name if session.name is not None else session.start_url
-    return hashlib.sha1(source.encode("utf-8"), usedforsecurity=False).hexdigest()
-
-
 def token_cache_file(session: SsoSession) -> Path:
-    return paths.sso_cache_dir() / f"{cache_key(session)}.json"
+    """`~/.aws/sso/cache/<sha1(session name or start URL)>.json`, as botocore's SSOTokenLoader."""
+    digest = hashlib.sha1(session.cache_key.encode("utf-8"), usedforsecurity=False).hexdigest()
+    return paths.sso_cache_dir() / f"{digest}.json"
 
 
 def _same_start_url(a: str, b: str) -> bool:
