@@ -1,0 +1,534 @@
+"""Our settings: one human-editable TOML file, `settings.toml` in the user config folder.
+
+The file lives at `paths.config_dir() / "settings.toml"` (platformdirs:
+`$XDG_CONFIG_HOME/aws-sso-tray` on Linux). It holds which profiles are kept fresh in the
+credentials file (and under which section), the refresh and warning lead times, login
+preferences, per-session durations and the tray's favourites and recently used profiles.
+`Settings` is the frozen value; `load_settings`, `save_settings` and `update_settings` are the
+only ways in and out of the file.
+
+Reading never fails: an unknown key or a bad value gives a warning naming the key and the file
+and falls back to the default for that key only; a file that is not TOML at all gives one warning
+with its line number and all defaults. Writing is atomic, 0600, under the inter-process lock, and
+`update_settings` is a locked read-modify-write so the CLI and a running tray never lose each
+other's changes.
+
+Comments: TOML writers drop comments, and `aws-sso-tray auto add/remove` and the tray (favourites,
+recent profiles) rewrite this file. Rather than pretend to keep comments, every write puts a header
+comment at the top explaining each key. What we do keep on a rewrite is the user's data we could
+not use: unknown keys (perhaps from a newer version) and bad values stay in the file verbatim, so
+the warning stays visible until the user fixes it, unless the rewrite itself sets that key. A file
+that is not valid TOML is never rewritten: `update_settings` raises `SettingsError` instead.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any, Literal, get_args
+
+from aws_sso_tray.clock import parse_duration
+from aws_sso_tray.errors import ConfigError
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on 3.10 only
+    import tomli as tomllib
+
+LoginFlow = Literal["auto", "pkce", "device"]
+LOGIN_FLOWS: tuple[str, ...] = get_args(LoginFlow)
+RECENT_LIMIT = 10
+SETTINGS_FILE_NAME = "settings.toml"
+
+_FORBIDDEN_SECTION_CHARS = ("[", "]", "\n", "\r")
+
+
+class SettingsError(ConfigError):
+    """The settings file cannot be changed (it is broken), or a requested change is invalid."""
+
+    title = "Settings problem"
+
+
+@dataclass(frozen=True)
+class SyncTarget:
+    """Keep `profile`'s role credentials fresh in the credentials-file section `section`."""
+
+    profile: str
+    section: str
+
+
+@dataclass(frozen=True)
+class SessionSettings:
+    """Per-SSO-session settings: `[sessions.NAME]` in the file."""
+
+    name: str
+    session_duration: timedelta
+
+
+@dataclass(frozen=True)
+class Settings:
+    auto_sync: tuple[SyncTarget, ...] = ()
+    refresh_before: timedelta = timedelta(minutes=10)  # refresh role credentials this early
+    min_remaining: timedelta = timedelta(minutes=15)  # role-cred cache entries need this much left
+    warn_before: timedelta = timedelta(minutes=15)  # warn this long before an SSO session ends
+    auto_login: bool = True  # open the browser when a kept-fresh profile's session ended
+    login_flow: LoginFlow = "auto"
+    notifications: bool = True
+    session_duration: timedelta = timedelta(hours=8)  # for sessions without their own entry
+    sessions: tuple[SessionSettings, ...] = ()
+    favorites: tuple[str, ...] = ()
+    recent: tuple[str, ...] = ()
+
+    # --- queries -------------------------------------------------------------------------------
+
+    def auto_sync_map(self) -> dict[str, str]:
+        """profile -> credentials-file section, in the file's order."""
+        return {target.profile: target.section for target in self.auto_sync}
+
+    def sync_section(self, profile: str) -> str | None:
+        return self.auto_sync_map().get(profile)
+
+    def session_duration_for(self, session_name: str | None) -> timedelta:
+        for entry in self.sessions:
+            if entry.name == session_name:
+                return entry.session_duration
+        return self.session_duration
+
+    # --- updates (each returns a new Settings) -------------------------------------------------
+
+    def replace(self, **changes: Any) -> Settings:
+        return dataclasses.replace(self, **changes)
+
+    def with_auto_sync(self, profile: str, section: str | None = None) -> Settings:
+        """Add (or retarget) `profile`; raises SettingsError when another profile owns `section`."""
+        profile = _check_profile(profile)
+        section = _check_section(profile if section is None else section)
+        for target in self.auto_sync:
+            if target.section == section and target.profile != profile:
+                raise SettingsError(
+                    f"section [{section}] is already kept fresh for profile '{target.profile}': "
+                    f"choose another section (PROFILE:SECTION) or remove '{target.profile}' first"
+                )
+        new = SyncTarget(profile, section)
+        if any(t.profile == profile for t in self.auto_sync):
+            targets = tuple(new if t.profile == profile else t for t in self.auto_sync)
+        else:
+            targets = (*self.auto_sync, new)
+        return self.replace(auto_sync=targets)
+
+    def without_auto_sync(self, profile: str) -> Settings:
+        return self.replace(auto_sync=tuple(t for t in self.auto_sync if t.profile != profile))
+
+    def with_favorite(self, profile: str) -> Settings:
+        if profile in self.favorites:
+            return self
+        return self.replace(favorites=(*self.favorites, _check_profile(profile)))
+
+    def without_favorite(self, profile: str) -> Settings:
+        return self.replace(favorites=tuple(p for p in self.favorites if p != profile))
+
+    def with_recent(self, profile: str) -> Settings:
+        """Move `profile` to the front of the recently used list (bounded to RECENT_LIMIT)."""
+        profile = _check_profile(profile)
+        rest = tuple(p for p in self.recent if p != profile)
+        return self.replace(recent=(profile, *rest)[:RECENT_LIMIT])
+
+    def with_session_duration(self, session_name: str, duration: timedelta | None) -> Settings:
+        """Set `session_name`'s duration, or drop its entry with `duration=None`."""
+        rest = tuple(s for s in self.sessions if s.name != session_name)
+        if duration is None:
+            return self.replace(sessions=rest)
+        _check_positive(duration)
+        return self.replace(sessions=(*rest, SessionSettings(session_name, duration)))
+
+
+DEFAULTS = Settings()
+
+
+def settings_file() -> Path:
+    from aws_sso_tray.paths import config_dir
+
+    return config_dir() / SETTINGS_FILE_NAME
+
+
+def parse_target(spec: str) -> tuple[str, str]:
+    """`"dev:default"` -> `("dev", "default")`; `"dev"` -> `("dev", "dev")`.
+
+    The profile ends at the first colon. Raises SettingsError for an empty profile or a section
+    that is empty or holds `[`, `]` or a line break (it could not be written as `[section]`).
+    """
+    profile, sep, section = spec.partition(":")
+    profile = _check_profile(profile.strip())
+    return profile, _check_section(section.strip() if sep else profile)
+
+
+def _check_profile(profile: str) -> str:
+    if not profile or profile != profile.strip() or "\n" in profile or "\r" in profile:
+        raise SettingsError(f"invalid profile name {profile!r}: give a profile from ~/.aws/config")
+    return profile
+
+
+def _check_section(section: str) -> str:
+    if not section:
+        raise SettingsError("empty credentials-file section: use PROFILE or PROFILE:SECTION")
+    bad = [c for c in _FORBIDDEN_SECTION_CHARS if c in section]
+    if bad:
+        raise SettingsError(
+            f"invalid credentials-file section {section!r}: it may not contain "
+            "'[', ']' or line breaks"
+        )
+    if section != section.strip():
+        raise SettingsError(f"invalid credentials-file section {section!r}: remove the spaces")
+    return section
+
+
+def _check_positive(duration: timedelta) -> timedelta:
+    if duration <= timedelta(0):
+        raise SettingsError(f"duration must be positive, not {format_duration(duration)}")
+    return duration
+
+
+def format_duration(duration: timedelta) -> str:
+    """The settings file's form: `10m`, `8h`, `90s`, `2d` (largest whole unit)."""
+    seconds = round(duration.total_seconds())
+    sign = "-" if seconds < 0 else ""
+    seconds = abs(seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds and seconds % size == 0:
+            return f"{sign}{seconds // size}{unit}"
+    return f"{sign}{seconds}s"
+
+
+# --- reading --------------------------------------------------------------------------------------
+
+_MISSING: Any = object()
+_Path = tuple[str, ...]
+_Kept = tuple[_Path, Any, "str | None"]
+
+
+@dataclass
+class _Parsed:
+    """What one read of the file gave: the settings, warnings, and raw entries we could not use.
+
+    `keep` holds (key path, raw value, Settings field or None). On a rewrite the raw value goes
+    back unless the update changed that field (for a bad value of a whole field), or wrote
+    something at that key path itself (unknown keys, dropped table entries).
+    """
+
+    settings: Settings
+    warnings: list[str]
+    keep: list[_Kept]
+
+
+class _BrokenFile(Exception):
+    """The whole file is unusable; `problem` says why, naming the file (and line)."""
+
+    def __init__(self, problem: str) -> None:
+        super().__init__(problem)
+        self.problem = problem
+
+
+def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
+    """The settings and human-readable warnings about the file; never raises for file content."""
+    path = settings_file() if path is None else Path(path)
+    try:
+        parsed = _read(path)
+    except _BrokenFile as exc:
+        return DEFAULTS, [f"{exc.problem}: using default settings until it is fixed"]
+    return parsed.settings, parsed.warnings
+
+
+def settings_mtime(path: Path | None = None) -> int | None:
+    """The file's modification time in nanoseconds (None when absent): compare to detect edits."""
+    path = settings_file() if path is None else Path(path)
+    try:
+        return path.stat().st_mtime_ns
+    except OSError:
+        return None
+
+
+def _read(path: Path) -> _Parsed:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return _Parsed(DEFAULTS, [], [])
+    except OSError as exc:
+        raise _BrokenFile(f"cannot read settings file {path}: {exc.strerror or exc}") from exc
+    try:
+        text = data.decode("utf-8")
+        doc = tomllib.loads(text)
+    except UnicodeDecodeError as exc:
+        raise _BrokenFile(f"settings file {path} is not UTF-8 text (byte {exc.start})") from exc
+    except tomllib.TOMLDecodeError as exc:
+        # The message carries "(at line N, column M)".
+        raise _BrokenFile(f"settings file {path} is not valid TOML: {exc}") from exc
+    return _parse(doc, path)
+
+
+def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
+    warnings: list[str] = []
+    keep: list[_Kept] = []
+    values: dict[str, Any] = {}
+
+    def bad(key_path: _Path, raw: Any, problem: str) -> None:
+        name = ".".join(key_path)
+        warnings.append(f"{path}: {name} {problem}; using the default")
+        keep.append((key_path, raw, key_path[0] if len(key_path) == 1 else None))
+
+    durations = ("refresh_before", "min_remaining", "warn_before", "session_duration")
+    for key, raw in doc.items():
+        if key in durations:
+            try:
+                values[key] = _duration_value(raw)
+            except ValueError as exc:
+                bad((key,), raw, str(exc))
+        elif key in ("auto_login", "notifications"):
+            if isinstance(raw, bool):
+                values[key] = raw
+            else:
+                bad((key,), raw, f"must be true or false, not {raw!r}")
+        elif key == "login_flow":
+            if raw in LOGIN_FLOWS:
+                values[key] = raw
+            else:
+                choices = ", ".join(f'"{f}"' for f in LOGIN_FLOWS)
+                bad((key,), raw, f"must be one of {choices}, not {raw!r}")
+        elif key in ("favorites", "recent"):
+            if isinstance(raw, list) and all(isinstance(p, str) and p.strip() for p in raw):
+                names = tuple(dict.fromkeys(p.strip() for p in raw))
+                values[key] = names[:RECENT_LIMIT] if key == "recent" else names
+            else:
+                bad((key,), raw, "must be a list of profile names")
+        elif key == "auto_sync":
+            values[key] = _parse_auto_sync(raw, bad)
+        elif key == "sessions":
+            values[key] = _parse_sessions(raw, bad)
+        else:
+            warnings.append(f"{path}: unknown setting {key!r} (ignored)")
+            keep.append(((key,), raw, None))
+    return _Parsed(Settings(**values), warnings, keep)
+
+
+_Bad = Callable[[_Path, Any, str], None]
+
+
+def _parse_auto_sync(raw: Any, bad: _Bad) -> tuple[SyncTarget, ...]:
+    if not isinstance(raw, dict):
+        bad(("auto_sync",), raw, 'must be a table of profile = "section" entries')
+        return ()
+    targets: list[SyncTarget] = []
+    owners: dict[str, str] = {}
+    for profile, section in raw.items():
+        where = ("auto_sync", profile)
+        if not isinstance(section, str):
+            bad(where, section, f"must be a section name string, not {section!r}")
+            continue
+        try:
+            _check_profile(profile)
+            _check_section(section)
+        except SettingsError as exc:
+            bad(where, section, f"is invalid ({exc})")
+            continue
+        if section in owners:
+            problem = f"targets section [{section}], already used by '{owners[section]}'"
+            bad(where, section, problem)
+            continue
+        owners[section] = profile
+        targets.append(SyncTarget(profile, section))
+    return tuple(targets)
+
+
+def _parse_sessions(raw: Any, bad: _Bad) -> tuple[SessionSettings, ...]:
+    if not isinstance(raw, dict):
+        bad(("sessions",), raw, "must be a table of [sessions.NAME] tables")
+        return ()
+    entries: list[SessionSettings] = []
+    for name, table in raw.items():
+        if not isinstance(table, dict):
+            bad(("sessions", name), table, "must be a table")
+            continue
+        for key, value in table.items():
+            where = ("sessions", name, key)
+            if key != "session_duration":
+                bad(where, value, "is not a known session setting")
+                continue
+            try:
+                entries.append(SessionSettings(name, _duration_value(value)))
+            except ValueError as exc:
+                bad(where, value, str(exc))
+    return tuple(entries)
+
+
+def _duration_value(raw: Any) -> timedelta:
+    if isinstance(raw, bool):
+        raise ValueError(f'must be a duration such as "10m", not {raw!r}')
+    if isinstance(raw, (int, float)):
+        duration = timedelta(seconds=raw)  # plain numbers are seconds, as in parse_duration
+    elif isinstance(raw, str):
+        try:
+            duration = parse_duration(raw)
+        except ValueError:
+            raise ValueError(
+                f'must be a duration such as "90s", "10m" or "8h", not {raw!r}'
+            ) from None
+    else:
+        raise ValueError(f'must be a duration such as "10m", not {raw!r}')
+    if duration <= timedelta(0):
+        raise ValueError(f"must be longer than zero, not {raw!r}")
+    return duration
+
+
+# --- writing --------------------------------------------------------------------------------------
+
+HEADER = """\
+# aws-sso-tray settings (TOML). Edit freely; a running tray notices changes.
+# `aws-sso-tray auto add/remove` and the tray rewrite this file: this header is written anew,
+# other comments are not kept (unknown keys and values are).
+#
+# refresh_before    refresh kept-fresh role credentials this long before they expire ("10m")
+# min_remaining     reuse cached role credentials only with at least this much time left ("15m")
+# warn_before       warn this long before an SSO session ends ("15m")
+# auto_login        open the browser by itself when a kept-fresh profile's session has ended
+# login_flow        "auto", "pkce" (browser + local callback) or "device" (device code)
+# notifications     desktop notifications on or off
+# session_duration  assumed SSO session length when a session has no entry below ("8h")
+# favorites         profiles pinned at the top of the tray menu
+# recent            recently used profiles (most recent first, managed by the app)
+# [auto_sync]       profile = "credentials-file section" to keep fresh
+# [sessions.NAME]   session_duration = "12h" for the sso-session NAME
+"""
+
+
+def _to_doc(settings: Settings) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "refresh_before": format_duration(settings.refresh_before),
+        "min_remaining": format_duration(settings.min_remaining),
+        "warn_before": format_duration(settings.warn_before),
+        "auto_login": settings.auto_login,
+        "login_flow": settings.login_flow,
+        "notifications": settings.notifications,
+        "session_duration": format_duration(settings.session_duration),
+        "favorites": list(settings.favorites),
+        "recent": list(settings.recent),
+        "auto_sync": settings.auto_sync_map(),
+    }
+    if settings.sessions:
+        doc["sessions"] = {
+            s.name: {"session_duration": format_duration(s.session_duration)}
+            for s in settings.sessions
+        }
+    return doc
+
+
+def _get(doc: Mapping[str, Any], key_path: _Path) -> Any:
+    node: Any = doc
+    for part in key_path:
+        if not isinstance(node, dict) or part not in node:
+            return _MISSING
+        node = node[part]
+    return node
+
+
+def _put(doc: dict[str, Any], key_path: _Path, value: Any) -> None:
+    node = doc
+    for part in key_path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = node[part] = {}
+        node = child
+    node[key_path[-1]] = value
+
+
+def _render(settings: Settings, previous: _Parsed) -> bytes:
+    import tomli_w
+
+    doc = _to_doc(settings)
+    for key_path, raw, field_name in previous.keep:
+        if field_name is not None:
+            unchanged = getattr(settings, field_name) == getattr(previous.settings, field_name)
+        else:
+            unchanged = _get(doc, key_path) is _MISSING
+        if unchanged:
+            _put(doc, key_path, raw)
+    # Tables last: a plain key after a table would belong to that table in TOML.
+    ordered = dict(sorted(doc.items(), key=lambda item: isinstance(item[1], dict)))
+    return (HEADER + "\n" + tomli_w.dumps(ordered)).encode("utf-8")
+
+
+def save_settings(settings: Settings, path: Path | None = None) -> None:
+    """Write `settings`, keeping unknown keys already in the file; SettingsError if broken."""
+    update_settings(lambda _current: settings, path)
+
+
+def update_settings(fn: Callable[[Settings], Settings], path: Path | None = None) -> Settings:
+    """Locked read-modify-write: `fn(current)` is written back and returned.
+
+    Raises SettingsError when the file is not valid TOML (we never overwrite the user's broken
+    file), FileWriteError when it cannot be written. The file is not touched when nothing changed.
+    """
+    from aws_sso_tray.atomicfile import locked, write_atomic
+
+    path = settings_file() if path is None else Path(path)
+    with locked(path):
+        try:
+            parsed = _read(path)
+        except _BrokenFile as exc:
+            raise SettingsError(f"{exc.problem}: fix or delete it, then try again") from exc
+        new = fn(parsed.settings)
+        if not isinstance(new, Settings):
+            raise TypeError(f"update_settings: fn returned {type(new).__name__}, not Settings")
+        if new != parsed.settings or not path.exists():
+            write_atomic(path, _render(new, parsed))
+        return new
+
+
+# --- auto-sync ------------------------------------------------------------------------------------
+
+
+def add_auto_sync(profile: str, section: str | None = None, path: Path | None = None) -> Settings:
+    """Keep `profile` fresh in `section` (default: the profile's name)."""
+    return update_settings(lambda s: s.with_auto_sync(profile, section), path)
+
+
+def remove_auto_sync(profile: str, path: Path | None = None) -> bool:
+    """Stop keeping `profile` fresh; False when it was not kept fresh."""
+    removed = False
+
+    def change(current: Settings) -> Settings:
+        nonlocal removed
+        removed = current.sync_section(profile) is not None
+        return current.without_auto_sync(profile)
+
+    update_settings(change, path)
+    return removed
+
+
+def list_auto_sync(path: Path | None = None) -> list[SyncTarget]:
+    return list(load_settings(path)[0].auto_sync)
+
+
+__all__ = [
+    "DEFAULTS",
+    "HEADER",
+    "LOGIN_FLOWS",
+    "RECENT_LIMIT",
+    "LoginFlow",
+    "SessionSettings",
+    "Settings",
+    "SettingsError",
+    "SyncTarget",
+    "add_auto_sync",
+    "format_duration",
+    "list_auto_sync",
+    "load_settings",
+    "parse_target",
+    "remove_auto_sync",
+    "save_settings",
+    "settings_file",
+    "settings_mtime",
+    "update_settings",
+]
