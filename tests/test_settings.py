@@ -1,0 +1,395 @@
+"""settings.toml: defaults, round trips, every bad value, broken files, locking across processes."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import stat
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from aws_sso_tray import settings as st
+from aws_sso_tray.errors import ExitCode
+from aws_sso_tray.settings import (
+    DEFAULTS,
+    RECENT_LIMIT,
+    SessionSettings,
+    Settings,
+    SettingsError,
+    SyncTarget,
+)
+
+
+@pytest.fixture
+def settings_path(home: Path) -> Path:
+    return home / ".config" / "aws-sso-tray" / "settings.toml"
+
+
+def write(path: Path, text: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+# --- defaults and location ----------------------------------------------------------------------
+
+
+def test_defaults_when_no_file(settings_path: Path) -> None:
+    settings, warnings = st.load_settings()
+    assert warnings == []
+    assert settings == Settings()
+    assert settings.refresh_before == timedelta(minutes=10)
+    assert settings.min_remaining == timedelta(minutes=15)
+    assert settings.warn_before == timedelta(minutes=15)
+    assert settings.auto_login is True
+    assert settings.login_flow == "auto"
+    assert settings.notifications is True
+    assert settings.session_duration_for("corp") == timedelta(hours=8)
+    assert settings.auto_sync == () and settings.favorites == () and settings.recent == ()
+    assert not settings_path.exists()  # reading never creates the file
+
+
+def test_xdg_config_home_is_honoured(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    if sys.platform != "linux":
+        pytest.skip("XDG_CONFIG_HOME applies on Linux")
+    elsewhere = tmp_path / "elsewhere"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(elsewhere))
+    assert st.settings_file() == elsewhere / "aws-sso-tray" / "settings.toml"
+    st.add_auto_sync("dev")
+    assert (elsewhere / "aws-sso-tray" / "settings.toml").is_file()
+    assert st.list_auto_sync() == [SyncTarget("dev", "dev")]
+
+
+# --- round trip ---------------------------------------------------------------------------------
+
+
+def test_round_trip_of_every_field(settings_path: Path) -> None:
+    original = Settings(
+        auto_sync=(SyncTarget("dev", "default"), SyncTarget("prod", "prod-ro")),
+        refresh_before=timedelta(minutes=5),
+        min_remaining=timedelta(seconds=90),
+        warn_before=timedelta(hours=1),
+        auto_login=False,
+        login_flow="device",
+        notifications=False,
+        session_duration=timedelta(hours=4),
+        sessions=(SessionSettings("corp", timedelta(hours=12)),),
+        favorites=("prod", "dev"),
+        recent=("dev",),
+    )
+    st.save_settings(original)
+    text = settings_path.read_text(encoding="utf-8")
+    assert text.startswith("# aws-sso-tray settings")
+    assert 'refresh_before = "5m"' in text
+    assert 'min_remaining = "90s"' in text
+    assert 'warn_before = "1h"' in text
+    assert "[sessions.corp]" in text and 'session_duration = "12h"' in text
+    assert "[auto_sync]" in text and 'dev = "default"' in text
+    loaded, warnings = st.load_settings()
+    assert warnings == []
+    assert loaded == original
+
+
+def test_hand_written_file_is_read(settings_path: Path) -> None:
+    write(
+        settings_path,
+        """
+        # my notes
+        refresh_before = "20m"
+        warn_before = 600            # plain numbers are seconds
+        login_flow = "pkce"
+        favorites = ["a", "b", "a"]
+
+        [auto_sync]
+        dev = "default"
+        "team.prod" = "prod"
+
+        [sessions."my.corp"]
+        session_duration = "1d"
+        """.replace("\n        ", "\n"),
+    )
+    settings, warnings = st.load_settings()
+    assert warnings == []
+    assert settings.refresh_before == timedelta(minutes=20)
+    assert settings.warn_before == timedelta(minutes=10)
+    assert settings.login_flow == "pkce"
+    assert settings.favorites == ("a", "b")
+    assert settings.auto_sync_map() == {"dev": "default", "team.prod": "prod"}
+    assert settings.sync_section("team.prod") == "prod"
+    assert settings.sync_section("other") is None
+    assert settings.session_duration_for("my.corp") == timedelta(days=1)
+    assert settings.session_duration_for("other") == timedelta(hours=8)
+
+
+def test_save_is_0600_and_atomic_leaves_no_temp(settings_path: Path) -> None:
+    st.save_settings(DEFAULTS)
+    assert stat.S_IMODE(settings_path.stat().st_mode) == 0o600
+    assert sorted(p.name for p in settings_path.parent.iterdir()) == ["settings.toml"]
+
+
+def test_update_without_change_does_not_rewrite(settings_path: Path) -> None:
+    st.add_auto_sync("dev")
+    before = settings_path.stat().st_mtime_ns
+    os.utime(settings_path, ns=(before - 10**9, before - 10**9))
+    earlier = st.settings_mtime()
+    st.add_auto_sync("dev")  # already there
+    assert st.settings_mtime() == earlier
+    st.add_auto_sync("prod")
+    assert st.settings_mtime() != earlier
+
+
+def test_settings_mtime_none_without_file(settings_path: Path) -> None:
+    assert st.settings_mtime() is None
+    st.save_settings(DEFAULTS)
+    assert st.settings_mtime() == settings_path.stat().st_mtime_ns
+
+
+# --- bad values: one warning naming key and file, default for that key only -----------------------
+
+
+@pytest.mark.parametrize(
+    ("line", "key", "fragment"),
+    [
+        ('refresh_before = "ten minutes"', "refresh_before", "duration"),
+        ('min_remaining = "0m"', "min_remaining", "longer than zero"),
+        ("warn_before = -5", "warn_before", "longer than zero"),
+        ("session_duration = true", "session_duration", "duration"),
+        ("refresh_before = [1]", "refresh_before", "duration"),
+        ('auto_login = "yes"', "auto_login", "true or false"),
+        ("notifications = 1", "notifications", "true or false"),
+        ('login_flow = "saml"', "login_flow", '"auto", "pkce", "device"'),
+        ('favorites = "dev"', "favorites", "list of profile names"),
+        ("recent = [1, 2]", "recent", "list of profile names"),
+        ('auto_sync = "dev"', "auto_sync", "table"),
+        ('sessions = "corp"', "sessions", "table"),
+    ],
+)
+def test_each_bad_value_warns_and_falls_back(
+    settings_path: Path, line: str, key: str, fragment: str
+) -> None:
+    # a good value next to the bad one still counts
+    other = 'warn_before = "2m"' if key != "warn_before" else 'refresh_before = "2m"'
+    write(settings_path, f"{other}\n{line}\n")
+    settings, warnings = st.load_settings()
+    assert len(warnings) == 1, warnings
+    (message,) = warnings
+    assert str(settings_path) in message
+    assert key in message
+    assert fragment in message
+    assert "default" in message
+    assert getattr(settings, key) == getattr(DEFAULTS, key)
+    other_key = other.split(" ")[0]
+    assert getattr(settings, other_key) == timedelta(minutes=2)
+
+
+@pytest.mark.parametrize(
+    ("table", "fragment"),
+    [
+        ('[auto_sync]\ndev = "a]b"\n', "may not contain"),
+        ('[auto_sync]\ndev = ""\n', "empty"),
+        ("[auto_sync]\ndev = 3\n", "section name string"),
+        ('[auto_sync]\ndev = "x"\nprod = "x"\n', "already used by 'dev'"),
+        ('[sessions.corp]\nsession_duration = "forever"\n', "duration"),
+        ('[sessions.corp]\ncolour = "blue"\n', "not a known session setting"),
+        ("[sessions]\ncorp = 5\n", "must be a table"),
+    ],
+)
+def test_bad_table_entries(settings_path: Path, table: str, fragment: str) -> None:
+    write(settings_path, table)
+    settings, warnings = st.load_settings()
+    assert len(warnings) == 1, warnings
+    assert fragment in warnings[0]
+    assert str(settings_path) in warnings[0]
+    if "already used" in fragment:
+        assert settings.auto_sync == (SyncTarget("dev", "x"),)
+    else:
+        assert settings.auto_sync == ()
+        assert settings.session_duration_for("corp") == timedelta(hours=8)
+
+
+def test_unknown_key_warns_and_is_kept_on_rewrite(settings_path: Path) -> None:
+    write(settings_path, 'theme = "dark"\n\n[future_table]\nx = 1\n')
+    settings, warnings = st.load_settings()
+    assert settings == DEFAULTS
+    assert len(warnings) == 2
+    assert any("unknown setting 'theme'" in w and str(settings_path) in w for w in warnings)
+    assert any("'future_table'" in w for w in warnings)
+    st.add_auto_sync("dev")
+    text = settings_path.read_text(encoding="utf-8")
+    assert 'theme = "dark"' in text and "[future_table]" in text
+    settings, warnings = st.load_settings()
+    assert settings.auto_sync == (SyncTarget("dev", "dev"),)
+    assert len(warnings) == 2
+
+
+def test_bad_value_survives_an_unrelated_rewrite_but_not_its_own(settings_path: Path) -> None:
+    write(settings_path, 'refresh_before = "soon"\n[auto_sync]\ndev = "a]"\n')
+    st.update_settings(lambda s: s.with_favorite("dev"))
+    text = settings_path.read_text(encoding="utf-8")
+    assert 'refresh_before = "soon"' in text  # the user's typo stays visible, still warned about
+    assert 'dev = "a]"' in text
+    assert len(st.load_settings()[1]) == 2
+    st.update_settings(lambda s: s.replace(refresh_before=timedelta(minutes=3)))
+    st.add_auto_sync("dev", "dev-creds")
+    settings, warnings = st.load_settings()
+    assert warnings == []
+    assert settings.refresh_before == timedelta(minutes=3)
+    assert settings.auto_sync_map() == {"dev": "dev-creds"}
+
+
+# --- broken files -------------------------------------------------------------------------------
+
+
+def test_broken_toml_gives_one_warning_with_line_and_all_defaults(settings_path: Path) -> None:
+    write(settings_path, 'refresh_before = "5m"\nauto_login = true\nwarn_before = "15m\n')
+    settings, warnings = st.load_settings()
+    assert settings == DEFAULTS
+    assert len(warnings) == 1
+    assert str(settings_path) in warnings[0]
+    assert "not valid TOML" in warnings[0]
+    assert "line 3" in warnings[0]
+
+
+def test_broken_toml_is_never_overwritten(settings_path: Path) -> None:
+    broken = "refresh_before = \n[auto_sync\n"
+    write(settings_path, broken)
+    with pytest.raises(SettingsError) as info:
+        st.add_auto_sync("dev")
+    assert "line 1" in info.value.message and "fix or delete it" in info.value.message
+    assert info.value.exit_code == ExitCode.CONFIG
+    with pytest.raises(SettingsError):
+        st.save_settings(DEFAULTS)
+    assert settings_path.read_text(encoding="utf-8") == broken
+
+
+def test_non_utf8_file(settings_path: Path) -> None:
+    settings_path.parent.mkdir(parents=True)
+    settings_path.write_bytes(b'login_flow = "\xff"\n')
+    settings, warnings = st.load_settings()
+    assert settings == DEFAULTS
+    assert len(warnings) == 1 and "UTF-8" in warnings[0]
+
+
+def test_unreadable_file(settings_path: Path) -> None:
+    # A directory where the file should be: unreadable even for root, which ignores mode bits.
+    settings_path.mkdir(parents=True)
+    settings, warnings = st.load_settings()
+    assert settings == DEFAULTS
+    assert len(warnings) == 1 and "cannot read" in warnings[0] and str(settings_path) in warnings[0]
+
+
+# --- update helpers -----------------------------------------------------------------------------
+
+
+def test_auto_sync_add_retarget_remove(settings_path: Path) -> None:
+    st.add_auto_sync("dev")
+    st.add_auto_sync("prod", "default")
+    assert st.list_auto_sync() == [SyncTarget("dev", "dev"), SyncTarget("prod", "default")]
+    st.add_auto_sync("dev", "dev2")
+    assert st.list_auto_sync() == [SyncTarget("dev", "dev2"), SyncTarget("prod", "default")]
+    with pytest.raises(SettingsError, match="already kept fresh for profile 'prod'"):
+        st.add_auto_sync("dev", "default")
+    assert st.remove_auto_sync("dev") is True
+    assert st.remove_auto_sync("dev") is False
+    assert st.list_auto_sync() == [SyncTarget("prod", "default")]
+
+
+def test_recent_is_bounded_most_recent_first() -> None:
+    settings = DEFAULTS
+    for i in range(RECENT_LIMIT + 5):
+        settings = settings.with_recent(f"p{i}")
+    settings = settings.with_recent("p7")
+    assert len(settings.recent) == RECENT_LIMIT
+    assert settings.recent[0] == "p7"
+    assert settings.recent.count("p7") == 1
+    assert "p0" not in settings.recent
+
+
+def test_recent_in_file_is_truncated(settings_path: Path) -> None:
+    names = [f"p{i}" for i in range(RECENT_LIMIT + 3)]
+    write(settings_path, f"recent = {names!r}\n".replace("'", '"'))
+    settings, warnings = st.load_settings()
+    assert warnings == []
+    assert settings.recent == tuple(names[:RECENT_LIMIT])
+
+
+def test_favorites_and_sessions_helpers() -> None:
+    settings = DEFAULTS.with_favorite("a").with_favorite("b").with_favorite("a")
+    assert settings.favorites == ("a", "b")
+    assert settings.without_favorite("a").favorites == ("b",)
+    settings = settings.with_session_duration("corp", timedelta(hours=12))
+    assert settings.session_duration_for("corp") == timedelta(hours=12)
+    assert settings.with_session_duration("corp", None).session_duration_for("corp") == timedelta(
+        hours=8
+    )
+    with pytest.raises(SettingsError):
+        settings.with_session_duration("corp", timedelta(0))
+
+
+def test_update_settings_rejects_a_non_settings_result(settings_path: Path) -> None:
+    with pytest.raises(TypeError):
+        st.update_settings(lambda s: None)  # type: ignore[arg-type, return-value]
+    assert not settings_path.exists()
+
+
+# --- PROFILE[:SECTION] --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("spec", "expected"),
+    [
+        ("dev", ("dev", "dev")),
+        ("dev:default", ("dev", "default")),
+        ("dev: default ", ("dev", "default")),
+        ("a:b:c", ("a", "b:c")),
+        ("team.prod:prod creds", ("team.prod", "prod creds")),
+    ],
+)
+def test_parse_target(spec: str, expected: tuple[str, str]) -> None:
+    assert st.parse_target(spec) == expected
+
+
+@pytest.mark.parametrize("spec", ["", ":x", "dev:", "dev:a]b", "dev:[x", "dev:a\nb", "dev:a\rb"])
+def test_parse_target_rejects(spec: str) -> None:
+    with pytest.raises(SettingsError) as info:
+        st.parse_target(spec)
+    assert "\n" not in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("seconds", "text"),
+    [(600, "10m"), (90, "90s"), (28800, "8h"), (86400 * 2, "2d"), (5400, "90m")],
+)
+def test_format_duration(seconds: int, text: str) -> None:
+    assert st.format_duration(timedelta(seconds=seconds)) == text
+
+
+# --- concurrency across processes ---------------------------------------------------------------
+
+
+def _add_many(args: tuple[str, str, int]) -> None:
+    home, prefix, count = args
+    # Each worker process points the library at the same HOME / XDG folders as the test.
+    os.environ["HOME"] = home
+    os.environ["XDG_CONFIG_HOME"] = str(Path(home) / ".config")
+    os.environ["XDG_STATE_HOME"] = str(Path(home) / ".local" / "state")
+    from aws_sso_tray import settings as worker_settings
+
+    for i in range(count):
+        worker_settings.add_auto_sync(f"{prefix}{i}")
+        worker_settings.update_settings(lambda s, i=i: s.with_favorite(f"{prefix}{i}"))
+
+
+def test_concurrent_updates_from_several_processes_lose_nothing(home: Path) -> None:
+    workers, each = 4, 8
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(workers) as pool:
+        pool.map(_add_many, [(str(home), f"w{w}-", each) for w in range(workers)])
+    settings, warnings = st.load_settings()
+    assert warnings == []
+    expected = {f"w{w}-{i}" for w in range(workers) for i in range(each)}
+    assert set(settings.auto_sync_map()) == expected
+    assert set(settings.favorites) == expected
