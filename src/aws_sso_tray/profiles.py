@@ -122,6 +122,9 @@ class ConfigProblem:
     session: str | None = None  # the sso-session involved, if any
     line: int | None = None  # 1-based line of the section header (or offending line)
 
+    def __str__(self) -> str:
+        return self.message
+
     def error(self) -> ConfigError:
         return ConfigError(self.message)
 
@@ -478,7 +481,9 @@ def _build(path: Path, config: Mapping[str, Any], raw: Mapping[str, Any], text: 
         fix = f"run `aws configure sso --profile {name}`"
         session_name = _value(section, "sso_session")
         has_role_keys = any(k in section for k in _ROLE_KEYS)
-        has_legacy_keys = any(k in section for k in _SESSION_KEYS)
+        # sso_region alone is not an SSO profile: botocore ignores it, and a `[DEFAULT]`
+        # section's sso_region is inherited by every profile.
+        has_legacy_keys = "sso_start_url" in section
 
         def problem(
             message: str, session: str | None = None, *, _name: str = name, _line: int | None = line
