@@ -21,6 +21,7 @@ import os
 import stat
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -35,7 +36,7 @@ _REPLACE_RETRIES = 20  # Windows: os.replace fails while another process has the
 
 def resolve_target(path: Path) -> Path:
     """Follow symlinks (also chains and relative links) to the file that is really written."""
-    path = Path(os.path.expanduser(path))
+    path = Path(path).expanduser()
     try:
         return Path(os.path.realpath(path))
     except OSError:
@@ -96,7 +97,8 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
             handle.flush()
             os.fsync(handle.fileno())
         if sys.platform != "win32":
-            os.chmod(tmp, mode)
+            tmp.chmod(mode)
+            _keep_owner(tmp, target)
         _replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -109,10 +111,23 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     _fsync_folder(folder)
 
 
+def _keep_owner(tmp: Path, target: Path) -> None:
+    # root (`sudo -E`, a root cron job) replacing a user's file must not hand it to root: the
+    # user could no longer read their own credentials. Others cannot chown, and need not.
+    if sys.platform == "win32" or os.geteuid() != 0:
+        return
+    try:
+        st = target.stat()
+    except OSError:
+        return  # a new file: owned by whoever creates it
+    if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+        os.chown(tmp, st.st_uid, st.st_gid)
+
+
 def _replace(tmp: Path, target: Path) -> None:
     for attempt in range(_REPLACE_RETRIES):
         try:
-            os.replace(tmp, target)
+            tmp.replace(target)
             return
         except PermissionError:
             if sys.platform != "win32" or attempt == _REPLACE_RETRIES - 1:
@@ -144,7 +159,7 @@ def sweep_stale_temps(target: Path) -> None:
             dead = pid_text.isdigit() and not _pid_alive(int(pid_text))
             with contextlib.suppress(OSError):
                 if dead or entry.stat().st_mtime < cutoff:
-                    os.unlink(entry.path)
+                    Path(entry.path).unlink()
 
 
 def _pid_alive(pid: int) -> bool:
@@ -168,24 +183,43 @@ def lock_path_for(path: Path) -> Path:
     return state_dir() / "locks" / f"{digest[:16]}.lock"
 
 
+# Lock files this thread already holds, with a depth: filelock's flock() is per open file, so
+# a second FileLock on the same path in the same thread would wait for itself until the timeout.
+_held = threading.local()
+
+
 @contextlib.contextmanager
 def locked(path: Path, *, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
     """Hold the inter-process lock for the file at `path` (re-entrant within a thread)."""
     from filelock import FileLock, Timeout
 
     lock_file = lock_path_for(path)
+    depths: dict[str, int] = _held.__dict__.setdefault("depths", {})
+    key = str(lock_file)
+    if depths.get(key):
+        depths[key] += 1
+        try:
+            yield
+        finally:
+            depths[key] -= 1
+        return
     try:
         lock_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     except OSError as exc:
         raise FileWriteError(f"cannot create lock folder {lock_file.parent}: {exc}") from exc
     lock = FileLock(str(lock_file), mode=0o600)
     try:
-        with lock.acquire(timeout=timeout):
-            yield
+        lock.acquire(timeout=timeout)
     except Timeout as exc:
         raise FileWriteError(
             f"{path} is locked by another aws-sso-tray process (waited {timeout:.0f} s)"
         ) from exc
+    depths[key] = 1
+    try:
+        yield
+    finally:
+        del depths[key]
+        lock.release()
 
 
 def read_text(path: Path) -> str | None:
