@@ -10,13 +10,17 @@ import hashlib
 import json
 import os
 import stat
+import subprocess
+import sys
+import threading
+import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from aws_sso_tray import tokens
+from aws_sso_tray import atomicfile, tokens
 from aws_sso_tray.errors import LoginNeededError, NetworkError
 from aws_sso_tray.profiles import SsoSession
 
@@ -285,3 +289,219 @@ def test_network_failure_keeps_a_still_valid_token(no_network: None) -> None:
     # Expired: the network error is the answer.
     with pytest.raises(NetworkError):
         tokens.valid_token(SESSION, now=NOW + timedelta(minutes=11))
+
+
+# --- refresh against the emulator ---------------------------------------------------------
+
+EMU_SESSION = SsoSession(
+    name="corp",
+    start_url="https://d-9999999999.awsapps.com/start",
+    region="us-east-1",
+    registration_scopes=("sso:account:access",),
+)
+
+
+def near_expiry(token: dict[str, Any], left: timedelta = timedelta(minutes=10)) -> datetime:
+    """A `now` at which `token` has `left` remaining."""
+    expires: datetime = token["expiresAt"]
+    return expires - left
+
+
+def file_dict(session: SsoSession = EMU_SESSION) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(tokens.token_cache_file(session).read_text("utf-8"))
+    return data
+
+
+def test_refresh_writes_a_token_stock_botocore_accepts(emulator: Any, aws_config: Any) -> None:
+    from sso_helpers import device_login, session_config
+
+    login = device_login(emulator, EMU_SESSION)
+    now = near_expiry(login)
+    token = tokens.valid_token(EMU_SESSION, now=now, login_hint="dev")
+
+    assert emulator.count("CreateToken") == 2  # the login, then our refresh
+    assert token.access_token != login["accessToken"]
+    assert token.expires_at == (now + timedelta(hours=1)).replace(microsecond=0)
+    assert token.refresh_token and token.refresh_token != login["refreshToken"]  # rotated
+    assert token.client_id == login["clientId"]
+    assert file_dict() == token.to_dict()
+    assert tokens.read_token(EMU_SESSION) == token
+    if os.name == "posix":
+        assert stat.S_IMODE(tokens.token_cache_file(EMU_SESSION).stat().st_mode) == 0o600
+
+    # Stock boto3 uses our token as is (it has > 15 min left by the real clock), and stock
+    # botocore can refresh with the refresh token and registration we wrote. In a subprocess:
+    # botocore fixes its cache folders from HOME when it is first imported.
+    aws_config(session_config(EMU_SESSION, "dev", "111111111111", "ReadOnly"))
+    result = run_stock_botocore(
+        f"""
+import boto3, botocore.session, datetime, json
+from botocore.tokens import SSOTokenProvider
+creds = boto3.Session(profile_name="dev").get_credentials().get_frozen_credentials()
+soon = datetime.datetime.fromisoformat({(token.expires_at - timedelta(minutes=5)).isoformat()!r})
+provider = SSOTokenProvider(botocore.session.Session(profile="dev"), time_fetcher=lambda: soon)
+print(json.dumps([creds.access_key, provider.load_token().get_frozen_token().token]))
+"""
+    )
+    access_key, botocore_token = json.loads(result)
+    assert access_key.startswith("ASIA")
+    assert emulator.count("GetRoleCredentials") == 1
+    assert emulator.count("CreateToken") == 3  # boto3 used ours; botocore's refresh is the 3rd
+    ours = tokens.read_token(EMU_SESSION)
+    assert ours is not None and ours.access_token == botocore_token != token.access_token
+
+
+def run_stock_botocore(script: str) -> str:
+    """Run `script` with stock boto3 in a fresh interpreter and this test's HOME and endpoints."""
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_refresh_refused_after_the_session_ended(emulator: Any) -> None:
+    from sso_helpers import device_login
+
+    login = device_login(emulator, EMU_SESSION)
+    before = file_dict()
+    emulator.advance(8 * 3600 + 60)
+    later = login["expiresAt"] + timedelta(hours=7, minutes=1)
+    with pytest.raises(LoginNeededError) as info:
+        tokens.valid_token(EMU_SESSION, now=later, login_hint="dev")
+    assert info.value.message.startswith("SSO session 'corp'")
+    assert "run `aws-sso-tray login dev`" in info.value.message
+    assert emulator.count("CreateToken") == 2
+    assert file_dict() == before
+
+
+def test_refresh_refused_after_revocation_even_with_time_left(emulator: Any) -> None:
+    from sso_helpers import device_login
+
+    login = device_login(emulator, EMU_SESSION)
+    emulator.revoke_all()
+    with pytest.raises(LoginNeededError, match="login dev"):
+        tokens.valid_token(EMU_SESSION, now=near_expiry(login), login_hint="dev")
+
+
+def test_transient_refresh_failures(emulator: Any) -> None:
+    from sso_helpers import device_login
+
+    login = device_login(emulator, EMU_SESSION)
+    now = near_expiry(login)
+    # One 500 and one dropped connection: botocore's standard retries get through.
+    emulator.inject_fault("CreateToken", "5xx")
+    emulator.inject_fault("CreateToken", "drop")
+    refreshed = tokens.valid_token(EMU_SESSION, now=now)
+    assert refreshed.access_token != login["accessToken"]
+    assert emulator.count("CreateToken") == 4  # login, 500, drop, success
+
+    # The OIDC API's throttling answer is not retried; the still-valid token is used.
+    later = near_expiry({"expiresAt": refreshed.expires_at})
+    emulator.inject_fault("CreateToken", "throttle")
+    assert tokens.valid_token(EMU_SESSION, now=later) == refreshed
+    assert file_dict() == refreshed.to_dict()
+
+
+def test_never_overwrites_a_newer_token_written_during_the_refresh(emulator: Any) -> None:
+    from aws_sso_tray import awsclients
+    from sso_helpers import device_login, save_like_botocore
+
+    login = device_login(emulator, EMU_SESSION)
+    now = near_expiry(login)
+    awsclients.oidc_client(EMU_SESSION.region)  # created up front: timing below is the call's
+    newer = {**login, "accessToken": "written-by-aws-cli", "expiresAt": now + timedelta(hours=5)}
+    emulator.inject_fault("CreateToken", "latency", delay=1.0)
+    writer = threading.Timer(0.4, save_like_botocore, (EMU_SESSION, newer))
+    writer.start()
+    try:
+        token = tokens.valid_token(EMU_SESSION, now=now)
+    finally:
+        writer.join()
+    assert emulator.count("CreateToken") == 2  # our refresh did happen...
+    assert token.access_token == "written-by-aws-cli"  # ...but the newer token won
+    assert file_dict()["accessToken"] == "written-by-aws-cli"
+
+
+def test_rereads_after_waiting_for_the_lock(emulator: Any) -> None:
+    from sso_helpers import device_login, save_like_botocore
+
+    login = device_login(emulator, EMU_SESSION)
+    now = near_expiry(login)
+    newer = {**login, "accessToken": "refreshed-elsewhere", "expiresAt": now + timedelta(hours=1)}
+    result: list[Any] = []
+    path = tokens.token_cache_file(EMU_SESSION)
+    with atomicfile.locked(path):  # another process is refreshing
+        worker = threading.Thread(
+            target=lambda: result.append(tokens.valid_token(EMU_SESSION, now=now))
+        )
+        worker.start()
+        time.sleep(0.3)  # the worker has read the old token and waits for the lock
+        assert worker.is_alive()
+        save_like_botocore(EMU_SESSION, newer)
+    worker.join(timeout=10)
+    assert result and result[0].access_token == "refreshed-elsewhere"
+    assert emulator.count("CreateToken") == 1  # the login only: no refresh needed any more
+
+
+def test_invalid_grant_after_another_tool_rotated_the_refresh_token(emulator: Any) -> None:
+    from aws_sso_tray import awsclients
+    from sso_helpers import device_login, oidc, save_like_botocore
+
+    login = device_login(emulator, EMU_SESSION)
+    now = near_expiry(login)
+    awsclients.oidc_client(EMU_SESSION.region)
+
+    def aws_cli_refresh() -> None:
+        # The AWS CLI (no lock of ours) refreshes with the same refresh token first.
+        response = oidc(EMU_SESSION.region).create_token(
+            grantType="refresh_token",
+            clientId=login["clientId"],
+            clientSecret=login["clientSecret"],
+            refreshToken=login["refreshToken"],
+        )
+        save_like_botocore(
+            EMU_SESSION,
+            {
+                **login,
+                "accessToken": response["accessToken"],
+                "refreshToken": response["refreshToken"],
+                "expiresAt": now + timedelta(hours=1),
+            },
+        )
+
+    emulator.inject_fault("CreateToken", "latency", delay=1.0)  # our call waits; theirs does not
+    other = threading.Timer(0.4, aws_cli_refresh)
+    other.start()
+    try:
+        token = tokens.valid_token(EMU_SESSION, now=now)
+    finally:
+        other.join()
+    assert token.access_token == file_dict()["accessToken"]
+    assert token.access_token != login["accessToken"]
+
+
+def test_no_secret_is_logged(emulator: Any, caplog: pytest.LogCaptureFixture) -> None:
+    import logging
+
+    from sso_helpers import device_login
+
+    caplog.set_level(logging.DEBUG, logger="aws_sso_tray")
+    login = device_login(emulator, EMU_SESSION)
+    refreshed = tokens.valid_token(EMU_SESSION, now=near_expiry(login))
+    emulator.inject_fault("CreateToken", "5xx")
+    emulator.revoke_all()
+    with pytest.raises(LoginNeededError):
+        tokens.valid_token(EMU_SESSION, now=refreshed.expires_at - timedelta(minutes=5))
+    # Only our own records: botocore logs request bodies at DEBUG (logs.py scrubs those).
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("aws_sso_tray"))
+    assert "refreshed" in ours and "refused" in ours
+    secrets = emulator.issued_secrets()
+    assert secrets
+    for secret in secrets:
+        assert secret not in ours

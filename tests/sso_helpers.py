@@ -1,0 +1,84 @@
+"""Test helpers for tokens/rolecreds: log in against the emulator as the AWS CLI would.
+
+`device_login` drives the device-code flow with stock boto3 and saves the token with botocore's
+own cache classes, so the file is exactly what `aws sso login` leaves behind.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+
+
+def oidc(region: str) -> Any:
+    import boto3
+    from botocore import UNSIGNED
+    from botocore.config import Config
+
+    return boto3.client("sso-oidc", region_name=region, config=Config(signature_version=UNSIGNED))
+
+
+def save_like_botocore(session: Any, token: dict[str, Any]) -> None:
+    """Save `token` through botocore's SSOTokenLoader + JSONFileCache (its exact writer)."""
+    from botocore.tokens import _sso_json_dumps
+    from botocore.utils import JSONFileCache, SSOTokenLoader
+
+    cache = JSONFileCache(str(Path("~/.aws/sso/cache").expanduser()), dumps_func=_sso_json_dumps)
+    SSOTokenLoader(cache).save_token(session.start_url, token, session_name=session.name)
+
+
+def device_login(emu: Any, session: Any, *, refresh: bool = True) -> dict[str, Any]:
+    """Log in with the device code (approved on the emulator); write and return the token dict.
+
+    With `refresh`, the client registers for the refresh_token grant and the token carries a
+    refresh token and the registration, as the AWS CLI writes for sso-session profiles.
+    """
+    client = oidc(session.region)
+    grants = [DEVICE_GRANT, "refresh_token"] if refresh else None
+    kwargs: dict[str, Any] = {"clientName": "test", "clientType": "public"}
+    if grants:
+        kwargs.update(grantTypes=grants, scopes=["sso:account:access"])
+    reg = client.register_client(**kwargs)
+    auth = client.start_device_authorization(
+        clientId=reg["clientId"], clientSecret=reg["clientSecret"], startUrl=session.start_url
+    )
+    emu.approve_device(auth["userCode"])
+    issued = datetime.now(timezone.utc)
+    response = client.create_token(
+        grantType=DEVICE_GRANT,
+        deviceCode=auth["deviceCode"],
+        clientId=reg["clientId"],
+        clientSecret=reg["clientSecret"],
+    )
+    token: dict[str, Any] = {
+        "startUrl": session.start_url,
+        "region": session.region,
+        "accessToken": response["accessToken"],
+        "expiresAt": issued + timedelta(seconds=response["expiresIn"]),
+        "clientId": reg["clientId"],
+        "clientSecret": reg["clientSecret"],
+        "registrationExpiresAt": datetime.fromtimestamp(reg["clientSecretExpiresAt"], timezone.utc),
+    }
+    if "refreshToken" in response:
+        token["refreshToken"] = response["refreshToken"]
+    save_like_botocore(session, token)
+    return token
+
+
+def session_config(session: Any, profile: str, account: str, role: str) -> str:
+    """~/.aws/config text for one profile of `session` (sso-session or legacy form)."""
+    if session.name is None:
+        return (
+            f"[profile {profile}]\nsso_start_url = {session.start_url}\n"
+            f"sso_region = {session.region}\nsso_account_id = {account}\n"
+            f"sso_role_name = {role}\nregion = {session.region}\n"
+        )
+    return (
+        f"[profile {profile}]\nsso_session = {session.name}\nsso_account_id = {account}\n"
+        f"sso_role_name = {role}\nregion = {session.region}\n\n"
+        f"[sso-session {session.name}]\nsso_start_url = {session.start_url}\n"
+        f"sso_region = {session.region}\nsso_registration_scopes = sso:account:access\n"
+    )
