@@ -87,8 +87,7 @@ class Emulator:
     """
 
     def __init__(self, config: EmulatorConfig | None = None) -> None:
-        self.config = config if config is not None else EmulatorConfig()
-        self.center = IdentityCenter(self.config)
+        self.center = IdentityCenter(config if config is not None else EmulatorConfig())
         self._url: str | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -104,8 +103,6 @@ class Emulator:
         """Bind 127.0.0.1:`port` (0: an ephemeral one), serve in a daemon thread, return the URL."""
         if self._server is not None:
             raise RuntimeError("emulator already started")
-        # The config may have been replaced after __init__; the service must use the current one.
-        self.center.config = self.config
         server = _Server(("127.0.0.1", port), _Handler)
         server.emulator = self
         self._server = server
@@ -147,6 +144,15 @@ class Emulator:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+    @property
+    def config(self) -> EmulatorConfig:
+        """The live configuration: change fields (or replace it) at any time."""
+        return self.center.config
+
+    @config.setter
+    def config(self, config: EmulatorConfig) -> None:
+        self.center.config = config
 
     @property
     def url(self) -> str:
