@@ -85,10 +85,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         _print(json.dumps(rows, indent=2) + "\n")
         return 0
     if not rows:
-        _print(
-            "No SSO profiles in the AWS config. Add one with `aws configure sso` "
-            "(or `aws-sso-tray demo` to try the app).\n"
-        )
+        _print("No SSO profiles in the AWS config. Add one with `aws configure sso`.\n")
         return 0
     _print(_table(rows, current))
     return 0
@@ -98,7 +95,7 @@ def _synced_sections() -> dict[str, str]:
     from aws_sso_tray import settings
 
     loaded, _warnings = settings.load_settings()
-    return dict(loaded.auto_sync)
+    return loaded.auto_sync_map()
 
 
 def _table(rows: list[dict[str, Any]], current: datetime) -> str:
@@ -223,8 +220,8 @@ def _boto3_credentials(name: str) -> Any:
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         raise to_app_error(exc, what=f"resolving credentials for profile '{name}'") from exc
     return Resolved(
-        frozen.access_key,
-        frozen.secret_key,
+        frozen.access_key or "",
+        frozen.secret_key or "",
         frozen.token,
         parse_time(expiry) if expiry is not None else None,
     )
@@ -246,7 +243,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
             raise ConfigError(f"{spec}: {exc}") from None
     if not targets:
         loaded, _ = settings.load_settings()
-        targets = list(loaded.auto_sync.items())
+        targets = list(loaded.auto_sync_map().items())
         if not targets:
             raise ConfigError(
                 "nothing to sync: name profiles (`aws-sso-tray sync dev:default`) "
@@ -272,8 +269,8 @@ def cmd_sync(args: argparse.Namespace) -> int:
             if section in updates:
                 creds = updates[section]
                 _print(f"{profile.name} -> [{section}] until {_local(creds.expiration)}\n")
-    for name, exc in failures:
-        _err(f"{PROG}: error: {name}: {exc.message}")
+    for name, failure in failures:
+        _err(f"{PROG}: error: {name}: {failure.message}")
     return int(failures[0][1].exit_code) if failures else 0
 
 
@@ -300,17 +297,22 @@ def cmd_login(args: argparse.Namespace) -> int:
     from aws_sso_tray import login
 
     session, label = _session_from_args(args)
-    flow = "device" if args.use_device_code else "auto"
+    flow: login.FlowChoice = "device" if args.use_device_code else "auto"
 
-    def on_prompt(prompt: Any) -> None:
-        if getattr(prompt, "reason", None):
+    def on_prompt(prompt: login.LoginPrompt) -> None:
+        if prompt.joined:
+            _err(f"A login for {prompt.session} is already waiting; waiting for it to finish.")
+        if prompt.reason:
             _err(prompt.reason)
-        if getattr(prompt, "user_code", None):
-            _err(f"Confirm this code in the browser: {prompt.user_code}")
-        if args.no_browser:
-            _err(f"Open this URL in a browser to sign in:\n{prompt.url}")
+        if prompt.user_code:
+            _err(f"Check that the page shows this code: {prompt.user_code}")
+        if prompt.opening_browser:
+            _err(
+                "Opening the sign-in page in your browser. If it does not open, go to:\n"
+                + prompt.url
+            )
         else:
-            _err(f"Opened the sign-in page in your browser. If it did not open, go to:\n{prompt.url}")
+            _err(f"Open this URL in a browser to sign in:\n{prompt.url}")
 
     token = login.login(
         session,
@@ -318,33 +320,50 @@ def cmd_login(args: argparse.Namespace) -> int:
         open_browser=not args.no_browser,
         timeout=args.timeout.total_seconds(),
         on_prompt=on_prompt,
+        join=True,
     )
     _print(f"Logged in to {session.display_name} ({label}) until {_local(token.expires_at)}\n")
     return 0
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
-    from aws_sso_tray import credfile, login, paths, profiles, settings
+    from aws_sso_tray import credfile, login, paths, profiles
 
     if args.profile or args.sso_session:
         targets = [_session_from_args(args)[0]]
     else:
         targets = profiles.sessions(profiles.load_profiles())
     for session in targets:
-        login.logout(session)
-        _print(f"Logged out of {session.display_name}\n")
+        result = login.logout(session)
+        if not result.token_found:
+            _print(f"Not logged in to {session.display_name}; cleared its cached files\n")
+        else:
+            _print(f"Logged out of {session.display_name}\n")
+        if result.revoke_error:
+            _err(f"{PROG}: warning: {session.display_name}: {result.revoke_error}")
     if args.remove_credentials:
-        keys = {s.cache_key for s in targets}
-        loaded, _ = settings.load_settings()
-        sections = [
-            section
-            for name, section in loaded.auto_sync.items()
-            if (p := profiles.find_profile(name)) is not None and p.session.cache_key in keys
-        ]
-        removed = credfile.remove_sections(paths.aws_credentials_file(), sections or None)
-        for section in removed or ():
+        everything = not (args.profile or args.sso_session)
+        sections = _sections_written_for({s.cache_key for s in targets}, everything=everything)
+        removed = credfile.remove_sections(paths.aws_credentials_file(), sections)
+        for section in removed:
             _print(f"Removed [{section}] from {paths.aws_credentials_file()}\n")
     return 0
+
+
+def _sections_written_for(session_keys: set[str], *, everything: bool) -> list[str]:
+    """Sections that may hold these sessions' credentials: their profiles' auto-sync targets
+    and default sections (credfile then removes only those we created and still own)."""
+    from aws_sso_tray import credfile, paths, profiles, settings
+
+    loaded, _ = settings.load_settings()
+    synced = loaded.auto_sync_map()
+    names: list[str] = []
+    for profile in profiles.load_profiles():
+        if profile.session.cache_key in session_keys:
+            names += [synced.get(profile.name, profile.name), profile.name]
+    if everything:
+        names += sorted(credfile.owned_sections(paths.aws_credentials_file()))
+    return list(dict.fromkeys(names))
 
 
 # --- parser --------------------------------------------------------------------------------------
@@ -379,47 +398,84 @@ def build_parser() -> argparse.ArgumentParser:
     p = add("export", cmd_export, "print or write credentials for a profile")
     p.add_argument("--profile", "-p", help="profile name (default: $AWS_PROFILE or 'default')")
     fmt = p.add_mutually_exclusive_group()
-    fmt.add_argument("--json", dest="format", action="store_const", const="json",
-                     help="credential_process JSON (default)")
-    fmt.add_argument("--env", dest="format", action="store_const", const="env",
-                     help="K=V lines")
-    fmt.add_argument("--env-export", dest="format", action="store_const", const="env-export",
-                     help="export K=V lines, for eval $(...)")
-    p.add_argument("--credentials-file-profile", "-c", metavar="SECTION",
-                   help="write the credentials into this section of ~/.aws/credentials")
-    p.add_argument("--force", action="store_true",
-                   help="overwrite a section that holds long-term keys")
+    fmt.add_argument(
+        "--json",
+        dest="format",
+        action="store_const",
+        const="json",
+        help="credential_process JSON (default)",
+    )
+    fmt.add_argument("--env", dest="format", action="store_const", const="env", help="K=V lines")
+    fmt.add_argument(
+        "--env-export",
+        dest="format",
+        action="store_const",
+        const="env-export",
+        help="export K=V lines, for eval $(...)",
+    )
+    p.add_argument(
+        "--credentials-file-profile",
+        "-c",
+        metavar="SECTION",
+        help="write the credentials into this section of ~/.aws/credentials",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="overwrite a section that holds long-term keys"
+    )
     p.add_argument("--min-remaining", **min_remaining)  # type: ignore[arg-type]
 
-    p = add("credential-process", cmd_credential_process,
-            "credential_process output for an SSO profile (fast: answers from the cache)")
+    p = add(
+        "credential-process",
+        cmd_credential_process,
+        "credential_process output for an SSO profile (fast: answers from the cache)",
+    )
     p.add_argument("--profile", "-p", help="SSO profile name")
     p.add_argument("--min-remaining", **min_remaining)  # type: ignore[arg-type]
 
     p = add("sync", cmd_sync, "write profiles' credentials into ~/.aws/credentials, once")
-    p.add_argument("targets", nargs="*", metavar="PROFILE[:SECTION]",
-                   help="profiles to sync (section defaults to the profile name; "
-                   "none: the auto-sync list)")
-    p.add_argument("--force", action="store_true",
-                   help="overwrite sections that hold long-term keys")
+    p.add_argument(
+        "targets",
+        nargs="*",
+        metavar="PROFILE[:SECTION]",
+        help="profiles to sync (section defaults to the profile name; none: the auto-sync list)",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="overwrite sections that hold long-term keys"
+    )
     p.add_argument("--min-remaining", **min_remaining)  # type: ignore[arg-type]
 
     p = add("login", cmd_login, "sign in to a profile's SSO session in the browser")
     p.add_argument("profile", nargs="?", metavar="PROFILE")
     p.add_argument("--sso-session", metavar="NAME", help="log in to this [sso-session]")
-    p.add_argument("--use-device-code", action="store_true",
-                   help="use the device-code flow instead of the 127.0.0.1 callback")
-    p.add_argument("--no-browser", action="store_true",
-                   help="print the URL instead of opening a browser")
-    p.add_argument("--timeout", type=_duration, default=timedelta(minutes=10),
-                   metavar="DURATION", help="give up after this long (default 10m)")
+    p.add_argument(
+        "--use-device-code",
+        action="store_true",
+        help="use the device-code flow instead of the 127.0.0.1 callback",
+    )
+    p.add_argument(
+        "--no-browser", action="store_true", help="print the URL instead of opening a browser"
+    )
+    p.add_argument(
+        "--timeout",
+        type=_duration,
+        default=timedelta(minutes=10),
+        metavar="DURATION",
+        help="give up after this long (default 10m)",
+    )
 
     p = add("logout", cmd_logout, "end SSO sessions and delete their cached tokens")
-    p.add_argument("profile", nargs="?", metavar="PROFILE",
-                   help="log out of this profile's session (default: all sessions)")
+    p.add_argument(
+        "profile",
+        nargs="?",
+        metavar="PROFILE",
+        help="log out of this profile's session (default: all sessions)",
+    )
     p.add_argument("--sso-session", metavar="NAME")
-    p.add_argument("--remove-credentials", action="store_true",
-                   help="also remove the credentials-file sections aws-sso-tray wrote")
+    p.add_argument(
+        "--remove-credentials",
+        action="store_true",
+        help="also remove the credentials-file sections aws-sso-tray wrote",
+    )
     return parser
 
 
