@@ -790,3 +790,106 @@ def test_context_manager_starts_on_an_ephemeral_loopback_port() -> None:
         assert status == 200 and emu.url in page
     with pytest.raises(RuntimeError):
         Emulator().url  # noqa: B018
+
+
+# -- helpers for other tests, concurrency, configuration ------------------------------------------
+
+
+def test_login_helper_gives_a_working_session_and_a_cache_entry(emulator: Emulator) -> None:
+    oidc, sso = oidc_client(), sso_client()
+    login = emulator.login(start_url=START_URL)
+    assert sso.list_accounts(accessToken=login.access_token)["accountList"]
+    assert abs(login.expires_at - (emulator.now() + 3600)) < 5
+    assert login.refresh_token is not None
+    refreshed = oidc.create_token(
+        clientId=login.client_id,
+        clientSecret=login.client_secret,
+        grantType="refresh_token",
+        refreshToken=login.refresh_token,
+    )
+    assert refreshed["accessToken"]
+    entry = login.token_cache_entry("eu-west-1")
+    assert entry["startUrl"] == START_URL and entry["region"] == "eu-west-1"
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", entry["expiresAt"])
+    assert entry["refreshToken"] == login.refresh_token
+    legacy = emulator.login(refresh=False)
+    assert legacy.refresh_token is None and "refreshToken" not in legacy.token_cache_entry()
+    assert {login.access_token, login.client_secret} <= emulator.issued_secrets()
+
+
+def test_concurrent_calls_with_latency_are_served_in_parallel(emulator: Emulator) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    login = emulator.login()
+    emulator.config.latency = 0.3
+    sso = sso_client()
+
+    def fetch(role: str) -> str:
+        creds = sso.get_role_credentials(
+            accessToken=login.access_token, roleName=role, accountId="111111111111"
+        )
+        return str(creds["roleCredentials"]["accessKeyId"])
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(8) as pool:
+        keys = list(pool.map(fetch, ["Admin", "ReadOnly"] * 4))
+    elapsed = time.monotonic() - started
+    assert len(set(keys)) == 8
+    assert emulator.count("GetRoleCredentials") == 8
+    assert elapsed < 0.3 * 8 / 2  # not one after the other
+
+
+def test_stop_interrupts_a_slow_answer() -> None:
+    import threading
+
+    emu = Emulator(EmulatorConfig(latency=30))
+    url = emu.start()
+    oidc = boto3.client("sso-oidc", region_name="us-east-1", endpoint_url=url, config=NO_RETRY)
+    errors: list[Exception] = []
+
+    def call() -> None:
+        try:
+            register_device_client(oidc)
+        except Exception as error:
+            errors.append(error)
+
+    caller = threading.Thread(target=call)
+    caller.start()
+    deadline = time.monotonic() + 5
+    while not emu._connections and time.monotonic() < deadline:
+        time.sleep(0.01)
+    started = time.monotonic()
+    emu.stop()
+    caller.join(timeout=10)
+    assert time.monotonic() - started < 5
+    assert not caller.is_alive()
+    assert errors and isinstance(errors[0], botocore.exceptions.ConnectionClosedError)
+
+
+def test_custom_accounts_paginate_at_twenty_by_default(emulator: Emulator) -> None:
+    from aws_sso_tray.emulator import Account
+
+    emulator.config.accounts = tuple(
+        Account(f"{n:012d}", f"acct-{n}", f"a{n}@example.com", ("Role",)) for n in range(45)
+    )
+    login = emulator.login()
+    sso = sso_client()
+    pages = list(sso.get_paginator("list_accounts").paginate(accessToken=login.access_token))
+    assert [len(p["accountList"]) for p in pages] == [20, 20, 5]
+    ids = [a["accountId"] for p in pages for a in p["accountList"]]
+    assert ids == [f"{n:012d}" for n in range(45)]
+
+
+def test_malformed_requests_are_invalid_request(emulator: Emulator) -> None:
+    from http.client import HTTPConnection
+
+    conn = HTTPConnection(urlsplit(emulator.url).netloc, timeout=10)
+    conn.putrequest("POST", "/client/register")
+    conn.putheader("Content-Length", "abc")
+    conn.endheaders()
+    response = conn.getresponse()
+    assert response.status == 400
+    assert response.getheader("x-amzn-ErrorType", "").startswith("InvalidRequestException")
+    conn.close()
+    status, _, body = http(f"{emulator.url}/client/register", b"[1, 2]")
+    assert status == 400 and json.loads(body)["error"] == "invalid_request"

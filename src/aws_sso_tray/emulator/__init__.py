@@ -38,9 +38,13 @@ Behaviour, including the choices made where AWS leaves room:
   tokens).
 - Faults (`inject_fault`): "5xx" InternalServerException 500; "throttle" TooManyRequestsException
   429 on portal operations and SlowDownException 400 on OIDC operations (the OIDC API's throttling
-  answer; botocore retries neither SlowDownException nor 5xx... see tests); "latency" sleeps then
-  answers; "drop" closes the connection unanswered. `op=None` means any API operation; pages
+  answer). botocore's legacy and standard retry modes retry the 500s, the 429s and dropped
+  connections, never SlowDownException. "latency" sleeps then answers; "drop" closes the
+  connection unanswered (the request log records status 0). `op=None` means any API operation; pages
   are faulted only when named (`"page:/authorize"`).
+- `login()` makes a logged-in session without HTTP (for tests that need a valid token cache);
+  `pending_user_codes()` lists device logins waiting for a decision; `browser.browse(url)` (or
+  BROWSER="python -m aws_sso_tray.emulator.browser %s") presses Allow/Deny on the pages.
 - `config.latency` seconds are added to every API call (not to pages).
 - The clock is real time plus `advance()`; the request log uses real wall time.
 - The logger is `aws_sso_tray.emulator`; no secret is ever logged, and http.server's own stderr
@@ -50,6 +54,20 @@ Behaviour, including the choices made where AWS leaves room:
 from __future__ import annotations
 
 from aws_sso_tray.emulator.server import Emulator, RequestRecord
-from aws_sso_tray.emulator.state import Account, ApiError, EmulatorConfig, pkce_challenge
+from aws_sso_tray.emulator.state import (
+    Account,
+    ApiError,
+    EmulatorConfig,
+    IssuedLogin,
+    pkce_challenge,
+)
 
-__all__ = ["Account", "ApiError", "Emulator", "EmulatorConfig", "RequestRecord", "pkce_challenge"]
+__all__ = [
+    "Account",
+    "ApiError",
+    "Emulator",
+    "EmulatorConfig",
+    "IssuedLogin",
+    "RequestRecord",
+    "pkce_challenge",
+]

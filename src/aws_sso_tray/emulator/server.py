@@ -22,7 +22,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from aws_sso_tray.emulator import pages
-from aws_sso_tray.emulator.state import ApiError, EmulatorConfig, IdentityCenter
+from aws_sso_tray.emulator.state import ApiError, EmulatorConfig, IdentityCenter, IssuedLogin
 
 log = logging.getLogger("aws_sso_tray.emulator")
 
@@ -232,6 +232,21 @@ class Emulator:
         """User codes of device logins waiting for Allow/Deny, oldest first."""
         return self.center.pending_user_codes()
 
+    def login(
+        self,
+        *,
+        start_url: str = "https://d-0000000000.awsapps.com/start",
+        refresh: bool = True,
+        scopes: tuple[str, ...] = ("sso:account:access",),
+    ) -> IssuedLogin:
+        """Register a client and log it in without HTTP or a browser: a fresh SSO session.
+
+        With `refresh` the client is registered like `aws sso login` for an sso-session
+        (auth code + refresh token grants) and gets a refresh token; without, like the legacy
+        device-code registration, and gets none.
+        """
+        return self.center.login(start_url=start_url, refresh=refresh, scopes=scopes)
+
     def revoke_all(self) -> None:
         """Invalidate every access and refresh token (an administrator ended all sessions)."""
         self.center.revoke_all()
@@ -322,7 +337,11 @@ class _Handler(BaseHTTPRequestHandler):
             log.debug("%s %s %s -> %d", method, path, op, self._status)
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            self.close_connection = True
+            raise ApiError("InvalidRequestException", "bad Content-Length") from None
         if length > _MAX_BODY:
             self.close_connection = True
             raise ApiError("InvalidRequestException", "request body too large")

@@ -199,6 +199,38 @@ class RefreshToken:
     revoked: bool = False
 
 
+@dataclass(frozen=True)
+class IssuedLogin:
+    """A login made with `Emulator.login()`: the registration and the first token."""
+
+    start_url: str
+    client_id: str
+    client_secret: str
+    registration_expires_at: float  # epoch seconds
+    access_token: str
+    expires_at: float  # epoch seconds, on the emulator's clock
+    refresh_token: str | None
+
+    def token_cache_entry(self, region: str = "us-east-1") -> dict[str, str]:
+        """The AWS CLI's SSO token cache dict (`~/.aws/sso/cache/<sha1>.json`) for this login."""
+
+        def iso(epoch: float) -> str:
+            return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch))
+
+        entry = {
+            "startUrl": self.start_url,
+            "region": region,
+            "accessToken": self.access_token,
+            "expiresAt": iso(self.expires_at),
+            "clientId": self.client_id,
+            "clientSecret": self.client_secret,
+            "registrationExpiresAt": iso(self.registration_expires_at),
+        }
+        if self.refresh_token is not None:
+            entry["refreshToken"] = self.refresh_token
+        return entry
+
+
 def _random(alphabet: str, length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
@@ -312,6 +344,29 @@ class IdentityCenter:
         with self._lock:
             for session in self._sessions.values():
                 session.revoked = True
+
+    def login(self, *, start_url: str, refresh: bool, scopes: tuple[str, ...]) -> IssuedLogin:
+        """Register a client and start a session for it directly (see `Emulator.login`)."""
+        body: dict[str, Any] = {"clientName": "emulator-login", "clientType": "public"}
+        if scopes:
+            body["scopes"] = list(scopes)
+        if refresh:
+            body["grantTypes"] = [AUTH_CODE_GRANT, REFRESH_GRANT]
+            body["redirectUris"] = ["http://127.0.0.1/oauth/callback"]
+            body["issuerUrl"] = start_url
+        with self._lock:
+            registration = self.register_client(body)
+            client = self._clients[registration["clientId"]]
+            token = self._new_login(client, client.scopes)
+            return IssuedLogin(
+                start_url=start_url,
+                client_id=client.client_id,
+                client_secret=client.client_secret,
+                registration_expires_at=client.expires_at,
+                access_token=token["accessToken"],
+                expires_at=self._access[token["accessToken"]].expires_at,
+                refresh_token=token.get("refreshToken"),
+            )
 
     def pending_user_codes(self) -> list[str]:
         """User codes of device authorizations still waiting for a decision, oldest first."""
