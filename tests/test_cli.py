@@ -1,0 +1,331 @@
+"""The real CLI in a subprocess against the emulator over HTTP, with real files in a temp HOME.
+
+A login is done once per test through the CLI itself (device code, the browser stand-in pressing
+Allow), so every later command reads the token exactly where `aws sso login` would leave it.
+"""
+
+from __future__ import annotations
+
+import json
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CONFIG = """\
+# my AWS config
+[default]
+region = eu-west-1
+
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+
+[profile dev]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = ReadOnly
+region = eu-west-1
+
+[profile dev-admin]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = Admin
+
+[profile prod]
+sso_session = corp
+sso_account_id = 222222222222
+sso_role_name = ReadOnly
+
+[profile static]
+region = us-west-2
+"""
+
+CREDENTIALS = """\
+# keep this comment
+[default]
+aws_access_key_id = AKIAIOSFODNN7EXAMPLE
+aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY
+
+[static]
+aws_access_key_id = AKIASTATICEXAMPLE000
+aws_secret_access_key = staticsecret
+"""
+
+
+@pytest.fixture
+def standin_env(tmp_path: Path) -> dict[str, str]:
+    """$BROWSER = the emulator's browser stand-in, pressing Allow."""
+    command = f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s"
+    return {"BROWSER": command}
+
+
+@pytest.fixture
+def setup(home: Path, aws_config: Any, emulator: Any) -> Any:
+    aws_config(CONFIG)
+    creds = home / ".aws" / "credentials"
+    creds.write_text(CREDENTIALS)
+    creds.chmod(0o600)
+    return emulator
+
+
+@pytest.fixture
+def logged_in(setup: Any, cli: Any, standin_env: dict[str, str]) -> Any:
+    result = cli("login", "dev", "--use-device-code", env=standin_env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return setup
+
+
+def test_version_and_help(cli: Any) -> None:
+    result = cli("--version")
+    assert result.returncode == 0
+    assert result.stdout.startswith("aws-sso-tray ")
+    for command in ("list", "export", "credential-process", "sync", "login", "logout"):
+        result = cli(command, "--help")
+        assert result.returncode == 0, command
+        assert "usage: aws-sso-tray" in result.stdout
+
+
+def test_list_json_before_and_after_login(setup: Any, cli: Any, standin_env: Any) -> None:
+    result = cli("list", "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [r["name"] for r in rows] == ["dev", "dev-admin", "prod"]
+    dev = rows[0]
+    assert dev == {
+        "name": "dev",
+        "sso_session": "corp",
+        "start_url": "https://corp.awsapps.com/start",
+        "region": "us-east-1",
+        "account_id": "111111111111",
+        "role_name": "ReadOnly",
+        "token_expires_at": None,
+        "synced_section": None,
+    }
+    login = cli("login", "prod", "--use-device-code", env=standin_env, timeout=60)
+    assert login.returncode == 0, login.stderr
+    assert "Logged in to corp" in login.stdout
+    rows = json.loads(cli("list", "--json").stdout)
+    assert all(r["token_expires_at"] and r["token_expires_at"].endswith("Z") for r in rows)
+    table = cli("list").stdout
+    assert table.splitlines()[0].split() == [
+        "PROFILE",
+        "SESSION",
+        "ACCOUNT",
+        "ROLE",
+        "LOGIN",
+        "SYNCED",
+        "TO",
+    ]
+    assert "until" in table
+
+
+def test_no_token_is_a_one_line_login_needed_error(setup: Any, cli: Any) -> None:
+    for args in (
+        ("export", "--profile", "dev"),
+        ("credential-process", "--profile", "dev"),
+        ("sync", "dev"),
+    ):
+        result = cli(*args)
+        assert result.returncode == 4, (args, result.stderr)
+        assert result.stdout == ""
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1, result.stderr
+        assert "aws-sso-tray login dev" in lines[0]
+        assert "Traceback" not in result.stderr
+
+
+def test_export_formats(logged_in: Any, cli: Any) -> None:
+    data = json.loads(cli("export", "--profile", "dev").stdout)
+    assert data["Version"] == 1
+    assert data["AccessKeyId"].startswith("ASIA")
+    assert data["Expiration"].endswith("Z")
+    env = cli("export", "--profile", "dev", "--env").stdout.splitlines()
+    assert [line.split("=", 1)[0] for line in env] == [
+        "AWS_ACCESS_KEY_ID",
+        "AWS_SECRET_ACCESS_KEY",
+        "AWS_SESSION_TOKEN",
+        "AWS_CREDENTIAL_EXPIRATION",
+    ]
+    exported = cli("export", "--profile", "dev", "--env-export").stdout
+    assert all(line.startswith("export AWS_") for line in exported.splitlines())
+    # the shell reads back what we printed
+    shell = subprocess.run(
+        ["bash", "-c", exported + 'printf %s "$AWS_ACCESS_KEY_ID"'],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert shell.stdout == data["AccessKeyId"]
+    # AWS_PROFILE selects the profile, as with aws-export-credentials
+    via_env = json.loads(cli("export", env={"AWS_PROFILE": "dev"}).stdout)
+    assert via_env["AccessKeyId"] == data["AccessKeyId"]  # served from the role cache
+
+
+def test_export_non_sso_profile_through_botocore(setup: Any, cli: Any) -> None:
+    data = json.loads(cli("export", "--profile", "static").stdout)
+    assert data["AccessKeyId"] == "AKIASTATICEXAMPLE000"
+    assert "Expiration" not in data
+
+
+def test_export_to_credentials_file_keeps_everything_else(
+    logged_in: Any, cli: Any, home: Path
+) -> None:
+    creds_file = home / ".aws" / "credentials"
+    result = cli("export", "--profile", "dev", "-c", "dev-static")
+    assert result.returncode == 0, result.stderr
+    text = creds_file.read_text()
+    assert text.startswith(CREDENTIALS)
+    assert "[dev-static]" in text
+    assert (creds_file.stat().st_mode & 0o777) == 0o600
+    assert "aws_credential_expiration" not in (home / ".aws" / "config").read_text()
+    # stock boto3 uses the section
+    import boto3
+
+    got = boto3.Session(profile_name="dev-static").get_credentials().get_frozen_credentials()
+    assert got.access_key.startswith("ASIA")
+
+
+def test_long_term_keys_are_refused_without_force(logged_in: Any, cli: Any, home: Path) -> None:
+    creds_file = home / ".aws" / "credentials"
+    before = creds_file.read_bytes()
+    result = cli("export", "--profile", "dev", "-c", "default")
+    assert result.returncode == 5
+    assert "--force" in result.stderr
+    assert creds_file.read_bytes() == before
+    result = cli("sync", "dev:default", "--force")
+    assert result.returncode == 0, result.stderr
+    assert "AKIAIOSFODNN7EXAMPLE" not in creds_file.read_text()
+
+
+def test_credential_process_warm_cache_needs_no_boto3_and_no_request(
+    logged_in: Any, cli: Any
+) -> None:
+    first = cli("credential-process", "--profile", "dev")
+    assert first.returncode == 0, first.stderr
+    calls = logged_in.count("GetRoleCredentials")
+    code = (
+        "import sys\n"
+        "from aws_sso_tray.cli import main\n"
+        "rc = main(['credential-process', '--profile', 'dev'])\n"
+        "heavy = [m for m in ('boto3', 'botocore.session', 'botocore.client') "
+        "if m in sys.modules]\n"
+        "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
+        "raise SystemExit(rc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+    assert "HEAVY=\n" in result.stderr
+    assert json.loads(result.stdout) == json.loads(first.stdout)
+    assert logged_in.count("GetRoleCredentials") == calls
+
+
+def test_credential_process_is_used_by_stock_boto3(logged_in: Any, cli: Any, home: Path) -> None:
+    config = home / ".aws" / "config"
+    command = f"{shlex.quote(sys.executable)} -m aws_sso_tray credential-process --profile dev"
+    config.write_text(
+        config.read_text() + f"\n[profile via-tray]\ncredential_process = {command}\n"
+    )
+    import boto3
+
+    got = boto3.Session(profile_name="via-tray").get_credentials().get_frozen_credentials()
+    expected = json.loads(cli("credential-process", "--profile", "dev").stdout)
+    assert got.access_key == expected["AccessKeyId"]
+
+
+def test_sync_many_profiles_one_update(logged_in: Any, cli: Any, home: Path) -> None:
+    result = cli("sync", "dev", "dev-admin:admin", "prod:prod-section")
+    assert result.returncode == 0, result.stderr
+    assert "dev -> [dev]" in result.stdout
+    from botocore.configloader import raw_config_parse
+
+    parsed = raw_config_parse(str(home / ".aws" / "credentials"))
+    for section in ("dev", "admin", "prod-section"):
+        assert parsed[section]["aws_access_key_id"].startswith("ASIA")
+        assert parsed[section]["aws_credential_expiration"].endswith("Z")
+    assert parsed["default"]["aws_access_key_id"] == "AKIAIOSFODNN7EXAMPLE"
+    assert (home / ".aws" / "credentials").read_text().startswith(CREDENTIALS)
+
+
+def test_sync_reports_each_failure_and_writes_the_rest(
+    logged_in: Any, cli: Any, aws_config: Any, home: Path
+) -> None:
+    aws_config(
+        CONFIG + "\n[profile nope]\nsso_session = corp\nsso_account_id = 999999999999\n"
+        "sso_role_name = Ghost\n"
+    )
+    result = cli("sync", "dev", "nope")
+    assert result.returncode != 0
+    assert "nope" in result.stderr and "Traceback" not in result.stderr
+    assert "[dev]" in (home / ".aws" / "credentials").read_text()
+
+
+def test_malformed_config_is_one_line_with_the_line_number(
+    setup: Any, cli: Any, aws_config: Any
+) -> None:
+    aws_config(CONFIG + "this is not ini\n")
+    result = cli("list")
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    bad_line = len(CONFIG.splitlines()) + 1
+    assert f"line {bad_line}: 'this is not ini'" in lines[0]
+
+
+def test_unknown_profile_and_missing_session(setup: Any, cli: Any, aws_config: Any) -> None:
+    result = cli("export", "--profile", "ghost")
+    assert result.returncode == 3
+    assert "ghost" in result.stderr and "Traceback" not in result.stderr
+    aws_config(
+        CONFIG + "\n[profile orphan]\nsso_session = nosuch\nsso_account_id = 1\nsso_role_name = R\n"
+    )
+    result = cli("login", "orphan")
+    assert result.returncode == 3
+    assert "nosuch" in result.stderr
+
+
+def test_unreachable_endpoint_is_a_network_error(setup: Any, cli: Any, standin_env: Any) -> None:
+    dead = "http://127.0.0.1:9"
+    result = cli(
+        "login",
+        "dev",
+        "--use-device-code",
+        env={**standin_env, "AWS_ENDPOINT_URL_SSO_OIDC": dead, "AWS_ENDPOINT_URL_SSO": dead},
+    )
+    assert result.returncode == 7, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_logout_removes_only_our_sections(logged_in: Any, cli: Any, home: Path) -> None:
+    assert cli("sync", "dev", "prod").returncode == 0
+    result = cli("logout", "--remove-credentials")
+    assert result.returncode == 0, result.stderr
+    text = (home / ".aws" / "credentials").read_text()
+    assert text == CREDENTIALS
+    assert cli("export", "--profile", "dev").returncode == 4
+    assert not list((home / ".aws" / "sso" / "cache").glob("*.json")) or all(
+        "accessToken" not in p.read_text() for p in (home / ".aws" / "sso" / "cache").glob("*.json")
+    )
+
+
+def test_debug_never_prints_a_secret(setup: Any, cli: Any, standin_env: Any, home: Path) -> None:
+    runs = [
+        cli("login", "dev", "--debug", "--use-device-code", env=standin_env, timeout=60),
+        cli("export", "--profile", "dev", "--debug", "-c", "dev"),
+        cli("sync", "--debug", "prod", "dev-admin"),
+        cli("credential-process", "--debug", "--profile", "dev"),
+    ]
+    for run in runs:
+        assert run.returncode == 0, run.stderr
+    secrets = setup.issued_secrets()
+    assert secrets
+    stderr = "\n".join(r.stderr for r in runs)
+    assert "DEBUG" in stderr  # --debug really logged
+    leaked = [s for s in secrets if s in stderr]
+    assert not leaked
