@@ -35,6 +35,12 @@ def _duration(text: str) -> timedelta:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _jobs(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 32:
+        raise argparse.ArgumentTypeError("must be a whole number from 1 to 32")
+    return int(text)
+
+
 def _print(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
@@ -256,7 +262,7 @@ def cmd_sync(args: argparse.Namespace) -> int:
 
     failures: list[tuple[str, AppError]] = []
     updates: dict[str, Any] = {}
-    with ThreadPoolExecutor(max_workers=SYNC_WORKERS, thread_name_prefix="sync") as pool:
+    with ThreadPoolExecutor(max_workers=args.jobs, thread_name_prefix="sync") as pool:
         futures = [(item, pool.submit(fetch, item)) for item in resolved]
         for (profile, section), future in futures:
             try:
@@ -441,6 +447,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--force", action="store_true", help="overwrite sections that hold long-term keys"
+    )
+    p.add_argument(
+        "--jobs",
+        type=_jobs,
+        default=SYNC_WORKERS,
+        metavar="N",
+        help=f"fetch at most N profiles at once (default {SYNC_WORKERS}; the portal throttles)",
     )
     p.add_argument("--min-remaining", **min_remaining)  # type: ignore[arg-type]
 
