@@ -1,0 +1,203 @@
+"""Which desktop notices to send: a pure comparison of the previous and the current snapshot.
+
+`decide(previous, current, sent, now=..., warn_before=...)` returns the notices to show, the
+notice keys to take off the screen, and the new record of what was sent. Each event is sent at
+most once: an event has an id that names the thing that happened (the session, and the session
+end or token it is about), and an id in `sent` is never sent again. A refresh that keeps
+failing and recovering (a flapping endpoint) is re-armed by recovery but also held back by a
+cool-down, so it cannot flood the desktop.
+
+Events:
+- `session-ending:KEY`: the SSO session ends within `warn_before` (the session end the engine
+  estimates from the login time; never the hourly access-token renewal, which is silent);
+- `login-needed:KEY`: the session has ended or its token was refused, with a "Log in" button;
+- `refresh-failed`: kept-fresh profiles whose refresh failed after retries, in one notice;
+- `login:KEY`: a login to the session succeeded (it also clears the two notices above).
+
+A notice's `key` is what `notify.Notifier.on_action` receives: `login-needed:KEY` and
+`session-ending:KEY` mean "log in to session KEY" (see `session_of`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from aws_sso_tray.clock import format_remaining, format_time
+from aws_sso_tray.notify import Notice
+from aws_sso_tray.planning import session_warning_due
+from aws_sso_tray.snapshot import (
+    ProfileState,
+    ProfileStatus,
+    SessionState,
+    SessionStatus,
+    Snapshot,
+)
+
+ENDING = "session-ending"
+LOGIN_NEEDED = "login-needed"
+REFRESH_FAILED = "refresh-failed"
+LOGGED_IN = "login"
+COOLDOWN = timedelta(hours=1)  # a re-armed failure notice waits this long after the last one
+FORGET_AFTER = timedelta(days=2)  # sent-event records older than this are dropped
+LOG_IN = "Log in"
+
+_LIVE = (SessionStatus.LOGGED_IN, SessionStatus.EXPIRING)
+_ACTION_PREFIXES = (f"{LOGIN_NEEDED}:", f"{ENDING}:")
+
+
+@dataclass(frozen=True)
+class Sent:
+    """What was already sent: event id -> when, and notice key -> when last shown."""
+
+    events: Mapping[str, datetime] = field(default_factory=dict)
+    shown: Mapping[str, datetime] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Decision:
+    notices: tuple[Notice, ...]
+    clear: tuple[str, ...]  # notice keys to take off the screen
+    sent: Sent
+
+
+def session_of(notice_key: str) -> str | None:
+    """The session key a notice's action is about ("Log in"), or None for other notices."""
+    for prefix in _ACTION_PREFIXES:
+        if notice_key.startswith(prefix):
+            return notice_key[len(prefix) :]
+    return None
+
+
+def _kept_fresh_sessions(snapshot: Snapshot) -> dict[str, list[str]]:
+    keys: dict[str, list[str]] = {}
+    for profile in snapshot.profiles:
+        if profile.synced_section is not None:
+            keys.setdefault(profile.session_key, []).append(profile.name)
+    return keys
+
+
+def decide(
+    previous: Snapshot | None,
+    current: Snapshot,
+    sent: Sent,
+    *,
+    now: datetime,
+    warn_before: timedelta,
+    cooldown: timedelta = COOLDOWN,
+) -> Decision:
+    """The notices `current` calls for, given `previous` and what was already `sent`."""
+    events = {k: v for k, v in sent.events.items() if now - v < FORGET_AFTER}
+    shown = {k: v for k, v in sent.shown.items() if now - v < FORGET_AFTER}
+    notices: list[Notice] = []
+    clear: list[str] = []
+    kept_fresh = _kept_fresh_sessions(current)
+
+    def once(event: str, notice: Notice) -> None:
+        if event in events:
+            return
+        events[event] = now
+        shown[notice.key] = now
+        notices.append(notice)
+
+    for session in current.sessions:
+        before = previous.session(session.key) if previous is not None else None
+        was = before.status if before is not None else None
+        if session.status in _LIVE:
+            if was in (SessionStatus.LOGIN_NEEDED, SessionStatus.LOGGING_IN):
+                clear += [f"{LOGIN_NEEDED}:{session.key}", f"{ENDING}:{session.key}"]
+                once(_event(LOGGED_IN, session, session.token_expires_at), _logged_in(session))
+            if session_warning_due(session.session_ends_at, now, warn_before):
+                once(_event(ENDING, session, session.session_ends_at), _ending(session, now))
+        elif session.status == SessionStatus.LOGIN_NEEDED and (
+            # Only sessions someone relies on: one the user keeps profiles fresh from, or one
+            # that was logged in a moment ago. A session never used on this computer is quiet.
+            session.key in kept_fresh or was in _LIVE
+        ):
+            clear.append(f"{ENDING}:{session.key}")
+            once(
+                _event(LOGIN_NEEDED, session, session.token_expires_at),
+                _login_needed(session, kept_fresh.get(session.key, [])),
+            )
+
+    failing = [
+        p
+        for p in current.profiles
+        if p.synced_section is not None and p.status == ProfileStatus.ERROR
+    ]
+    healthy = {
+        p.name
+        for p in current.profiles
+        if p.status in (ProfileStatus.FRESH, ProfileStatus.IDLE) or p.synced_section is None
+    }
+    # Recovery re-arms a profile's failure event...
+    for name in healthy:
+        events.pop(f"{REFRESH_FAILED}:{name}", None)
+    # ...but the notice waits out the cool-down, so a flapping endpoint cannot flood.
+    new = [p for p in failing if f"{REFRESH_FAILED}:{p.name}" not in events]
+    last = shown.get(REFRESH_FAILED)
+    if new and (last is None or now - last >= cooldown):
+        for p in failing:
+            events[f"{REFRESH_FAILED}:{p.name}"] = now
+        shown[REFRESH_FAILED] = now
+        notices.append(_refresh_failed(failing))
+    elif (
+        not failing
+        and previous is not None
+        and any(p.status == ProfileStatus.ERROR for p in previous.profiles)
+    ):
+        clear.append(REFRESH_FAILED)
+
+    return Decision(tuple(notices), tuple(dict.fromkeys(clear)), Sent(events, shown))
+
+
+def _event(kind: str, session: SessionState, moment: datetime | None) -> str:
+    return f"{kind}:{session.key}:{format_time(moment) if moment else '-'}"
+
+
+def _ending(session: SessionState, now: datetime) -> Notice:
+    assert session.session_ends_at is not None
+    left = format_remaining(session.session_ends_at - now)
+    return Notice(
+        key=f"{ENDING}:{session.key}",
+        title=f"SSO session {session.name} ends soon",
+        message=f"Your SSO session '{session.name}' ends in {left}: log in again to keep "
+        "your credentials fresh.",
+        action_label=LOG_IN,
+    )
+
+
+def _login_needed(session: SessionState, profiles: list[str]) -> Notice:
+    why = f" ({session.last_error})" if session.last_error else ""
+    fed = f" Profiles kept fresh: {', '.join(profiles)}." if profiles else ""
+    return Notice(
+        key=f"{LOGIN_NEEDED}:{session.key}",
+        title=f"SSO session {session.name} expired",
+        message=f"Your SSO session '{session.name}' has ended{why}: log in to continue.{fed}",
+        action_label=LOG_IN,
+        urgency="critical",
+    )
+
+
+def _logged_in(session: SessionState) -> Notice:
+    return Notice(
+        key=f"{LOGGED_IN}:{session.key}",
+        title=f"Signed in to {session.name}",
+        message=f"SSO session '{session.name}' is signed in; credentials are kept fresh.",
+        urgency="low",
+    )
+
+
+def _refresh_failed(profiles: list[ProfileState]) -> Notice:
+    names = ", ".join(p.name for p in profiles)
+    error = profiles[0].last_error if profiles and profiles[0].last_error else "unknown error"
+    plural = "s" if len(profiles) > 1 else ""
+    return Notice(
+        key=REFRESH_FAILED,
+        title="Credentials refresh failing",
+        message=f"Cannot refresh profile{plural} {names}: {error}. Retrying in the background.",
+    )
+
+
+__all__ = ["COOLDOWN", "Decision", "Sent", "decide", "session_of"]

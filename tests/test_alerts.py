@@ -1,0 +1,169 @@
+"""alerts.decide: which notices a snapshot change calls for, each at most once per event."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta, timezone
+
+from aws_sso_tray import alerts
+from aws_sso_tray.snapshot import (
+    ProfileState,
+    ProfileStatus,
+    SessionState,
+    SessionStatus,
+    Snapshot,
+)
+
+T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
+WARN = timedelta(minutes=15)
+
+
+def session(status: SessionStatus = SessionStatus.LOGGED_IN, **kw: object) -> SessionState:
+    values: dict[str, object] = {
+        "key": "corp",
+        "name": "corp",
+        "start_url": "https://d-1.awsapps.com/start",
+        "status": status,
+        "token_expires_at": T0 + timedelta(hours=1),
+        "session_ends_at": T0 + timedelta(hours=8),
+        **kw,
+    }
+    return SessionState(**values)  # type: ignore[arg-type]
+
+
+def profile(status: ProfileStatus = ProfileStatus.FRESH, **kw: object) -> ProfileState:
+    values: dict[str, object] = {
+        "name": "dev",
+        "session_key": "corp",
+        "account_id": "111111111111",
+        "role_name": "ReadOnly",
+        "status": status,
+        "synced_section": "dev",
+        **kw,
+    }
+    return ProfileState(**values)  # type: ignore[arg-type]
+
+
+def snap(s: SessionState, *profiles: ProfileState) -> Snapshot:
+    return Snapshot(taken_at=T0, sessions=(s,), profiles=profiles or (profile(),))
+
+
+def run(
+    steps: list[tuple[datetime, Snapshot]], sent: alerts.Sent | None = None
+) -> tuple[list[list[str]], list[alerts.Decision]]:
+    sent = sent or alerts.Sent()
+    previous: Snapshot | None = None
+    keys: list[list[str]] = []
+    decisions = []
+    for now, current in steps:
+        d = alerts.decide(previous, current, sent, now=now, warn_before=WARN)
+        keys.append([n.key for n in d.notices])
+        decisions.append(d)
+        sent, previous = d.sent, current
+    return keys, decisions
+
+
+def test_quiet_while_all_is_well() -> None:
+    keys, _ = run([(T0, snap(session())), (T0 + timedelta(hours=1), snap(session()))])
+    assert keys == [[], []]
+
+
+def test_session_ending_warned_once_before_the_session_end_not_the_token_expiry() -> None:
+    end = T0 + timedelta(hours=8)
+    s = session(session_ends_at=end)
+    steps = [
+        # the access token is renewed hourly: its expiry never warns
+        (T0 + timedelta(minutes=50), snap(replace(s, token_expires_at=T0 + timedelta(hours=1)))),
+        (end - timedelta(minutes=20), snap(s)),
+        (end - timedelta(minutes=14), snap(replace(s, status=SessionStatus.EXPIRING))),
+        (end - timedelta(minutes=10), snap(replace(s, status=SessionStatus.EXPIRING))),
+        (end - timedelta(minutes=1), snap(replace(s, status=SessionStatus.EXPIRING))),
+    ]
+    keys, decisions = run(steps)
+    assert keys == [[], [], ["session-ending:corp"], [], []]
+    notice = decisions[2].notices[0]
+    assert notice.action_label == "Log in"
+    assert "14 m" in notice.message
+    assert alerts.session_of(notice.key) == "corp"
+
+
+def test_unknown_session_end_never_warns() -> None:
+    s = session(session_ends_at=None)
+    keys, _ = run([(T0, snap(s)), (T0 + timedelta(hours=7, minutes=55), snap(s))])
+    assert keys == [[], []]
+
+
+def test_expired_with_log_in_action_once_then_login_succeeded_clears_it() -> None:
+    live = session()
+    dead = session(SessionStatus.LOGIN_NEEDED, last_error="refresh refused")
+    fresh = session(
+        token_expires_at=T0 + timedelta(hours=9), session_ends_at=T0 + timedelta(hours=16)
+    )
+    keys, decisions = run(
+        [
+            (T0, snap(live)),
+            (T0 + timedelta(hours=8), snap(dead, profile(ProfileStatus.LOGIN_NEEDED))),
+            (T0 + timedelta(hours=8, minutes=1), snap(dead, profile(ProfileStatus.LOGIN_NEEDED))),
+            (T0 + timedelta(hours=8, minutes=2), snap(fresh)),
+        ]
+    )
+    assert keys == [[], ["login-needed:corp"], [], ["login:corp"]]
+    expired = decisions[1].notices[0]
+    assert expired.action_label == "Log in" and alerts.session_of(expired.key) == "corp"
+    assert "refresh refused" in expired.message and "dev" in expired.message
+    assert "login-needed:corp" in decisions[3].clear
+
+
+def test_second_expiry_after_a_login_notifies_again() -> None:
+    dead1 = session(SessionStatus.LOGIN_NEEDED, token_expires_at=T0)
+    live = session(token_expires_at=T0 + timedelta(hours=9))
+    dead2 = session(SessionStatus.LOGIN_NEEDED, token_expires_at=T0 + timedelta(hours=9))
+    keys, _ = run([(T0, snap(dead1)), (T0, snap(live)), (T0 + timedelta(hours=9), snap(dead2))])
+    assert keys == [["login-needed:corp"], ["login:corp"], ["login-needed:corp"]]
+
+
+def test_session_nobody_relies_on_stays_quiet() -> None:
+    dead = session(SessionStatus.LOGIN_NEEDED)
+    idle = profile(ProfileStatus.IDLE, synced_section=None)
+    keys, _ = run([(T0, snap(dead, idle))])
+    assert keys == [[]]
+
+
+def test_refresh_failing_once_and_flapping_endpoint_does_not_flood() -> None:
+    ok = snap(session(), profile())
+    bad = snap(session(), profile(ProfileStatus.ERROR, last_error="endpoint unreachable"))
+    steps = []
+    now = T0
+    for _ in range(5):  # fails and recovers every 5 minutes for 50 minutes
+        steps.append((now, bad))
+        now += timedelta(minutes=5)
+        steps.append((now, ok))
+        now += timedelta(minutes=5)
+    steps.append((T0 + timedelta(hours=2), bad))  # after the cool-down: once more
+    keys, decisions = run(steps)
+    sent = [k for ks in keys for k in ks]
+    assert sent == ["refresh-failed", "refresh-failed"]
+    assert "endpoint unreachable" in decisions[0].notices[0].message
+    assert "refresh-failed" in decisions[1].clear
+
+
+def test_many_failing_profiles_make_one_notice() -> None:
+    profiles = [
+        profile(ProfileStatus.ERROR, name=f"p{i}", synced_section=f"p{i}", last_error="throttled")
+        for i in range(5)
+    ]
+    keys, decisions = run([(T0, snap(session(), *profiles))])
+    assert keys == [["refresh-failed"]]
+    assert "p0, p1, p2, p3, p4" in decisions[0].notices[0].message
+
+
+def test_sent_records_are_bounded() -> None:
+    old = alerts.Sent(events={"x": T0 - timedelta(days=3)}, shown={"y": T0 - timedelta(days=3)})
+    d = alerts.decide(None, snap(session()), old, now=T0, warn_before=WARN)
+    assert d.sent.events == {} and d.sent.shown == {}
+
+
+def test_session_of_ignores_other_notices() -> None:
+    assert alerts.session_of("refresh-failed") is None
+    assert alerts.session_of("login:corp") is None
+    assert alerts.session_of("login-needed:https://x/start") == "https://x/start"
