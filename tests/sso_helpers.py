@@ -82,3 +82,17 @@ def session_config(session: Any, profile: str, account: str, role: str) -> str:
         f"[sso-session {session.name}]\nsso_start_url = {session.start_url}\n"
         f"sso_region = {session.region}\nsso_registration_scopes = sso:account:access\n"
     )
+
+
+def settled_count(emu: Any, op: str, expected: int, timeout: float = 2.0) -> int:
+    """emu.count(op) once it reaches `expected` (or after `timeout`).
+
+    The emulator records a request after it has sent the answer, so right after a call
+    returns the record may still be on its way.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while emu.count(op) < expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return int(emu.count(op))

@@ -22,6 +22,7 @@ from aws_sso_tray import clock, rolecreds
 from aws_sso_tray.errors import LoginNeededError, NetworkError
 from aws_sso_tray.profiles import SsoProfile, SsoSession
 from aws_sso_tray.rolecreds import NoRoleAccessError, RoleCredentials
+from sso_helpers import settled_count
 
 UTC = timezone.utc
 START_URL = "https://d-9999999999.awsapps.com/start"
@@ -180,7 +181,7 @@ def test_fetch_writes_the_cache_botocore_reads_and_reuses_it(
     assert creds.account_id == "111111111111"
     assert creds.expiration is not None and creds.expiration.microsecond == 0
     assert timedelta(minutes=59) < creds.expiration - clock.now() <= timedelta(hours=1)
-    assert emulator.count("GetRoleCredentials") == 1
+    assert settled_count(emulator, "GetRoleCredentials", 1) == 1
 
     path = rolecreds.cache_file(DEV)
     if os.name == "posix":
@@ -203,7 +204,7 @@ def test_fetch_writes_the_cache_botocore_reads_and_reuses_it(
     assert from_botocore["token"] == creds.session_token
 
     assert rolecreds.get_credentials(DEV) == creds
-    assert emulator.count("GetRoleCredentials") == 1
+    assert settled_count(emulator, "GetRoleCredentials", 1) == 1
 
 
 def test_force_refresh_and_expiring_credentials_call_again(
@@ -212,13 +213,13 @@ def test_force_refresh_and_expiring_credentials_call_again(
     first = rolecreds.get_credentials(DEV)
     forced = rolecreds.get_credentials(DEV, force_refresh=True)
     assert forced.access_key_id != first.access_key_id
-    assert emulator.count("GetRoleCredentials") == 2
+    assert settled_count(emulator, "GetRoleCredentials", 2) == 2
     assert rolecreds.cached_credentials(DEV) == forced
 
     # Less than min_remaining left by the (injected) clock: fetched again.
     assert forced.expiration is not None
     rolecreds.get_credentials(DEV, now=forced.expiration - timedelta(minutes=10))
-    assert emulator.count("GetRoleCredentials") == 3
+    assert settled_count(emulator, "GetRoleCredentials", 3) == 3
 
 
 def test_reads_credentials_botocore_cached(emulator: Any) -> None:
@@ -234,12 +235,12 @@ def test_reads_credentials_botocore_cached(emulator: Any) -> None:
     fetched = botocore_fetcher(
         LEGACY_DEV, client_creator=session.create_client, token_loader=loader
     ).fetch_credentials()
-    assert emulator.count("GetRoleCredentials") == 1
+    assert settled_count(emulator, "GetRoleCredentials", 1) == 1
 
     creds = rolecreds.get_credentials(LEGACY_DEV)
     assert creds.access_key_id == fetched["access_key"]
     assert creds.secret_access_key == fetched["secret_key"]
-    assert emulator.count("GetRoleCredentials") == 1
+    assert settled_count(emulator, "GetRoleCredentials", 1) == 1
 
 
 def test_parallel_callers_make_one_portal_call(emulator: Any, logged_in: dict[str, Any]) -> None:
@@ -254,7 +255,7 @@ def test_parallel_callers_make_one_portal_call(emulator: Any, logged_in: dict[st
     for worker in workers:
         worker.join(timeout=30)
     assert len(results) == 4 and len(set(results)) == 1
-    assert emulator.count("GetRoleCredentials") == 1
+    assert settled_count(emulator, "GetRoleCredentials", 1) == 1
 
 
 def test_no_login_names_the_profile(emulator: Any) -> None:
@@ -286,7 +287,7 @@ def test_transient_faults_are_retried(emulator: Any, logged_in: dict[str, Any]) 
     emulator.inject_fault("GetRoleCredentials", "throttle")
     emulator.inject_fault("GetRoleCredentials", "drop")
     assert rolecreds.get_credentials(DEV).access_key_id.startswith("ASIA")
-    assert emulator.count("GetRoleCredentials") == 4
+    assert settled_count(emulator, "GetRoleCredentials", 4) == 4
 
 
 def test_endpoint_that_keeps_dropping_is_a_network_error(

@@ -23,6 +23,7 @@ import pytest
 from aws_sso_tray import atomicfile, tokens
 from aws_sso_tray.errors import LoginNeededError, NetworkError
 from aws_sso_tray.profiles import SsoSession
+from sso_helpers import settled_count
 
 UTC = timezone.utc
 START_URL = "https://d-1234567890.awsapps.com/start"
@@ -319,7 +320,7 @@ def test_refresh_writes_a_token_stock_botocore_accepts(emulator: Any, aws_config
     now = near_expiry(login)
     token = tokens.valid_token(EMU_SESSION, now=now, login_hint="dev")
 
-    assert emulator.count("CreateToken") == 2  # the login, then our refresh
+    assert settled_count(emulator, "CreateToken", 2) == 2  # the login, then our refresh
     assert token.access_token != login["accessToken"]
     assert token.expires_at == (now + timedelta(hours=1)).replace(microsecond=0)
     assert token.refresh_token and token.refresh_token != login["refreshToken"]  # rotated
@@ -345,8 +346,10 @@ print(json.dumps([creds.access_key, provider.load_token().get_frozen_token().tok
     )
     access_key, botocore_token = json.loads(result)
     assert access_key.startswith("ASIA")
-    assert emulator.count("GetRoleCredentials") == 1
-    assert emulator.count("CreateToken") == 3  # boto3 used ours; botocore's refresh is the 3rd
+    assert settled_count(emulator, "GetRoleCredentials", 1) == 1
+    assert (
+        settled_count(emulator, "CreateToken", 3) == 3
+    )  # boto3 used ours; botocore's refresh is the 3rd
     ours = tokens.read_token(EMU_SESSION)
     assert ours is not None and ours.access_token == botocore_token != token.access_token
 
@@ -376,7 +379,7 @@ def test_refresh_refused_after_the_session_ended(emulator: Any) -> None:
         tokens.valid_token(EMU_SESSION, now=later, login_hint="dev")
     assert info.value.message.startswith("SSO session 'corp'")
     assert "run `aws-sso-tray login dev`" in info.value.message
-    assert emulator.count("CreateToken") == 2
+    assert settled_count(emulator, "CreateToken", 2) == 2
     assert file_dict() == before
 
 
@@ -399,7 +402,7 @@ def test_transient_refresh_failures(emulator: Any) -> None:
     emulator.inject_fault("CreateToken", "drop")
     refreshed = tokens.valid_token(EMU_SESSION, now=now)
     assert refreshed.access_token != login["accessToken"]
-    assert emulator.count("CreateToken") == 4  # login, 500, drop, success
+    assert settled_count(emulator, "CreateToken", 4) == 4  # login, 500, drop, success
 
     # The OIDC API's throttling answer is not retried; the still-valid token is used.
     later = near_expiry({"expiresAt": refreshed.expires_at})
@@ -423,7 +426,7 @@ def test_never_overwrites_a_newer_token_written_during_the_refresh(emulator: Any
         token = tokens.valid_token(EMU_SESSION, now=now)
     finally:
         writer.join()
-    assert emulator.count("CreateToken") == 2  # our refresh did happen...
+    assert settled_count(emulator, "CreateToken", 2) == 2  # our refresh did happen...
     assert token.access_token == "written-by-aws-cli"  # ...but the newer token won
     assert file_dict()["accessToken"] == "written-by-aws-cli"
 
@@ -446,7 +449,9 @@ def test_rereads_after_waiting_for_the_lock(emulator: Any) -> None:
         save_like_botocore(EMU_SESSION, newer)
     worker.join(timeout=10)
     assert result and result[0].access_token == "refreshed-elsewhere"
-    assert emulator.count("CreateToken") == 1  # the login only: no refresh needed any more
+    assert (
+        settled_count(emulator, "CreateToken", 1) == 1
+    )  # the login only: no refresh needed any more
 
 
 def test_invalid_grant_after_another_tool_rotated_the_refresh_token(emulator: Any) -> None:
