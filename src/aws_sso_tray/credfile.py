@@ -215,10 +215,10 @@ def remove_sections(path: Path, sections: Iterable[str]) -> tuple[str, ...]:
                 continue
             if not record.created:
                 continue  # we wrote into a section that was there before us: not ours to remove
-            doc.plan_remove(name, edits)
             removed.append(name)
             forget[name] = None
         if removed:
+            doc.plan_remove(removed, edits)
             doc.refuse_problems(path, edits)
             new_text = doc.render(edits)
             _verify(doc.text, new_text, {}, removed=tuple(removed))
@@ -529,11 +529,15 @@ class _Document:
             f"{indent}{key} = {values[key]}" for key in missing
         )
 
-    def plan_remove(self, name: str, edits: _Edits) -> None:
-        for section in self.occurrences(name):
+    def plan_remove(self, names: Iterable[str], edits: _Edits) -> None:
+        wanted = set(names)
+        # Last first, so a section followed only by sections that go is known to end the file.
+        for section in reversed(self.sections):
+            if section.name not in wanted:
+                continue
             dropped = self._strip_ours(section, edits, drop_if_empty=True)
-            if dropped and section.end == len(self.lines):
-                # The last section goes: take the blank line(s) we put before it too.
+            if dropped and all(i in edits.delete for i in range(section.header, len(self.lines))):
+                # The file's last section goes: take the blank line(s) we put before it too.
                 index = section.header - 1
                 while index >= 0 and not self.lines[index].text.strip():
                     edits.delete.add(index)
