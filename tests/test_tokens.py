@@ -209,6 +209,19 @@ def test_write_is_botocore_format_0600_and_botocore_reads_it(home: Path) -> None
     )
 
 
+def test_write_waits_for_a_refresh_holding_the_lock() -> None:
+    write_raw(SESSION, token_dict())
+    fresh = tokens.SsoToken(START_URL, "eu-west-1", "from-login", NOW + timedelta(hours=8))
+    writer = threading.Thread(target=tokens.write_token, args=(SESSION, fresh))
+    with atomicfile.locked(tokens.token_cache_file(SESSION)):
+        writer.start()
+        writer.join(timeout=0.3)
+        assert writer.is_alive()
+        assert file_dict(SESSION)["accessToken"] == "access-1"
+    writer.join(timeout=10)
+    assert file_dict(SESSION)["accessToken"] == "from-login"
+
+
 def test_unknown_keys_survive_a_rewrite() -> None:
     write_raw(
         SESSION, token_dict(expiresAt="2026-03-01T20:00:00.000Z", idToken="opaque", x={"y": 1})

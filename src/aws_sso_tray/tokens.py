@@ -181,10 +181,13 @@ def read_token(session: SsoSession) -> SsoToken | None:
 def write_token(session: SsoSession, token: SsoToken) -> None:
     """Write `token` as the AWS CLI does (compact JSON, 0600, atomic).
 
-    The caller holds `atomicfile.locked(token_cache_file(session))` when it read the file first.
+    Takes the token file's lock (re-entrant), so a login's write waits for a refresh running in
+    another of our processes instead of being overwritten by it.
     """
+    path = token_cache_file(session)
     data = json.dumps(token.to_dict()).encode("utf-8")
-    atomicfile.write_atomic(token_cache_file(session), data, mode=0o600)
+    with atomicfile.locked(path):
+        atomicfile.write_atomic(path, data, mode=0o600)
 
 
 def delete_token(session: SsoSession) -> bool:
