@@ -1,0 +1,429 @@
+"""The tray menu as plain values: a Snapshot and the Settings in, a tree of `MenuEntry` out.
+
+Pure and toolkit-free (no pystray, no PIL): `app.py` turns the tree into a pystray.Menu and
+dispatches each entry's `Action`; everything a person reads in the menu, the tooltip and the
+icon's state is decided here and tested without a display.
+
+Layout (top to bottom):
+- a config problem, when ~/.aws/config cannot be read (disabled line);
+- with many profiles: favourites, then recently used ones ("Pinned and recent"), so the profile
+  a person needs is one or two clicks away however long the list is;
+- with one SSO session: the session's line (a submenu: log in, access portal, log out) and its
+  profiles flat below it; with several: one submenu per session holding its actions and its
+  profiles;
+- global entries: refresh all now, open the AWS config file, open the settings file, start at
+  login (checkbox), quit.
+
+A profile whose session needs a login is one plain entry: activating it starts that session's
+login. A profile that is logged in is a submenu: keep fresh in [section] (checkbox), refresh
+now, copy export lines, pin to top (checkbox), log out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from enum import Enum
+
+from aws_sso_tray.clock import format_remaining
+from aws_sso_tray.settings import Settings
+from aws_sso_tray.snapshot import (
+    ProfileState,
+    ProfileStatus,
+    SessionState,
+    SessionStatus,
+    Snapshot,
+)
+from aws_sso_tray.tray.icons import IconState
+
+PINNED_THRESHOLD = 8  # more profiles than this: favourites and recent ones go to the top
+RECENT_SHOWN = 5  # recently used profiles shown at the top (after the favourites)
+TOOLTIP_LIMIT = 127  # Windows truncates tray tooltips at 128 characters
+ERROR_LABEL_LIMIT = 60
+
+
+class ActionKind(str, Enum):
+    LOGIN = "login"  # target: session key; profile: the profile that was activated, if any
+    LOGOUT = "logout"  # target: session key
+    PORTAL = "portal"  # target: session key (its start URL is in the snapshot)
+    TOGGLE_SYNC = "toggle_sync"  # target: profile; section: the credentials-file section
+    REFRESH = "refresh"  # target: profile
+    COPY_EXPORT = "copy_export"  # target: profile
+    TOGGLE_FAVORITE = "toggle_favorite"  # target: profile
+    REFRESH_ALL = "refresh_all"
+    OPEN_CONFIG = "open_config"
+    OPEN_SETTINGS = "open_settings"
+    TOGGLE_AUTOSTART = "toggle_autostart"
+    QUIT = "quit"
+
+
+@dataclass(frozen=True)
+class Action:
+    kind: ActionKind
+    target: str | None = None
+    profile: str | None = None  # LOGIN: the profile the person picked (recorded as recent)
+    section: str | None = None  # TOGGLE_SYNC: the section to keep fresh
+
+
+@dataclass(frozen=True)
+class MenuEntry:
+    """One line of the menu: an item, a checkbox (`checked` not None), a submenu, or a separator.
+
+    `action` None with no children is an information line (shown disabled).
+    """
+
+    label: str
+    action: Action | None = None
+    checked: bool | None = None
+    enabled: bool = True
+    children: tuple[MenuEntry, ...] = ()
+    separator: bool = False
+
+    @property
+    def is_submenu(self) -> bool:
+        return bool(self.children)
+
+    def find(self, label_start: str) -> MenuEntry | None:
+        """The first entry below this one (depth first) whose label starts with `label_start`."""
+        return find_entry(self.children, label_start)
+
+
+SEPARATOR = MenuEntry("", enabled=False, separator=True)
+
+
+def find_entry(entries: Iterable[MenuEntry], label_start: str) -> MenuEntry | None:
+    for entry in entries:
+        if entry.label.startswith(label_start):
+            return entry
+        found = find_entry(entry.children, label_start)
+        if found is not None:
+            return found
+    return None
+
+
+# --- labels ------------------------------------------------------------------------------------
+
+
+def format_clock(moment: datetime, now: datetime, tz: tzinfo | None = None) -> str:
+    """`17:40` today (in `tz`, default the local zone), `Tue 09:15` on another day."""
+    local, today = moment.astimezone(tz), now.astimezone(tz)
+    if local.date() == today.date():
+        return local.strftime("%H:%M")
+    return local.strftime("%a %H:%M")
+
+
+def _ends_at(session: SessionState) -> datetime | None:
+    return session.session_ends_at or session.token_expires_at
+
+
+def _short(text: str, limit: int = ERROR_LABEL_LIMIT) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def session_label(session: SessionState, now: datetime, tz: tzinfo | None = None) -> str:
+    """`corp - logged in until 17:40`, `corp - expired`, `corp - not logged in`..."""
+    ends = _ends_at(session)
+    status = session.status
+    if status is SessionStatus.LOGGED_IN:
+        state = f"logged in until {format_clock(ends, now, tz)}" if ends else "logged in"
+    elif status is SessionStatus.EXPIRING:
+        state = f"ends at {format_clock(ends, now, tz)}, log in again" if ends else "ends soon"
+    elif status is SessionStatus.LOGGING_IN:
+        state = "waiting for the browser sign-in"
+    elif status is SessionStatus.ERROR:
+        state = f"error: {_short(session.last_error)}" if session.last_error else "error"
+    elif session.token_expires_at is not None:
+        state = "expired"
+    else:
+        state = "not logged in"
+    return f"{session.name} - {state}"
+
+
+def profile_label(
+    profile: ProfileState,
+    session: SessionState | None,
+    now: datetime,
+    tz: tzinfo | None = None,
+    *,
+    with_session: bool = False,
+) -> str:
+    """`dev - fresh in [dev] until 17:55`, `dev - log in`, `dev (corp) - refreshing`..."""
+    name = f"{profile.name} ({session.name})" if with_session and session else profile.name
+    if session is not None and _needs_login(session):
+        return f"{name} - log in"
+    if session is not None and session.status is SessionStatus.LOGGING_IN:
+        return f"{name} - signing in…"
+    status = profile.status
+    if status is ProfileStatus.FRESH:
+        section = profile.synced_section or profile.name
+        until = profile.credentials_expire_at
+        tail = f" until {format_clock(until, now, tz)}" if until else ""
+        return f"{name} - fresh in [{section}]{tail}"
+    if status is ProfileStatus.REFRESHING:
+        return f"{name} - refreshing…"
+    if status is ProfileStatus.LOGIN_NEEDED:
+        return f"{name} - log in"
+    if status is ProfileStatus.ERROR:
+        return f"{name} - error: {_short(profile.last_error)}" if profile.last_error else name
+    return f"{name} - logged in"
+
+
+def _needs_login(session: SessionState) -> bool:
+    return session.status is SessionStatus.LOGIN_NEEDED
+
+
+# --- the tree ----------------------------------------------------------------------------------
+
+
+def build_menu(
+    snapshot: Snapshot,
+    settings: Settings,
+    *,
+    autostart_enabled: bool = False,
+    now: datetime | None = None,
+    tz: tzinfo | None = None,
+) -> tuple[MenuEntry, ...]:
+    """The whole menu for `snapshot` and `settings` (`now` defaults to the snapshot's time)."""
+    now = snapshot.taken_at if now is None else now
+    entries: list[MenuEntry] = []
+    if snapshot.config_error:
+        entries += [
+            MenuEntry(f"AWS config problem: {_short(snapshot.config_error)}", enabled=False)
+        ]
+        entries.append(MenuEntry("Open the AWS config file", Action(ActionKind.OPEN_CONFIG)))
+        entries.append(SEPARATOR)
+    if not snapshot.profiles and not snapshot.config_error:
+        entries += [
+            MenuEntry("No SSO profiles in the AWS config file", enabled=False),
+            MenuEntry("(add one with `aws configure sso`)", enabled=False),
+            SEPARATOR,
+        ]
+
+    sessions = {s.key: s for s in snapshot.sessions}
+    multiple = len(sessions) > 1
+    pinned = _pinned(snapshot, settings) if len(snapshot.profiles) > PINNED_THRESHOLD else []
+    if pinned:
+        entries.append(MenuEntry("Pinned and recent", enabled=False))
+        for profile in pinned:
+            session = sessions.get(profile.session_key)
+            entries.append(
+                _profile_entry(profile, session, settings, now, tz, with_session=multiple)
+            )
+        entries.append(SEPARATOR)
+
+    by_session = _group(snapshot)
+    if multiple:
+        for key, session in sessions.items():
+            profiles = _favourites_first(by_session.get(key, []), settings)
+            children = (
+                *_session_actions(session),
+                SEPARATOR,
+                *(_profile_entry(p, session, settings, now, tz) for p in profiles),
+            )
+            entries.append(MenuEntry(session_label(session, now, tz), children=children))
+    else:
+        for key, session in sessions.items():
+            entries.append(
+                MenuEntry(session_label(session, now, tz), children=_session_actions(session))
+            )
+            for profile in _favourites_first(by_session.get(key, []), settings):
+                entries.append(_profile_entry(profile, session, settings, now, tz))
+    # Profiles whose session the snapshot does not list (should not happen; never hide them).
+    orphans = [p for p in snapshot.profiles if p.session_key not in sessions]
+    entries += [_profile_entry(p, None, settings, now, tz) for p in orphans]
+
+    logged_in = any(not _needs_login(s) for s in snapshot.sessions)
+    entries += [
+        SEPARATOR,
+        MenuEntry(
+            "Refresh all now",
+            Action(ActionKind.REFRESH_ALL),
+            enabled=logged_in and not snapshot.busy,
+        ),
+        MenuEntry("Open the AWS config file", Action(ActionKind.OPEN_CONFIG)),
+        MenuEntry("Open the settings file", Action(ActionKind.OPEN_SETTINGS)),
+        MenuEntry("Start at login", Action(ActionKind.TOGGLE_AUTOSTART), checked=autostart_enabled),
+        SEPARATOR,
+        MenuEntry("Quit", Action(ActionKind.QUIT)),
+    ]
+    return tuple(entries)
+
+
+def _group(snapshot: Snapshot) -> dict[str, list[ProfileState]]:
+    groups: dict[str, list[ProfileState]] = {}
+    for profile in snapshot.profiles:
+        groups.setdefault(profile.session_key, []).append(profile)
+    return groups
+
+
+def _favourites_first(profiles: list[ProfileState], settings: Settings) -> list[ProfileState]:
+    """Favourites in their pinned order, then the rest in config order."""
+    rank = {name: i for i, name in enumerate(settings.favorites)}
+    favourites = sorted((p for p in profiles if p.name in rank), key=lambda p: rank[p.name])
+    return favourites + [p for p in profiles if p.name not in rank]
+
+
+def _pinned(snapshot: Snapshot, settings: Settings) -> list[ProfileState]:
+    """Favourites (pinned order), then up to RECENT_SHOWN recent ones not already pinned."""
+    known = {p.name: p for p in snapshot.profiles}
+    names = [n for n in settings.favorites if n in known]
+    recent = [n for n in settings.recent if n in known and n not in names]
+    return [known[n] for n in names + recent[:RECENT_SHOWN]]
+
+
+def _session_actions(session: SessionState) -> tuple[MenuEntry, ...]:
+    key = session.key
+    logged_in = session.status in (SessionStatus.LOGGED_IN, SessionStatus.EXPIRING)
+    if session.status is SessionStatus.LOGGING_IN:
+        login_label = "Open the sign-in page again"
+    elif logged_in:
+        login_label = "Log in again"
+    else:
+        login_label = "Log in"
+    entries = [MenuEntry(login_label, Action(ActionKind.LOGIN, key))]
+    if session.status is SessionStatus.ERROR and session.last_error:
+        entries.insert(0, MenuEntry(f"Last error: {_short(session.last_error)}", enabled=False))
+    entries += [
+        MenuEntry("Open the access portal", Action(ActionKind.PORTAL, key)),
+        MenuEntry(
+            f"Log out of {session.name}",
+            Action(ActionKind.LOGOUT, key),
+            enabled=session.status is not SessionStatus.LOGIN_NEEDED
+            or session.token_expires_at is not None,
+        ),
+    ]
+    return tuple(entries)
+
+
+def _profile_entry(
+    profile: ProfileState,
+    session: SessionState | None,
+    settings: Settings,
+    now: datetime,
+    tz: tzinfo | None,
+    *,
+    with_session: bool = False,
+) -> MenuEntry:
+    label = profile_label(profile, session, now, tz, with_session=with_session)
+    session_key = session.key if session else profile.session_key
+    if session is None or session.status in (SessionStatus.LOGIN_NEEDED, SessionStatus.LOGGING_IN):
+        # The one click that matters: log in (again) for this profile's session.
+        return MenuEntry(label, Action(ActionKind.LOGIN, session_key, profile=profile.name))
+
+    name = profile.name
+    section = settings.sync_section(name) or profile.synced_section
+    synced = settings.sync_section(name) is not None
+    shown_section = section or name
+    busy = profile.status is ProfileStatus.REFRESHING
+    children: list[MenuEntry] = [
+        MenuEntry(f"{profile.account_id} / {profile.role_name}", enabled=False),
+    ]
+    if profile.status is ProfileStatus.ERROR and profile.last_error:
+        children.append(MenuEntry(f"Last error: {_short(profile.last_error)}", enabled=False))
+    if profile.status is ProfileStatus.FRESH and profile.next_refresh_at is not None:
+        children.append(
+            MenuEntry(
+                f"Next refresh at {format_clock(profile.next_refresh_at, now, tz)}", enabled=False
+            )
+        )
+    children += [
+        MenuEntry(
+            f"Keep fresh in credentials [{shown_section}]",
+            Action(ActionKind.TOGGLE_SYNC, name, section=shown_section),
+            checked=synced,
+        ),
+        MenuEntry("Refresh now", Action(ActionKind.REFRESH, name), enabled=not busy),
+        MenuEntry("Copy export lines", Action(ActionKind.COPY_EXPORT, name)),
+        MenuEntry(
+            "Pin to the top",
+            Action(ActionKind.TOGGLE_FAVORITE, name),
+            checked=name in settings.favorites,
+        ),
+        SEPARATOR,
+        MenuEntry(f"Log out of {session.name}", Action(ActionKind.LOGOUT, session_key)),
+    ]
+    return MenuEntry(label, children=tuple(children))
+
+
+# --- tooltip and icon --------------------------------------------------------------------------
+
+
+def tooltip(snapshot: Snapshot, now: datetime | None = None) -> str:
+    """`corp: 6 h 12 m left; 3 profiles synced` (one part per session), at most 127 chars."""
+    now = snapshot.taken_at if now is None else now
+    if snapshot.config_error:
+        return _clip(f"aws-sso-tray: AWS config problem: {snapshot.config_error}")
+    if not snapshot.sessions:
+        return "aws-sso-tray: no SSO profiles configured"
+    parts = [_session_summary(s, now) for s in snapshot.sessions]
+    synced = sum(1 for p in snapshot.profiles if p.status is ProfileStatus.FRESH)
+    if synced:
+        parts.append(f"{synced} profile{'s' if synced != 1 else ''} synced")
+    if snapshot.busy:
+        parts.append("working…")
+    return _clip("; ".join(parts))
+
+
+def _session_summary(session: SessionState, now: datetime) -> str:
+    ends = _ends_at(session)
+    if session.status in (SessionStatus.LOGGED_IN, SessionStatus.EXPIRING) and ends:
+        left = format_remaining(ends - now)
+        return f"{session.name}: {left} left" if left != "expired" else f"{session.name}: expired"
+    if session.status is SessionStatus.LOGGED_IN:
+        return f"{session.name}: logged in"
+    if session.status is SessionStatus.LOGGING_IN:
+        return f"{session.name}: signing in"
+    if session.status is SessionStatus.ERROR:
+        return f"{session.name}: error"
+    return f"{session.name}: {'expired' if session.token_expires_at else 'log in'}"
+
+
+def _clip(text: str) -> str:
+    return text if len(text) <= TOOLTIP_LIMIT else text[: TOOLTIP_LIMIT - 1] + "…"
+
+
+def icon_state(snapshot: Snapshot, settings: Settings | None = None) -> IconState:
+    """The icon's look: busy > error > login needed > expiring soon > ok.
+
+    A logged-out session nobody relies on does not turn the icon to "login needed" forever:
+    that takes a session feeding a kept-fresh profile, or no session logged in at all.
+    """
+    if snapshot.busy or any(s.status is SessionStatus.LOGGING_IN for s in snapshot.sessions):
+        return IconState.BUSY
+    if snapshot.config_error or not snapshot.sessions:
+        return IconState.ERROR
+    if any(s.status is SessionStatus.ERROR for s in snapshot.sessions) or any(
+        p.status is ProfileStatus.ERROR for p in snapshot.profiles
+    ):
+        return IconState.ERROR
+    kept = set(settings.auto_sync_map()) if settings is not None else set()
+    relied_on = {
+        p.session_key
+        for p in snapshot.profiles
+        if p.synced_section is not None or p.name in kept or p.status is ProfileStatus.LOGIN_NEEDED
+    }
+    needing = [s for s in snapshot.sessions if _needs_login(s)]
+    if any(s.key in relied_on for s in needing) or len(needing) == len(snapshot.sessions):
+        return IconState.LOGIN_NEEDED
+    if any(s.status is SessionStatus.EXPIRING for s in snapshot.sessions):
+        return IconState.EXPIRING
+    return IconState.OK
+
+
+__all__ = [
+    "PINNED_THRESHOLD",
+    "RECENT_SHOWN",
+    "SEPARATOR",
+    "Action",
+    "ActionKind",
+    "MenuEntry",
+    "build_menu",
+    "find_entry",
+    "format_clock",
+    "icon_state",
+    "profile_label",
+    "session_label",
+    "tooltip",
+]

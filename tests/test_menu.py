@@ -1,0 +1,376 @@
+"""The pure tray menu model: which entries, labels, checks and enabled states a snapshot gives."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+import pytest
+
+from aws_sso_tray.settings import Settings, SyncTarget
+from aws_sso_tray.snapshot import (
+    ProfileState,
+    ProfileStatus,
+    SessionState,
+    SessionStatus,
+    Snapshot,
+)
+from aws_sso_tray.tray.icons import IconState
+from aws_sso_tray.tray.menu import (
+    PINNED_THRESHOLD,
+    RECENT_SHOWN,
+    Action,
+    ActionKind,
+    MenuEntry,
+    build_menu,
+    find_entry,
+    format_clock,
+    icon_state,
+    tooltip,
+)
+
+UTC = timezone.utc
+NOW = datetime(2024, 5, 6, 11, 28, tzinfo=UTC)
+CORP = "corp"
+LAB = "https://lab.awsapps.com/start"
+
+
+def session(
+    key: str = CORP,
+    status: SessionStatus = SessionStatus.LOGGED_IN,
+    *,
+    name: str | None = None,
+    ends: datetime | None = NOW + timedelta(hours=6, minutes=12),
+    token: datetime | None = NOW + timedelta(minutes=50),
+    error: str | None = None,
+) -> SessionState:
+    return SessionState(
+        key=key,
+        name=name or key,
+        start_url=f"https://{key}.awsapps.com/start",
+        status=status,
+        token_expires_at=token,
+        session_ends_at=ends,
+        last_error=error,
+    )
+
+
+def profile(
+    name: str,
+    key: str = CORP,
+    status: ProfileStatus = ProfileStatus.IDLE,
+    **kw: object,
+) -> ProfileState:
+    return ProfileState(
+        name=name,
+        session_key=key,
+        account_id="111122223333",
+        role_name="Admin",
+        status=status,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def snap(sessions: list[SessionState], profiles: list[ProfileState], **kw: object) -> Snapshot:
+    return Snapshot(taken_at=NOW, sessions=tuple(sessions), profiles=tuple(profiles), **kw)  # type: ignore[arg-type]
+
+
+def labels(entries: tuple[MenuEntry, ...]) -> list[str]:
+    return [e.label for e in entries if not e.separator]
+
+
+def menu(s: Snapshot, settings: Settings | None = None, **kw: object) -> tuple[MenuEntry, ...]:
+    return build_menu(s, settings or Settings(), tz=UTC, **kw)  # type: ignore[arg-type]
+
+
+# --- one session: flat -----------------------------------------------------------------------
+
+
+def test_one_logged_in_session_lists_its_profiles_flat_with_their_state() -> None:
+    s = snap(
+        [session()],
+        [
+            profile("dev"),
+            profile(
+                "prod",
+                status=ProfileStatus.FRESH,
+                synced_section="default",
+                credentials_expire_at=NOW + timedelta(minutes=55),
+            ),
+        ],
+    )
+    entries = menu(s)
+    assert labels(entries) == [
+        "corp - logged in until 17:40",
+        "dev - logged in",
+        "prod - fresh in [default] until 12:23",
+        "Refresh all now",
+        "Open the AWS config file",
+        "Open the settings file",
+        "Start at login",
+        "Quit",
+    ]
+    corp = entries[0]
+    assert labels(corp.children) == ["Log in again", "Open the access portal", "Log out of corp"]
+    assert corp.children[1].action == Action(ActionKind.PORTAL, CORP)
+
+
+def test_logged_in_profile_offers_sync_checkbox_refresh_copy_logout() -> None:
+    settings = Settings(auto_sync=(SyncTarget("prod", "default"),))
+    s = snap(
+        [session()],
+        [profile("dev"), profile("prod", status=ProfileStatus.FRESH, synced_section="default")],
+    )
+    entries = menu(s, settings)
+    dev = find_entry(entries, "dev")
+    assert dev is not None and dev.is_submenu
+    keep = dev.find("Keep fresh")
+    assert keep is not None
+    assert keep.label == "Keep fresh in credentials [dev]"
+    assert keep.checked is False
+    assert keep.action == Action(ActionKind.TOGGLE_SYNC, "dev", section="dev")
+    assert dev.find("Refresh now") == MenuEntry("Refresh now", Action(ActionKind.REFRESH, "dev"))
+    copy = dev.find("Copy export lines")
+    assert copy is not None and copy.action == Action(ActionKind.COPY_EXPORT, "dev")
+    logout = dev.find("Log out")
+    assert logout is not None and logout.action == Action(ActionKind.LOGOUT, CORP)
+
+    prod = find_entry(entries, "prod")
+    assert prod is not None
+    keep_prod = prod.find("Keep fresh")
+    assert keep_prod is not None
+    assert keep_prod.label == "Keep fresh in credentials [default]"
+    assert keep_prod.checked is True
+
+
+def test_expired_session_profiles_are_one_click_logins() -> None:
+    s = snap(
+        [session(status=SessionStatus.LOGIN_NEEDED, token=NOW - timedelta(minutes=3))],
+        [profile("dev"), profile("prod")],
+    )
+    entries = menu(s)
+    assert labels(entries)[:3] == ["corp - expired", "dev - log in", "prod - log in"]
+    dev = find_entry(entries, "dev")
+    assert dev is not None and not dev.is_submenu
+    assert dev.action == Action(ActionKind.LOGIN, CORP, profile="dev")
+    assert find_entry(entries, "Refresh all now") == MenuEntry(
+        "Refresh all now", Action(ActionKind.REFRESH_ALL), enabled=False
+    )
+
+
+def test_never_logged_in_session_says_so_and_cannot_log_out() -> None:
+    s = snap([session(status=SessionStatus.LOGIN_NEEDED, token=None, ends=None)], [profile("dev")])
+    entries = menu(s)
+    assert entries[0].label == "corp - not logged in"
+    logout = entries[0].find("Log out")
+    assert logout is not None and logout.enabled is False
+    assert entries[0].children[0].label == "Log in"
+
+
+def test_logging_in_session_lets_the_user_reopen_the_page() -> None:
+    s = snap([session(status=SessionStatus.LOGGING_IN)], [profile("dev")], busy=True)
+    entries = menu(s)
+    assert entries[0].label == "corp - waiting for the browser sign-in"
+    assert entries[0].children[0] == MenuEntry(
+        "Open the sign-in page again", Action(ActionKind.LOGIN, CORP)
+    )
+    dev = find_entry(entries, "dev")
+    assert dev is not None
+    assert dev.label == "dev - signing in…"
+    assert dev.action == Action(ActionKind.LOGIN, CORP, profile="dev")
+
+
+def test_expiring_session_and_error_labels() -> None:
+    s = snap(
+        [session(status=SessionStatus.EXPIRING, ends=NOW + timedelta(minutes=9))],
+        [
+            profile("dev", status=ProfileStatus.ERROR, last_error="Throttled by AWS: try later"),
+            profile("ops", status=ProfileStatus.REFRESHING),
+        ],
+    )
+    entries = menu(s)
+    assert entries[0].label == "corp - ends at 11:37, log in again"
+    dev = find_entry(entries, "dev")
+    assert dev is not None
+    assert dev.label == "dev - error: Throttled by AWS: try later"
+    assert dev.children[1].label == "Last error: Throttled by AWS: try later"
+    ops = find_entry(entries, "ops")
+    assert ops is not None and ops.label == "ops - refreshing…"
+    refresh = ops.find("Refresh now")
+    assert refresh is not None and refresh.enabled is False
+
+
+def test_session_error_is_shown_with_a_retry() -> None:
+    long_error = "could not reach the endpoint " + "x" * 200
+    s = snap([session(status=SessionStatus.ERROR, error=long_error)], [profile("dev")])
+    entries = menu(s)
+    assert entries[0].label.startswith("corp - error: could not reach the endpoint")
+    assert len(entries[0].label) < 90
+    assert entries[0].children[0].label.startswith("Last error:")
+    assert entries[0].children[1].action == Action(ActionKind.LOGIN, CORP)
+
+
+def test_clock_labels_name_the_day_when_not_today() -> None:
+    assert format_clock(NOW + timedelta(hours=1), NOW, UTC) == "12:28"
+    assert format_clock(NOW + timedelta(days=1), NOW, UTC) == "Tue 11:28"
+    tz = timezone(timedelta(hours=2))
+    assert format_clock(NOW, NOW, tz) == "13:28"
+
+
+# --- several sessions: grouped ---------------------------------------------------------------
+
+
+def test_several_sessions_group_profiles_under_their_session() -> None:
+    s = snap(
+        [session(), session(LAB, SessionStatus.LOGIN_NEEDED, name="lab.awsapps.com", token=None)],
+        [profile("dev"), profile("sandbox", LAB), profile("prod")],
+    )
+    entries = menu(s)
+    assert labels(entries)[:2] == [
+        "corp - logged in until 17:40",
+        "lab.awsapps.com - not logged in",
+    ]
+    corp, lab = entries[0], entries[1]
+    assert labels(corp.children) == [
+        "Log in again",
+        "Open the access portal",
+        "Log out of corp",
+        "dev - logged in",
+        "prod - logged in",
+    ]
+    sandbox = lab.find("sandbox")
+    assert sandbox is not None
+    assert sandbox.action == Action(ActionKind.LOGIN, LAB, profile="sandbox")
+    # Not repeated at the top level.
+    assert find_entry(entries[2:], "dev") is None
+
+
+def test_favourites_sort_first_within_their_group() -> None:
+    s = snap([session()], [profile("a"), profile("b"), profile("c")])
+    entries = menu(s, Settings(favorites=("c", "b")))
+    assert labels(entries)[1:4] == ["c - logged in", "b - logged in", "a - logged in"]
+    pin = find_entry(entries, "c - ")
+    assert pin is not None
+    pin_entry = pin.find("Pin to the top")
+    assert pin_entry is not None and pin_entry.checked is True
+    assert pin_entry.action == Action(ActionKind.TOGGLE_FAVORITE, "c")
+    # Few profiles: no separate "Pinned and recent" block.
+    assert find_entry(entries, "Pinned and recent") is None
+
+
+def test_dozens_of_profiles_keep_favourites_and_recent_at_the_top() -> None:
+    names = [f"acct-{i:02d}" for i in range(40)]
+    sessions = [session(), session("lab", SessionStatus.LOGIN_NEEDED, token=None)]
+    profiles = [profile(n, CORP if i % 2 else "lab") for i, n in enumerate(names)]
+    recent = ("acct-30", "acct-07", "acct-11", "acct-02", "acct-33", "acct-35", "acct-37")
+    settings = Settings(favorites=("acct-21", "acct-04", "gone"), recent=("acct-04", *recent))
+    entries = menu(snap(sessions, profiles), settings)
+    assert len(profiles) > PINNED_THRESHOLD
+    assert entries[0] == MenuEntry("Pinned and recent", enabled=False)
+    top = []
+    for entry in entries[1:]:
+        if entry.separator:
+            break
+        top.append(entry)
+    # Favourites in their order (unknown ones skipped), then recent ones not already pinned.
+    assert [e.label.split(" ")[0] for e in top] == ["acct-21", "acct-04", *recent[:RECENT_SHOWN]]
+    assert top[0].label == "acct-21 (corp) - logged in"
+    # A pinned logged-out profile is still a single click to log in.
+    assert top[1].label == "acct-04 (lab) - log in"
+    assert top[1].action == Action(ActionKind.LOGIN, "lab", profile="acct-04")
+    # Everything stays reachable under its session too.
+    corp = find_entry(entries, "corp - ")
+    assert corp is not None
+    assert len([c for c in corp.children if c.label.startswith("acct-")]) == 20
+
+
+def test_global_entries_and_autostart_checkbox() -> None:
+    s = snap([session()], [profile("dev")])
+    entries = menu(s, autostart_enabled=True)
+    tail = [e for e in entries if not e.separator][-5:]
+    assert [(e.label, e.action, e.checked) for e in tail] == [
+        ("Refresh all now", Action(ActionKind.REFRESH_ALL), None),
+        ("Open the AWS config file", Action(ActionKind.OPEN_CONFIG), None),
+        ("Open the settings file", Action(ActionKind.OPEN_SETTINGS), None),
+        ("Start at login", Action(ActionKind.TOGGLE_AUTOSTART), True),
+        ("Quit", Action(ActionKind.QUIT), None),
+    ]
+    assert entries[-1].label == "Quit" and entries[-2].separator
+    off = find_entry(menu(s, autostart_enabled=False), "Start at login")
+    assert off is not None and off.checked is False
+
+
+def test_busy_snapshot_disables_refresh_all() -> None:
+    entries = menu(snap([session()], [profile("dev")], busy=True))
+    refresh_all = find_entry(entries, "Refresh all now")
+    assert refresh_all is not None and refresh_all.enabled is False
+
+
+def test_config_error_and_empty_config_say_what_to_do() -> None:
+    broken = menu(snap([], [], config_error="~/.aws/config line 3: bad section"))
+    assert broken[0].label == "AWS config problem: ~/.aws/config line 3: bad section"
+    assert broken[0].enabled is False
+    assert broken[1].action == Action(ActionKind.OPEN_CONFIG)
+    empty = menu(snap([], []))
+    assert empty[0].label == "No SSO profiles in the AWS config file"
+    assert find_entry(empty, "Quit") is not None
+
+
+# --- tooltip and icon state ------------------------------------------------------------------
+
+
+def test_tooltip_summarises_sessions_and_synced_profiles() -> None:
+    s = snap(
+        [session(), session("lab", SessionStatus.LOGIN_NEEDED, token=NOW - timedelta(hours=1))],
+        [profile(f"p{i}", status=ProfileStatus.FRESH, synced_section=f"p{i}") for i in range(3)],
+    )
+    assert tooltip(s) == "corp: 6 h 12 m left; lab: expired; 3 profiles synced"
+    one = snap([session()], [profile("p", status=ProfileStatus.FRESH, synced_section="p")])
+    assert tooltip(one) == "corp: 6 h 12 m left; 1 profile synced"
+    many = snap([session(f"session-{i}") for i in range(20)], [])
+    assert len(tooltip(many)) <= 127 and tooltip(many).endswith("…")
+
+
+@pytest.mark.parametrize(
+    ("sessions", "profiles", "busy", "error", "expected"),
+    [
+        ([session()], [profile("dev")], False, None, IconState.OK),
+        ([session()], [profile("dev")], True, None, IconState.BUSY),
+        ([session(status=SessionStatus.LOGGING_IN)], [], False, None, IconState.BUSY),
+        ([session(status=SessionStatus.EXPIRING)], [], False, None, IconState.EXPIRING),
+        ([session(status=SessionStatus.ERROR)], [], False, None, IconState.ERROR),
+        ([session()], [profile("d", status=ProfileStatus.ERROR)], False, None, IconState.ERROR),
+        ([], [], False, "broken", IconState.ERROR),
+        ([session(status=SessionStatus.LOGIN_NEEDED)], [], False, None, IconState.LOGIN_NEEDED),
+        # A logged-out session nobody keeps fresh does not outweigh a good one...
+        (
+            [session(), session("lab", SessionStatus.LOGIN_NEEDED)],
+            [profile("sandbox", "lab")],
+            False,
+            None,
+            IconState.OK,
+        ),
+        # ...but one feeding a kept-fresh profile does.
+        (
+            [session(), session("lab", SessionStatus.LOGIN_NEEDED)],
+            [profile("sandbox", "lab", ProfileStatus.LOGIN_NEEDED, synced_section="sandbox")],
+            False,
+            None,
+            IconState.LOGIN_NEEDED,
+        ),
+    ],
+)
+def test_icon_state(
+    sessions: list[SessionState],
+    profiles: list[ProfileState],
+    busy: bool,
+    error: str | None,
+    expected: IconState,
+) -> None:
+    assert icon_state(snap(sessions, profiles, busy=busy, config_error=error)) == expected
+
+
+def test_icon_state_counts_settings_auto_sync_as_relied_on() -> None:
+    s = snap([session(), session("lab", SessionStatus.LOGIN_NEEDED)], [profile("sandbox", "lab")])
+    assert icon_state(s) == IconState.OK
+    kept = Settings(auto_sync=(SyncTarget("sandbox", "sandbox"),))
+    assert icon_state(s, kept) == IconState.LOGIN_NEEDED
