@@ -86,11 +86,14 @@ def _start_bus(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     config = folder / "bus.conf"
     config.write_text(_BUS_CONFIG.format(socket=socket), encoding="utf-8")
     proc = subprocess.Popen(
-        ["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile"],
-        stdout=subprocess.DEVNULL,
+        ["dbus-daemon", f"--config-file={config}", "--nofork", "--nopidfile", "--print-address=1"],
+        stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
     )
-    wait_for(socket.exists, what="dbus-daemon's socket")
+    # The address is printed once the bus accepts connections (the socket file appears earlier).
+    assert proc.stdout is not None
+    if not proc.stdout.readline().strip():
+        raise AssertionError("dbus-daemon did not start")
     return proc, f"unix:path={socket}"
 
 
@@ -101,6 +104,8 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
 
 
 @dataclass
@@ -309,6 +314,7 @@ def test_pressing_the_button_calls_on_action_with_the_key_on_the_notifier_thread
     assert event.wait(5), f"on_action not called; dunst's menu was {session.folder / 'menu.txt'}"
     assert got == [("ending:corp", "notifier")]
     # It really came from the server: ActionInvoked sent by the name's owner, our action key.
+    wait_for(lambda: monitor.calls("ActionInvoked"), what="dbus-monitor to log ActionInvoked")
     (signal,) = monitor.calls("ActionInvoked")
     assert signal.args[1] == "action"
     owner = monitor.calls("Notify")[0]
@@ -356,6 +362,15 @@ def test_same_key_replaces_other_keys_stack(
     notifier.send(Notice("ending:dev", "Dev ends soon", "in 5 m"))
     wait_for(lambda: session.displayed() == 2, what="a second notice beside the first")
     assert len(monitor.calls("CloseNotification")) == 1
+    # Back to back, from another thread, without waiting: still replaced, not stacked.
+    sender = threading.Thread(
+        target=lambda: [notifier.send(Notice("ending:dev", "Dev ends", f"{i}")) for i in range(3)]
+    )
+    sender.start()
+    sender.join()
+    wait_for(lambda: len(notify_calls_titled(monitor, "Dev ends")) == 3, what="three Notify")
+    wait_for(lambda: len(monitor.calls("CloseNotification")) == 4, what="three replacements")
+    assert session.displayed() == 2
 
 
 @pytest.mark.desktop

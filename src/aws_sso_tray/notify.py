@@ -45,6 +45,7 @@ ACTION_ID = "action"  # the button's action key on the wire
 START_TIMEOUT = 3.0  # start() waits this long for the bus check
 STOP_TIMEOUT = 0.9  # stop() finishes within a second
 _PROBE_TIMEOUT = 2.0
+SEND_TIMEOUT = 5.0
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,7 @@ class Notifier:
         self._notifier: DesktopNotifier | None = None
         # notice key -> (desktop-notifier identifier, has a button) for notices on screen
         self._shown: dict[str, tuple[str, bool]] = {}
+        self._send_lock: asyncio.Lock | None = None
 
     @property
     def available(self) -> bool:
@@ -119,6 +121,10 @@ class Notifier:
                 loop.call_soon_threadsafe(loop.stop)
         thread.join(timeout=deadline)
         self.unavailable_reason = "stopped"
+        # A later start() gets a new loop: nothing bound to this one may be reused.
+        self._notifier = None
+        self._shown = {}
+        self._send_lock = None
 
     def _run(self) -> None:
         loop = asyncio.new_event_loop()
@@ -172,6 +178,17 @@ class Notifier:
         _submit(loop, self._close(key))
 
     async def _show(self, notice: Notice) -> None:
+        # One at a time: a second notice with the same key must see the first one to replace it.
+        if self._send_lock is None:
+            self._send_lock = asyncio.Lock()
+        async with self._send_lock:
+            try:
+                await asyncio.wait_for(self._show_now(notice), SEND_TIMEOUT)
+            except asyncio.TimeoutError:
+                self._notifier = None  # a hung server: reconnect next time
+                _log_notice(notice, f"the notification server did not answer in {SEND_TIMEOUT} s")
+
+    async def _show_now(self, notice: Notice) -> None:
         from desktop_notifier import Button, Icon, Notification
         from desktop_notifier import Urgency as DnUrgency
 
