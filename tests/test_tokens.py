@@ -147,6 +147,13 @@ def test_legacy_token_without_registration_keys() -> None:
     assert not token.can_refresh(NOW)
 
 
+def test_unreadable_registration_expiry_keeps_the_token_usable() -> None:
+    write_raw(SESSION, token_dict(registrationExpiresAt="soon"))
+    token = tokens.read_token(SESSION)
+    assert token is not None and token.registration_expires_at is None
+    assert token.can_refresh(NOW)
+
+
 @pytest.mark.parametrize(
     "content",
     [

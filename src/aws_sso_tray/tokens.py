@@ -112,9 +112,7 @@ class SsoToken:
             refresh_token=_text(data.get("refreshToken")),
             client_id=_text(data.get("clientId")),
             client_secret=_text(data.get("clientSecret")),
-            registration_expires_at=(
-                clock.parse_time(registration) if registration not in (None, "") else None
-            ),
+            registration_expires_at=_lenient_time(registration),
             raw=dict(data),
         )
 
@@ -136,6 +134,15 @@ class SsoToken:
             known["refreshToken"] = self.refresh_token
         extra = {k: v for k, v in self.raw.items() if k not in _KNOWN_KEYS}
         return {**known, **extra}
+
+
+def _lenient_time(value: Any) -> datetime | None:
+    # A registration expiry we cannot read must not cost the user a still-valid access token:
+    # treat it as unknown and let the server judge the registration.
+    try:
+        return None if value in (None, "") else clock.parse_time(value)
+    except ValueError:
+        return None
 
 
 def _text(value: Any) -> str | None:
