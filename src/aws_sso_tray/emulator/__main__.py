@@ -66,6 +66,9 @@ def main(argv: list[str] | None = None) -> int:
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stop.set()
 
+    # Ctrl-C and SIGTERM only set the event: a KeyboardInterrupt could land anywhere, even
+    # before the try block below, and kill the process with a traceback.
+    signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     print(url)
     print(f"export AWS_ENDPOINT_URL_SSO={url}")
@@ -73,8 +76,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         while not stop.wait(0.5):
             pass
-    except KeyboardInterrupt:
-        pass
     finally:
         emulator.stop()
     return 0

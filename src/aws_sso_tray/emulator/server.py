@@ -303,12 +303,13 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         path = parts.path.rstrip("/") or "/"
         op = _ROUTES.get((method, path), "Unknown")
-        self._status = 0
+        self._op, self._log_path, self._recorded = op, path, False
         try:
             body = self._read_body()
             fault = emu._take_fault(op)
             if fault is not None and fault.kind == "drop":
                 log.info("%s %s: dropping the connection (injected)", op, path)
+                self._record(0)
                 self.close_connection = True
                 self.connection.shutdown(socket.SHUT_RDWR)
                 return
@@ -333,8 +334,17 @@ class _Handler(BaseHTTPRequestHandler):
             log.exception("%s %s failed", op, path)
             self._send_error(op, ApiError("InternalServerException", "internal error"))
         finally:
-            emu._record(op, self._status, path)
-            log.debug("%s %s %s -> %d", method, path, op, self._status)
+            # Stopped mid-answer or the client left: logged as unanswered.
+            self._record(0)
+
+    def _record(self, status: int) -> None:
+        """Log the request once, BEFORE its answer leaves, so a caller never sees an answer that
+        the request log does not show yet."""
+        if self._recorded:
+            return
+        self._recorded = True
+        self.server.emulator._record(self._op, status, self._log_path)
+        log.debug("%s %s %s -> %d", self.command, self._log_path, self._op, status)
 
     def _read_body(self) -> bytes:
         try:
@@ -488,23 +498,23 @@ class _Handler(BaseHTTPRequestHandler):
         parts = urlsplit(uri)
         query = f"{parts.query}&{urlencode(params)}" if parts.query else urlencode(params)
         location = urlunsplit((parts.scheme, parts.netloc, parts.path, query, ""))
-        self._status = 302
         self.send_response(302)
         self.send_header("Location", location)
         self.send_header("Content-Length", "0")
         self.send_header("Cache-Control", "no-store")
+        self._record(302)
         self.end_headers()
 
     # -- answers --------------------------------------------------------------------------------
 
     def _send(self, status: int, payload: bytes, content_type: str, **headers: str) -> None:
-        self._status = status
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(payload)))
         self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
         for name, value in headers.items():
             self.send_header(name, value)
+        self._record(status)
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
