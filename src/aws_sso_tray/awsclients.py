@@ -32,7 +32,13 @@ READ_TIMEOUT = 20
 MAX_ATTEMPTS = 4  # standard retry mode: throttling and 5xx retried with backoff and jitter
 
 _THROTTLE_CODES = frozenset(
-    {"TooManyRequestsException", "ThrottlingException", "Throttling", "RequestLimitExceeded"}
+    {
+        "TooManyRequestsException",
+        "ThrottlingException",
+        "Throttling",
+        "RequestLimitExceeded",
+        "SlowDownException",
+    }
 )
 _LOGIN_CODES = frozenset(
     {"UnauthorizedException", "InvalidGrantException", "ExpiredTokenException"}
