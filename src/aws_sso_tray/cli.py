@@ -372,6 +372,72 @@ def _sections_written_for(session_keys: set[str], *, everything: bool) -> list[s
     return list(dict.fromkeys(names))
 
 
+# --- auto ---------------------------------------------------------------------------------------
+
+
+def cmd_auto_add(args: argparse.Namespace) -> int:
+    from aws_sso_tray import credfile, paths, profiles, settings
+    from aws_sso_tray.errors import LongTermKeysError
+
+    for spec in args.targets:
+        try:
+            name, section = settings.parse_target(spec)
+        except ValueError as exc:
+            raise ConfigError(f"{spec}: {exc}") from None
+        profiles.get_profile(name)  # an unknown or non-SSO profile fails here, not in the engine
+        creds_file = paths.aws_credentials_file()
+        existing = credfile.read_section(creds_file, section) or {}
+        if (
+            "aws_access_key_id" in existing
+            and "aws_session_token" not in existing
+            and section not in credfile.owned_sections(creds_file)
+        ):
+            raise LongTermKeysError(
+                f"[{section}] in {creds_file} holds long-term keys: keep {name} fresh in another "
+                f"section (`aws-sso-tray auto add {name}:{name}`)"
+            )
+        settings.add_auto_sync(name, section)
+        _print(f"{name} will be kept fresh in [{section}] of {creds_file}\n")
+    _print(
+        "A running `aws-sso-tray tray` or `aws-sso-tray daemon` picks this up at once; "
+        "`aws-sso-tray sync` writes it now.\n"
+    )
+    return 0
+
+
+def cmd_auto_remove(args: argparse.Namespace) -> int:
+    from aws_sso_tray import settings
+
+    status = 0
+    for name in args.profiles:
+        if settings.remove_auto_sync(name):
+            _print(f"{name} is no longer kept fresh (its credentials-file section stays)\n")
+        else:
+            _err(f"{PROG}: {name} was not kept fresh")
+            status = int(ExitCode.CONFIG)
+    return status
+
+
+def cmd_auto_list(args: argparse.Namespace) -> int:
+    import json
+
+    from aws_sso_tray import settings
+
+    loaded, warnings = settings.load_settings()
+    for warning in warnings:
+        _err(f"{PROG}: warning: {warning}")
+    targets = [{"profile": t.profile, "section": t.section} for t in loaded.auto_sync]
+    if args.json:
+        _print(json.dumps(targets, indent=2) + "\n")
+    elif not targets:
+        _print(
+            "No profile is kept fresh. Add one with `aws-sso-tray auto add PROFILE[:SECTION]`.\n"
+        )
+    else:
+        _print("".join(f"{t['profile']} -> [{t['section']}]\n" for t in targets))
+    return 0
+
+
 # --- parser --------------------------------------------------------------------------------------
 
 
@@ -475,6 +541,27 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DURATION",
         help="give up after this long (default 10m)",
     )
+
+    auto = sub.add_parser(
+        "auto",
+        help="choose the profiles kept fresh in ~/.aws/credentials",
+        description="Choose the profiles whose credentials the tray or daemon keeps fresh.",
+    )
+    auto_sub = auto.add_subparsers(dest="auto_command", metavar="ACTION", required=True)
+    p = auto_sub.add_parser("add", parents=[common], help="keep PROFILE fresh in SECTION")
+    p.add_argument(
+        "targets",
+        nargs="+",
+        metavar="PROFILE[:SECTION]",
+        help="section defaults to the profile name",
+    )
+    p.set_defaults(handler=cmd_auto_add)
+    p = auto_sub.add_parser("remove", parents=[common], help="stop keeping PROFILE fresh")
+    p.add_argument("profiles", nargs="+", metavar="PROFILE")
+    p.set_defaults(handler=cmd_auto_remove)
+    p = auto_sub.add_parser("list", parents=[common], help="the profiles kept fresh")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=cmd_auto_list)
 
     p = add("logout", cmd_logout, "end SSO sessions and delete their cached tokens")
     p.add_argument(
