@@ -329,3 +329,23 @@ def test_debug_never_prints_a_secret(setup: Any, cli: Any, standin_env: Any, hom
     assert "DEBUG" in stderr  # --debug really logged
     leaked = [s for s in secrets if s in stderr]
     assert not leaked
+
+
+def test_auto_add_list_remove(setup: Any, cli: Any, home: Path) -> None:
+    assert cli("auto", "add", "dev", "prod:prod-creds").returncode == 0
+    listed = json.loads(cli("auto", "list", "--json").stdout)
+    assert listed == [
+        {"profile": "dev", "section": "dev"},
+        {"profile": "prod", "section": "prod-creds"},
+    ]
+    rows = {r["name"]: r for r in json.loads(cli("list", "--json").stdout)}
+    assert rows["prod"]["synced_section"] == "prod-creds"
+    refused = cli("auto", "add", "dev-admin:default")  # [default] holds IAM user keys
+    assert refused.returncode == 5
+    assert "long-term" in refused.stderr
+    assert cli("auto", "add", "ghost").returncode == 3
+    assert cli("auto", "remove", "dev").returncode == 0
+    assert cli("auto", "remove", "dev").returncode == 3
+    assert [t["profile"] for t in json.loads(cli("auto", "list", "--json").stdout)] == ["prod"]
+    settings_file = home / ".config" / "aws-sso-tray" / "settings.toml"
+    assert (settings_file.stat().st_mode & 0o777) == 0o600
