@@ -26,6 +26,7 @@ import time
 import urllib.error
 import urllib.request
 from html.parser import HTMLParser
+from pathlib import Path
 from urllib.parse import urlencode, urljoin
 
 _MAX_REDIRECTS = 5
@@ -75,14 +76,14 @@ def _log(**entry: object) -> None:
     path = os.environ.get("STANDIN_LOG")
     if path:
         entry["time"] = time.time()
-        with open(path, "a", encoding="utf-8") as handle:
+        with Path(path).open("a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry) + "\n")
 
 
 def _fetch(url: str, data: bytes | None = None) -> tuple[int, str, str]:
     """(status, Location header, body) without following redirects or using a proxy."""
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
-    request = urllib.request.Request(url, data=data)  # noqa: S310 -- tests hit 127.0.0.1 only
+    request = urllib.request.Request(url, data=data)
     try:
         with opener.open(request, timeout=30) as response:
             body = response.read().decode("utf-8", "replace")
@@ -154,7 +155,7 @@ def main(argv: list[str]) -> int:
     if "--foreground" not in argv:
         # Return at once, as a browser launcher does: webbrowser waits for this process.
         subprocess.Popen(
-            [sys.executable, os.path.abspath(__file__), "--foreground", url],
+            [sys.executable, str(Path(__file__).resolve()), "--foreground", url],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

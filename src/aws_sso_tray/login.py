@@ -478,6 +478,8 @@ def _registration(session: SsoSession, client: Any, flow: Flow, now: datetime) -
     try:
         response = client.register_client(**kwargs)
     except ClientError as exc:
+        if awsclients.error_code(exc) == "SlowDownException":
+            raise _throttled(what) from exc
         error = awsclients.to_app_error(exc, what=what)
         if isinstance(error, (NetworkError, ThrottledError)):
             raise error from exc
@@ -505,6 +507,11 @@ def _registration(session: SsoSession, client: Any, flow: Flow, now: datetime) -
 def _drop_registration(session: SsoSession) -> None:
     with contextlib.suppress(FileNotFoundError):
         registration_cache_file(session).unlink()
+
+
+def _throttled(what: str) -> ThrottledError:
+    # SlowDownException is the OIDC API's way of throttling; botocore does not retry it.
+    return ThrottledError(f"{what}: AWS is throttling requests (SlowDown); wait a minute and retry")
 
 
 def _translated(exc: BaseException, what: str) -> AppError:
@@ -672,6 +679,8 @@ class _Attempt:
                 f"{what}: the OIDC client registration was rejected ({code}); "
                 "it has been discarded: run the login again"
             )
+        if code == "SlowDownException":
+            return _throttled(what)
         if code == "InvalidGrantException":
             return LoginNeededError(
                 f"{what}: the sign-in answer was refused ({awsclients.error_message(exc)}); "

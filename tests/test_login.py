@@ -1,0 +1,649 @@
+"""login.py against the emulator over real HTTP, with the $BROWSER stand-in playing the person.
+
+The stand-in is a real subprocess started by Python's webbrowser through $BROWSER; it presses
+Allow or Deny on the emulator's pages and follows the redirect to our 127.0.0.1 callback.
+Stock boto3 then reads the token cache we wrote.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import shlex
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode, urlsplit
+
+import pytest
+
+from aws_sso_tray import clock, login, sessionstate, tokens
+from aws_sso_tray.errors import (
+    AlreadyRunningError,
+    ConfigError,
+    ExitCode,
+    LoginDeniedError,
+    LoginTimeoutError,
+    NetworkError,
+    RegistrationError,
+    ThrottledError,
+)
+from aws_sso_tray.login import LoginPrompt
+from aws_sso_tray.profiles import SsoSession
+
+STANDIN = Path(__file__).with_name("browser_standin.py")
+START_URL = "https://d-1234567890.awsapps.com/start"
+
+CONFIG = f"""
+[profile dev]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = ReadOnly
+region = eu-west-1
+
+[sso-session corp]
+sso_start_url = {START_URL}
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+
+[profile legacy]
+sso_start_url = https://d-legacy.awsapps.com/start
+sso_region = us-east-1
+sso_account_id = 222222222222
+sso_role_name = ReadOnly
+"""
+
+SESSION = SsoSession("corp", START_URL, "us-east-1", ("sso:account:access",))
+LEGACY = SsoSession(None, "https://d-legacy.awsapps.com/start", "us-east-1", ())
+
+
+@pytest.fixture
+def setup(aws_config: Callable[[str], Path], emulator: Any) -> Any:
+    aws_config(CONFIG)
+    return emulator
+
+
+@pytest.fixture
+def browser(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Path]:
+    """`browser("allow")` points $BROWSER at the stand-in; returns its log file."""
+
+    def use(action: str = "allow", delay: float = 0) -> Path:
+        log_file = tmp_path / f"standin-{action}.log"
+        command = f"{shlex.quote(sys.executable)} {shlex.quote(str(STANDIN))} %s"
+        monkeypatch.setenv("BROWSER", command)
+        monkeypatch.setenv("STANDIN_ACTION", action)
+        monkeypatch.setenv("STANDIN_LOG", str(log_file))
+        monkeypatch.setenv("STANDIN_DELAY", str(delay))
+        return log_file
+
+    return use
+
+
+def standin_steps(log_file: Path, until: str = "done", timeout: float = 10) -> list[dict[str, Any]]:
+    """The stand-in's log entries, once the step `until` appears."""
+    end = time.monotonic() + timeout
+    while True:
+        steps = (
+            [json.loads(line) for line in log_file.read_text().splitlines()]
+            if log_file.exists()
+            else []
+        )
+        if any(s["step"] == until for s in steps) or time.monotonic() > end:
+            return steps
+        time.sleep(0.05)
+
+
+class Prompts(list[LoginPrompt]):
+    def __call__(self, prompt: LoginPrompt) -> None:
+        self.append(prompt)
+
+
+def run_in_thread(fn: Callable[[], Any]) -> tuple[threading.Thread, dict[str, Any]]:
+    outcome: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            outcome["value"] = fn()
+        except BaseException as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=target, daemon=True)
+    thread.start()
+    return thread, outcome
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = 10) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+def http_get(url: str) -> tuple[int, str]:
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    try:
+        with opener.open(url, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def stock_boto3_access_key(profile: str) -> str:
+    """Role credentials as stock boto3 resolves them, in a fresh interpreter.
+
+    A fresh one because botocore fixes its SSO token folder (~ expanded) when it is imported,
+    and every test has its own HOME.
+    """
+    import os
+    import subprocess
+
+    script = (
+        f"import boto3; c = boto3.Session(profile_name={profile!r}).get_credentials();"
+        "print(c.get_frozen_credentials().access_key)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        env=dict(os.environ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout.strip()
+
+
+# --- choose_flow -------------------------------------------------------------------------------
+
+DESKTOP = {"DISPLAY": ":0"}
+
+
+def choose(env: dict[str, str], **kw: Any) -> tuple[str, str]:
+    kw.setdefault("platform", "linux")
+    kw.setdefault("proc_version", "Linux version 6.1.0-13-amd64 (Debian)")
+    kw.setdefault("path_exists", lambda path: False)
+    return login.choose_flow(SESSION, env, **kw)
+
+
+def test_choose_flow_desktop_session_uses_pkce() -> None:
+    assert choose(DESKTOP)[0] == "pkce"
+    assert choose({"WAYLAND_DISPLAY": "wayland-0"})[0] == "pkce"
+    assert choose({}, platform="darwin")[0] == "pkce"
+    assert choose({}, platform="win32")[0] == "pkce"
+
+
+@pytest.mark.parametrize(
+    ("env", "kw", "why"),
+    [
+        ({**DESKTOP, "SSH_CONNECTION": "10.0.0.1 5 10.0.0.2 22"}, {}, "SSH"),
+        ({**DESKTOP, "SSH_TTY": "/dev/pts/1"}, {}, "SSH"),
+        ({}, {}, "no graphical display"),
+        (DESKTOP, {"path_exists": lambda p: p == "/.dockerenv"}, "container"),
+        (DESKTOP, {"path_exists": lambda p: p == "/run/.containerenv"}, "container"),
+        (DESKTOP, {"proc_version": "Linux version 5.15.90.1-microsoft-standard-WSL2"}, "WSL"),
+        ({"SSH_TTY": "/dev/pts/1"}, {"platform": "darwin"}, "SSH"),
+    ],
+)
+def test_choose_flow_uses_device_code_where_loopback_fails(
+    env: dict[str, str], kw: dict[str, Any], why: str
+) -> None:
+    flow, reason = choose(env, **kw)
+    assert flow == "device"
+    assert why in reason
+
+
+def test_choose_flow_legacy_and_explicit_requests() -> None:
+    flow, reason = login.choose_flow(LEGACY, DESKTOP, platform="linux", proc_version="")
+    assert flow == "device" and "legacy" in reason
+    assert choose(DESKTOP, requested="device")[0] == "device"
+    # An explicit pkce skips the environment checks (the user knows the browser can reach us).
+    assert choose({"SSH_TTY": "x"}, requested="pkce")[0] == "pkce"
+    with pytest.raises(ConfigError, match="sso-session"):
+        login.choose_flow(LEGACY, DESKTOP, requested="pkce")
+
+
+# --- PKCE ----------------------------------------------------------------------------------------
+
+
+def test_pkce_allow_writes_cli_caches_that_stock_boto3_uses(
+    setup: Any, browser: Callable[..., Path], home: Path
+) -> None:
+    emu = setup
+    log_file = browser("allow")
+    prompts = Prompts()
+
+    token = login.login(SESSION, flow="pkce", timeout=20, on_prompt=prompts)
+
+    # The prompt carried the authorize URL on the (overridden) OIDC endpoint, with PKCE.
+    (prompt,) = prompts
+    parts = urlsplit(prompt.url)
+    query = parse_qs(parts.query)
+    assert prompt.url.startswith(f"{emu.url}/authorize?")
+    assert query["response_type"] == ["code"]
+    assert query["code_challenge_method"] == ["S256"]
+    assert query["scopes"] == ["sso:account:access"]
+    redirect = urlsplit(query["redirect_uri"][0])
+    assert (redirect.hostname, redirect.path) == ("127.0.0.1", "/oauth/callback")
+    assert prompt.flow == "pkce" and prompt.user_code is None
+
+    # The stand-in pressed Allow and our callback answered the friendly page.
+    steps = standin_steps(log_file)
+    assert [s["step"] for s in steps if s["step"] != "launch"] == [
+        "open",
+        "submit",
+        "redirect",
+        "done",
+    ]
+    assert steps[-1]["status"] == 200
+
+    # The AWS CLI token cache: sha1(session name), AWS CLI keys, with a refresh token.
+    cache = tokens.token_cache_file(SESSION)
+    data = json.loads(cache.read_text())
+    assert data["accessToken"] == token.access_token
+    assert data["startUrl"] == START_URL and data["region"] == "us-east-1"
+    assert data["refreshToken"] and data["clientId"] and data["clientSecret"]
+    assert data["expiresAt"].endswith("Z")
+    assert cache.stat().st_mode & 0o777 == 0o600
+    # The AWS CLI's registration cache, with the auth-code grants.
+    registration = json.loads(login.registration_cache_file(SESSION).read_text())
+    assert registration["clientId"] == data["clientId"]
+    assert registration["grantTypes"] == ["authorization_code", "refresh_token"]
+    assert registration["scopes"] == ["sso:account:access"]
+
+    # Stock boto3 gets role credentials with our token, no further step.
+    assert stock_boto3_access_key("dev").startswith("ASIA")
+    # (the emulator logs a request after answering it)
+    wait_for(lambda: emu.count("GetRoleCredentials") == 1)
+
+    # The login time is recorded, and the session end estimated from it.
+    started = login.login_time(SESSION)
+    assert started is not None and abs((clock.now() - started).total_seconds()) < 10
+    end = login.session_end(SESSION, session_duration=timedelta(hours=8))
+    assert end == started + timedelta(hours=8)
+
+
+def test_pkce_deny_raises_login_denied_and_writes_nothing(
+    setup: Any, browser: Callable[..., Path]
+) -> None:
+    browser("deny")
+    with pytest.raises(LoginDeniedError, match="denied"):
+        login.login(SESSION, flow="pkce", timeout=20)
+    assert not tokens.token_cache_file(SESSION).exists()
+    assert login.login_time(SESSION) is None
+
+
+def test_pkce_wrong_state_is_rejected_and_login_still_completes(
+    setup: Any, browser: Callable[..., Path]
+) -> None:
+    log_file = browser("allow", delay=0.5)
+    prompts = Prompts()
+    thread, outcome = run_in_thread(
+        lambda: login.login(SESSION, flow="pkce", timeout=20, on_prompt=prompts)
+    )
+    wait_for(lambda: prompts)
+    redirect = parse_qs(urlsplit(prompts[0].url).query)["redirect_uri"][0]
+    status, page = http_get(f"{redirect}?{urlencode({'code': 'forged', 'state': 'wrong'})}")
+    assert status == 400 and "does not belong" in page
+    status, _ = http_get(redirect.replace("/oauth/callback", "/other"))
+    assert status == 404
+
+    thread.join(20)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["value"].access_token
+    assert standin_steps(log_file)[-1]["status"] == 200
+
+
+def test_pkce_timeout_when_nobody_acts(setup: Any, browser: Callable[..., Path]) -> None:
+    log_file = browser("ignore")
+    started = time.monotonic()
+    with pytest.raises(LoginTimeoutError, match="not completed within 1 s"):
+        login.login(SESSION, flow="pkce", timeout=1.0)
+    assert time.monotonic() - started < 5
+    assert [s["step"] for s in standin_steps(log_file, until="ignore")][-1] == "ignore"
+    assert not tokens.token_cache_file(SESSION).exists()
+
+
+def test_cancel_stops_waiting_promptly(setup: Any, browser: Callable[..., Path]) -> None:
+    browser("ignore")
+    cancel = threading.Event()
+    prompts = Prompts()
+    thread, outcome = run_in_thread(
+        lambda: login.login(SESSION, flow="pkce", timeout=60, on_prompt=prompts, cancel=cancel)
+    )
+    wait_for(lambda: prompts)
+    cancelled_at = time.monotonic()
+    cancel.set()
+    thread.join(5)
+    assert time.monotonic() - cancelled_at < 1
+    assert isinstance(outcome["error"], login.LoginCancelledError)
+
+
+def test_registration_is_reused_across_logins(setup: Any, browser: Callable[..., Path]) -> None:
+    emu = setup
+    browser("allow")
+    first = login.login(SESSION, flow="pkce", timeout=20)
+    second = login.login(SESSION, flow="pkce", timeout=20)
+    assert emu.count("RegisterClient") == 1
+    assert second.client_id == first.client_id
+    assert second.access_token != first.access_token
+
+
+def test_registration_expiring_within_15_minutes_is_replaced(
+    setup: Any, browser: Callable[..., Path]
+) -> None:
+    emu = setup
+    browser("allow")
+    login.login(SESSION, flow="pkce", timeout=20)
+    path = login.registration_cache_file(SESSION)
+    data = json.loads(path.read_text())
+    data["expiresAt"] = clock.format_time(clock.now() + timedelta(minutes=10))
+    path.write_text(json.dumps(data))
+    login.login(SESSION, flow="pkce", timeout=20)
+    assert emu.count("RegisterClient") == 2
+
+
+def test_registration_rejected_is_a_registration_error(
+    setup: Any, browser: Callable[..., Path]
+) -> None:
+    browser("allow")
+    bad = SsoSession("corp", START_URL, "us-east-1", ("not a valid scope!",))
+    with pytest.raises(RegistrationError):
+        login.login(bad, flow="pkce", timeout=5)
+    assert not tokens.token_cache_file(bad).exists()
+
+
+def test_unreachable_endpoint_is_a_network_error(
+    setup: Any, browser: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO_OIDC", f"http://127.0.0.1:{port}")
+    browser("allow")
+    with pytest.raises(NetworkError) as caught:
+        login.login(SESSION, flow="pkce", timeout=5)
+    assert "\n" not in caught.value.message
+    assert caught.value.exit_code == ExitCode.NETWORK
+
+
+@pytest.mark.parametrize("op", ["RegisterClient", "StartDeviceAuthorization"])
+def test_throttled_is_a_throttled_error(setup: Any, op: str) -> None:
+    emu = setup
+    emu.inject_fault(op, "throttle", count=10)
+    with pytest.raises(ThrottledError) as caught:
+        login.login(SESSION, flow="device", open_browser=False, timeout=5)
+    assert caught.value.exit_code == ExitCode.THROTTLED
+
+
+def test_error_exit_codes_are_distinct() -> None:
+    classes = [
+        LoginDeniedError,
+        LoginTimeoutError,
+        NetworkError,
+        ThrottledError,
+        RegistrationError,
+        AlreadyRunningError,
+    ]
+    assert len({c.exit_code for c in classes}) == len(classes)
+
+
+# --- device code ---------------------------------------------------------------------------------
+
+
+def test_device_allow_for_legacy_profile(setup: Any, browser: Callable[..., Path]) -> None:
+    emu = setup
+    log_file = browser("allow")
+    prompts = Prompts()
+    token = login.login(LEGACY, flow="auto", timeout=20, on_prompt=prompts)
+    (prompt,) = prompts
+    assert prompt.flow == "device" and "legacy" in prompt.reason
+    assert prompt.user_code and prompt.user_code in prompt.url
+    assert prompt.url.startswith(f"{emu.url}/device")
+    assert standin_steps(log_file)[-1]["status"] == 200
+    # Legacy: cache named by the start URL; the registration (no grantTypes) gets no refresh.
+    assert json.loads(tokens.token_cache_file(LEGACY).read_text())["accessToken"] == (
+        token.access_token
+    )
+    assert token.refresh_token is None
+    # Without a refresh token the session ends when the token does.
+    assert login.session_end(LEGACY) == token.expires_at
+    assert stock_boto3_access_key("legacy").startswith("ASIA")
+
+
+def test_device_deny(setup: Any, browser: Callable[..., Path]) -> None:
+    browser("deny")
+    with pytest.raises(LoginDeniedError, match="denied"):
+        login.login(SESSION, flow="device", timeout=20)
+    assert not tokens.token_cache_file(SESSION).exists()
+
+
+def test_device_code_expired(setup: Any, browser: Callable[..., Path]) -> None:
+    emu = setup
+    emu.config.device_code_ttl = 1.5
+    browser("ignore")
+    with pytest.raises(LoginTimeoutError, match="expired before it was approved"):
+        login.login(SESSION, flow="device", timeout=20)
+
+
+def test_device_slow_down_adds_to_the_interval(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    emu = setup
+    monkeypatch.setattr(login, "SLOW_DOWN_DELAY", 0.5)  # 5 s in production: keep the test fast
+    emu.inject_fault("CreateToken", "throttle", count=1)  # SlowDownException
+    prompts = Prompts()
+
+    def approve(prompt: LoginPrompt) -> None:
+        prompts.append(prompt)
+
+    thread, outcome = run_in_thread(
+        lambda: login.login(
+            SESSION, flow="device", open_browser=False, timeout=20, on_prompt=approve
+        )
+    )
+    wait_for(lambda: emu.count("CreateToken") >= 2)
+    assert prompts[0].user_code is not None
+    emu.approve_device(prompts[0].user_code)
+    thread.join(20)
+    assert "value" in outcome, outcome.get("error")
+    polls = [r.time for r in emu.requests if r.op == "CreateToken"]
+    gaps = [b - a for a, b in itertools.pairwise(polls)]
+    # interval 1 s from the emulator; after the SlowDown every gap is 1 + 0.5 s.
+    assert all(gap >= 1.45 for gap in gaps), gaps
+    assert [r.status for r in emu.requests if r.op == "CreateToken"][-1] == 200
+
+
+def test_no_browser_reports_the_url_and_opens_nothing(
+    setup: Any, browser: Callable[..., Path]
+) -> None:
+    emu = setup
+    log_file = browser("allow")
+    prompts = Prompts()
+    thread, outcome = run_in_thread(
+        lambda: login.login(
+            SESSION, flow="device", open_browser=False, timeout=20, on_prompt=prompts
+        )
+    )
+    wait_for(lambda: prompts)
+    assert prompts[0].opening_browser is False
+    # The person opens the reported URL on another device.
+    subprocess_run_standin(prompts[0].url, "allow")
+    thread.join(20)
+    assert outcome["value"].access_token
+    assert not log_file.exists()  # $BROWSER was never started
+    assert emu.count("page:/device") >= 1
+
+
+def subprocess_run_standin(url: str, action: str) -> None:
+    """The person opens `url` in a browser themselves and presses `action`."""
+    import os
+    import subprocess
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        log_file = Path(folder) / "standin.log"
+        done = subprocess.run(
+            [sys.executable, str(STANDIN), "--foreground", url],
+            env={**os.environ, "STANDIN_ACTION": action, "STANDIN_LOG": str(log_file)},
+            capture_output=True,
+            text=True,
+            timeout=20,
+            check=False,
+        )
+        steps = log_file.read_text() if log_file.exists() else ""
+    assert done.returncode == 0, (done.stderr, steps)
+
+
+# --- one login at a time -------------------------------------------------------------------------
+
+
+@pytest.fixture
+def waiting_login(setup: Any, browser: Callable[..., Path]) -> Iterator[dict[str, Any]]:
+    """A PKCE login of SESSION waiting for a browser that does nothing."""
+    browser("ignore")
+    prompts = Prompts()
+    thread, outcome = run_in_thread(
+        lambda: login.login(SESSION, flow="pkce", timeout=20, on_prompt=prompts)
+    )
+    wait_for(lambda: prompts)
+    yield {"prompt": prompts[0], "thread": thread, "outcome": outcome}
+    thread.join(25)
+
+
+def test_second_login_reports_the_waiting_one(waiting_login: dict[str, Any]) -> None:
+    with pytest.raises(AlreadyRunningError) as caught:
+        login.login(SESSION, flow="pkce", timeout=5)
+    assert waiting_login["prompt"].url in caught.value.message
+    # Finish the first login as the person would, in the browser.
+    subprocess_run_standin(waiting_login["prompt"].url, "allow")
+    waiting_login["thread"].join(20)
+    assert waiting_login["outcome"]["value"].access_token
+
+
+def test_second_login_can_join_the_waiting_one(waiting_login: dict[str, Any]) -> None:
+    joined = Prompts()
+    thread, outcome = run_in_thread(
+        lambda: login.login(SESSION, flow="pkce", timeout=20, on_prompt=joined, join=True)
+    )
+    wait_for(lambda: joined)
+    assert joined[0].joined and joined[0].url == waiting_login["prompt"].url
+    subprocess_run_standin(waiting_login["prompt"].url, "allow")
+    thread.join(20)
+    waiting_login["thread"].join(20)
+    assert outcome["value"] == waiting_login["outcome"]["value"]
+
+
+def test_other_sessions_are_not_blocked(waiting_login: dict[str, Any], monkeypatch: Any) -> None:
+    monkeypatch.setenv("STANDIN_ACTION", "allow")
+    assert login.login(LEGACY, flow="device", timeout=20).access_token
+    subprocess_run_standin(waiting_login["prompt"].url, "allow")
+
+
+# --- logout --------------------------------------------------------------------------------------
+
+
+def test_logout_revokes_and_deletes_files(
+    setup: Any, browser: Callable[..., Path], home: Path
+) -> None:
+    emu = setup
+    browser("allow")
+    token = login.login(SESSION, flow="pkce", timeout=20)
+    from aws_sso_tray import profiles, rolecreds
+
+    profile = profiles.get_profile("dev")
+    rolecreds.get_credentials(profile)  # our own role-credential cache for the profile
+    assert rolecreds.cache_file(profile).exists()
+
+    result = login.logout(SESSION)
+
+    assert result.token_found and result.revoked and result.revoke_error is None
+    assert result.credentials_deleted >= 1
+    assert not tokens.token_cache_file(SESSION).exists()
+    assert not rolecreds.cache_file(profile).exists()
+    assert login.login_time(SESSION) is None
+    assert sessionstate.get(SESSION.cache_key) is None
+    wait_for(lambda: emu.count("Logout") == 1)
+    # The server-side session is over: the old token gets 401.
+    from botocore.exceptions import ClientError
+
+    from aws_sso_tray import awsclients
+
+    portal = awsclients.portal_client("us-east-1")
+    with pytest.raises(ClientError) as caught:
+        portal.get_role_credentials(
+            roleName="ReadOnly", accountId="111111111111", accessToken=token.access_token
+        )
+    assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 401
+
+
+def test_logout_with_an_already_invalid_token_and_without_one(
+    setup: Any, browser: Callable[..., Path]
+) -> None:
+    emu = setup
+    browser("allow")
+    login.login(SESSION, flow="pkce", timeout=20)
+    emu.revoke_all()
+    result = login.logout(SESSION)
+    assert result.revoked and result.revoke_error is None
+    assert not tokens.token_cache_file(SESSION).exists()
+    again = login.logout(SESSION)
+    assert not again.token_found and not again.revoked
+
+
+def test_token_written_by_the_aws_cli_is_used(setup: Any, browser: Callable[..., Path]) -> None:
+    """A token file as `aws sso login` writes it (no refresh token, ISO with +00:00)."""
+    emu = setup
+    browser("allow")
+    real = login.login(SESSION, flow="pkce", timeout=20)
+    cli_form = {
+        "startUrl": START_URL,
+        "region": "us-east-1",
+        "accessToken": real.access_token,
+        "expiresAt": (clock.now() + timedelta(minutes=50)).isoformat(),
+    }
+    tokens.token_cache_file(SESSION).write_text(json.dumps(cli_form))
+    sessionstate.clear(SESSION.cache_key)
+    end = login.session_end(SESSION)
+    assert end is not None and abs((end - clock.now()) - timedelta(minutes=50)) < timedelta(
+        seconds=5
+    )
+    assert login.logout(SESSION).revoked
+    wait_for(lambda: emu.count("Logout") == 1)
+
+
+def test_session_end_without_token_is_none(home: Path) -> None:
+    assert login.session_end(SESSION) is None
+    assert login.login_time(SESSION) is None
+
+
+# --- secrets -------------------------------------------------------------------------------------
+
+
+def test_no_secret_in_logs_at_debug(
+    setup: Any, browser: Callable[..., Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    emu = setup
+    browser("allow")
+    caplog.set_level(logging.DEBUG)
+    # As logs.setup_logging does for every face: botocore logs whole bodies at DEBUG.
+    for noisy in ("botocore", "boto3", "urllib3"):
+        caplog.set_level(logging.INFO, logger=noisy)
+    login.login(SESSION, flow="pkce", timeout=20)
+    login.login(LEGACY, flow="device", timeout=20)
+    login.logout(SESSION)
+    issued = emu.issued_secrets()
+    assert len(issued) >= 4
+    text = caplog.text + "".join(repr(r.args) for r in caplog.records)
+    assert "aws_sso_tray.login" in {r.name for r in caplog.records}
+    for secret in issued:
+        assert secret not in text
