@@ -1,0 +1,508 @@
+"""The benchmarks of aws-sso-tray against aws-export-credentials, side by side, in one run.
+
+    python benchmarks/run.py [--quick] [--aec PATH] [--idle]
+
+Everything runs against the project's emulator on 127.0.0.1 in a temporary HOME: one device-code
+login (approved through the emulator) writes the SSO token both tools read, then:
+
+1. `credential-process` on a warm cache vs `aws-export-credentials --json`, with and without its
+   `--cache-file`, each a real subprocess run many times after a warm-up;
+2. `sync` of 60 profiles with 100 ms portal latency and cold role caches, default pool vs
+   `--jobs 1`, and vs aws-export-credentials writing the same 60 profiles one process at a time.
+
+The table goes to stdout and to benchmarks/results/latest.md. Not part of the test suite.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from aws_sso_tray.emulator import Account, Emulator, EmulatorConfig
+
+HERE = Path(__file__).resolve().parent
+DEFAULT_AEC = HERE / ".venv-aec" / "bin" / "aws-export-credentials"
+AEC_REQUIREMENTS = ("aws-export-credentials==0.18.0", "boto3<1.34")
+START_URL = "https://d-0000000000.awsapps.com/start"
+SESSION = "bench"
+ACCOUNTS, ROLES_PER_ACCOUNT = 6, 10  # 60 profiles
+SYNC_LATENCY = 0.1
+# Any proxied request fails at once on this dead port: only 127.0.0.1 (NO_PROXY) is reachable.
+DEAD_PROXY = "http://127.0.0.1:9"
+CP_SPEEDUP_TARGET = 4.0
+SYNC_SHARE_TARGET = 0.35
+
+
+class BenchError(Exception):
+    """A benchmark could not run or produced an invalid comparison."""
+
+
+@dataclass(frozen=True)
+class Plan:
+    runs: int  # timed runs per credential-process variant
+    warmup: int
+    sync_reps: int
+    aec_sync: bool
+
+
+FULL = Plan(runs=30, warmup=3, sync_reps=5, aec_sync=True)
+QUICK = Plan(runs=5, warmup=1, sync_reps=1, aec_sync=False)
+
+
+@dataclass(frozen=True)
+class Timing:
+    """Wall times of repeated runs, in seconds."""
+
+    samples: tuple[float, ...]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+    @property
+    def p90(self) -> float:
+        if len(self.samples) < 2:
+            return self.samples[0]
+        return statistics.quantiles(self.samples, n=10, method="inclusive")[8]
+
+    @property
+    def min(self) -> float:
+        return min(self.samples)
+
+    def cell(self) -> str:
+        return (
+            f"{_fmt(self.median)} median (p90 {_fmt(self.p90)}, min {_fmt(self.min)}, "
+            f"n={len(self.samples)})"
+        )
+
+
+@dataclass(frozen=True)
+class Row:
+    benchmark: str
+    ours: str
+    theirs: str
+    ratio: str
+    target: str
+    met: str
+
+
+@dataclass(frozen=True)
+class Bench:
+    """A running emulator, the temp HOME over it, and the two tools' command prefixes."""
+
+    emu: Emulator
+    home: Path
+    env: dict[str, str]
+    ours: tuple[str, ...]
+    aec: tuple[str, ...]
+    profiles: tuple[str, ...]
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms" if seconds < 10 else f"{seconds:.1f} s"
+
+
+# --- setup ------------------------------------------------------------------------------------
+
+
+def ensure_aec(path: Path) -> Path:
+    """aws-export-credentials 0.18 at `path`, creating the default venv when it is missing."""
+    if path.exists():
+        return path
+    if path != DEFAULT_AEC:
+        raise BenchError(f"{path} does not exist: drop --aec to create {DEFAULT_AEC}")
+    venv = DEFAULT_AEC.parent.parent
+    print(f"creating {venv} with {' '.join(AEC_REQUIREMENTS)} ...", file=sys.stderr)
+    # The same interpreter as ours, so both tools start the same Python version.
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
+    subprocess.run([*pip, *AEC_REQUIREMENTS], check=True)
+    return path
+
+
+def our_command() -> tuple[str, ...]:
+    """The installed console script (what a credential_process line runs), else `-m`."""
+    script = Path(sys.executable).parent / "aws-sso-tray"
+    return (str(script),) if script.exists() else (sys.executable, "-m", "aws_sso_tray")
+
+
+def make_accounts() -> tuple[Account, ...]:
+    return tuple(
+        Account(
+            f"{(i + 1) * 111111111111:012d}",
+            f"acct{i}",
+            f"acct{i}@example.com",
+            tuple(f"Role{j:02d}" for j in range(ROLES_PER_ACCOUNT)),
+        )
+        for i in range(ACCOUNTS)
+    )
+
+
+def write_config(home: Path, accounts: Sequence[Account]) -> tuple[str, ...]:
+    """One [sso-session] and a profile per account role; returns the profile names."""
+    lines = [
+        f"[sso-session {SESSION}]",
+        f"sso_start_url = {START_URL}",
+        "sso_region = us-east-1",
+        "sso_registration_scopes = sso:account:access",
+        "",
+    ]
+    names: list[str] = []
+    for account in accounts:
+        for role in account.roles:
+            name = f"p{len(names):02d}"
+            names.append(name)
+            lines += [
+                f"[profile {name}]",
+                f"sso_session = {SESSION}",
+                f"sso_account_id = {account.account_id}",
+                f"sso_role_name = {role}",
+                "region = us-east-1",
+                "",
+            ]
+    aws = home / ".aws"
+    aws.mkdir(parents=True, exist_ok=True)
+    (aws / "config").write_text("\n".join(lines), encoding="utf-8")
+    return tuple(names)
+
+
+def bench_env(home: Path, url: str) -> dict[str, str]:
+    """The environment of every run: the temp HOME, the emulator, no route off 127.0.0.1."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AWS_") and k.lower() not in ("browser", "all_proxy")
+    }
+    env.update(HOME=str(home), USERPROFILE=str(home))
+    for var, sub in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_STATE_HOME", ".local/state"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_DATA_HOME", ".local/share"),
+    ):
+        env[var] = str(home / sub)
+    env.update(
+        AWS_ENDPOINT_URL_SSO=url,
+        AWS_ENDPOINT_URL_SSO_OIDC=url,
+        AWS_EC2_METADATA_DISABLED="true",
+        NO_PROXY="127.0.0.1,localhost",
+        no_proxy="127.0.0.1,localhost",
+        HTTP_PROXY=DEAD_PROXY,
+        HTTPS_PROXY=DEAD_PROXY,
+        http_proxy=DEAD_PROXY,
+        https_proxy=DEAD_PROXY,
+    )
+    return env
+
+
+def log_in(emu: Emulator, env: dict[str, str]) -> None:
+    """Device-code login as `aws sso login --use-device-code` would, approved via the emulator."""
+    from aws_sso_tray import login, profiles
+
+    # Our core reads HOME and the endpoints from os.environ at call time.
+    for key in [k for k in os.environ if k.startswith("AWS_")]:
+        del os.environ[key]
+    os.environ.update(env)
+
+    def approve(prompt: login.LoginPrompt) -> None:
+        if prompt.user_code is None:
+            raise BenchError("the device login gave no user code")
+        emu.approve_device(prompt.user_code)
+
+    session = profiles.get_session(SESSION)
+    login.login(session, flow="device", open_browser=False, timeout=60, on_prompt=approve)
+
+
+# --- running ----------------------------------------------------------------------------------
+
+
+def run_timed(cmd: Sequence[str], bench: Bench) -> tuple[float, str]:
+    """Run one subprocess, return (wall seconds, stdout); BenchError when it fails."""
+    start = time.perf_counter()
+    proc = subprocess.run(
+        list(cmd),
+        env=bench.env,
+        cwd=bench.home,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    if proc.returncode != 0:
+        last = (proc.stderr.strip().splitlines() or ["no output"])[-1]
+        raise BenchError(f"{' '.join(cmd[-4:])} exited {proc.returncode}: {last}")
+    return elapsed, proc.stdout
+
+
+def check_from_emulator(bench: Bench, stdout: str, label: str) -> None:
+    """The credentials printed must be ones the emulator issued (compared, never printed)."""
+    secret = json.loads(stdout).get("SecretAccessKey")
+    if secret not in bench.emu.issued_secrets():
+        raise BenchError(f"{label}: credentials did not come from the emulator")
+
+
+def role_calls(bench: Bench) -> int:
+    # The log records a request after answering it; a subprocess has exited by then anyway.
+    return bench.emu.count("GetRoleCredentials")
+
+
+def clear_role_caches(bench: Bench) -> None:
+    shutil.rmtree(bench.home / ".aws" / "cli" / "cache", ignore_errors=True)
+    (bench.home / ".aws" / "credentials").unlink(missing_ok=True)
+
+
+# --- 1. credential-process, warm ----------------------------------------------------------------
+
+
+def credential_process_variants(bench: Bench, profile: str) -> dict[str, tuple[str, ...]]:
+    cache_file = str(bench.home / "aec-cache.json")
+    return {
+        "ours": (*bench.ours, "credential-process", "--profile", profile),
+        "aec-cache": (*bench.aec, "--profile", profile, "--json", "--cache-file", cache_file),
+        "aec": (*bench.aec, "--profile", profile, "--json"),
+    }
+
+
+def bench_credential_process(bench: Bench, plan: Plan) -> list[Row]:
+    bench.emu.config.latency = 0.0
+    variants = credential_process_variants(bench, bench.profiles[0])
+    for _ in range(plan.warmup):
+        for name, cmd in variants.items():
+            check_from_emulator(bench, run_timed(cmd, bench)[1], name)
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    before = role_calls(bench)
+    # Interleaved, so load from other work on the machine hits every variant alike.
+    for _ in range(plan.runs):
+        for name, cmd in variants.items():
+            samples[name].append(run_timed(cmd, bench)[0])
+    verify_credential_process_calls(role_calls(bench) - before, plan.runs)
+    timings = {name: Timing(tuple(s)) for name, s in samples.items()}
+    return [
+        speedup_row("credential-process, warm cache vs `--cache-file`", timings, "aec-cache"),
+        speedup_row("credential-process, warm cache vs plain `--json`", timings, "aec"),
+    ]
+
+
+def verify_credential_process_calls(calls: int, runs: int) -> None:
+    """Ours and aec --cache-file answer from their caches; plain aec fetches every time.
+
+    Plain aws-export-credentials keeps no role cache, so exactly one GetRoleCredentials per run
+    proves boto3 1.33 honoured AWS_ENDPOINT_URL_SSO and the comparison is against the emulator.
+    """
+    if calls != runs:
+        raise BenchError(f"expected {runs} GetRoleCredentials calls (plain aec), saw {calls}")
+
+
+def speedup_row(title: str, timings: dict[str, Timing], theirs: str) -> Row:
+    ratio = timings[theirs].median / timings["ours"].median
+    return Row(
+        title,
+        timings["ours"].cell(),
+        timings[theirs].cell(),
+        f"{ratio:.1f}x faster",
+        f">= {CP_SPEEDUP_TARGET:.0f}x faster",
+        "yes" if ratio >= CP_SPEEDUP_TARGET else "NO",
+    )
+
+
+# --- 2. sync of 60 profiles, cold role caches ---------------------------------------------------
+
+
+def run_sync(bench: Bench, jobs: int | None) -> float:
+    clear_role_caches(bench)
+    before = role_calls(bench)
+    extra = ("--jobs", str(jobs)) if jobs is not None else ()
+    elapsed, _ = run_timed((*bench.ours, "sync", *bench.profiles, *extra), bench)
+    calls = role_calls(bench) - before
+    if calls != len(bench.profiles):
+        raise BenchError(f"sync made {calls} GetRoleCredentials calls, not {len(bench.profiles)}")
+    return elapsed
+
+
+def bench_sync(bench: Bench, plan: Plan) -> tuple[Row, Timing]:
+    bench.emu.config.latency = SYNC_LATENCY
+    parallel: list[float] = []
+    serial: list[float] = []
+    for _ in range(plan.sync_reps):
+        parallel.append(run_sync(bench, None))
+        serial.append(run_sync(bench, 1))
+    ours, base = Timing(tuple(parallel)), Timing(tuple(serial))
+    share = ours.median / base.median
+    row = Row(
+        f"sync {len(bench.profiles)} profiles, {SYNC_LATENCY * 1000:.0f} ms latency, "
+        "cold caches: default pool vs `--jobs 1`",
+        ours.cell(),
+        base.cell(),
+        f"{share:.0%} of serial",
+        f"<= {SYNC_SHARE_TARGET:.0%} of serial",
+        "yes" if share <= SYNC_SHARE_TARGET else "NO",
+    )
+    return row, ours
+
+
+def bench_aec_sync(bench: Bench, ours: Timing) -> Row:
+    """aws-export-credentials writing the same profiles, one process per profile, in a row."""
+    bench.emu.config.latency = SYNC_LATENCY
+    clear_role_caches(bench)
+    before = role_calls(bench)
+    start = time.perf_counter()
+    for name in bench.profiles:
+        run_timed((*bench.aec, "--profile", name, "--credentials-file-profile", name), bench)
+    total = time.perf_counter() - start
+    if role_calls(bench) - before != len(bench.profiles):
+        raise BenchError("aws-export-credentials did not fetch every profile from the emulator")
+    return Row(
+        f"sync {len(bench.profiles)} profiles vs aws-export-credentials "
+        "`--credentials-file-profile`, one process each",
+        ours.cell(),
+        f"{_fmt(total)} (one pass)",
+        f"{total / ours.median:.1f}x faster",
+        "-",
+        "-",
+    )
+
+
+# --- report -------------------------------------------------------------------------------------
+
+
+def interpreter_version(python: Path) -> str:
+    proc = subprocess.run(
+        [str(python), "-c", "import platform; print(platform.python_version())"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return proc.stdout.strip() or "unknown"
+
+
+def package_version(python: Path, package: str) -> str:
+    code = f"from importlib.metadata import version; print(version({package!r}))"
+    proc = subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=False)
+    return proc.stdout.strip() or "unknown"
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def machine_info(aec: Path, plan: Plan) -> list[str]:
+    aec_python = aec.parent / "python"
+    ours = Path(sys.executable)
+    return [
+        f"- CPU: {cpu_model()}, {os.cpu_count()} logical CPUs; {platform.platform()}",
+        f"- aws-sso-tray: Python {platform.python_version()}, "
+        f"boto3 {package_version(ours, 'boto3')} (`{' '.join(our_command())}`)",
+        f"- aws-export-credentials {package_version(aec_python, 'aws-export-credentials')}: "
+        f"Python {interpreter_version(aec_python)}, boto3 {package_version(aec_python, 'boto3')}",
+        f"- runs: {plan.runs} per credential-process variant after {plan.warmup} warm-up, "
+        f"{plan.sync_reps} sync repetitions each",
+        f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
+    ]
+
+
+def render(rows: Sequence[Row], info: Sequence[str], quick: bool) -> str:
+    header = (
+        "| benchmark | aws-sso-tray | aws-export-credentials (or serial) | ratio | target | met? |"
+    )
+    lines = [
+        "# aws-sso-tray benchmarks" + (" (--quick: smoke check only)" if quick else ""),
+        "",
+        header,
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r.benchmark} | {r.ours} | {r.theirs} | {r.ratio} | {r.target} | {r.met} |"
+        for r in rows
+    ]
+    return "\n".join([*lines, "", *info, ""])
+
+
+def run_idle(quick: bool) -> str:
+    """The daemon's idle cost, measured by benchmarks/idle.py when it exists."""
+    script = HERE / "idle.py"
+    if not script.exists():
+        return "\n## Idle cost\n\nbenchmarks/idle.py not found: skipped.\n"
+    cmd = [sys.executable, str(script), *(["--quick"] if quick else [])]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    return f"\n## Idle cost\n\n{proc.stdout.strip()}\n" + (
+        f"\n(idle.py exited {proc.returncode})\n" if proc.returncode else ""
+    )
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a short smoke-check run")
+    parser.add_argument(
+        "--aec",
+        type=Path,
+        default=DEFAULT_AEC,
+        metavar="PATH",
+        help=f"aws-export-credentials 0.18 executable (default {DEFAULT_AEC}, created if missing)",
+    )
+    parser.add_argument("--idle", action="store_true", help="also run benchmarks/idle.py")
+    return parser.parse_args(argv)
+
+
+def run_all(bench: Bench, plan: Plan) -> list[Row]:
+    rows = bench_credential_process(bench, plan)
+    print("credential-process done", file=sys.stderr)
+    sync_row, ours = bench_sync(bench, plan)
+    rows.append(sync_row)
+    print("sync done", file=sys.stderr)
+    if plan.aec_sync:
+        rows.append(bench_aec_sync(bench, ours))
+    return rows
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    try:
+        aec = ensure_aec(args.aec.resolve() if args.aec != DEFAULT_AEC else DEFAULT_AEC)
+        accounts = make_accounts()
+        with (
+            tempfile.TemporaryDirectory(prefix="aws-sso-tray-bench-") as tmp,
+            Emulator(EmulatorConfig(accounts=accounts)) as emu,
+        ):
+            home = Path(tmp) / "home"
+            profiles = write_config(home, accounts)
+            env = bench_env(home, emu.url)
+            log_in(emu, env)
+            bench = Bench(emu, home, env, our_command(), (str(aec),), profiles)
+            rows = run_all(bench, plan)
+    except BenchError as exc:
+        print(f"benchmark failed: {exc}", file=sys.stderr)
+        return 1
+    report = render(rows, machine_info(aec, plan), args.quick)
+    if args.idle:
+        report += run_idle(args.quick)
+    print(report)
+    results = HERE / "results"
+    results.mkdir(exist_ok=True)
+    (results / "latest.md").write_text(report, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
