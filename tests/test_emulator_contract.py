@@ -893,3 +893,21 @@ def test_malformed_requests_are_invalid_request(emulator: Emulator) -> None:
     conn.close()
     status, _, body = http(f"{emulator.url}/client/register", b"[1, 2]")
     assert status == 400 and json.loads(body)["error"] == "invalid_request"
+
+
+def test_faults_are_used_up_in_the_order_injected_and_logged_at_arrival(
+    emulator: Emulator,
+) -> None:
+    login = emulator.login()
+    retrying = sso_client(Config(signature_version=UNSIGNED, retries={"mode": "standard"}))
+    emulator.inject_fault("ListAccounts", "5xx")
+    emulator.inject_fault("ListAccounts", "throttle")
+    emulator.clear_requests()
+    retrying.list_accounts(accessToken=login.access_token)
+    assert [r.status for r in emulator.requests] == [500, 429, 200]
+    emulator.inject_fault("ListAccounts", "latency", delay=0.5)
+    emulator.clear_requests()
+    before = time.time()
+    retrying.list_accounts(accessToken=login.access_token)
+    assert time.time() - before >= 0.5
+    assert emulator.requests[0].time - before < 0.4  # when it arrived, not when answered

@@ -54,9 +54,11 @@ _MAX_BODY = 1 << 20
 
 @dataclass(frozen=True)
 class RequestRecord:
-    """One answered request: botocore operation name (or `page:/path`), wall time, status, path.
+    """One request: botocore operation name (or `page:/path`), the real wall time it arrived
+    (before any latency), the answer's status and the path (never the query string).
 
-    `status` is 0 when a "drop" fault closed the connection without an answer.
+    `status` is 0 when no answer was sent (a "drop" fault, or stop() during a slow answer). A
+    request is logged before its answer leaves, so it is in the log once the caller has it.
     """
 
     op: str
@@ -184,7 +186,8 @@ class Emulator:
         kind: "5xx" InternalServerException 500; "throttle" TooManyRequestsException 429 on
         portal operations and SlowDownException 400 on OIDC ones (what AWS answers there);
         "latency" sleeps `delay` seconds and then answers normally; "drop" closes the connection
-        without answering. Pages are only affected when named ("page:/authorize").
+        without answering. Pages are only affected when named ("page:/authorize"). Several
+        faults for the same request are used up in the order they were injected.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}: use one of {sorted(FAULT_KINDS)}")
@@ -207,9 +210,9 @@ class Emulator:
                     return fault
         return None
 
-    def _record(self, op: str, status: int, path: str) -> None:
+    def _record(self, op: str, arrived: float, status: int, path: str) -> None:
         with self._lock:
-            self._requests.append(RequestRecord(op, time.time(), status, path))
+            self._requests.append(RequestRecord(op, arrived, status, path))
 
     def _track(self, conn: socket.socket, add: bool) -> None:
         with self._lock:
@@ -304,6 +307,7 @@ class _Handler(BaseHTTPRequestHandler):
         path = parts.path.rstrip("/") or "/"
         op = _ROUTES.get((method, path), "Unknown")
         self._op, self._log_path, self._recorded = op, path, False
+        self._arrived = time.time()
         try:
             body = self._read_body()
             fault = emu._take_fault(op)
@@ -343,7 +347,7 @@ class _Handler(BaseHTTPRequestHandler):
         if self._recorded:
             return
         self._recorded = True
-        self.server.emulator._record(self._op, status, self._log_path)
+        self.server.emulator._record(self._op, self._arrived, status, self._log_path)
         log.debug("%s %s %s -> %d", self.command, self._log_path, self._op, status)
 
     def _read_body(self) -> bytes:
