@@ -1,0 +1,102 @@
+"""The tray face: `run_tray()` is what `aws-sso-tray tray` (and no command at all) runs.
+
+- `menu`: the pure menu model (Snapshot + Settings -> MenuEntry tree, tooltip, icon state);
+- `icons`: the state icons (Pillow), shipped as PNGs in `aws_sso_tray/assets`;
+- `backend`: which pystray backend, and is a tray host really there;
+- `clipboard`: "copy export lines";
+- `app`: the pystray icon bound to the engine.
+
+Nothing here imports pystray, GTK or PIL at module level: the CLI imports this package cheaply,
+and `import pystray` without a display raises (Xlib's DisplayNameError) rather than ImportError.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from pathlib import Path
+
+from aws_sso_tray.errors import NoTrayError
+
+log = logging.getLogger(__name__)
+
+
+def run_tray(*, autostart: bool = False) -> int:
+    """Run the tray until Quit or SIGTERM; returns the exit code.
+
+    Raises NoTrayError (saying what to install) when no usable backend or tray host is there,
+    so the caller can offer the headless daemon; when started at login (`autostart`) nothing may
+    prompt, so it waits for the panel, then runs headless and says so in a notification.
+    Raises AlreadyRunningError when another tray or daemon holds the engine lock.
+    """
+    from aws_sso_tray.engine import Engine
+    from aws_sso_tray.instance import InstanceLock
+    from aws_sso_tray.notify import Notice, Notifier
+    from aws_sso_tray.settings import load_settings
+    from aws_sso_tray.tray.backend import choose_backend, import_pystray
+
+    loaded, warnings = load_settings()
+    for warning in warnings:
+        log.warning("%s", warning)
+    try:
+        backend = choose_backend(autostart=autostart)
+        pystray = import_pystray(backend)
+    except NoTrayError as exc:
+        if not autostart:
+            raise
+        log.warning("tray: %s", exc.message)
+        notice = Notice(
+            key="no-tray",
+            title="aws-sso-tray runs without a tray icon",
+            message=f"{exc.message}. Profiles are still kept fresh in the background.",
+        )
+        return run_headless(notice=notice)
+
+    with InstanceLock("the tray"):
+        notifier = Notifier(enabled=loaded.notifications, icon=_notice_icon())
+        notifier.start()
+        engine = Engine(notifier=notifier)
+        from aws_sso_tray.tray.app import TrayApp
+
+        app = TrayApp(engine, pystray, backend, notifier=notifier)
+        return app.run()
+
+
+def run_headless(*, notice: object | None = None) -> int:
+    """The engine without an icon until SIGTERM/SIGINT (the autostart fallback)."""
+    import signal
+
+    from aws_sso_tray.engine import Engine
+    from aws_sso_tray.instance import InstanceLock
+    from aws_sso_tray.notify import Notice, Notifier
+    from aws_sso_tray.settings import load_settings
+
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with InstanceLock("the background refresher"):
+        notifier = Notifier(enabled=load_settings()[0].notifications)
+        notifier.start()
+        if isinstance(notice, Notice):
+            notifier.send(notice)
+        engine = Engine(notifier=notifier)
+        engine.start()
+        try:
+            while not stop.wait(1.0):
+                pass
+        finally:
+            engine.stop()
+            notifier.stop()
+    return 0
+
+
+def _notice_icon() -> Path | None:
+    from importlib.resources import files
+
+    from aws_sso_tray.tray.icons import IconState, asset_name
+
+    resource = files("aws_sso_tray").joinpath("assets").joinpath(asset_name(IconState.OK, 64))
+    return Path(str(resource)) if Path(str(resource)).is_file() else None
+
+
+__all__ = ["run_headless", "run_tray"]

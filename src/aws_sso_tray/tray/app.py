@@ -1,0 +1,415 @@
+"""The pystray face: shows the engine's snapshots as an icon, a tooltip and a menu, and turns
+clicks into engine calls.
+
+Threads: pystray's loop owns the main thread (macOS requires it; GTK runs its main loop there).
+The engine calls `on_snapshot` from its worker thread; the GTK backends marshal icon, title and
+menu changes onto their loop, so that is safe. A click runs `dispatch`, which hands the work to
+a short-lived daemon thread: the UI thread never waits for the network, a file lock or the
+browser. Quit and SIGTERM: `stop.set()` -> `icon.stop()` -> (after the loop returns)
+`engine.stop()` -> `notifier.stop()`, all within a couple of seconds.
+
+What is shown is decided by the pure `menu` module; this module only translates `MenuEntry`
+trees into `pystray.Menu` and `Action`s into calls.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, Protocol
+
+from aws_sso_tray import autostart, settings
+from aws_sso_tray.errors import AppError
+from aws_sso_tray.notify import Notice
+from aws_sso_tray.snapshot import Snapshot
+from aws_sso_tray.tray import menu
+from aws_sso_tray.tray.backend import TrayBackend
+from aws_sso_tray.tray.icons import TRAY_SIZE, IconState, load_icon
+from aws_sso_tray.tray.menu import Action, ActionKind, MenuEntry
+
+if TYPE_CHECKING:
+    from aws_sso_tray.profiles import SsoProfile, SsoSession
+
+log = logging.getLogger(__name__)
+
+APP_ID = "aws-sso-tray"
+ENGINE_STOP_TIMEOUT = 1.5
+ICON_NAME = "aws-sso-tray"
+
+
+class EngineFace(Protocol):
+    """What the tray needs of `engine.Engine`."""
+
+    @property
+    def snapshot(self) -> Snapshot: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = ...) -> bool: ...
+
+    def subscribe(self, callback: Callable[[Snapshot], None]) -> Callable[[], None]: ...
+
+    def refresh_now(self, profile: str | None = None) -> None: ...
+
+    def login(self, session_key: str, *, reason: str | None = None) -> bool: ...
+
+    def wake(self) -> None: ...
+
+
+class NoticeSink(Protocol):
+    def send(self, notice: Notice) -> None: ...
+
+
+class TrayApp:
+    """One tray icon bound to one engine; `run()` blocks until Quit or SIGTERM."""
+
+    def __init__(
+        self,
+        engine: EngineFace,
+        pystray: ModuleType,
+        backend: TrayBackend,
+        *,
+        notifier: NoticeSink | None = None,
+    ) -> None:
+        self.engine = engine
+        self.pystray = pystray
+        self.backend = backend
+        self.notifier = notifier
+        self.stop_event = threading.Event()
+        self._lock = threading.Lock()
+        self._snapshot = engine.snapshot
+        self._settings, _ = settings.load_settings()
+        self._settings_mtime = settings.settings_mtime()
+        self._autostart = autostart.is_enabled()
+        self._icon_state: IconState | None = None
+        self._entries: tuple[MenuEntry, ...] = ()
+        self._unsubscribe: Callable[[], None] | None = None
+        self.icon: Any = None
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    def run(self) -> int:
+        snapshot = self._snapshot
+        self._entries = self._build(snapshot)
+        state = menu.icon_state(snapshot, self._settings)
+        self._icon_state = state
+        self.icon = self.pystray.Icon(
+            ICON_NAME,
+            icon=load_icon(state, TRAY_SIZE),
+            title=menu.tooltip(snapshot),
+            menu=self.pystray.Menu(self._pystray_items),
+        )
+        self._install_signal_handlers()
+        try:
+            self.icon.run(setup=self._setup)
+        finally:
+            self._shutdown()
+        return 0
+
+    def _setup(self, icon: Any) -> None:
+        # pystray runs this on its own thread and stop() waits for it: return quickly.
+        icon.visible = True
+        self._unsubscribe = self.engine.subscribe(self.on_snapshot)
+        self.engine.start()
+        log.info("tray: icon shown (%s backend, %s)", self.backend.name, self.backend.host)
+
+    def quit(self) -> None:
+        """Stop the tray: safe from any thread, and more than once."""
+        if self.stop_event.is_set():
+            return
+        self.stop_event.set()
+        log.info("tray: quitting")
+        icon = self.icon
+        if icon is not None:
+            icon.stop()
+
+    def _shutdown(self) -> None:
+        self.stop_event.set()
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if not self.engine.stop(ENGINE_STOP_TIMEOUT):
+            log.warning("tray: the engine did not stop within %.1f s", ENGINE_STOP_TIMEOUT)
+        stop = getattr(self.notifier, "stop", None)
+        if callable(stop):
+            stop()
+        log.info("tray: stopped")
+
+    def _install_signal_handlers(self) -> None:
+        def on_signal(*_args: object) -> bool:
+            self.quit()
+            return True  # GLib: keep the source (quit() is idempotent)
+
+        if self.backend.name in ("appindicator", "gtk"):
+            # Python signal handlers only run when the interpreter gets control back, which
+            # Gtk.main() may not give for a long time: let GLib deliver them in its loop.
+            from gi.repository import GLib
+
+            for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
+                GLib.unix_signal_add(GLib.PRIORITY_HIGH, signum, on_signal)
+        elif threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                signal.signal(signum, lambda *_: self.quit())
+
+    # --- state -> icon, tooltip, menu ------------------------------------------------------
+
+    def on_snapshot(self, snapshot: Snapshot) -> None:
+        """A new snapshot (engine worker thread): update the icon, tooltip and menu."""
+        with self._lock:
+            self._snapshot = snapshot
+            self._reload_settings_if_changed()
+        self.refresh_view()
+
+    def refresh_view(self) -> None:
+        with self._lock:
+            snapshot, current = self._snapshot, self._settings
+            self._entries = self._build(snapshot)
+        icon = self.icon
+        if icon is None or self.stop_event.is_set():
+            return
+        state = menu.icon_state(snapshot, current)
+        try:
+            if state != self._icon_state:
+                self._icon_state = state
+                icon.icon = load_icon(state, TRAY_SIZE)
+            title = menu.tooltip(snapshot)
+            if icon.title != title:
+                icon.title = title
+            icon.update_menu()
+        except Exception:  # the view must never take the engine's worker down
+            log.exception("tray: updating the icon failed")
+
+    def _reload_settings_if_changed(self) -> None:
+        mtime = settings.settings_mtime()
+        if mtime != self._settings_mtime:
+            self._settings_mtime = mtime
+            self._settings, _ = settings.load_settings()
+
+    def _build(self, snapshot: Snapshot) -> tuple[MenuEntry, ...]:
+        return menu.build_menu(snapshot, self._settings, autostart_enabled=self._autostart)
+
+    def _pystray_items(self) -> tuple[Any, ...]:
+        with self._lock:
+            entries = self._entries
+        return tuple(self._to_pystray(entry) for entry in entries)
+
+    def _to_pystray(self, entry: MenuEntry) -> Any:
+        pystray = self.pystray
+        if entry.separator:
+            return pystray.Menu.SEPARATOR
+        if entry.children:
+            submenu = pystray.Menu(*(self._to_pystray(child) for child in entry.children))
+            return pystray.MenuItem(entry.label, submenu, enabled=entry.enabled)
+        action = entry.action
+        checked = None if entry.checked is None else _constant(entry.checked)
+        if action is None:
+            return pystray.MenuItem(entry.label, None, enabled=False)
+        return pystray.MenuItem(
+            entry.label,
+            _Dispatch(self, action),
+            checked=checked,
+            enabled=entry.enabled,
+        )
+
+    # --- actions ---------------------------------------------------------------------------
+
+    def dispatch(self, action: Action) -> None:
+        """Called on the UI thread: quit at once, everything else on a worker thread."""
+        if action.kind is ActionKind.QUIT:
+            self.quit()
+            return
+        thread = threading.Thread(
+            target=self._perform, args=(action,), name=f"tray-{action.kind.value}", daemon=True
+        )
+        thread.start()
+
+    def _perform(self, action: Action) -> None:
+        try:
+            self.perform(action)
+        except AppError as exc:
+            log.warning("tray: %s: %s", action.kind.value, exc.message)
+            self.notify(f"{action.kind.value}", exc.title, exc.message)
+        except Exception as exc:
+            log.exception("tray: %s failed", action.kind.value)
+            self.notify("tray-error", "aws-sso-tray error", f"{action.kind.value} failed: {exc}")
+
+    def perform(self, action: Action) -> None:
+        """Do `action` (blocking: call it from a worker thread)."""
+        kind, target = action.kind, action.target or ""
+        if kind is ActionKind.LOGIN:
+            if action.profile:
+                self._note_recent(action.profile)
+            reason = f"you picked {action.profile} in the tray" if action.profile else None
+            if not self.engine.login(target, reason=reason or "you picked Log in in the tray"):
+                self.notify(
+                    f"login-busy:{target}",
+                    "Sign-in already waiting",
+                    "A browser sign-in for this session is already open: finish it there.",
+                )
+        elif kind is ActionKind.LOGOUT:
+            self._logout(target)
+        elif kind is ActionKind.PORTAL:
+            session = self._snapshot.session(target)
+            if session is not None:
+                _open_url(session.start_url)
+        elif kind is ActionKind.TOGGLE_SYNC:
+            self._toggle_sync(target, action.section)
+        elif kind is ActionKind.REFRESH:
+            self._refresh(target)
+        elif kind is ActionKind.COPY_EXPORT:
+            self._copy_export(target)
+        elif kind is ActionKind.TOGGLE_FAVORITE:
+            self._change_settings(
+                lambda s: (
+                    s.without_favorite(target) if target in s.favorites else s.with_favorite(target)
+                )
+            )
+        elif kind is ActionKind.REFRESH_ALL:
+            self.engine.refresh_now()
+        elif kind is ActionKind.OPEN_CONFIG:
+            from aws_sso_tray.paths import aws_config_file
+
+            path = aws_config_file()
+            open_path(path if path.exists() else path.parent)
+        elif kind is ActionKind.OPEN_SETTINGS:
+            path = settings.settings_file()
+            if not path.exists():
+                settings.update_settings(lambda s: s)  # writes the defaults with their comments
+            open_path(path)
+        elif kind is ActionKind.TOGGLE_AUTOSTART:
+            with self._lock:
+                self._autostart = autostart.set_enabled(not autostart.is_enabled())
+            self.refresh_view()
+        elif kind is ActionKind.QUIT:
+            self.quit()
+
+    def notify(self, key: str, title: str, message: str) -> None:
+        if self.notifier is not None:
+            self.notifier.send(Notice(key=f"tray:{key}", title=title, message=message))
+        else:
+            log.info("notice: %s: %s", title, message)
+
+    def _change_settings(self, change: Callable[[settings.Settings], settings.Settings]) -> None:
+        new = settings.update_settings(change)
+        with self._lock:
+            self._settings = new
+            self._settings_mtime = settings.settings_mtime()
+        self.refresh_view()
+        self.engine.wake()
+
+    def _note_recent(self, profile: str) -> None:
+        try:
+            self._change_settings(lambda s: s.with_recent(profile))
+        except AppError as exc:  # a broken settings file must not stop the login
+            log.warning("tray: cannot record %s as recently used: %s", profile, exc)
+
+    def _toggle_sync(self, profile: str, section: str | None) -> None:
+        if self._settings.sync_section(profile) is not None:
+            self._change_settings(lambda s: s.without_auto_sync(profile))
+        else:
+            self._change_settings(lambda s: s.with_auto_sync(profile, section))
+            self._note_recent(profile)
+        self.engine.refresh_now(profile)
+
+    def _refresh(self, profile_name: str) -> None:
+        self._note_recent(profile_name)
+        if self._settings.sync_section(profile_name) is not None:
+            self.engine.refresh_now(profile_name)
+            return
+        # Not kept fresh: renew its cached role credentials (what the AWS CLI and SDKs reuse).
+        from aws_sso_tray import profiles, rolecreds
+
+        creds = rolecreds.get_credentials(profiles.get_profile(profile_name), force_refresh=True)
+        until = f" until {menu.format_clock(creds.expiration, _now())}" if creds.expiration else ""
+        self.notify(f"refresh:{profile_name}", "Credentials refreshed", f"{profile_name}{until}")
+
+    def _copy_export(self, profile_name: str) -> None:
+        from aws_sso_tray import formats, profiles, rolecreds
+        from aws_sso_tray.tray import clipboard
+
+        self._note_recent(profile_name)
+        creds = rolecreds.get_credentials(profiles.get_profile(profile_name))
+        problem = clipboard.copy(formats.env_lines(creds, export=True))
+        if problem:
+            self.notify("clipboard", "Nothing copied", problem)
+            return
+        expires = creds.expiration
+        until = f", valid until {menu.format_clock(expires, _now())}" if expires else ""
+        self.notify(
+            "clipboard", "Copied export lines", f"{profile_name}{until}: paste them into a shell"
+        )
+
+    def _logout(self, session_key: str) -> None:
+        from aws_sso_tray import login
+
+        session = _find_session(session_key)
+        if session is None:
+            raise AppError(f"no SSO session {session_key!r} in the AWS config any more")
+        result = login.logout(session)
+        self.engine.wake()
+        message = f"Signed out of {session.display_name}"
+        if result.revoke_error:
+            message += f" on this computer ({result.revoke_error})"
+        self.notify(f"logout:{session_key}", "Logged out", message)
+
+
+class _Dispatch:
+    """A menu item's callback (pystray passes icon and item; we need neither)."""
+
+    def __init__(self, app: TrayApp, action: Action) -> None:
+        self.app = app
+        self.action = action
+
+    def __call__(self, icon: Any, item: Any) -> None:
+        self.app.dispatch(self.action)
+
+
+def _constant(value: bool) -> Callable[[Any], bool]:
+    return lambda _item: value
+
+
+def _now() -> Any:
+    from aws_sso_tray.clock import now
+
+    return now()
+
+
+def _find_session(key: str) -> SsoSession | None:
+    from aws_sso_tray import profiles
+
+    loaded: list[SsoProfile] = profiles.load_profiles()
+    return next((p.session for p in loaded if p.session.cache_key == key), None)
+
+
+def _open_url(url: str) -> None:
+    from aws_sso_tray.login import open_url
+
+    if not open_url(url):
+        log.warning("tray: could not open a browser for %s", url)
+
+
+def open_path(path: Path) -> None:
+    """Open a file or folder with the desktop's default application, without waiting for it."""
+    if sys.platform == "win32":
+        os.startfile(path)  # type: ignore[attr-defined]  # noqa: S606 - Windows only
+        return
+    opener = "open" if sys.platform == "darwin" else "xdg-open"
+    try:
+        subprocess.Popen(
+            [opener, str(path)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    except OSError as exc:
+        raise AppError(f"cannot open {path}: {opener} is not available ({exc.strerror})") from exc
+
+
+__all__ = ["EngineFace", "TrayApp", "open_path"]
