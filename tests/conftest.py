@@ -50,6 +50,18 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for var in _AWS_VARS_TO_CLEAR:
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    # botocore fixes these folders from HOME when it is imported, before this fixture runs:
+    # point them at the test's HOME too, or stock boto3 would use the real ~/.aws caches.
+    import botocore.credentials
+    import botocore.tokens
+    import botocore.utils
+
+    sso_cache = str(home / ".aws" / "sso" / "cache")
+    monkeypatch.setattr(botocore.tokens.SSOTokenProvider, "_SSO_TOKEN_CACHE_DIR", sso_cache)
+    monkeypatch.setattr(botocore.credentials.SSOProvider, "_SSO_TOKEN_CACHE_DIR", sso_cache)
+    monkeypatch.setattr(
+        botocore.utils.JSONFileCache, "CACHE_DIR", str(home / ".aws" / "boto" / "cache")
+    )
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
     monkeypatch.setenv("no_proxy", "127.0.0.1,localhost")
     return home
