@@ -656,3 +656,31 @@ def test_no_secret_in_logs_at_debug(
     assert {"aws_sso_tray.login", "aws_sso_tray.emulator"} <= {r.name for r in debug}
     for secret in issued:
         assert secret not in text
+
+
+# --- the real CLI --------------------------------------------------------------------------------
+
+
+def test_cli_login_and_logout(setup: Any, browser: Callable[..., Path], cli: Any) -> None:
+    """`aws-sso-tray login dev` in a subprocess: no display here, so device code, said why."""
+    emu = setup
+    log_file = browser("allow")
+    done = cli("login", "dev", "--timeout", "30s", env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
+    assert done.returncode == 0, done.stderr
+    assert "device-code" in done.stderr and "/device?user_code=" in done.stderr
+    assert standin_steps(log_file)[-1]["status"] == 200
+    assert tokens.read_token(SESSION) is not None
+    assert stock_boto3_access_key("dev").startswith("ASIA")
+
+    done = cli("logout", "dev")
+    assert done.returncode == 0, done.stderr
+    assert tokens.read_token(SESSION) is None
+    wait_for(lambda: emu.count("Logout") == 1)
+
+
+def test_cli_login_denied_exit_code(setup: Any, browser: Callable[..., Path], cli: Any) -> None:
+    browser("deny")
+    done = cli("login", "dev", "--timeout", "30s")
+    assert done.returncode == ExitCode.LOGIN_DENIED, done.stderr
+    assert "Traceback" not in done.stderr
+    assert not tokens.token_cache_file(SESSION).exists()
