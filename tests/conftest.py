@@ -30,6 +30,7 @@ _AWS_VARS_TO_CLEAR = (
     "AWS_ENDPOINT_URL_SSO_OIDC",
     "AWS_CA_BUNDLE",
     "BROWSER",
+    "AWS_SSO_TRAY_HOME",
 )
 
 

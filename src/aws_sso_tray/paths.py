@@ -4,6 +4,10 @@ AWS paths follow the same environment variables as botocore (`AWS_CONFIG_FILE`,
 `AWS_SHARED_CREDENTIALS_FILE`) and expand `~` at call time, so tests and the demo can point
 `HOME` elsewhere. Our own settings, state and logs go to the platform's user directories
 (platformdirs: XDG on Linux, ~/Library on macOS, %LOCALAPPDATA% on Windows).
+
+`AWS_SSO_TRAY_HOME` moves everything, the AWS files and caches included, under one folder:
+the demo runs a complete, separate world there so it never touches the user's real ~/.aws or
+settings, while the browser it opens still runs with the user's real HOME.
 """
 
 from __future__ import annotations
@@ -12,45 +16,68 @@ import os
 from pathlib import Path
 
 APP_NAME = "aws-sso-tray"
+HOME_VARIABLE = "AWS_SSO_TRAY_HOME"
 
 
 def _expand(value: str) -> Path:
-    return Path(os.path.expandvars(os.path.expanduser(value)))
+    return Path(os.path.expandvars(value)).expanduser()
+
+
+def _override() -> Path | None:
+    value = os.environ.get(HOME_VARIABLE)
+    return _expand(value) if value else None
+
+
+def aws_dir() -> Path:
+    """`~/.aws` (or `$AWS_SSO_TRAY_HOME/aws`)."""
+    root = _override()
+    return root / "aws" if root else _expand("~/.aws")
 
 
 def aws_config_file() -> Path:
-    return _expand(os.environ.get("AWS_CONFIG_FILE") or "~/.aws/config")
+    explicit = os.environ.get("AWS_CONFIG_FILE")
+    return _expand(explicit) if explicit else aws_dir() / "config"
 
 
 def aws_credentials_file() -> Path:
-    return _expand(os.environ.get("AWS_SHARED_CREDENTIALS_FILE") or "~/.aws/credentials")
+    explicit = os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
+    return _expand(explicit) if explicit else aws_dir() / "credentials"
 
 
 def sso_cache_dir() -> Path:
     """The AWS CLI's SSO token cache (`~/.aws/sso/cache`)."""
-    return _expand("~/.aws/sso/cache")
+    return aws_dir() / "sso" / "cache"
 
 
 def cli_cache_dir() -> Path:
     """The AWS CLI's role-credential cache (`~/.aws/cli/cache`)."""
-    return _expand("~/.aws/cli/cache")
+    return aws_dir() / "cli" / "cache"
 
 
 def config_dir() -> Path:
     """Our settings (settings.toml)."""
+    root = _override()
+    if root:
+        return root / "config"
     from platformdirs import user_config_path
 
     return user_config_path(APP_NAME, appauthor=False)
 
 
 def state_dir() -> Path:
-    """Our state: login times, the engine snapshot, instance and login locks, the demo's files."""
+    """Our state: login times, the engine snapshot, instance and login locks."""
+    root = _override()
+    if root:
+        return root / "state"
     from platformdirs import user_state_path
 
     return user_state_path(APP_NAME, appauthor=False)
 
 
 def log_dir() -> Path:
+    root = _override()
+    if root:
+        return root / "log"
     from platformdirs import user_log_path
 
     return user_log_path(APP_NAME, appauthor=False)
