@@ -1,0 +1,368 @@
+"""The tray end to end on a real (virtual) desktop: Xvfb, trayer as the tray host, a D-Bus session
+bus with dunst as notification server, clicks and keys from xdotool, the browser stand-in pressing
+Allow on the emulator. Screenshots go to test-artifacts/tray/ (look at them).
+
+The tray runs as a subprocess (`python -m aws_sso_tray.tray`), exactly as a user starts it; the
+emulator runs in this process and the tray reaches it through AWS_ENDPOINT_URL_SSO/_OIDC.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytestmark = pytest.mark.desktop
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTIFACTS = ROOT / "test-artifacts" / "tray"
+START_URL = "https://d-1234567890.awsapps.com/start"
+CONFIG = f"""
+[profile dev]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = ReadOnly
+region = eu-west-1
+
+[profile prod]
+sso_session = corp
+sso_account_id = 222222222222
+sso_role_name = ReadOnly
+
+[sso-session corp]
+sso_start_url = {START_URL}
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+"""
+TOOLS = ("Xvfb", "trayer", "xdotool", "import", "dbus-daemon", "dbus-run-session", "dunst")
+
+
+def _missing() -> str | None:
+    absent = [tool for tool in TOOLS if shutil.which(tool) is None]
+    if absent:
+        return (
+            f"desktop stack missing ({', '.join(absent)}): apt-get install xvfb trayer xdotool "
+            "x11-utils imagemagick dunst dbus"
+        )
+    try:
+        import gi
+
+        gi.require_version("Gtk", "3.0")
+    except (ImportError, ValueError) as exc:
+        return f"PyGObject/GTK 3 missing ({exc}): pip install 'aws-sso-tray[gtk]'"
+    return None
+
+
+@dataclass
+class Desktop:
+    env: dict[str, str]
+
+    def run(self, *args: str, check: bool = True) -> str:
+        done = subprocess.run(
+            args, env=self.env, capture_output=True, text=True, timeout=20, check=False
+        )
+        if check and done.returncode != 0:
+            raise AssertionError(f"{args}: {done.returncode} {done.stderr}")
+        return done.stdout
+
+    def screenshot(self, name: str) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.run("import", "-window", "root", str(path))
+        return path
+
+    def panel(self) -> dict[str, int]:
+        window = self.run("xdotool", "search", "--name", "^panel$").split()[0]
+        shell = self.run("xdotool", "getwindowgeometry", "--shell", window)
+        return {k: int(v) for k, v in (line.split("=") for line in shell.split()) if k != "SCREEN"}
+
+    def click_icon(self, button: int = 3) -> None:
+        g = self.panel()
+        x, y = g["X"] + g["WIDTH"] // 2, g["Y"] + g["HEIGHT"] // 2
+        self.run("xdotool", "mousemove", str(x), str(y), "click", str(button))
+
+    def keys(self, *keys: str) -> None:
+        for key in keys:
+            self.run("xdotool", "key", key)
+            time.sleep(0.15)
+
+
+def _start(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            args, env=env, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL
+        )
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def _start_xvfb(screen: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Xvfb on a free display number well above the ones `-displayfd` users race for."""
+    for _attempt in range(10):
+        number = random.randint(100, 899)
+        if Path(f"/tmp/.X{number}-lock").exists():
+            continue
+        display = f":{number}"
+        xvfb = subprocess.Popen(
+            ["Xvfb", display, "-screen", "0", screen, "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and xvfb.poll() is None:
+            probe = subprocess.run(
+                ["xdotool", "getdisplaygeometry"],
+                env={**os.environ, "DISPLAY": display},
+                capture_output=True,
+                check=False,
+            )
+            if probe.returncode == 0:
+                return xvfb, display
+            time.sleep(0.1)
+        _stop(xvfb)
+    raise AssertionError("could not start Xvfb")
+
+
+@pytest.fixture
+def desktop(tmp_path: Path) -> Iterator[Desktop]:
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    for var in ("DBUS_SESSION_BUS_ADDRESS", "WAYLAND_DISPLAY", "PYSTRAY_BACKEND"):
+        env.pop(var, None)
+    processes: list[subprocess.Popen[bytes]] = []
+    logs = tmp_path / "desktop-logs"
+    logs.mkdir()
+    try:
+        xvfb, env["DISPLAY"] = _start_xvfb("800x400x24")
+        processes.append(xvfb)
+        bus = subprocess.Popen(
+            ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        processes.append(bus)
+        assert bus.stdout is not None
+        env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().decode().strip()
+        bus.stdout.close()
+        processes.append(_start(["dunst"], env, logs / "dunst.log"))
+        trayer = [
+            *("trayer", "--edge", "top", "--align", "right", "--widthtype", "request"),
+            *("--height", "32", "--SetDockType", "true", "--transparent", "false"),
+            *("--tint", "0x303030"),
+        ]
+        processes.append(_start(trayer, env, logs / "trayer.log"))
+        shell = Desktop(env)
+        _wait(lambda: _has_panel(shell), 10, "trayer's panel to appear")
+        yield shell
+    finally:
+        for process in reversed(processes):
+            _stop(process)
+
+
+def _has_panel(shell: Desktop) -> bool:
+    return bool(shell.run("xdotool", "search", "--name", "^panel$", check=False).strip())
+
+
+def _wait(condition: Callable[[], Any], timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+class Tray:
+    """The tray as a user starts it, in a subprocess on the test desktop."""
+
+    def __init__(self, desktop: Desktop, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self.process = _start(
+            [sys.executable, "-m", "aws_sso_tray.tray", "--debug"], {**desktop.env, **env}, log
+        )
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_for_log(self, text: str, timeout: float = 15) -> None:
+        _wait(lambda: text in self.output() or self.process.poll() is not None, timeout, text)
+        assert text in self.output(), f"tray exited or never logged {text!r}:\n{self.output()}"
+
+    def stop(self) -> None:
+        _stop(self.process)
+
+
+def _snapshot() -> Any:
+    from aws_sso_tray.instance import read_snapshot
+
+    return read_snapshot()
+
+
+def _panel_pixels(shell: Desktop, name: str) -> bytes:
+    """The panel's pixels (where our icon sits), from a fresh screenshot."""
+    from PIL import Image
+
+    shot = shell.screenshot(name)
+    g = shell.panel()
+    with Image.open(shot) as image:
+        return image.crop((g["X"], g["Y"], g["X"] + g["WIDTH"], g["Y"] + g["HEIGHT"])).tobytes()
+
+
+def test_tray_login_sync_and_quit_on_a_real_desktop(
+    desktop: Desktop,
+    aws_config: Callable[[str], Path],
+    emulator: Any,
+    home: Path,
+) -> None:
+    from aws_sso_tray import settings, tokens
+    from aws_sso_tray.profiles import SsoSession
+    from aws_sso_tray.snapshot import ProfileStatus, SessionStatus
+
+    aws_config(CONFIG)
+    env = {
+        "AWS_ENDPOINT_URL_SSO": emulator.url,
+        "AWS_ENDPOINT_URL_SSO_OIDC": emulator.url,
+        "BROWSER": f"{sys.executable} -m aws_sso_tray.emulator.browser %s",
+        "PYTHONUNBUFFERED": "1",
+    }
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    log = ARTIFACTS / "tray.log"
+    log.write_text("")
+    tray = Tray(desktop, env, log)
+    try:
+        # 1. The icon docks in trayer (the panel grows to hold it) and the engine publishes.
+        tray.wait_for_log("tray: icon shown")
+        _wait(lambda: desktop.panel()["WIDTH"] >= 16, 10, "the icon to dock in the panel")
+        first = _wait(lambda: (s := _snapshot()) and s.sessions and s, 15, "a first snapshot")
+        assert first.sessions[0].status is SessionStatus.LOGIN_NEEDED
+        time.sleep(0.5)
+        before = _panel_pixels(desktop, "01-docked-login-needed")
+
+        # 2. The menu opens; under the session's line come its profiles, one click to log in.
+        desktop.click_icon()
+        time.sleep(0.7)
+        desktop.screenshot("02-menu-logged-out")
+        desktop.keys("Down", "Down", "Return")  # "corp - not logged in" > "dev - log in"
+
+        # 3. The browser stand-in presses Allow; the token lands where the AWS CLI reads it.
+        session = SsoSession("corp", START_URL, "us-east-1", ("sso:account:access",))
+        _wait(lambda: tokens.read_token(session), 30, "the SSO token to be written")
+        _wait(
+            lambda: (s := _snapshot()) and s.sessions[0].status is SessionStatus.LOGGED_IN,
+            15,
+            "the engine to see the login",
+        )
+        assert settings.load_settings()[0].recent[:1] == ("dev",)
+        time.sleep(1.0)
+        after = _panel_pixels(desktop, "03-logged-in")
+        assert after != before, "the icon did not change after the login"
+
+        # 4. dev is now a submenu; its first active entry is "Keep fresh in credentials [dev]".
+        desktop.click_icon()
+        time.sleep(0.7)
+        desktop.keys("Down", "Down", "Right")
+        time.sleep(0.3)
+        desktop.screenshot("04-profile-submenu")
+        desktop.keys("Return")
+        _wait(
+            lambda: settings.load_settings()[0].sync_section("dev") == "dev",
+            10,
+            "the checkbox to add dev to auto_sync",
+        )
+        credentials = home / ".aws" / "credentials"
+        _wait(
+            lambda: credentials.exists() and "[dev]" in credentials.read_text(),
+            20,
+            "the [dev] section in the credentials file",
+        )
+        assert "aws_access_key_id = ASIA" in credentials.read_text()
+        _wait(
+            lambda: (s := _snapshot()) and s.profile("dev").status is ProfileStatus.FRESH,
+            15,
+            "dev to be fresh",
+        )
+        time.sleep(0.5)
+        desktop.click_icon()
+        time.sleep(0.7)
+        desktop.screenshot("05-menu-synced")
+        desktop.keys("Escape")
+        time.sleep(0.3)
+
+        # 5. Quit (the last entry) ends the process within a couple of seconds.
+        desktop.click_icon()
+        time.sleep(0.7)
+        desktop.keys("Up", "Return")
+        started = time.monotonic()
+        code = tray.process.wait(timeout=10)
+        assert code == 0, tray.output()
+        assert time.monotonic() - started < 4
+        assert "tray: stopped" in tray.output()
+        desktop.screenshot("06-after-quit")
+    finally:
+        tray.stop()
+    output = tray.output()
+    for secret in emulator.issued_secrets():
+        assert secret not in output
+
+
+def test_sigterm_stops_the_tray_promptly(
+    desktop: Desktop, aws_config: Callable[[str], Path], tmp_path: Path
+) -> None:
+    aws_config(CONFIG)
+    tray = Tray(desktop, {"PYTHONUNBUFFERED": "1"}, tmp_path / "tray.log")
+    try:
+        tray.wait_for_log("tray: icon shown")
+        time.sleep(0.5)
+        started = time.monotonic()
+        tray.process.send_signal(signal.SIGTERM)
+        assert tray.process.wait(timeout=10) == 0
+        assert time.monotonic() - started < 3, tray.output()
+        assert "tray: stopped" in tray.output()
+    finally:
+        tray.stop()
+
+
+def test_without_a_tray_host_it_says_what_to_install(aws_config: Callable[[str], Path]) -> None:
+    reason = _missing()
+    if reason:
+        pytest.skip(reason)
+    aws_config(CONFIG)
+    env = {k: v for k, v in os.environ.items() if k not in ("PYSTRAY_BACKEND", "WAYLAND_DISPLAY")}
+    xvfb, env["DISPLAY"] = _start_xvfb("640x200x24")
+    try:
+        done = subprocess.run(
+            ["dbus-run-session", "--", sys.executable, "-m", "aws_sso_tray.tray"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        _stop(xvfb)
+    assert done.returncode == 14, done.stderr
+    assert "no system tray is running" in done.stderr
+    assert "aws-sso-tray daemon" in done.stderr
