@@ -631,6 +631,7 @@ class Sec:
     header_tail: str
     indent: str
     items: tuple[Any, ...]  # Opt, or ("blank"|"comment", text)
+    header_indent: str = ""
 
 
 @dataclass(frozen=True)
@@ -674,7 +675,8 @@ section = st.builds(
     Sec,
     name=st.sampled_from(NAMES) | st.from_regex(r"[a-z0-9_-]{1,6}", fullmatch=True),
     header_tail=st.sampled_from(["", "", " ; note", "  # c", " "]),
-    indent=st.sampled_from(["", "", " "]),
+    indent=st.sampled_from(["", "", " ", "  "]),
+    header_indent=st.sampled_from(["", "", " "]),
     items=st.lists(st.one_of(option, option, blank, comment), max_size=5).map(tuple),
 )
 models = st.builds(
@@ -727,7 +729,7 @@ def render(model: Model, target: str, *, probe: bool) -> tuple[str, list[tuple[i
         name = sec.name
         if probe and index in occurrences[:-1]:
             name = f"{PROBE_DUP}{index}"
-        lines.append((index, f"[{name}]{sec.header_tail}"))
+        lines.append((index, f"{sec.header_indent}[{name}]{sec.header_tail}"))
         for item in sec.items:
             if isinstance(item, Opt):
                 key = item.key
