@@ -366,3 +366,36 @@ def test_without_a_tray_host_it_says_what_to_install(aws_config: Callable[[str],
     assert done.returncode == 14, done.stderr
     assert "no system tray is running" in done.stderr
     assert "aws-sso-tray daemon" in done.stderr
+
+
+def test_log_in_button_on_a_notification_starts_the_login(
+    desktop: Desktop, aws_config: Callable[[str], Path], emulator: Any, home: Path
+) -> None:
+    from aws_sso_tray import tokens
+    from aws_sso_tray.profiles import SsoSession
+
+    aws_config(CONFIG)
+    settings_file = home / ".config" / "aws-sso-tray" / "settings.toml"
+    settings_file.parent.mkdir(parents=True)
+    # Kept fresh but never logged in, and no automatic browser: only the notice's button logs in.
+    settings_file.write_text('auto_login = false\n[auto_sync]\ndev = "dev"\n')
+    env = {
+        "AWS_ENDPOINT_URL_SSO": emulator.url,
+        "AWS_ENDPOINT_URL_SSO_OIDC": emulator.url,
+        "BROWSER": f"{sys.executable} -m aws_sso_tray.emulator.browser %s",
+        "PYTHONUNBUFFERED": "1",
+    }
+    tray = Tray(desktop, env, home / "tray.log")
+    session = SsoSession("corp", START_URL, "us-east-1", ("sso:account:access",))
+    try:
+        tray.wait_for_log("tray: icon shown")
+
+        _wait(lambda: desktop.run("dunstctl", "count", "displayed").strip() != "0", 15, "a notice")
+        desktop.screenshot("07-login-needed-notice")
+        assert tokens.read_token(session) is None
+        # What a click on the notice does in dunst: invoke its action over D-Bus.
+        desktop.run("dunstctl", "action", "0")
+        _wait(lambda: tokens.read_token(session), 30, "the login started from the notice")
+        tray.wait_for_log("you pressed Log in")
+    finally:
+        tray.stop()

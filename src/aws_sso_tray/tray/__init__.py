@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 import threading
-from pathlib import Path
 
 from aws_sso_tray.errors import NoTrayError
 
@@ -53,7 +52,8 @@ def run_tray(*, autostart: bool = False) -> int:
         return run_headless(notice=notice)
 
     with InstanceLock("the tray"):
-        notifier = Notifier(enabled=loaded.notifications, icon=_notice_icon())
+        # No icon on notices: one image for all would put a green check on "session expired".
+        notifier = Notifier(enabled=loaded.notifications)
         notifier.start()
         engine = Engine(notifier=notifier)
         from aws_sso_tray.tray.app import TrayApp
@@ -88,15 +88,6 @@ def run_headless(*, notice: object | None = None) -> int:
             engine.stop()
             notifier.stop()
     return 0
-
-
-def _notice_icon() -> Path | None:
-    from importlib.resources import files
-
-    from aws_sso_tray.tray.icons import IconState, asset_name
-
-    resource = files("aws_sso_tray").joinpath("assets").joinpath(asset_name(IconState.OK, 64))
-    return Path(str(resource)) if Path(str(resource)).is_file() else None
 
 
 __all__ = ["run_headless", "run_tray"]
