@@ -1,0 +1,534 @@
+"""The AWS config editor: `[sso-session NAME]` and generated `[profile NAME]` sections.
+
+This module owns every write to the AWS config file (`~/.aws/config` or `$AWS_CONFIG_FILE`).
+`aws-sso-tray configure` uses it to add or update one `[sso-session]` section, add `[profile]`
+sections for the roles the user chose, and remove generated profiles whose role vanished from
+the portal. Every other byte of the file stays: comments, blank lines, other sections, their
+order, line endings, a BOM, a missing final newline.
+
+The line model is the credentials-file editor's (`credfile._Document`: configparser's own
+regular expressions, lines with their endings, sections and options with their line numbers,
+an edit list rendered back to text), so a line means the same to both editors and to botocore.
+Section names are mapped to profiles and sessions as botocore's `build_profile_map` does
+(`shlex.split` of the header, two parts), so `[profile "dev"]` is profile `dev` here too.
+
+Safety of the write, as for the credentials file: one read-modify-write under
+`atomicfile.locked`, written with `atomicfile.write_atomic`; before writing, the new text is
+parsed again with configparser and compared with the old: every section we did not mean to
+touch must be unchanged, and the ones we touched must hold exactly the expected values, or
+nothing is written. A file botocore cannot read is refused with the line at fault.
+
+Which profiles we generated (the choice, and why)
+    We record them in a JSON state file (`paths.state_dir()/config-profiles.json`), keyed by the
+    resolved path of the config file, with the exact lines we wrote for each profile. A profile
+    is ours only while the file holds it once and its lines, from the header to its last
+    option, are still exactly those. The moment the user edits it (a key changed or added, a
+    comment inside it, a reformatted line) it is theirs and is never removed; renaming it makes
+    the new name theirs and the old record is forgotten.
+    Why not a marker comment on the header (`[profile x]  # aws-sso-tray generated`): a marker
+    survives the very edits that should hand the profile to the user (they change the role, the
+    marker stays, and a later prune deletes their work); it travels with copies of the file to
+    machines where we never wrote it; and some non-Python SDK parsers are stricter about text
+    after a section header than configparser. Every way the record can be lost (state folder
+    wiped, file moved) leaves the profiles looking hand-written: nothing is pruned, and the
+    configure flow still recognises their roles as configured because it matches profiles by
+    (start URL, account, role), not by the record.
+
+Sessions are never removed. An existing `[sso-session]` gets only the keys that differ, each
+on its own line in place; `sso_registration_scopes` gains `sso:account:access` when it lacks it.
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+import json
+import logging
+import shlex
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aws_sso_tray.atomicfile import check_writable, locked, resolve_target, write_atomic
+
+# The line model is shared with the credentials-file editor (see the report of the configure
+# work: these names belong in a module of their own, `inifile.py`).
+from aws_sso_tray.credfile import (
+    _configparser_view,
+    _Document,
+    _Edits,
+    _indent_of,
+    _Section,
+)
+from aws_sso_tray.errors import AppError, ConfigError
+
+log = logging.getLogger(__name__)
+
+STATE_FILE_NAME = "config-profiles.json"
+_STATE_VERSION = 1
+ACCOUNT_SCOPE = "sso:account:access"
+_NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+=@,")
+
+__all__ = [
+    "ACCOUNT_SCOPE",
+    "ConfigSnapshot",
+    "EditResult",
+    "ProfileSpec",
+    "RoleProfile",
+    "SessionSpec",
+    "apply",
+    "check_name",
+    "read_snapshot",
+    "state_file",
+]
+
+
+# --------------------------------------------------------------------------------------------
+# Values
+
+
+@dataclass(frozen=True)
+class SessionSpec:
+    """An `[sso-session NAME]` section to add or bring up to date."""
+
+    name: str
+    start_url: str
+    region: str
+    registration_scopes: tuple[str, ...] = (ACCOUNT_SCOPE,)
+
+
+@dataclass(frozen=True)
+class ProfileSpec:
+    """A `[profile NAME]` section for one role, through an sso-session."""
+
+    name: str
+    session: str
+    account_id: str
+    role_name: str
+    region: str | None = None  # the profile's default region for the services
+
+    def values(self) -> dict[str, str]:
+        values = {
+            "sso_session": self.session,
+            "sso_account_id": self.account_id,
+            "sso_role_name": self.role_name,
+        }
+        if self.region:
+            values["region"] = self.region
+        return values
+
+    def lines(self) -> list[str]:
+        return [f"[profile {self.name}]", *(f"{k} = {v}" for k, v in self.values().items())]
+
+
+@dataclass(frozen=True)
+class RoleProfile:
+    """A profile in the file that names an SSO role (ours or the user's)."""
+
+    name: str
+    start_url: str | None  # from its sso-session, or its own sso_start_url (legacy)
+    session: str | None  # its sso_session, None for legacy
+    account_id: str
+    role_name: str
+    generated: bool  # we wrote it and it is untouched since
+
+
+@dataclass(frozen=True)
+class ConfigSnapshot:
+    """What `configure` needs to know about the config file, from one read."""
+
+    path: Path
+    profile_names: frozenset[str]  # every profile botocore sees (`default` included)
+    sessions: Mapping[str, Mapping[str, str]] = field(default_factory=dict)  # name -> keys
+    role_profiles: tuple[RoleProfile, ...] = ()
+
+    @property
+    def generated(self) -> frozenset[str]:
+        return frozenset(p.name for p in self.role_profiles if p.generated)
+
+    def session_for(self, start_url: str) -> str | None:
+        """The name of an existing sso-session with this start URL, if any."""
+        for name, values in self.sessions.items():
+            if _same_url(values.get("sso_start_url", ""), start_url):
+                return name
+        return None
+
+    def has_role(self, start_url: str, account_id: str, role_name: str) -> bool:
+        return any(
+            p.account_id == account_id
+            and p.role_name == role_name
+            and p.start_url is not None
+            and _same_url(p.start_url, start_url)
+            for p in self.role_profiles
+        )
+
+
+@dataclass(frozen=True)
+class EditResult:
+    added: tuple[str, ...]  # profile names written
+    removed: tuple[str, ...]  # generated profiles removed
+    kept: tuple[str, ...]  # asked to remove, but not ours (edited, or gone): left alone
+    session_changed: bool  # the sso-session section was added or updated
+
+
+# --------------------------------------------------------------------------------------------
+# Public API
+
+
+def check_name(name: str, what: str = "profile") -> str:
+    """`name` if it can be a profile or session name in the config; ConfigError otherwise."""
+    if not name or not set(name) <= _NAME_CHARS or name.startswith(("-", ".")):
+        raise ConfigError(
+            f"{name!r} cannot be an {what} name here: use letters, digits and . _ - + = @ ,"
+        )
+    return name
+
+
+def read_snapshot(path: Path) -> ConfigSnapshot:
+    """The profiles and sessions of the config file at `path` (an absent file is empty)."""
+    path = Path(path).expanduser()
+    target = resolve_target(path)
+    doc = _Document.load(target)
+    doc.refuse_problems(path, _Edits())
+    return _snapshot(path, doc, _load_records(target))
+
+
+def apply(
+    path: Path,
+    *,
+    session: SessionSpec | None = None,
+    add: Sequence[ProfileSpec] = (),
+    remove: Iterable[str] = (),
+) -> EditResult:
+    """One locked read-modify-write of the config file: session, new profiles, pruned ones.
+
+    `add`: profiles that must not exist yet (ConfigError names the first that does: someone
+    wrote it since the caller looked). `remove`: generated profiles to delete; any that are not
+    ours (never generated, edited since, or gone) are left alone and reported in `kept`.
+    Raises ConfigError for a file botocore cannot read, FileWriteError when it cannot be written.
+    """
+    for spec in add:
+        check_name(spec.name)
+        check_name(spec.session, "sso-session")
+        for value in spec.values().values():
+            _check_value(value)
+    if session is not None:
+        check_name(session.name, "sso-session")
+        for value in (session.start_url, session.region, *session.registration_scopes):
+            _check_value(value)
+    path = Path(path).expanduser()
+    with locked(path):
+        target = check_writable(path)
+        doc = _Document.load(target)
+        doc.refuse_problems(path, _Edits())
+        records = _load_records(target)
+        snapshot = _snapshot(path, doc, records)
+        edits = _Edits()
+        expected: dict[str, dict[str, str] | None] = {}
+        before = _configparser_view(doc.text)
+
+        session_changed = False
+        if session is not None:
+            header = f"sso-session {session.name}"
+            current = before.get(header, {})
+            wanted = _session_values(session, current)
+            if wanted:
+                _plan_set(doc, header, wanted, edits)
+                expected[header] = {**current, **wanted}
+                session_changed = True
+
+        added: list[str] = []
+        for spec in add:
+            if spec.name in snapshot.profile_names or spec.name in added:
+                raise ConfigError(
+                    f"profile '{spec.name}' already exists in {path}: run configure again "
+                    f"(the file changed meanwhile) or remove that profile"
+                )
+            lines = spec.lines()
+            edits.append.append(lines)
+            expected[f"profile {spec.name}"] = spec.values()
+            added.append(spec.name)
+
+        removed: list[str] = []
+        kept: list[str] = []
+        for name in dict.fromkeys(remove):
+            section = _untouched(doc, name, records.get(name))
+            if section is None:
+                kept.append(name)
+                continue
+            _plan_delete(doc, section, edits)
+            expected[section.name] = None
+            removed.append(name)
+
+        if not expected:
+            return EditResult((), (), tuple(kept), False)
+        new_text = doc.render(edits)
+        _verify(doc.text, new_text, expected)
+        write_atomic(target, (doc.bom + new_text).encode("utf-8"))
+        log.info(
+            "config %s: session %s, added %s, removed %s",
+            target,
+            "updated" if session_changed else "unchanged",
+            ", ".join(added) or "none",
+            ", ".join(removed) or "none",
+        )
+        changes: dict[str, list[str] | None] = {name: None for name in removed}
+        for spec in add:
+            changes[spec.name] = spec.lines()
+        # Records of generated profiles that are gone or edited are dropped: they are not ours.
+        for name in records:
+            if name not in changes and name not in snapshot.generated:
+                changes[name] = None
+        _save_records(target, changes)
+        return EditResult(tuple(added), tuple(removed), tuple(kept), session_changed)
+
+
+# --------------------------------------------------------------------------------------------
+# Reading
+
+
+def _botocore_name(section: str) -> tuple[str, str] | None:
+    """("profile" | "sso-session", name) as botocore's build_profile_map maps `section`."""
+    if section == "default":
+        return ("profile", "default")
+    for kind in ("profile", "sso-session"):
+        if section.startswith(kind):
+            try:
+                parts = shlex.split(section)
+            except ValueError:
+                return None
+            if len(parts) == 2 and parts[0] == kind:
+                return (kind, parts[1])
+            return None
+    return None
+
+
+def _effective(sections: Iterable[_Section]) -> dict[str, str]:
+    merged: dict[str, str] = {}
+    for section in sections:
+        for option in section.options:
+            merged[option.key] = option.value
+    return merged
+
+
+def _snapshot(path: Path, doc: _Document, records: Mapping[str, list[str]]) -> ConfigSnapshot:
+    grouped: dict[tuple[str, str], list[_Section]] = {}
+    for section in doc.sections:
+        mapped = _botocore_name(section.name)
+        if mapped is not None:
+            grouped.setdefault(mapped, []).append(section)
+    sessions = {
+        name: _effective(found) for (kind, name), found in grouped.items() if kind == "sso-session"
+    }
+    names: set[str] = set()
+    roles: list[RoleProfile] = []
+    for (kind, name), found in grouped.items():
+        if kind != "profile":
+            continue
+        names.add(name)
+        values = _effective(found)
+        account, role = values.get("sso_account_id"), values.get("sso_role_name")
+        if not account or not role:
+            continue
+        session = values.get("sso_session")
+        if session:
+            start_url = sessions.get(session, {}).get("sso_start_url")
+        else:
+            start_url = values.get("sso_start_url")
+        generated = _untouched(doc, name, records.get(name)) is not None
+        roles.append(RoleProfile(name, start_url, session, account, role, generated))
+    return ConfigSnapshot(path, frozenset(names), sessions, tuple(roles))
+
+
+def _untouched(doc: _Document, name: str, recorded: list[str] | None) -> _Section | None:
+    """The profile's section when it is one we generated and nobody changed since."""
+    if recorded is None:
+        return None
+    found = [s for s in doc.sections if _botocore_name(s.name) == ("profile", name)]
+    if len(found) != 1:
+        return None
+    section = found[0]
+    last = section.options[-1].last_line if section.options else section.header
+    current = [doc.lines[i].text for i in range(section.header, last + 1)]
+    return section if current == recorded else None
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.rstrip("/").rstrip("#").lower() == b.rstrip("/").rstrip("#").lower()
+
+
+def _check_value(value: str) -> None:
+    # A value with a line break, or blank, would change the file's structure or mean nothing.
+    if not value or value != value.strip() or "\n" in value or "\r" in value:
+        raise ConfigError(f"{value!r} cannot be written as a config value")
+
+
+# --------------------------------------------------------------------------------------------
+# Planning
+
+
+def _session_values(session: SessionSpec, current: Mapping[str, str]) -> dict[str, str]:
+    """The keys of the session section that must change (all of them for a new section)."""
+    wanted: dict[str, str] = {}
+    if not _same_url(current.get("sso_start_url", ""), session.start_url):
+        wanted["sso_start_url"] = session.start_url
+    if current.get("sso_region") != session.region:
+        wanted["sso_region"] = session.region
+    have = [s.strip() for s in current.get("sso_registration_scopes", "").split(",") if s.strip()]
+    missing = [s for s in session.registration_scopes if s not in have]
+    if missing:
+        wanted["sso_registration_scopes"] = ", ".join([*have, *missing])
+    return wanted
+
+
+def _plan_set(doc: _Document, header: str, values: Mapping[str, str], edits: _Edits) -> None:
+    found = doc.occurrences(header)
+    if not found:
+        edits.append.append([f"[{header}]", *(f"{k} = {v}" for k, v in values.items())])
+        return
+    if len(found) > 1:
+        raise ConfigError(
+            f"[{header}] appears twice in the config (line {found[0].header + 1} and "
+            f"{found[1].header + 1}): merge them and retry"
+        )
+    section = found[0]
+    missing: list[str] = []
+    for key, value in values.items():
+        options = [o for o in section.options if o.key == key]
+        if len(options) > 1:
+            raise ConfigError(
+                f"{key} is set twice in [{header}] (line {options[1].line + 1}): remove one"
+            )
+        if not options:
+            missing.append(key)
+            continue
+        edits.replace[options[0].line] = doc._with_value(options[0].line, value)
+        edits.delete.update(options[0].continuations)
+    if not missing:
+        return
+    if section.options:
+        anchor = section.options[-1]
+        after, indent = anchor.last_line, _indent_of(doc.lines[anchor.line].text)
+    else:
+        after, indent = section.header, ""
+    edits.insert_after.setdefault(after, []).extend(
+        f"{indent}{key} = {values[key]}" for key in missing
+    )
+
+
+def _plan_delete(doc: _Document, section: _Section, edits: _Edits) -> None:
+    last = section.options[-1].last_line if section.options else section.header
+    edits.delete.update(range(section.header, last + 1))
+    # The blank separator goes with it: the one after it, or before it at the end of the file.
+    after = last + 1
+    while after < len(doc.lines) and not doc.lines[after].text.strip():
+        after += 1
+    if after < len(doc.lines):
+        edits.delete.update(range(last + 1, after))
+        return
+    edits.delete.update(range(last + 1, len(doc.lines)))
+    before = section.header - 1
+    while before >= 0 and not doc.lines[before].text.strip():
+        edits.delete.add(before)
+        before -= 1
+
+
+# --------------------------------------------------------------------------------------------
+# Verification against configparser itself
+
+
+def _verify(old: str, new: str, expected_changes: Mapping[str, dict[str, str] | None]) -> None:
+    try:
+        before = _configparser_view(old)
+        after = _configparser_view(new)
+        strict_before = _strict_ok(old)
+        strict_after = _strict_ok(new)
+    except configparser.Error as exc:
+        raise AppError(
+            f"could not edit the AWS config safely ({type(exc).__name__}); it was left "
+            f"untouched: please report this"
+        ) from None
+    expected = dict(before)
+    for name, values in expected_changes.items():
+        if values is None:
+            expected.pop(name, None)
+        else:
+            expected[name] = values
+    if after != expected or (strict_before and not strict_after):
+        changed = sorted(n for n in set(after) | set(expected) if after.get(n) != expected.get(n))
+        raise AppError(
+            f"could not edit the AWS config safely (sections {', '.join(changed) or '?'} would "
+            f"have changed); it was left untouched: please report this"
+        )
+
+
+def _strict_ok(text: str) -> bool:
+    try:
+        configparser.RawConfigParser().read_file(io.StringIO(text, newline=None))
+    except configparser.Error:
+        return False
+    return True
+
+
+# --------------------------------------------------------------------------------------------
+# The record of profiles we generated
+
+
+def state_file() -> Path:
+    """Where we record which config profiles we generated."""
+    from aws_sso_tray.paths import state_dir
+
+    return state_dir() / STATE_FILE_NAME
+
+
+def _read_state() -> dict[str, Any]:
+    path = state_file()
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, ValueError) as exc:
+        # Losing the record only makes every profile look hand-written: nothing is pruned.
+        log.warning("ignoring unreadable %s: %s", path, exc)
+        return {}
+    if not isinstance(data, dict) or data.get("version") != _STATE_VERSION:
+        return {}
+    files = data.get("files")
+    return files if isinstance(files, dict) else {}
+
+
+def _load_records(target: Path) -> dict[str, list[str]]:
+    entries = _read_state().get(str(target), {})
+    records: dict[str, list[str]] = {}
+    if isinstance(entries, dict):
+        for name, entry in entries.items():
+            lines = entry.get("lines") if isinstance(entry, dict) else None
+            if isinstance(lines, list) and all(isinstance(line, str) for line in lines):
+                records[name] = lines
+    return records
+
+
+def _save_records(target: Path, changes: Mapping[str, list[str] | None]) -> None:
+    if not changes:
+        return
+    path = state_file()
+    try:
+        with locked(path):
+            files = _read_state()
+            entries = files.get(str(target))
+            entries = dict(entries) if isinstance(entries, dict) else {}
+            for name, lines in changes.items():
+                if lines is None:
+                    entries.pop(name, None)
+                else:
+                    entries[name] = {"lines": lines}
+            if entries:
+                files[str(target)] = entries
+            else:
+                files.pop(str(target), None)
+            body = json.dumps({"version": _STATE_VERSION, "files": files}, indent=2, sort_keys=True)
+            write_atomic(path, (body + "\n").encode("utf-8"))
+    except (AppError, OSError) as exc:
+        # The config is written; without the record our profiles only look hand-written.
+        log.warning("could not record generated profiles in %s: %s", path, exc)
