@@ -424,7 +424,8 @@ def machine_info(aec: Path, plan: Plan) -> list[str]:
         f"Python {interpreter_version(aec_python)}, boto3 {package_version(aec_python, 'boto3')}",
         f"- runs: {plan.runs} per credential-process variant after {plan.warmup} warm-up, "
         f"{plan.sync_reps} sync repetitions each",
-        f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}",
+        f"- date: {time.strftime('%Y-%m-%d %H:%M %Z')}; load average at the end "
+        f"{os.getloadavg()[0]:.1f} (other work on the machine inflates every number)",
     ]
 
 
