@@ -438,6 +438,28 @@ def cmd_auto_list(args: argparse.Namespace) -> int:
     return 0
 
 
+# --- tray -----------------------------------------------------------------------------------
+
+
+def _log_to_file(args: argparse.Namespace) -> None:
+    """The long-running faces also log to a rotating file in the platform's log folder."""
+    from aws_sso_tray import paths
+    from aws_sso_tray.logs import setup_logging
+
+    setup_logging(
+        debug=bool(getattr(args, "debug", False)),
+        log_file=paths.log_dir() / "aws-sso-tray.log",
+        stderr_level=None if getattr(args, "debug", False) else 20,  # INFO
+    )
+
+
+def cmd_tray(args: argparse.Namespace) -> int:
+    from aws_sso_tray.tray import run_tray
+
+    _log_to_file(args)
+    return run_tray(autostart=bool(getattr(args, "autostart", False)))
+
+
 # --- parser --------------------------------------------------------------------------------------
 
 
@@ -448,8 +470,15 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="Exit codes and examples: see README.md. Run `aws-sso-tray COMMAND --help`.",
     )
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--debug", action="store_true", help="log at DEBUG and show tracebacks")
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--debug", action="store_true", help="log at DEBUG and show tracebacks")
+    # SUPPRESS: a subcommand's unset --debug must not undo `aws-sso-tray --debug COMMAND`.
+    common.add_argument(
+        "--debug",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="log at DEBUG and show tracebacks",
+    )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     def add(name: str, handler: Handler, help_text: str) -> argparse.ArgumentParser:
@@ -542,6 +571,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="give up after this long (default 10m)",
     )
 
+    p = add("tray", cmd_tray, "run the tray icon (the default when no command is given)")
+    p.add_argument(
+        "--autostart",
+        action="store_true",
+        help="started at login: wait for the panel, never prompt",
+    )
+
     auto = sub.add_parser(
         "auto",
         help="choose the profiles kept fresh in ~/.aws/credentials",
@@ -582,10 +618,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    debug_flag = bool(args.debug)
     handler: Handler | None = getattr(args, "handler", None)
-    if handler is None:
-        parser.print_help()
-        return int(ExitCode.USAGE)
+    if handler is None:  # no command: the tray, as a desktop user starting the app expects
+        rest = [a for a in (argv if argv is not None else sys.argv[1:]) if a != "--debug"]
+        args = parser.parse_args(["tray", *rest])
+        args.debug = args.debug or debug_flag
+        handler = args.handler
     debug = bool(getattr(args, "debug", False))
     from aws_sso_tray.logs import setup_logging
 
