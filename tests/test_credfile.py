@@ -894,6 +894,7 @@ def test_property_only_the_target_section_changes(
 WRITER = textwrap.dedent(
     """
     import sys
+    import time
     from dataclasses import dataclass
     from datetime import datetime, timezone
     from pathlib import Path
@@ -906,7 +907,9 @@ WRITER = textwrap.dedent(
         session_token: str
         expiration: datetime
 
-    path, me, rounds = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+    path, me, rounds, go = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
+    while not go.exists():  # start together, or there is little to race
+        time.sleep(0.005)
     for i in range(rounds):
         credfile.write_credentials(
             path, f"w{me}",
@@ -917,32 +920,46 @@ WRITER = textwrap.dedent(
 )
 
 
-def check_consistent(parsed: dict[str, Any]) -> None:
+def check_consistent(parsed: dict[str, Any], seen: dict[str, int]) -> None:
+    """Each writer's section is whole, and never goes missing or back to an older round once
+    seen (a lost update: someone wrote a file read before that writer's write)."""
+    for name in seen:
+        assert name in parsed, f"[{name}] lost"
     for name, options in parsed.items():
         if name.startswith("w"):
             tag = options["aws_access_key_id"][4:]
             assert options["aws_secret_access_key"] == f"secret{tag}"
             assert options["aws_session_token"] == f"token{tag}"
+            round_ = int(tag.split("X")[1])
+            assert round_ >= seen.get(name, 0), f"[{name}] went back from {seen[name]} to {round_}"
+            seen[name] = round_
 
 
 def test_concurrent_writers_lose_nothing_and_readers_never_see_a_partial_file(
     cred_file: Path,
 ) -> None:
     writers, rounds = 4, 25
+    go = cred_file.parent.parent / "go"
     write(cred_file, "# shared\n[default]\nregion = eu-west-1\n")
     procs = [
-        subprocess.Popen([sys.executable, "-c", WRITER, str(cred_file), str(me), str(rounds)])
+        subprocess.Popen(
+            [sys.executable, "-c", WRITER, str(cred_file), str(me), str(rounds), str(go)]
+        )
         for me in range(writers)
     ]
+    time.sleep(0.5)  # let them all start Python and import
+    go.touch()
     reads = 0
+    seen: dict[str, int] = {}
     while any(p.poll() is None for p in procs):
         parsed = raw_config_parse(str(cred_file))  # raises on a partial file
         assert parsed["default"] == {"region": "eu-west-1"}
-        check_consistent(parsed)
+        check_consistent(parsed, seen)
         reads += 1
+        time.sleep(0.002)  # two cores: leave the writers room to race each other
     assert [p.wait() for p in procs] == [0] * writers
     parsed = raw_config_parse(str(cred_file))
-    check_consistent(parsed)
+    check_consistent(parsed, seen)
     for me in range(writers):
         assert parsed[f"w{me}"]["aws_access_key_id"] == f"ASIA{me}X{rounds - 1}"
     assert reads > 0
