@@ -1,0 +1,378 @@
+"""First-run setup, like `aws configure sso`: an sso-session, a sign-in, and profiles to choose.
+
+The flow, independent of any face:
+
+1. `write_session(request)`: validate the start URL and region, pick the session name (an
+   existing `[sso-session]` with the same start URL is reused; otherwise the first label of the
+   start URL's host, `d-1234567890` or `mycorp`, with `-2`... when taken by another URL) and
+   add or update `[sso-session NAME]` with `sso_registration_scopes = sso:account:access`.
+2. `sign_in(session)`: a valid cached token is reused; otherwise `login.login` (the browser
+   opens).
+3. `make_plan(session, token)`: the portal's accounts and roles (`portal.scan`), each marked
+   as already configured (some profile in the file names that start URL, account and role) or
+   new with a suggested, unique profile name; and the *prunable* profiles: ones we generated,
+   untouched since, for this start URL, whose role the portal no longer lists.
+4. `apply_plan(plan, selection)`: write the chosen new profiles and remove the chosen prunable
+   ones in one locked edit (`configedit.apply`).
+
+`configure(request, choose)` runs all four with a callback that turns the plan into a selection.
+The terminal face is `run_terminal_configure` (and `python -m aws_sso_tray.configure`); the
+tray's face is `configure_web`.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from aws_sso_tray import configedit, paths, portal
+from aws_sso_tray.configedit import ConfigSnapshot, ProfileSpec, RoleProfile, SessionSpec
+from aws_sso_tray.errors import AppError, ConfigError, ExitCode, LoginNeededError
+from aws_sso_tray.login import LoginPrompt
+from aws_sso_tray.portal import NameStyle, PortalRole
+from aws_sso_tray.profiles import SsoSession, display_path
+from aws_sso_tray.tokens import SsoToken
+
+__all__ = [
+    "ConfigureRequest",
+    "Outcome",
+    "Plan",
+    "RoleChoice",
+    "Selection",
+    "apply_plan",
+    "configure",
+    "default_session_name",
+    "make_plan",
+    "parse_numbers",
+    "run_terminal_configure",
+    "sign_in",
+    "validate_region",
+    "validate_start_url",
+    "write_session",
+]
+
+_REGION_RE = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d{1,2}$")
+
+
+@dataclass(frozen=True)
+class ConfigureRequest:
+    start_url: str
+    region: str  # the Identity Center's region (sso_region)
+    session_name: str | None = None  # None: reuse or derive (see module docstring)
+    profile_region: str | None = None  # `region` written into each new profile
+    name_style: NameStyle = "role-account"
+
+
+@dataclass(frozen=True)
+class RoleChoice:
+    role: PortalRole
+    profile_name: str  # the existing profile's name when configured, else the suggested one
+    configured: bool
+
+
+@dataclass(frozen=True)
+class Plan:
+    config_path: Path
+    session: SsoSession
+    profile_region: str | None
+    choices: tuple[RoleChoice, ...]
+    prunable: tuple[RoleProfile, ...]
+
+    @property
+    def new_choices(self) -> tuple[RoleChoice, ...]:
+        return tuple(c for c in self.choices if not c.configured)
+
+
+@dataclass(frozen=True)
+class Selection:
+    add: tuple[tuple[str, str], ...] = ()  # (account_id, role_name) of new choices to write
+    prune: tuple[str, ...] = ()  # names of prunable profiles to remove
+
+
+@dataclass(frozen=True)
+class Outcome:
+    config_path: Path
+    session_name: str
+    added: tuple[str, ...]
+    removed: tuple[str, ...]
+    kept: tuple[str, ...]
+
+
+# --------------------------------------------------------------------------------------------
+# Validation
+
+
+def validate_start_url(text: str) -> str:
+    url = text.strip()
+    parts = urlsplit(url)
+    if parts.scheme != "https" or not parts.hostname or any(c.isspace() for c in url):
+        raise ConfigError(
+            f"{url!r} is not an https URL: copy the AWS access portal URL from IAM Identity "
+            "Center's settings (https://d-xxxxxxxxxx.awsapps.com/start)"
+        )
+    return url
+
+
+def validate_region(text: str) -> str:
+    region = text.strip()
+    if not _REGION_RE.match(region):
+        raise ConfigError(
+            f"{region!r} is not an AWS region: use a code like us-east-1 or eu-west-1"
+        )
+    return region
+
+
+def default_session_name(start_url: str, snapshot: ConfigSnapshot) -> str:
+    """The existing session for `start_url`, else its host's first label, made unique."""
+    existing = snapshot.session_for(start_url)
+    if existing is not None:
+        return existing
+    host = urlsplit(start_url).hostname or "sso"
+    base = re.sub(r"[^A-Za-z0-9._-]+", "-", host.split(".")[0]).strip("-.") or "sso"
+    name, n = base, 1
+    while name in snapshot.sessions:
+        n += 1
+        name = f"{base}-{n}"
+    return name
+
+
+# --------------------------------------------------------------------------------------------
+# The steps
+
+
+def write_session(request: ConfigureRequest, config_path: Path | None = None) -> SsoSession:
+    """Add or update the request's `[sso-session]`; return it as login and tokens use it."""
+    path = config_path or paths.aws_config_file()
+    start_url = validate_start_url(request.start_url)
+    region = validate_region(request.region)
+    snapshot = configedit.read_snapshot(path)
+    name = request.session_name or default_session_name(start_url, snapshot)
+    configedit.check_name(name, "sso-session")
+    current = snapshot.sessions.get(name, {}).get("sso_start_url")
+    if current and current.rstrip("/") != start_url.rstrip("/"):
+        raise ConfigError(
+            f"[sso-session {name}] in {display_path(path)} is for {current}: choose another "
+            "session name"
+        )
+    spec = SessionSpec(name, start_url, region)
+    configedit.apply(path, session=spec)
+    return SsoSession(name, start_url, region, spec.registration_scopes)
+
+
+def sign_in(
+    session: SsoSession,
+    *,
+    on_prompt: Callable[[LoginPrompt], None] | None = None,
+    cancel: threading.Event | None = None,
+    force: bool = False,
+) -> SsoToken:
+    """A usable token for `session`: the cached one when valid, else a browser sign-in."""
+    from aws_sso_tray import login, tokens
+
+    if not force:
+        try:
+            return tokens.valid_token(session)
+        except LoginNeededError:
+            pass
+    return login.login(session, on_prompt=on_prompt, cancel=cancel, join=True)
+
+
+def make_plan(
+    session: SsoSession,
+    token: SsoToken,
+    *,
+    config_path: Path | None = None,
+    profile_region: str | None = None,
+    name_style: NameStyle = "role-account",
+) -> Plan:
+    path = config_path or paths.aws_config_file()
+    roles = portal.scan(token.access_token, session.region)
+    snapshot = configedit.read_snapshot(path)
+    existing = {
+        (p.account_id, p.role_name): p.name
+        for p in snapshot.role_profiles
+        if p.start_url is not None and _same_url(p.start_url, session.start_url)
+    }
+    new = [r for r in roles if r.key not in existing]
+    suggested = portal.unique_names(new, snapshot.profile_names, name_style)
+    choices = tuple(
+        RoleChoice(r, existing[r.key], True)
+        if r.key in existing
+        else RoleChoice(r, suggested[r.key], False)
+        for r in roles
+    )
+    live = {r.key for r in roles}
+    prunable = tuple(
+        p
+        for p in snapshot.role_profiles
+        if p.generated
+        and p.start_url is not None
+        and _same_url(p.start_url, session.start_url)
+        and (p.account_id, p.role_name) not in live
+    )
+    return Plan(path, session, profile_region, choices, prunable)
+
+
+def apply_plan(plan: Plan, selection: Selection) -> Outcome:
+    chosen = set(selection.add)
+    name = plan.session.name or ""
+    add = [
+        ProfileSpec(c.profile_name, name, c.role.account_id, c.role.role_name, plan.profile_region)
+        for c in plan.new_choices
+        if c.role.key in chosen
+    ]
+    prunable = {p.name for p in plan.prunable}
+    remove = [n for n in selection.prune if n in prunable]
+    result = configedit.apply(plan.config_path, add=add, remove=remove)
+    return Outcome(plan.config_path, name, result.added, result.removed, result.kept)
+
+
+def configure(
+    request: ConfigureRequest,
+    choose: Callable[[Plan], Selection],
+    *,
+    config_path: Path | None = None,
+    on_prompt: Callable[[LoginPrompt], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Outcome:
+    """The whole flow; `choose` sees the plan and says what to write and what to prune."""
+    session = write_session(request, config_path)
+    token = sign_in(session, on_prompt=on_prompt, cancel=cancel)
+    try:
+        plan = make_plan(
+            session,
+            token,
+            config_path=config_path,
+            profile_region=request.profile_region,
+            name_style=request.name_style,
+        )
+    except LoginNeededError:
+        # The cached token was refused (revoked, or lacks the account scope): sign in anew.
+        token = sign_in(session, on_prompt=on_prompt, cancel=cancel, force=True)
+        plan = make_plan(
+            session,
+            token,
+            config_path=config_path,
+            profile_region=request.profile_region,
+            name_style=request.name_style,
+        )
+    return apply_plan(plan, choose(plan))
+
+
+def _same_url(a: str, b: str) -> bool:
+    return a.rstrip("/").lower() == b.rstrip("/").lower()
+
+
+# --------------------------------------------------------------------------------------------
+# The terminal face
+
+
+def parse_numbers(text: str, count: int) -> list[int]:
+    """1-based numbers from "1,3-5 7" (or "all"), as 0-based indexes; ValueError when bad."""
+    text = text.strip().lower()
+    if text == "all":
+        return list(range(count))
+    picked: list[int] = []
+    for part in re.split(r"[,\s]+", text):
+        if not part:
+            continue
+        low, _, high = part.partition("-")
+        first, last = int(low), int(high or low)
+        if not 1 <= first <= last <= count:
+            raise ValueError(f"{part} is not between 1 and {count}")
+        picked.extend(i - 1 for i in range(first, last + 1) if i - 1 not in picked)
+    return picked
+
+
+def run_terminal_configure(
+    input_fn: Callable[[str], str] = input, print_fn: Callable[..., None] = print
+) -> int:
+    """`aws-sso-tray configure` in a terminal; returns the exit code."""
+
+    def ask(prompt: str, check: Callable[[str], str], default: str | None = None) -> str:
+        while True:
+            shown = f" [{default}]" if default else ""
+            answer = input_fn(f"{prompt}{shown}: ").strip() or (default or "")
+            try:
+                return check(answer)
+            except AppError as exc:
+                print_fn(exc.message)
+
+    def show_prompt(prompt: LoginPrompt) -> None:
+        if prompt.opening_browser:
+            print_fn("Opening your browser to sign in. If it does not open, visit:")
+        else:
+            print_fn("Sign in by opening this page in a browser:")
+        print_fn(f"  {prompt.url}")
+        if prompt.user_code:
+            print_fn(f"and check that it shows the code {prompt.user_code}")
+
+    def choose(plan: Plan) -> Selection:
+        print_fn(f"\n{len(plan.choices)} roles in the access portal:")
+        new = list(plan.new_choices)
+        for choice in plan.choices:
+            role = choice.role
+            where = f"{role.account_name} ({role.account_id})  {role.role_name}"
+            if choice.configured:
+                print_fn(f"   -  {where}: profile {choice.profile_name}")
+            else:
+                print_fn(f"  {new.index(choice) + 1:2}. {where} -> {choice.profile_name}")
+        picked: list[int] = []
+        if new:
+            while True:
+                answer = input_fn("Profiles to add: numbers (1,3-5), 'all', or nothing for none: ")
+                try:
+                    picked = parse_numbers(answer, len(new))
+                    break
+                except ValueError as exc:
+                    print_fn(f"{exc}; try again")
+        else:
+            print_fn("Every role already has a profile.")
+        prune: tuple[str, ...] = ()
+        if plan.prunable:
+            names = ", ".join(p.name for p in plan.prunable)
+            print_fn(f"\nProfiles this tool made whose role is gone from the portal: {names}")
+            if input_fn("Remove them? [y/N]: ").strip().lower() in {"y", "yes"}:
+                prune = tuple(p.name for p in plan.prunable)
+        return Selection(tuple(new[i].role.key for i in picked), prune)
+
+    try:
+        path = paths.aws_config_file()
+        snapshot = configedit.read_snapshot(path)
+        start_url = ask("SSO start URL", validate_start_url)
+        region = ask("SSO region", validate_region)
+        session_name = ask(
+            "SSO session name",
+            lambda n: configedit.check_name(n, "sso-session"),
+            default_session_name(start_url, snapshot),
+        )
+        profile_region = ask("Default region for the profiles", validate_region, region)
+        request = ConfigureRequest(start_url, region, session_name, profile_region)
+        outcome = configure(request, choose, config_path=path, on_prompt=show_prompt)
+    except (EOFError, KeyboardInterrupt):
+        print_fn("\nCancelled; nothing more was written.")
+        return int(ExitCode.ERROR)
+    except AppError as exc:
+        print_fn(exc.message)
+        return int(exc.exit_code)
+    where = display_path(outcome.config_path)
+    for name in outcome.added:
+        print_fn(f"Added profile {name}: try `aws sts get-caller-identity --profile {name}`")
+    for name in outcome.removed:
+        print_fn(f"Removed profile {name}")
+    for name in outcome.kept:
+        print_fn(f"Kept profile {name}: it was edited by hand since")
+    if not outcome.added and not outcome.removed:
+        print_fn(f"No profiles changed in {where}.")
+    else:
+        print_fn(f"Wrote {where} (sso-session {outcome.session_name}).")
+    return int(ExitCode.OK)
+
+
+if __name__ == "__main__":
+    sys.exit(run_terminal_configure())

@@ -1,0 +1,164 @@
+"""The access portal's view of the signed-in user: which accounts, and which roles in each.
+
+Owns ListAccounts / ListAccountRoles (the `sso` service) and the profile names `configure`
+suggests for the roles found.
+
+Throttling: the portal answers TooManyRequestsException (429) when called too fast. botocore's
+standard retry mode, which `awsclients` configures, already retries it (it is in the mode's
+throttling codes, with truncated exponential backoff and full jitter, at most 20 s a wait, and a
+cheaper retry-quota cost for throttling than for other errors), so this module adds no retry
+loop of its own: it asks for a client with more attempts than the interactive default
+(`SCAN_MAX_ATTEMPTS`, a scan of a few hundred accounts may meet several throttled periods) and
+bounds its own concurrency to `MAX_WORKERS` calls at once. A throttle that outlasts the attempts
+becomes a ThrottledError; an expired token a LoginNeededError (`awsclients.translate_errors`).
+
+Pagination: botocore's paginators (the model's `paginators-1.json`: nextToken / maxResults).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from aws_sso_tray import awsclients
+
+MAX_WORKERS = 6  # the portal throttles bulk callers: 5-8 requests in flight at most
+SCAN_MAX_ATTEMPTS = 8
+PAGE_SIZE = 100
+
+NameStyle = Literal["role-account", "account-role"]
+
+__all__ = [
+    "MAX_WORKERS",
+    "NameStyle",
+    "PortalAccount",
+    "PortalRole",
+    "list_accounts",
+    "list_roles",
+    "profile_name",
+    "scan",
+]
+
+
+@dataclass(frozen=True)
+class PortalAccount:
+    account_id: str
+    name: str
+    email: str
+
+
+@dataclass(frozen=True)
+class PortalRole:
+    """One role the user may assume, in one account."""
+
+    account_id: str
+    account_name: str
+    role_name: str
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.account_id, self.role_name)
+
+
+def _client(region: str) -> Any:
+    return awsclients.portal_client(region, max_attempts=SCAN_MAX_ATTEMPTS)
+
+
+def list_accounts(access_token: str, region: str) -> tuple[PortalAccount, ...]:
+    """Every account the token's user is assigned to, in the portal's order."""
+    client = _client(region)
+    accounts: list[PortalAccount] = []
+    with awsclients.translate_errors("listing your AWS accounts", login_hint=_LOGIN_HINT):
+        pages = client.get_paginator("list_accounts").paginate(
+            accessToken=access_token, PaginationConfig={"PageSize": PAGE_SIZE}
+        )
+        for page in pages:
+            for item in page.get("accountList", []):
+                accounts.append(
+                    PortalAccount(
+                        str(item.get("accountId", "")),
+                        str(item.get("accountName", "")),
+                        str(item.get("emailAddress", "")),
+                    )
+                )
+    return tuple(a for a in accounts if a.account_id)
+
+
+def list_roles(access_token: str, region: str, account: PortalAccount) -> tuple[PortalRole, ...]:
+    """The roles the token's user has in `account`."""
+    client = _client(region)
+    roles: list[PortalRole] = []
+    with awsclients.translate_errors(
+        f"listing your roles in account {account.account_id}", login_hint=_LOGIN_HINT
+    ):
+        pages = client.get_paginator("list_account_roles").paginate(
+            accessToken=access_token,
+            accountId=account.account_id,
+            PaginationConfig={"PageSize": PAGE_SIZE},
+        )
+        for page in pages:
+            for item in page.get("roleList", []):
+                if item.get("roleName"):
+                    roles.append(PortalRole(account.account_id, account.name, item["roleName"]))
+    return tuple(roles)
+
+
+def scan(
+    access_token: str, region: str, *, max_workers: int = MAX_WORKERS
+) -> tuple[PortalRole, ...]:
+    """Every (account, role) of the user, sorted by account name, account id, role name.
+
+    The accounts' roles are listed `max_workers` at a time; the first failure is raised.
+    """
+    accounts = list_accounts(access_token, region)
+    workers = max(1, min(max_workers, len(accounts)))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="portal-scan") as pool:
+        per_account = list(pool.map(lambda a: list_roles(access_token, region, a), accounts))
+    roles = [role for found in per_account for role in found]
+    return tuple(sorted(roles, key=lambda r: (r.account_name.lower(), r.account_id, r.role_name)))
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._+=@,-]+")
+
+
+def profile_name(role: PortalRole, style: NameStyle = "role-account") -> str:
+    """The profile name suggested for `role`.
+
+    "role-account" is what `aws configure sso` suggests: `{role}-{account_id}`
+    (`ReadOnly-111111111111`). "account-role" reads better in a menu: `{account name}-{role}`,
+    the account name lower-cased (`dev-team-ReadOnly`). Characters other than letters, digits
+    and `. _ + = @ , -` (which role names may contain) become `-`, runs of `-` collapse, and
+    leading or trailing `-`/`.` go, so the name is one word in `[profile NAME]` for every parser.
+    """
+    if style == "account-role":
+        raw = f"{role.account_name.lower() or role.account_id}-{role.role_name}"
+    else:
+        raw = f"{role.role_name}-{role.account_id}"
+    name = re.sub(r"-{2,}", "-", _UNSAFE.sub("-", raw)).strip("-.")
+    return name or role.account_id
+
+
+def unique_names(
+    roles: Iterable[PortalRole], taken: Iterable[str], style: NameStyle = "role-account"
+) -> dict[tuple[str, str], str]:
+    """A profile name per role (keyed by `role.key`), none in `taken` nor used twice.
+
+    A clash gets the first free `-2`, `-3`... suffix, in the order `roles` come.
+    """
+    used = set(taken)
+    names: dict[tuple[str, str], str] = {}
+    for role in roles:
+        base = profile_name(role, style)
+        name, n = base, 1
+        while name in used:
+            n += 1
+            name = f"{base}-{n}"
+        used.add(name)
+        names[role.key] = name
+    return names
+
+
+_LOGIN_HINT = "run `aws-sso-tray configure` again to sign in"

@@ -1,0 +1,239 @@
+"""configure: the first-run flow against the emulator, through the terminal face and the web page.
+
+Real HTTP everywhere: boto3 against the emulator, the browser stand-in pressing Allow on its
+sign-in page (through $BROWSER), urllib driving our configure page.
+"""
+
+from __future__ import annotations
+
+import shlex
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import botocore.session
+import pytest
+
+from aws_sso_tray import configedit, configure, portal
+from aws_sso_tray.configure import ConfigureRequest, Plan, Selection
+from aws_sso_tray.emulator import Account, EmulatorConfig
+from aws_sso_tray.errors import ConfigError, ExitCode
+
+START_URL = "https://d-1234567890.awsapps.com/start"
+
+
+def accounts(extra_role: str | None = None, drop: str | None = None) -> tuple[Account, ...]:
+    found = [
+        Account(f"{i:012d}", f"Team {i}", f"t{i}@example.com", ("ReadOnly", "Admin"))
+        for i in range(1, 8)
+    ]
+    found.append(Account("999999999999", "sandbox", "s@example.com", ("Power+User", "Admin")))
+    if extra_role:
+        found[0] = Account(found[0].account_id, found[0].name, "", (*found[0].roles, extra_role))
+    if drop:
+        found = [
+            Account(a.account_id, a.name, a.email, tuple(r for r in a.roles if r != drop))
+            if a.account_id == "999999999999"
+            else a
+            for a in found
+        ]
+    return tuple(found)
+
+
+@pytest.fixture
+def portal_emulator(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The emulator with 8 accounts and 16 roles, pages of 3 (so every list paginates)."""
+    emulator.config = EmulatorConfig(accounts=accounts())
+    monkeypatch.setattr(portal, "PAGE_SIZE", 3)
+    monkeypatch.setenv(
+        "BROWSER", f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s"
+    )
+    return emulator
+
+
+class Script:
+    """Scripted answers for input(); records every prompt and printed line."""
+
+    def __init__(self, *answers: str) -> None:
+        self.answers = list(answers)
+        self.prompts: list[str] = []
+        self.printed: list[str] = []
+
+    def input(self, prompt: str) -> str:
+        self.prompts.append(prompt)
+        if not self.answers:
+            raise EOFError
+        return self.answers.pop(0)
+
+    def print(self, *args: Any, **_: Any) -> None:
+        self.printed.append(" ".join(str(a) for a in args))
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.printed)
+
+
+def botocore_profiles(home: Path) -> dict[str, Any]:
+    session = botocore.session.Session()
+    session.set_config_variable("config_file", str(home / ".aws" / "config"))
+    profiles: dict[str, Any] = session.full_config["profiles"]
+    return profiles
+
+
+def test_validation() -> None:
+    assert configure.validate_start_url(f" {START_URL} ") == START_URL
+    for bad in ("http://x.awsapps.com/start", "d-123", "https://", "https://a b"):
+        with pytest.raises(ConfigError):
+            configure.validate_start_url(bad)
+    assert configure.validate_region("eu-central-1") == "eu-central-1"
+    assert configure.validate_region("us-gov-west-1") == "us-gov-west-1"
+    for bad in ("", "us-east", "US-EAST-1", "mars"):
+        with pytest.raises(ConfigError):
+            configure.validate_region(bad)
+    assert configure.parse_numbers("1, 3-4 6", 6) == [0, 2, 3, 5]
+    assert configure.parse_numbers("all", 3) == [0, 1, 2]
+    assert configure.parse_numbers("", 3) == []
+    for bad in ("0", "4", "2-1", "x"):
+        with pytest.raises(ValueError):
+            configure.parse_numbers(bad, 3)
+
+
+def test_profile_names() -> None:
+    role = portal.PortalRole("123456789012", "Dev Team (EU)", "Power+User")
+    assert portal.profile_name(role) == "Power+User-123456789012"
+    assert portal.profile_name(role, "account-role") == "dev-team-eu-Power+User"
+    twin = portal.PortalRole("210987654321", "dev team (eu)", "Power+User")
+    names = portal.unique_names([role, twin], {"dev-team-eu-Power+User"}, "account-role")
+    assert list(names.values()) == ["dev-team-eu-Power+User-2", "dev-team-eu-Power+User-3"]
+
+
+def test_scan_paginates_and_rides_out_throttling(portal_emulator: Any) -> None:
+    issued = portal_emulator.login(start_url=START_URL)
+    portal_emulator.inject_fault("ListAccountRoles", "throttle", count=3)
+    portal_emulator.inject_fault("ListAccounts", "throttle", count=1)
+    roles = portal.scan(issued.access_token, "us-east-1")
+    assert len(roles) == 16
+    assert roles[0].account_name == "sandbox" or roles[0].account_name.startswith("Team")
+    assert {r.role_name for r in roles if r.account_id == "999999999999"} == {"Admin", "Power+User"}
+    statuses = [(r.op, r.status) for r in portal_emulator.requests]
+    assert statuses.count(("ListAccountRoles", 429)) == 3
+    assert statuses.count(("ListAccounts", 429)) == 1
+    # 8 accounts in pages of 3: 3 pages; 2 roles per account in pages of 3: one page each.
+    assert statuses.count(("ListAccounts", 200)) == 3
+    assert statuses.count(("ListAccountRoles", 200)) == 8
+
+
+def test_terminal_first_run_then_add_and_prune(portal_emulator: Any, home: Path) -> None:
+    config = home / ".aws" / "config"
+    config.write_text("# mine\n[profile hand]\nregion = eu-west-1\n")
+    first = Script(
+        "http://nope",  # rejected, asked again
+        START_URL,
+        "us-east-1",
+        "",  # session name: the default derived from the host
+        "",  # profile region: the SSO region
+        "1-2, 16",
+    )
+    assert configure.run_terminal_configure(first.input, first.print) == 0, first.text
+    assert "not an https URL" in first.text
+    assert "SSO session name [d-1234567890]: " in first.prompts
+    profiles = botocore_profiles(home)
+    added = sorted(set(profiles) - {"hand"})
+    assert added == ["Admin-999999999999", "Power+User-999999999999", "ReadOnly-000000000007"]
+    assert profiles["Power+User-999999999999"] == {
+        "sso_session": "d-1234567890",
+        "sso_account_id": "999999999999",
+        "sso_role_name": "Power+User",
+        "region": "us-east-1",
+    }
+    assert config.read_text().startswith("# mine\n[profile hand]\nregion = eu-west-1\n\n")
+    # stock botocore gets credentials for a generated profile from the token we cached
+    creds = botocore.session.Session(profile="Admin-999999999999").get_credentials()
+    assert creds is not None and creds.access_key.startswith("ASIA")
+
+    # The portal changes: a new role in account 1, Power+User gone from the sandbox.
+    portal_emulator.config = EmulatorConfig(
+        accounts=accounts(extra_role="Billing", drop="Power+User")
+    )
+    requests_before = portal_emulator.count("CreateToken")
+    second = Script(START_URL, "us-east-1", "", "", "2", "y")
+    assert configure.run_terminal_configure(second.input, second.print) == 0, second.text
+    assert portal_emulator.count("CreateToken") == requests_before  # the cached token was reused
+    assert "   2. Team 1 (000000000001)  Billing -> Billing-000000000001" in second.text
+    assert "profile Admin-999999999999" in second.text  # shown as configured
+    assert "gone from the portal: Power+User-999999999999" in second.text
+    profiles = botocore_profiles(home)
+    assert "Power+User-999999999999" not in profiles
+    assert "Billing-000000000001" in profiles
+    assert "Removed profile Power+User-999999999999" in second.text
+
+
+def test_hand_edited_profile_is_not_offered_for_pruning(portal_emulator: Any, home: Path) -> None:
+    request = ConfigureRequest(START_URL, "us-east-1")
+
+    def take(keys: list[tuple[str, str]]) -> Any:
+        return lambda plan: Selection(tuple(keys))
+
+    configure.configure(request, take([("999999999999", "Power+User")]))
+    config = home / ".aws" / "config"
+    edited = config.read_text().replace(
+        "role_name = Power+User", "role_name = Power+User\noutput = json"
+    )
+    config.write_text(edited)
+    portal_emulator.config = EmulatorConfig(accounts=accounts(drop="Power+User"))
+    seen: list[Plan] = []
+
+    def look(plan: Plan) -> Selection:
+        seen.append(plan)
+        return Selection((), tuple(p.name for p in plan.prunable))
+
+    outcome = configure.configure(request, look)
+    assert seen[0].prunable == ()
+    assert outcome.removed == ()
+    assert "[profile Power+User-999999999999]" in config.read_text()
+
+
+def test_session_name_conflict_and_reuse(portal_emulator: Any, home: Path) -> None:
+    config = home / ".aws" / "config"
+    config.write_text(
+        "[sso-session corp]\nsso_start_url = https://other.awsapps.com/start\n"
+        "sso_region = us-east-1\n"
+        f"[sso-session mine]\nsso_start_url = {START_URL}\nsso_region = us-east-1\n"
+    )
+    with pytest.raises(ConfigError, match="choose another session name"):
+        configure.write_session(ConfigureRequest(START_URL, "us-east-1", "corp"))
+    session = configure.write_session(ConfigureRequest(START_URL, "us-east-1"))
+    assert session.name == "mine"
+    assert "sso_registration_scopes = sso:account:access" in config.read_text()
+
+
+def test_terminal_reports_app_errors_with_exit_code(portal_emulator: Any, home: Path) -> None:
+    (home / ".aws" / "config").write_text("[default]\nnot an option\n")
+    script = Script(START_URL, "us-east-1")
+    assert configure.run_terminal_configure(script.input, script.print) == ExitCode.CONFIG
+    assert "line 2" in script.text
+
+
+def test_module_runs_as_a_command(portal_emulator: Any, home: Path) -> None:
+    answers = f"{START_URL}\nus-east-1\ncorp\neu-west-1\nall\n"
+    result = subprocess.run(
+        [sys.executable, "-m", "aws_sso_tray.configure"],
+        input=answers,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    profiles = botocore_profiles(home)
+    # the subprocess used the default page size: still every role, 16 profiles
+    assert len(profiles) == 16
+    assert {p["sso_session"] for p in profiles.values()} == {"corp"}
+    assert configedit.read_snapshot(home / ".aws" / "config").generated == set(profiles)
+
+
+@pytest.fixture(autouse=True)
+def _no_leftover_threads() -> Iterator[None]:
+    yield
