@@ -192,7 +192,8 @@ class Engine:
         self._bugs = 0
         self._bug_reported = False
         self._scheduler = schedule.Scheduler()
-        self._scheduler.every(math.ceil(watch_interval)).seconds.do(self._watch).tag("watch")
+        if watch_interval > 0:  # 0: at every tick (tests); schedule cannot repeat at 0 s
+            self._scheduler.every(math.ceil(watch_interval)).seconds.do(self._watch).tag("watch")
 
         from aws_sso_tray.instance import FileWatcher
 
@@ -325,7 +326,7 @@ class Engine:
 
     def _timeout(self) -> float:
         if self._bugs:  # a tick that keeps failing must not spin
-            return planning.backoff_delay(self._bugs).total_seconds()
+            return planning.backoff_delay(self._bugs, base=timedelta(seconds=1)).total_seconds()
         idle = self._scheduler.idle_seconds
         if idle is None:
             return planning.MAX_WAIT
@@ -339,10 +340,9 @@ class Engine:
         now = self._clock.now()
         mono = self._clock.monotonic()
         self._notice_jump(now, mono)
-        if not self._loaded:
+        if not self._loaded or self._watch_interval <= 0:
             self._watch()
-        else:
-            self._scheduler.run_pending()  # the "watch" job; "plan" is only a timer
+        self._scheduler.run_pending()  # the "watch" job; "plan" is only a timer
         self._take_requests(now)
 
         slack = planning.group_slack(self.refresh_before)
@@ -404,7 +404,7 @@ class Engine:
     # --- refreshing --------------------------------------------------------------------------
 
     def _refresh(self, due: list[_Work]) -> None:
-        from aws_sso_tray import credfile, rolecreds
+        from aws_sso_tray import credfile, rolecreds, tokens
 
         self._set_busy(True)
         for work in due:
@@ -420,11 +420,26 @@ class Engine:
             return rolecreds.get_credentials(work.profile, force_refresh=True, now=now)
 
         try:
-            results = _run_bounded(fetch, due, self._max_workers)
+            now = self._clock.now()
+            # One token check per session, not one per profile: a refused session is asked
+            # once, and its profiles never reach the portal.
+            session_errors: dict[str, BaseException] = {}
+            for key in dict.fromkeys(w.profile.session.cache_key for w in due):
+                work = next(w for w in due if w.profile.session.cache_key == key)
+                try:
+                    tokens.valid_token(work.profile.session, now=now, login_hint=work.profile.name)
+                except Exception as exc:
+                    session_errors[key] = exc
+            ready = [w for w in due if w.profile.session.cache_key not in session_errors]
+            results = dict(
+                zip(map(id, ready), _run_bounded(fetch, ready, self._max_workers), strict=True)
+            )
             now = self._clock.now()
             fetched: dict[str, tuple[_Work, RoleCredentials]] = {}
-            for work, (creds, error) in zip(due, results, strict=True):
+            for work in due:
                 work.forced = False
+                creds, error = results.get(id(work), (None, None))
+                error = session_errors.get(work.profile.session.cache_key, error)
                 if error is None and creds is not None:
                     fetched[work.section] = (work, creds)
                 else:
@@ -888,7 +903,7 @@ class Engine:
         wait = planning.next_wait(now, (m for m in moments if m is None or m > now))
         self._scheduler.clear("plan")
         # schedule counts whole seconds; waking up to a second late is harmless.
-        self._scheduler.every(math.ceil(wait)).seconds.do(_noop).tag("plan")
+        self._scheduler.every(max(1, math.ceil(wait))).seconds.do(_noop).tag("plan")
 
 
 def _noop() -> None:

@@ -1,0 +1,423 @@
+"""The refresh engine against the real emulator and real files, driven by an injected clock.
+
+The clock is the one thing faked: `FakeClock` is real time plus an offset, so the emulator (real
+time plus `advance()`) and the engine agree. `advance` moves both clocks (time passing while
+awake); `jump` moves only the wall clock (a suspend, or someone setting the clock).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.sso_helpers import device_login
+
+from aws_sso_tray import clock, credfile, paths, settings
+from aws_sso_tray.engine import THREAD_NAME, Engine
+from aws_sso_tray.notify import Notice
+from aws_sso_tray.profiles import SsoSession
+from aws_sso_tray.snapshot import ProfileStatus, SessionStatus
+
+SESSION = SsoSession(
+    "corp", "https://d-1234567890.awsapps.com/start", "us-east-1", ("sso:account:access",)
+)
+STANDIN = Path(__file__).parent / "browser_standin.py"
+PROFILES = {
+    "dev": ("111111111111", "ReadOnly"),
+    "dev-admin": ("111111111111", "Admin"),
+    "prod": ("222222222222", "ReadOnly"),
+}
+
+
+class FakeClock:
+    def __init__(self, emu: Any) -> None:
+        self.emu = emu
+        self.offset = 0.0
+        self.mono_offset = 0.0
+        self.fail_next = False
+
+    def now(self) -> datetime:
+        if self.fail_next:
+            self.fail_next = False
+            raise RuntimeError("a bug somewhere in a tick")
+        return clock.now() + timedelta(seconds=self.offset)
+
+    def monotonic(self) -> float:
+        return time.monotonic() + self.mono_offset
+
+    def advance(self, seconds: float) -> None:
+        self.offset += seconds
+        self.mono_offset += seconds
+        self.emu.advance(seconds)
+
+    def jump(self, seconds: float) -> None:
+        self.offset += seconds
+        if seconds > 0:
+            self.emu.advance(seconds)
+
+
+class Notices:
+    """The desktop edge: records what would be shown."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notice] = []
+        self.cleared: list[str] = []
+        self.on_action = None
+
+    def send(self, notice: Notice) -> None:
+        self.sent.append(notice)
+
+    def clear(self, key: str) -> None:
+        self.cleared.append(key)
+
+    def keys_sent(self) -> list[str]:
+        return [n.key for n in self.sent]
+
+
+def config_text() -> str:
+    text = (
+        f"[sso-session {SESSION.name}]\nsso_start_url = {SESSION.start_url}\n"
+        f"sso_region = {SESSION.region}\nsso_registration_scopes = sso:account:access\n\n"
+    )
+    for name, (account, role) in PROFILES.items():
+        text += (
+            f"[profile {name}]\nsso_session = {SESSION.name}\nsso_account_id = {account}\n"
+            f"sso_role_name = {role}\nregion = us-east-1\n\n"
+        )
+    return text
+
+
+@pytest.fixture
+def setup(emulator: Any, aws_config: Any) -> Any:
+    aws_config(config_text())
+    device_login(emulator, SESSION)
+    for name in PROFILES:
+        settings.add_auto_sync(name)
+    fake = FakeClock(emulator)
+    notices = Notices()
+
+    def make(**kw: Any) -> Engine:
+        kw.setdefault("env", {})
+        return Engine(clock=fake, notifier=notices, watch_interval=0, **kw)
+
+    return emulator, fake, notices, make
+
+
+def read_credentials() -> dict[str, Any]:
+    from botocore.configloader import raw_config_parse
+
+    return raw_config_parse(str(paths.aws_credentials_file()))
+
+
+def test_first_tick_writes_every_section_in_one_write(setup: Any, monkeypatch: Any) -> None:
+    emu, _fake, _notices, make = setup
+    writes: list[list[str]] = []
+    real_write_many = credfile.write_many
+
+    def spy(path: Path, updates: Any, **kw: Any) -> None:
+        writes.append(sorted(updates))
+        real_write_many(path, updates, **kw)
+
+    monkeypatch.setattr(credfile, "write_many", spy)
+    engine = make()
+    engine.tick()
+    assert writes == [sorted(PROFILES)]
+    assert emu.count("GetRoleCredentials") == 3
+    creds = read_credentials()
+    for name in PROFILES:
+        assert creds[name]["aws_access_key_id"].startswith("ASIA")
+        assert creds[name]["aws_session_token"]
+    snap = engine.snapshot
+    for name in PROFILES:
+        state = snap.profile(name)
+        assert state is not None and state.status == ProfileStatus.FRESH
+        assert state.synced_section == name
+        assert state.credentials_expire_at is not None
+        assert state.next_refresh_at == state.credentials_expire_at - timedelta(minutes=10)
+    session = snap.session("corp")
+    assert session is not None and session.status == SessionStatus.LOGGED_IN
+
+
+def test_nothing_is_called_while_nothing_is_due(setup: Any) -> None:
+    emu, fake, _notices, make = setup
+    engine = make()
+    engine.tick()
+    emu.clear_requests()
+    for _ in range(45):  # 45 minutes of ticks: credentials last an hour, lead is 10 min
+        fake.advance(60)
+        engine.tick()
+    assert emu.requests == []
+    # A second engine starting on fresh sections makes no portal call either.
+    make().tick()
+    assert emu.requests == []
+    fake.advance(6 * 60)  # 51 min: inside the lead time
+    engine.tick()
+    assert emu.count("GetRoleCredentials") == 3
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.credentials_expire_at is not None
+    assert state.credentials_expire_at - fake.now() > timedelta(minutes=55)
+
+
+def test_resume_after_8_hours_refreshes_within_one_tick(setup: Any) -> None:
+    emu, fake, _notices, make = setup
+    emu.config.session_ttl = 24 * 3600
+    device_login(emu, SESSION)  # a session that outlives the night
+    engine = make()
+    engine.tick()
+    before = read_credentials()["dev"]["aws_access_key_id"]
+    emu.clear_requests()
+    fake.jump(8 * 3600)  # asleep overnight: the monotonic clock did not move
+    engine.tick()
+    assert emu.count("GetRoleCredentials") == 3, (engine.snapshot, emu.requests)
+    assert emu.count("GetRoleCredentials") == 3
+    assert emu.count("CreateToken") == 1  # the SSO token renewed with its refresh token
+    after = read_credentials()
+    assert after["dev"]["aws_access_key_id"] != before
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.FRESH
+    assert state.credentials_expire_at is not None and state.credentials_expire_at > fake.now()
+
+
+def test_clock_set_back_does_not_stall_or_storm(setup: Any) -> None:
+    emu, fake, _notices, make = setup
+    engine = make()
+    engine.tick()
+    emu.clear_requests()
+    fake.jump(-3600)
+    for _ in range(5):
+        engine.tick()
+    assert emu.requests == []  # credentials now look *longer* valid: nothing due
+    fake.jump(3600)
+    fake.advance(51 * 60)
+    engine.tick()
+    assert emu.count("GetRoleCredentials") == 3
+
+
+@pytest.mark.slow
+def test_endpoint_failures_back_off_with_jitter_then_recover(setup: Any) -> None:
+    emu, fake, notices, make = setup
+    engine = make()
+    engine.tick()
+    fake.advance(51 * 60)
+    emu.clear_requests()
+    emu.inject_fault("GetRoleCredentials", "5xx", count=1000)
+    engine.tick()  # botocore retried each call itself; then the engine backs off
+    first = emu.count("GetRoleCredentials")
+    assert first >= 3
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.last_error and "InternalServer" in state.last_error
+    assert state.status == ProfileStatus.FRESH  # the section still holds valid credentials
+    assert state.next_refresh_at is not None and state.next_refresh_at > fake.now()
+    engine.tick()
+    assert emu.count("GetRoleCredentials") == first  # backing off: no hammering
+    for _ in range(2):  # two more failed rounds: reported as failing, once
+        fake.advance(planning_cap_seconds())
+        engine.tick()
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.ERROR
+    assert notices.keys_sent().count("refresh-failed") == 1
+    emu.clear_faults()
+    fake.advance(planning_cap_seconds())
+    engine.tick()
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.FRESH and state.last_error is None
+    assert "refresh-failed" in notices.cleared
+
+
+def planning_cap_seconds() -> float:
+    from aws_sso_tray import planning
+
+    return planning.BACKOFF_CAP.total_seconds() + 1
+
+
+def test_unwritable_credentials_file_is_reported_and_kept(setup: Any) -> None:
+    emu, fake, _notices, make = setup
+    engine = make()
+    engine.tick()
+    path = paths.aws_credentials_file()
+    original = path.read_bytes()
+    path.chmod(0o400)
+    fake.advance(51 * 60)
+    emu.clear_requests()
+    engine.tick()
+    assert path.read_bytes() == original
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.last_error and str(path.name) in state.last_error
+    assert emu.count("GetRoleCredentials") == 3
+    path.chmod(0o600)
+    fake.advance(planning_cap_seconds())
+    engine.tick()
+    # The credentials fetched before are written now; no second trip to the portal.
+    assert emu.count("GetRoleCredentials") == 3
+    assert path.read_bytes() != original
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.FRESH and state.last_error is None
+
+
+def test_auto_sync_added_while_running_takes_effect_at_once(setup: Any) -> None:
+    _emu, _fake, _notices, make = setup
+    settings.remove_auto_sync("prod")
+    engine = make()
+    engine.tick()
+    assert "prod" not in read_credentials()
+    settings.add_auto_sync("prod", "production")
+    engine.tick()
+    assert read_credentials()["production"]["aws_access_key_id"].startswith("ASIA")
+    state = engine.snapshot.profile("prod")
+    assert state is not None and state.synced_section == "production"
+
+
+def test_expired_session_stops_hammering_and_opens_the_login_once(setup: Any) -> None:
+    emu, fake, notices, make = setup
+    opened: list[str] = []
+    engine = make(opener=opened.append, env={"DISPLAY": ":99"})
+    engine.tick()
+    emu.revoke_all()  # the administrator ended the session
+    fake.advance(51 * 60)
+    emu.clear_requests()
+    engine.tick()
+    wait_for(lambda: opened, "the login page to be opened")
+    snap = engine.snapshot
+    state = snap.profile("dev")
+    assert state is not None and state.status == ProfileStatus.LOGIN_NEEDED
+    assert "auto-login:corp" in notices.keys_sent()
+    calls = len([r for r in emu.requests if r.op in ("GetRoleCredentials", "CreateToken")])
+    for _ in range(10):
+        fake.advance(30)
+        engine.tick()
+    assert len([r for r in emu.requests if r.op in ("GetRoleCredentials", "CreateToken")]) == calls
+    assert len(opened) == 1
+    # PKCE on a desktop, device code in a container (choose_flow decides); either is ours
+    assert opened[0].startswith((emu.url + "/authorize?", emu.url + "/device?"))
+    engine.stop()
+
+
+def test_login_through_the_browser_standin_re_arms_and_refreshes(setup: Any) -> None:
+    emu, fake, notices, make = setup
+
+    def browser(url: str) -> None:  # the person presses Allow on the page
+        subprocess.run(
+            [sys.executable, str(STANDIN), "--foreground", url],
+            check=True,
+            timeout=30,
+            env=os.environ,
+        )
+
+    engine = make(opener=browser, env={"DISPLAY": ":99"})
+    engine.tick()
+    emu.revoke_all()
+    fake.advance(51 * 60)
+    engine.tick()  # login needed: the login starts on its own thread
+    wait_for(lambda: not any(t.name.startswith("login-") for t in threading.enumerate()), "login")
+    engine.tick()  # picks up the new token: refreshes at once
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.FRESH, state
+    assert "login:corp" in notices.keys_sent()
+    assert "login-needed:corp" in notices.cleared
+
+
+def test_no_auto_login_when_turned_off_or_headless(setup: Any) -> None:
+    emu, fake, notices, make = setup
+    opened: list[str] = []
+    headless = make(opener=opened.append, env={})
+    headless.tick()
+    emu.revoke_all()
+    fake.advance(51 * 60)
+    headless.tick()
+    assert opened == []
+    assert "login-needed:corp" in notices.keys_sent()  # the notice with its Log in button instead
+    settings.update_settings(lambda s: s.replace(auto_login=False))
+    with_display = make(opener=opened.append, env={"DISPLAY": ":99"})
+    with_display.tick()
+    time.sleep(0.2)
+    assert opened == []
+
+
+def test_no_browser_in_the_first_minute_after_resume(setup: Any) -> None:
+    _emu, fake, _notices, make = setup
+    opened: list[str] = []
+    engine = make(opener=opened.append, env={"DISPLAY": ":99"})
+    engine.tick()
+    fake.jump(9 * 3600)  # past the 8 h session: the refresh is refused
+    engine.tick()
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.LOGIN_NEEDED
+    time.sleep(0.2)
+    assert opened == []  # the user has only just opened the lid
+    fake.advance(61)
+    engine.tick()
+    wait_for(lambda: opened, "the login page after the grace minute")
+    engine.stop()
+
+
+def test_worker_thread_survives_a_bug_and_stops_fast(setup: Any) -> None:
+    _emu, fake, _notices, make = setup
+    engine = make()
+    fake.fail_next = True  # the first tick blows up
+    engine.start()
+    assert any(t.name == THREAD_NAME for t in threading.enumerate())
+    wait_for(lambda: engine.snapshot.profile("dev") is not None, "a tick after the bug")
+    wait_for(lambda: paths.aws_credentials_file().exists(), "the credentials file")
+    wait_for(lambda: "dev" in read_credentials(), "the section")
+    started = time.monotonic()
+    assert engine.stop(timeout=2)
+    assert time.monotonic() - started < 1.5
+    assert not any(t.name == THREAD_NAME for t in threading.enumerate())
+
+
+def test_subscribers_and_snapshot_file(setup: Any) -> None:
+    from aws_sso_tray import instance
+
+    _emu, _fake, _notices, make = setup
+    seen: list[Any] = []
+    engine = make()
+    engine.subscribe(seen.append)
+    engine.tick()
+    engine.tick()
+    assert seen and seen[-1] == engine.snapshot
+    published = instance.read_snapshot()
+    assert published is not None
+    assert published.to_dict()["profiles"] == engine.snapshot.to_dict()["profiles"]
+
+
+def test_refresh_now_fetches_even_when_not_due(setup: Any) -> None:
+    emu, _fake, _notices, make = setup
+    engine = make()
+    engine.tick()
+    emu.clear_requests()
+    engine.refresh_now("dev")
+    engine.tick()
+    assert emu.count("GetRoleCredentials") == 1
+    engine.refresh_now()
+    engine.tick()
+    assert emu.count("GetRoleCredentials") == 4
+
+
+def test_log_in_action_starts_the_login_on_a_background_thread(setup: Any) -> None:
+    _emu, _fake, notices, make = setup
+    opened: list[str] = []
+    engine = make(opener=opened.append, env={"DISPLAY": ":99"})
+    engine.tick()
+    assert notices.on_action == engine.handle_action
+    caller = threading.current_thread().name
+    engine.handle_action("login-needed:corp")
+    wait_for(lambda: opened, "the login page")
+    assert any(t.name == "login-corp" for t in threading.enumerate())
+    assert caller == threading.current_thread().name
+    engine.stop()  # cancels the waiting login
+
+
+def wait_for(condition: Any, what: str, timeout: float = 15) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
