@@ -6,17 +6,21 @@ sign-in page (through $BROWSER), urllib driving our configure page.
 
 from __future__ import annotations
 
+import re
 import shlex
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
 from pathlib import Path
 from typing import Any
 
 import botocore.session
 import pytest
 
-from aws_sso_tray import configedit, configure, portal
+from aws_sso_tray import configedit, configure, configure_web, portal
 from aws_sso_tray.configure import ConfigureRequest, Plan, Selection
 from aws_sso_tray.emulator import Account, EmulatorConfig
 from aws_sso_tray.errors import ConfigError, ExitCode
@@ -234,6 +238,85 @@ def test_module_runs_as_a_command(portal_emulator: Any, home: Path) -> None:
     assert configedit.read_snapshot(home / ".aws" / "config").generated == set(profiles)
 
 
-@pytest.fixture(autouse=True)
-def _no_leftover_threads() -> Iterator[None]:
-    yield
+class _NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+        return None
+
+
+_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
+
+
+def fetch(url: str, form: dict[str, Any] | None = None) -> tuple[int, str]:
+    data = urllib.parse.urlencode(form, doseq=True).encode() if form is not None else None
+    try:
+        with _opener.open(url, data=data, timeout=10) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def test_web_page_with_token_checks(portal_emulator: Any, home: Path) -> None:
+    page = configure_web.start_configure_page(open_browser=False, timeout=60)
+    try:
+        url = page.url
+        base, token = url.split("/?t=")
+        assert fetch(base + "/")[0] == 403
+        assert fetch(f"{base}/?t={'x' * len(token)}")[0] == 403
+        status, body = fetch(url)
+        assert status == 200 and 'name="start_url"' in body and token in body
+        # a form posted without the token (another site's forged form): refused
+        form = {"start_url": START_URL, "region": "us-east-1"}
+        assert fetch(base + "/start", form)[0] == 403
+        assert fetch(f"{base}/start?t={token}", form)[0] == 403  # in the URL only: not enough
+        assert not (home / ".aws" / "config").exists()
+        status, body = fetch(base + "/start", {**form, "region": "moon", "token": token})
+        assert status == 200 and "not an AWS region" in body
+        status, _ = fetch(base + "/start", {**form, "token": token})
+        assert status == 303
+        deadline = time.monotonic() + 30
+        while "Choose profiles" not in body and time.monotonic() < deadline:
+            time.sleep(0.2)
+            body = fetch(url)[1]
+        assert "Choose profiles" in body, body
+        values = re.findall(r'name="role" value="([^"]+)"', body)
+        assert len(values) == 16 and "999999999999:Power+User" in values
+        assert fetch(base + "/write", {"role": values[:2]})[0] == 403
+        status, body = fetch(base + "/write", {"role": values[:2], "token": token})
+        assert status == 303 and "Done" in body
+        assert page.wait(10)
+    finally:
+        page.stop()
+    assert page.outcome is not None
+    assert page.outcome.added == ("Admin-999999999999", "Power+User-999999999999")
+    assert set(botocore_profiles(home)) == set(page.outcome.added)
+    with pytest.raises(urllib.error.URLError):
+        fetch(url)  # the page closed itself
+
+
+def test_web_page_second_run_offers_pruning(portal_emulator: Any, home: Path) -> None:
+    request = ConfigureRequest(START_URL, "us-east-1")
+    configure.configure(request, lambda plan: Selection((("999999999999", "Power+User"),)))
+    portal_emulator.config = EmulatorConfig(accounts=accounts(drop="Power+User"))
+    page = configure_web.start_configure_page(open_browser=False, timeout=60)
+    try:
+        base, token = page.url.split("/?t=")
+        fetch(base + "/start", {"start_url": START_URL, "region": "us-east-1", "token": token})
+        body, deadline = "", time.monotonic() + 30
+        while "Choose profiles" not in body and time.monotonic() < deadline:
+            time.sleep(0.1)
+            body = fetch(page.url)[1]
+        assert 'name="prune" value="Power+User-999999999999"' in body
+        fetch(base + "/write", {"prune": "Power+User-999999999999", "token": token})
+        assert page.wait(10)
+    finally:
+        page.stop()
+    assert page.outcome is not None and page.outcome.removed == ("Power+User-999999999999",)
+    assert "Power+User" not in (home / ".aws" / "config").read_text()
+
+
+def test_web_page_times_out(home: Path) -> None:
+    page = configure_web.start_configure_page(open_browser=False, timeout=0.5)
+    url = page.url
+    assert page.wait(5) is False
+    with pytest.raises(urllib.error.URLError):
+        fetch(url)

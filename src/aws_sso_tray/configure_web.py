@@ -1,0 +1,335 @@
+"""The tray's face of `configure`: a one-time page on 127.0.0.1, because pystray has no text input.
+
+    page = start_configure_page()      # opens http://127.0.0.1:PORT/?t=TOKEN in the browser
+    page.wait()                        # True once profiles were written; page.stop() ends it early
+
+The page walks through the same steps as the terminal (`configure.py` holds the flow): a form
+for the start URL and region, "signing in..." while the sign-in runs in another browser tab,
+a checklist of the portal's accounts and roles (and of generated profiles whose role is gone),
+then the result. The server stops itself after success or after `timeout` (10 minutes).
+
+Safety: bound to 127.0.0.1 on an ephemeral port; every request must carry the one-time random
+token (`?t=` in GET URLs, a hidden `token` field in POST forms: a page of another origin cannot
+read it, so it cannot forge a form; CSRF-safe), or it gets 403; a Host header other than
+`127.0.0.1:PORT` gets 403 too (DNS rebinding). The pages load nothing from elsewhere (a strict
+Content-Security-Policy says so), are never cached, and send no Referer (the token is in the URL).
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from aws_sso_tray import configure
+from aws_sso_tray.configure import ConfigureRequest, Outcome, Plan, Selection
+from aws_sso_tray.errors import AppError, LoginNeededError
+from aws_sso_tray.login import LoginPrompt
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 600.0
+_MAX_BODY = 64 * 1024
+
+__all__ = ["ConfigurePage", "start_configure_page"]
+
+
+class ConfigurePage:
+    """The page's server and the state of the one configure run it serves."""
+
+    def __init__(
+        self, *, config_path: Path | None = None, timeout: float = DEFAULT_TIMEOUT
+    ) -> None:
+        self.token = secrets.token_urlsafe(24)
+        self.config_path = config_path
+        self.timeout = timeout
+        self.outcome: Outcome | None = None
+        self._lock = threading.Lock()
+        self._stage = "form"  # form | signing-in | choose | done | error
+        self._message = ""
+        self._prompt: LoginPrompt | None = None
+        self._plan: Plan | None = None
+        self._cancel = threading.Event()
+        self._finished = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._thread: threading.Thread | None = None
+        self._deadline = 0.0
+
+    # -- life cycle ----------------------------------------------------------------------------
+
+    @property
+    def url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("configure page not started")
+        return f"http://127.0.0.1:{self._server.server_address[1]}/?t={self.token}"
+
+    def start(self, open_browser: bool = True) -> str:
+        page = self
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(page))
+        self._server.daemon_threads = True
+        self._deadline = time.monotonic() + self.timeout
+        self._thread = threading.Thread(target=self._serve, name="configure-page", daemon=True)
+        self._thread.start()
+        if open_browser:
+            from aws_sso_tray.login import open_url
+
+            # A $BROWSER command may wait for the browser to exit: never hold up the caller.
+            threading.Thread(
+                target=open_url, args=(self.url,), name="configure-browser", daemon=True
+            ).start()
+        return self.url
+
+    def _serve(self) -> None:
+        assert self._server is not None
+        self._server.timeout = 0.2
+        while not self._finished.is_set() and time.monotonic() < self._deadline:
+            self._server.handle_request()
+        self._cancel.set()
+        self._server.server_close()
+        self._finished.set()
+
+    def wait(self, timeout: float | None = None) -> bool:
+        """Wait until the page is done; True when profiles were written (or checked)."""
+        self._finished.wait(timeout)
+        if self._thread is not None:
+            self._thread.join(1.0)
+        return self.outcome is not None
+
+    def stop(self) -> None:
+        self._cancel.set()
+        self._finished.set()
+        if self._thread is not None:
+            self._thread.join(2.0)
+
+    # -- the flow, on a worker thread ------------------------------------------------------------
+
+    def _begin(self, start_url: str, region: str) -> str | None:
+        try:
+            request = ConfigureRequest(
+                configure.validate_start_url(start_url), configure.validate_region(region)
+            )
+        except AppError as exc:
+            return exc.message
+        with self._lock:
+            if self._stage not in {"form", "error"}:
+                return None
+            self._stage, self._message = "signing-in", ""
+        threading.Thread(
+            target=self._sign_in, args=(request,), name="configure-sign-in", daemon=True
+        ).start()
+        return None
+
+    def _sign_in(self, request: ConfigureRequest) -> None:
+        def on_prompt(prompt: LoginPrompt) -> None:
+            with self._lock:
+                self._prompt = prompt
+
+        try:
+            session = configure.write_session(request, self.config_path)
+            token = configure.sign_in(session, on_prompt=on_prompt, cancel=self._cancel)
+            try:
+                plan = configure.make_plan(session, token, config_path=self.config_path)
+            except LoginNeededError:
+                # The cached token was refused (revoked, or lacks the account scope).
+                token = configure.sign_in(
+                    session, on_prompt=on_prompt, cancel=self._cancel, force=True
+                )
+                plan = configure.make_plan(session, token, config_path=self.config_path)
+        except AppError as exc:
+            self._set("error", exc.message)
+            return
+        except Exception:
+            log.exception("configure page: sign-in or portal scan failed")
+            self._set("error", "something went wrong (see the log); try again")
+            return
+        with self._lock:
+            self._plan, self._stage = plan, "choose"
+
+    def _write(self, add: list[str], prune: list[str]) -> None:
+        with self._lock:
+            plan = self._plan
+            if plan is None or self._stage != "choose":
+                return
+        keys = tuple(tuple(item.split(":", 1)) for item in add if ":" in item)
+        try:
+            outcome = configure.apply_plan(
+                plan, Selection(tuple((k[0], k[1]) for k in keys), tuple(prune))
+            )
+        except AppError as exc:
+            self._set("error", exc.message)
+            return
+        with self._lock:
+            self.outcome, self._stage = outcome, "done"
+
+    def _set(self, stage: str, message: str) -> None:
+        with self._lock:
+            self._stage, self._message = stage, message
+
+    # -- pages -----------------------------------------------------------------------------------
+
+    def render(self, error: str = "") -> str:
+        with self._lock:
+            stage, message, prompt, plan, outcome = (
+                self._stage,
+                self._message,
+                self._prompt,
+                self._plan,
+                self.outcome,
+            )
+        token = html.escape(self.token)
+        hidden = f'<input type="hidden" name="token" value="{token}">'
+        if stage == "signing-in":
+            link = ""
+            if prompt is not None:
+                link = f'<p>If no sign-in tab opened, <a href="{html.escape(prompt.url)}" '
+                link += 'target="_blank" rel="noreferrer">open the sign-in page</a>'
+                if prompt.user_code:
+                    link += f" and check it shows <b>{html.escape(prompt.user_code)}</b>"
+                link += ".</p>"
+            body = f"<h1>Signing in&hellip;</h1><p>Finish the sign-in in the other tab.</p>{link}"
+            return _page(body, refresh=f"/?t={token}")
+        if stage == "choose" and plan is not None:
+            rows = []
+            for choice in plan.choices:
+                role = choice.role
+                label = html.escape(f"{role.account_name} ({role.account_id}) {role.role_name}")
+                value = html.escape(f"{role.account_id}:{role.role_name}")
+                if choice.configured:
+                    rows.append(
+                        f"<li><input type=checkbox checked disabled> {label}: profile "
+                        f"{html.escape(choice.profile_name)}</li>"
+                    )
+                else:
+                    rows.append(
+                        f'<li><label><input type=checkbox name="role" value="{value}"> {label}'
+                        f" &rarr; {html.escape(choice.profile_name)}</label></li>"
+                    )
+            prune = "".join(
+                f'<li><label><input type=checkbox name="prune" value="{html.escape(p.name)}">'
+                f" remove {html.escape(p.name)}</label></li>"
+                for p in plan.prunable
+            )
+            if prune:
+                prune = f"<h2>Generated profiles whose role is gone</h2><ul>{prune}</ul>"
+            body = (
+                f"<h1>Choose profiles</h1><form method=post action=/write>{hidden}"
+                f"<ul>{''.join(rows)}</ul>{prune}<button>Write profiles</button></form>"
+            )
+            return _page(body)
+        if stage == "done" and outcome is not None:
+            added = ", ".join(outcome.added) or "none"
+            removed = ", ".join(outcome.removed) or "none"
+            body = (
+                f"<h1>Done</h1><p>Added: {html.escape(added)}. Removed: {html.escape(removed)}."
+                f"</p><p>Written to {html.escape(str(outcome.config_path))}. "
+                "You can close this tab.</p>"
+            )
+            return _page(body)
+        problem = error or (message if stage == "error" else "")
+        note = f'<p class="error">{html.escape(problem)}</p>' if problem else ""
+        body = (
+            f"<h1>Set up AWS SSO profiles</h1>{note}<form method=post action=/start>{hidden}"
+            '<p><label>AWS access portal URL<br><input name="start_url" size=50 '
+            'placeholder="https://d-xxxxxxxxxx.awsapps.com/start" required></label></p>'
+            '<p><label>IAM Identity Center region<br><input name="region" '
+            'placeholder="us-east-1" required></label></p>'
+            "<button>Sign in</button></form>"
+        )
+        return _page(body)
+
+
+def _page(body: str, refresh: str | None = None) -> str:
+    meta = f'<meta http-equiv="refresh" content="2;url={refresh}">' if refresh else ""
+    return (
+        "<!doctype html><html><head><meta charset=utf-8><title>aws-sso-tray setup</title>"
+        f"{meta}<style>body{{font-family:sans-serif;max-width:40em;margin:2em auto}}"
+        "li{list-style:none}.error{color:#b00}</style></head>"
+        f"<body>{body}</body></html>"
+    )
+
+
+def _handler_for(page: ConfigurePage) -> Callable[..., BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        server_version = "aws-sso-tray"
+
+        def log_message(self, format: str, *args: Any) -> None:
+            # The URLs carry the token: never write them anywhere.
+            pass
+
+        def _allowed(self, token: str | None) -> bool:
+            port = page._server.server_address[1] if page._server else 0
+            if self.headers.get("Host") != f"127.0.0.1:{port}":
+                return False
+            return token is not None and secrets.compare_digest(token, page.token)
+
+        def _send(self, status: int, text: str, location: str | None = None) -> None:
+            data = text.encode("utf-8")
+            self.send_response(status)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.send_header("Content-Length", str(len(data)))
+            self.send_header("Cache-Control", "no-store")
+            self.send_header("Referrer-Policy", "no-referrer")
+            self.send_header("X-Frame-Options", "DENY")
+            self.send_header(
+                "Content-Security-Policy",
+                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+                "frame-ancestors 'none'",
+            )
+            if location:
+                self.send_header("Location", location)
+            self.end_headers()
+            self.wfile.write(data)
+
+        def do_GET(self) -> None:
+            parts = urlsplit(self.path)
+            token = parse_qs(parts.query).get("t", [None])[0]
+            if parts.path != "/" or not self._allowed(token):
+                self._send(403, _page("<h1>Forbidden</h1>"))
+                return
+            self._send(200, page.render())
+
+        def do_POST(self) -> None:
+            try:
+                length = int(self.headers.get("Content-Length") or 0)
+            except ValueError:
+                length = -1
+            if not 0 <= length <= _MAX_BODY:
+                self._send(400, _page("<h1>Bad request</h1>"))
+                return
+            form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+            token = form.get("token", [None])[0]
+            path = urlsplit(self.path).path
+            if path not in {"/start", "/write"} or not self._allowed(token):
+                self._send(403, _page("<h1>Forbidden</h1>"))
+                return
+            if path == "/start":
+                error = page._begin(form.get("start_url", [""])[0], form.get("region", [""])[0])
+                if error:
+                    self._send(200, page.render(error))
+                    return
+            else:
+                page._write(form.get("role", []), form.get("prune", []))
+            self._send(303, page.render(), location=f"/?t={page.token}")
+            if page.outcome is not None:
+                page._finished.set()  # the answer above was the last page
+
+    return Handler
+
+
+def start_configure_page(
+    open_browser: bool = True,
+    *,
+    config_path: Path | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> ConfigurePage:
+    """Serve the configure page and (by default) open it; `.url`, `.wait()`, `.stop()`."""
+    page = ConfigurePage(config_path=config_path, timeout=timeout)
+    page.start(open_browser)
+    return page
