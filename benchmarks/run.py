@@ -281,15 +281,20 @@ def credential_process_variants(bench: Bench, profile: str) -> dict[str, tuple[s
         "ours": (*bench.ours, "credential-process", "--profile", profile),
         "aec-cache": (*bench.aec, "--profile", profile, "--json", "--cache-file", cache_file),
         "aec": (*bench.aec, "--profile", profile, "--json"),
+        # What any Python command costs before its first import: the floor for both tools.
+        "floor": (sys.executable, "-c", "pass"),
     }
 
 
-def bench_credential_process(bench: Bench, plan: Plan) -> list[Row]:
+def bench_credential_process(bench: Bench, plan: Plan) -> tuple[list[Row], Timing]:
+    """The two comparison rows, and the interpreter's own start-up time (the floor)."""
     bench.emu.config.latency = 0.0
     variants = credential_process_variants(bench, bench.profiles[0])
     for _ in range(plan.warmup):
         for name, cmd in variants.items():
-            check_from_emulator(bench, run_timed(cmd, bench)[1], name)
+            stdout = run_timed(cmd, bench)[1]
+            if name != "floor":
+                check_from_emulator(bench, stdout, name)
     samples: dict[str, list[float]] = {name: [] for name in variants}
     before = role_calls(bench)
     # Interleaved, so load from other work on the machine hits every variant alike.
@@ -298,10 +303,11 @@ def bench_credential_process(bench: Bench, plan: Plan) -> list[Row]:
             samples[name].append(run_timed(cmd, bench)[0])
     verify_credential_process_calls(role_calls(bench) - before, plan.runs)
     timings = {name: Timing(tuple(s)) for name, s in samples.items()}
-    return [
+    rows = [
         speedup_row("credential-process, warm cache vs `--cache-file`", timings, "aec-cache"),
         speedup_row("credential-process, warm cache vs plain `--json`", timings, "aec"),
     ]
+    return rows, timings["floor"]
 
 
 def verify_credential_process_calls(calls: int, runs: int) -> None:
@@ -475,15 +481,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def run_all(bench: Bench, plan: Plan) -> list[Row]:
-    rows = bench_credential_process(bench, plan)
+def run_all(bench: Bench, plan: Plan) -> tuple[list[Row], list[str]]:
+    """The table's rows, and notes for below it."""
+    rows, floor = bench_credential_process(bench, plan)
+    notes = [f"- Python start-up alone (`python -c pass`): {floor.cell()}"]
     print("credential-process done", file=sys.stderr)
     sync_row, ours = bench_sync(bench, plan)
     rows.append(sync_row)
     print("sync done", file=sys.stderr)
     if plan.aec_sync:
         rows.append(bench_aec_sync(bench, ours))
-    return rows
+    return rows, notes
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -501,11 +509,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             env = bench_env(home, emu.url)
             log_in(emu, env)
             bench = Bench(emu, home, env, our_command(), (str(aec),), profiles)
-            rows = run_all(bench, plan)
+            rows, notes = run_all(bench, plan)
     except BenchError as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
-    report = render(rows, machine_info(aec, plan), args.quick)
+    report = render(rows, [*machine_info(aec, plan), *notes], args.quick)
     if args.idle:
         report += run_idle(args.quick)
     print(report)
