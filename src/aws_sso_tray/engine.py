@@ -281,6 +281,11 @@ class Engine:
         self.wake()
         return True
 
+    def offline_snapshot(self) -> Snapshot:
+        """What the files say, with no portal call: `status` when no engine is running."""
+        self._watch()
+        return self._build(self._clock.now())
+
     def handle_action(self, notice_key: str) -> None:
         """A notice's button was pressed (`Notifier.on_action`): "Log in" starts the login."""
         session_key = alerts.session_of(notice_key)

@@ -1,0 +1,195 @@
+"""The headless daemon as a real subprocess against the emulator, and `status`.
+
+Slow tests use 25 s credentials so the daemon rewrites the section several times while a reader
+checks that every read of the credentials file parses and holds a complete section.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from tests.desktop_fixtures import desktop_session
+from tests.sso_helpers import device_login, session_config
+
+from aws_sso_tray import clock, daemon, instance, paths, sessionstate, settings
+from aws_sso_tray.errors import AlreadyRunningError, ExitCode
+from aws_sso_tray.profiles import SsoSession
+
+SESSION = SsoSession(
+    "corp", "https://d-1234567890.awsapps.com/start", "us-east-1", ("sso:account:access",)
+)
+KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
+
+
+@pytest.fixture
+def logged_in(emulator: Any, aws_config: Any) -> Any:
+    aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
+    device_login(emulator, SESSION)
+    settings.add_auto_sync("dev")
+    return emulator
+
+
+def start_daemon(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    full = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    full.update(env or {})
+    return subprocess.Popen(
+        [sys.executable, "-m", "aws_sso_tray.daemon", *args],
+        env=full,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for(condition: Any, what: str, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def section_key(name: str = "dev") -> str | None:
+    from botocore.configloader import raw_config_parse
+
+    path = paths.aws_credentials_file()
+    if not path.exists():
+        return None
+    return raw_config_parse(str(path)).get(name, {}).get("aws_access_key_id")
+
+
+def test_status_without_an_engine_reads_files_only(logged_in: Any) -> None:
+    logged_in.clear_requests()
+    text = daemon.status()
+    assert "engine: not running" in text
+    assert "dev" in text and "logged_in" in text
+    data = json.loads(daemon.status(json=True))
+    assert data["engine_running"] is False
+    assert data["profiles"][0]["name"] == "dev"
+    assert data["profiles"][0]["synced_section"] == "dev"
+    assert logged_in.requests == []
+
+
+def test_second_instance_is_refused_in_process(logged_in: Any) -> None:
+    with instance.InstanceLock():
+        with pytest.raises(AlreadyRunningError) as info:
+            daemon.run_daemon(setup_logs=False)
+        assert str(os.getpid()) in info.value.message
+        assert instance.engine_running()
+    assert not instance.engine_running()
+
+
+@pytest.mark.slow
+def test_daemon_keeps_the_section_fresh_survives_faults_and_stops_on_sigterm(
+    logged_in: Any,
+) -> None:
+    emu = logged_in
+    emu.config.credential_ttl = 25
+    proc = start_daemon("--refresh-before", "10s", "--debug")
+    reads: list[str] = []
+    problems: list[str] = []
+    done = threading.Event()
+
+    def reader() -> None:  # reads the file as `aws` commands would, as fast as it can
+        from botocore.configloader import raw_config_parse
+
+        path = paths.aws_credentials_file()
+        while not done.is_set():
+            if path.exists():
+                try:
+                    section = raw_config_parse(str(path)).get("dev")
+                except Exception as exc:
+                    problems.append(f"parse: {exc}")
+                    continue
+                if section is None or not all(section.get(k) for k in KEYS):
+                    problems.append(f"incomplete: {sorted(section or {})}")
+                else:
+                    reads.append(section["aws_access_key_id"])
+            time.sleep(0.01)
+
+    thread = threading.Thread(target=reader, daemon=True)
+    thread.start()
+    try:
+        wait_for(lambda: section_key() is not None, "the first write")
+        wait_for(instance.engine_running, "the engine lock")
+        status = subprocess.run(
+            [sys.executable, "-m", "aws_sso_tray.daemon", "--status", "--json"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=30,
+        )
+        assert json.loads(status.stdout)["engine_running"] is True
+
+        second = start_daemon()
+        _out, err = second.communicate(timeout=30)
+        assert second.returncode == ExitCode.ALREADY_RUNNING, err
+        assert "already running" in err
+
+        first = section_key()
+        wait_for(lambda: section_key() != first, "a refresh", timeout=30)
+        emu.inject_fault("GetRoleCredentials", "5xx", count=6)  # two failed rounds
+        emu.inject_fault("CreateToken", "drop", count=1)
+        second_key = section_key()
+        wait_for(lambda: section_key() != second_key, "a refresh after the faults", timeout=90)
+        assert emu.count("GetRoleCredentials") >= 3
+    finally:
+        done.set()
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _out, err = proc.communicate(timeout=10)
+        finally:
+            proc.kill()
+    elapsed = time.monotonic() - started
+    assert proc.returncode == 0, err
+    assert elapsed < 2.0, elapsed
+    assert not problems, problems[:5]
+    assert len(set(reads)) >= 3  # several rewrites observed, each complete
+    assert "Traceback" not in err
+    for secret in emu.issued_secrets():
+        assert secret not in err
+    log_text = daemon.log_file().read_text()
+    assert "refreshed dev" in log_text
+    for secret in emu.issued_secrets():
+        assert secret not in log_text
+    assert not instance.engine_running()
+
+
+@pytest.mark.desktop
+def test_session_ending_warning_reaches_a_real_notification_server(
+    emulator: Any, aws_config: Any, tmp_path: Path
+) -> None:
+    emulator.config.session_ttl = 600  # the session ends in 10 minutes...
+    aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
+    device_login(emulator, SESSION)
+    settings.add_auto_sync("dev")
+    # ...and we logged in 7 h 50 min ago, of an 8 h session.
+    sessionstate.record_login(
+        SESSION.cache_key,
+        sessionstate.SessionRecord(
+            clock.now() - timedelta(hours=7, minutes=50), SESSION.start_url, "device"
+        ),
+    )
+    with desktop_session(tmp_path) as (env, monitor):
+        proc = start_daemon(env=env)
+        try:
+            wait_for(lambda: "ends soon" in monitor(), "the Notify call", timeout=30)
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            _out, err = proc.communicate(timeout=10)
+        seen = monitor()
+    assert "SSO session corp ends soon" in seen
+    assert "Log in" in seen  # the action button
+    assert seen.count("SSO session corp ends soon") == 1, err
