@@ -6,6 +6,7 @@ sign-in page (through $BROWSER), urllib driving our configure page.
 
 from __future__ import annotations
 
+import logging
 import re
 import shlex
 import subprocess
@@ -119,7 +120,7 @@ def test_scan_paginates_and_rides_out_throttling(portal_emulator: Any) -> None:
     portal_emulator.inject_fault("ListAccounts", "throttle", count=1)
     roles = portal.scan(issued.access_token, "us-east-1")
     assert len(roles) == 16
-    assert roles[0].account_name == "sandbox" or roles[0].account_name.startswith("Team")
+    assert [r.account_name for r in roles[:3]] == ["sandbox", "sandbox", "Team 1"]
     assert {r.role_name for r in roles if r.account_id == "999999999999"} == {"Admin", "Power+User"}
     statuses = [(r.op, r.status) for r in portal_emulator.requests]
     assert statuses.count(("ListAccountRoles", 429)) == 3
@@ -320,3 +321,19 @@ def test_web_page_times_out(home: Path) -> None:
     assert page.wait(5) is False
     with pytest.raises(urllib.error.URLError):
         fetch(url)
+
+
+def test_no_secret_in_debug_log(
+    portal_emulator: Any, home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    script = Script(START_URL, "us-east-1", "", "", "all")
+    assert configure.run_terminal_configure(script.input, script.print) == 0, script.text
+    # Our own loggers (botocore's wire log at DEBUG is botocore's; logs.setup_logging masks it).
+    ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("aws_sso_tray"))
+    logged = ours + script.text
+    assert "signed in" in ours and "config" in ours  # really captured at DEBUG
+    secrets = portal_emulator.issued_secrets()
+    assert secrets
+    for secret in secrets:
+        assert secret not in logged
