@@ -263,8 +263,19 @@ def check_from_emulator(bench: Bench, stdout: str, label: str) -> None:
 
 
 def role_calls(bench: Bench) -> int:
-    # The log records a request after answering it; a subprocess has exited by then anyway.
     return bench.emu.count("GetRoleCredentials")
+
+
+def calls_since(bench: Bench, before: int, expected: int) -> int:
+    """GetRoleCredentials calls since `before`, waiting briefly for `expected` of them.
+
+    The emulator logs a request after answering it, so a client may exit before its last
+    call is in the log.
+    """
+    deadline = time.monotonic() + 2
+    while role_calls(bench) - before < expected and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return role_calls(bench) - before
 
 
 def clear_role_caches(bench: Bench) -> None:
@@ -301,7 +312,7 @@ def bench_credential_process(bench: Bench, plan: Plan) -> tuple[list[Row], Timin
     for _ in range(plan.runs):
         for name, cmd in variants.items():
             samples[name].append(run_timed(cmd, bench)[0])
-    verify_credential_process_calls(role_calls(bench) - before, plan.runs)
+    verify_credential_process_calls(calls_since(bench, before, plan.runs), plan.runs)
     timings = {name: Timing(tuple(s)) for name, s in samples.items()}
     rows = [
         speedup_row("credential-process, warm cache vs `--cache-file`", timings, "aec-cache"),
@@ -340,7 +351,7 @@ def run_sync(bench: Bench, jobs: int | None) -> float:
     before = role_calls(bench)
     extra = ("--jobs", str(jobs)) if jobs is not None else ()
     elapsed, _ = run_timed((*bench.ours, "sync", *bench.profiles, *extra), bench)
-    calls = role_calls(bench) - before
+    calls = calls_since(bench, before, len(bench.profiles))
     if calls != len(bench.profiles):
         raise BenchError(f"sync made {calls} GetRoleCredentials calls, not {len(bench.profiles)}")
     return elapsed
@@ -377,7 +388,7 @@ def bench_aec_sync(bench: Bench, ours: Timing) -> Row:
     for name in bench.profiles:
         run_timed((*bench.aec, "--profile", name, "--credentials-file-profile", name), bench)
     total = time.perf_counter() - start
-    if role_calls(bench) - before != len(bench.profiles):
+    if calls_since(bench, before, len(bench.profiles)) != len(bench.profiles):
         raise BenchError("aws-export-credentials did not fetch every profile from the emulator")
     return Row(
         f"sync {len(bench.profiles)} profiles vs aws-export-credentials "
