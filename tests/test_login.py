@@ -513,11 +513,13 @@ def waiting_login(setup: Any, browser: Callable[..., Path]) -> Iterator[dict[str
     browser("ignore")
     prompts = Prompts()
     thread, outcome = run_in_thread(
-        lambda: login.login(SESSION, flow="pkce", timeout=20, on_prompt=prompts)
+        # Long enough to outlast a slow machine: every test finishes this login itself, and
+        # a timed-out login would close the callback the test's browser then redirects to.
+        lambda: login.login(SESSION, flow="pkce", timeout=90, on_prompt=prompts)
     )
     wait_for(lambda: prompts)
     yield {"prompt": prompts[0], "thread": thread, "outcome": outcome}
-    thread.join(25)
+    thread.join(95)
 
 
 def test_second_login_reports_the_waiting_one(waiting_login: dict[str, Any]) -> None:
