@@ -1,0 +1,8 @@
+"""PyInstaller entry script for the windowless tray (aws_sso_tray.cli:gui_main)."""
+
+import sys
+
+from aws_sso_tray.cli import gui_main
+
+if __name__ == "__main__":
+    sys.exit(gui_main())

@@ -1,0 +1,2 @@
+@echo off
+start "" "%LOCALAPPDATA%\Programs\aws-sso-tray\aws-sso-tray-gui.exe" --autostart
