@@ -438,6 +438,18 @@ def cmd_auto_list(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_configure(args: argparse.Namespace) -> int:
+    from aws_sso_tray.configure import run_terminal_configure
+
+    if args.web:
+        from aws_sso_tray.configure_web import start_configure_page
+
+        page = start_configure_page(open_browser=True)
+        _err(f"Set up your SSO profiles on this page (it closes itself when done):\n{page.url}")
+        return 0 if page.wait(None) else int(ExitCode.LOGIN_TIMEOUT)
+    return run_terminal_configure()
+
+
 # --- tray -----------------------------------------------------------------------------------
 
 
@@ -569,6 +581,17 @@ def build_parser() -> argparse.ArgumentParser:
         default=timedelta(minutes=10),
         metavar="DURATION",
         help="give up after this long (default 10m)",
+    )
+
+    p = add(
+        "configure",
+        cmd_configure,
+        "set up SSO profiles from your access portal, like `aws configure sso`",
+    )
+    p.add_argument(
+        "--web",
+        action="store_true",
+        help="answer in a page on 127.0.0.1 instead of terminal prompts",
     )
 
     p = add("tray", cmd_tray, "run the tray icon (the default when no command is given)")
