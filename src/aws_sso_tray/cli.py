@@ -460,7 +460,7 @@ def _log_to_file(args: argparse.Namespace) -> None:
 
     setup_logging(
         debug=bool(getattr(args, "debug", False)),
-        log_file=paths.log_dir() / "aws-sso-tray.log",
+        log_file=paths.log_file(),
         stderr_level=None if getattr(args, "debug", False) else 20,  # INFO
     )
 
@@ -470,6 +470,20 @@ def cmd_tray(args: argparse.Namespace) -> int:
 
     _log_to_file(args)
     return run_tray(autostart=bool(getattr(args, "autostart", False)))
+
+
+def cmd_daemon(args: argparse.Namespace) -> int:
+    from aws_sso_tray.daemon import run_daemon
+
+    _log_to_file(args)
+    return run_daemon(args.refresh_before, args.warn_before, setup_logs=False)
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from aws_sso_tray.daemon import status
+
+    _print(status(json=args.json))
+    return 0
 
 
 # --- parser --------------------------------------------------------------------------------------
@@ -600,6 +614,26 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="started at login: wait for the panel, never prompt",
     )
+
+    p = add(
+        "daemon", cmd_daemon, "keep credentials fresh without a tray (servers, WSL, tiling WMs)"
+    )
+    p.add_argument(
+        "--refresh-before",
+        type=_duration,
+        metavar="DURATION",
+        help="refresh role credentials this long before they expire (default: "
+        "settings, 10m); e.g. 90s, 10m, 1h",
+    )
+    p.add_argument(
+        "--warn-before",
+        type=_duration,
+        metavar="DURATION",
+        help="warn this long before an SSO session ends (default: settings, 15m)",
+    )
+
+    p = add("status", cmd_status, "every profile's state, from the running tray or daemon")
+    p.add_argument("--json", action="store_true")
 
     auto = sub.add_parser(
         "auto",

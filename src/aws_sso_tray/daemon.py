@@ -31,12 +31,11 @@ from aws_sso_tray.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
 
-LOG_FILE_NAME = "daemon.log"
 SHUTDOWN_TIMEOUT = 1.5
 
 
 def log_file() -> Path:
-    return paths.log_dir() / LOG_FILE_NAME
+    return paths.log_file()
 
 
 def run_daemon(

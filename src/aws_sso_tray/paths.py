@@ -81,3 +81,8 @@ def log_dir() -> Path:
     from platformdirs import user_log_path
 
     return user_log_path(APP_NAME, appauthor=False)
+
+
+def log_file() -> Path:
+    """The rotating log of the long-running faces (tray and daemon)."""
+    return log_dir() / "aws-sso-tray.log"

@@ -12,7 +12,7 @@ def main(argv: list[str]) -> int:
     from aws_sso_tray.logs import setup_logging
     from aws_sso_tray.tray import run_tray
 
-    setup_logging(debug="--debug" in argv, log_file=paths.log_dir() / "tray.log")
+    setup_logging(debug="--debug" in argv, log_file=paths.log_file())
     try:
         return run_tray(autostart="--autostart" in argv)
     except AppError as exc:
