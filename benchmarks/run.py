@@ -468,7 +468,8 @@ def run_idle(quick: bool) -> str:
     script = HERE / "idle.py"
     if not script.exists():
         return "\n## Idle cost\n\nbenchmarks/idle.py not found: skipped.\n"
-    cmd = [sys.executable, str(script), *(["--quick"] if quick else [])]
+    # idle.py has no --quick; a half-minute idle period is its smoke check.
+    cmd = [sys.executable, str(script), *(["--minutes", "0.5"] if quick else [])]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     return f"\n## Idle cost\n\n{proc.stdout.strip()}\n" + (
         f"\n(idle.py exited {proc.returncode})\n" if proc.returncode else ""
