@@ -486,6 +486,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from aws_sso_tray.demo import run_demo
+
+    if not args.no_tray:
+        _log_to_file(args)
+    return run_demo(tray=not args.no_tray, auto_approve=args.auto_approve, port=args.port)
+
+
 # --- parser --------------------------------------------------------------------------------------
 
 
@@ -607,6 +615,23 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="answer in a page on 127.0.0.1 instead of terminal prompts",
     )
+
+    p = add(
+        "demo",
+        cmd_demo,
+        "try everything against a local Identity Center emulator (no AWS account needed)",
+    )
+    p.add_argument(
+        "--no-tray",
+        action="store_true",
+        help="run headless: sign in, then keep the demo profile fresh in the terminal",
+    )
+    p.add_argument(
+        "--auto-approve",
+        action="store_true",
+        help="press Allow on the emulator's sign-in page for you (no browser needed)",
+    )
+    p.add_argument("--port", type=int, default=0, help="emulator port (default: any free one)")
 
     p = add("tray", cmd_tray, "run the tray icon (the default when no command is given)")
     p.add_argument(
