@@ -6,7 +6,7 @@ sections for the roles the user chose, and remove generated profiles whose role 
 the portal. Every other byte of the file stays: comments, blank lines, other sections, their
 order, line endings, a BOM, a missing final newline.
 
-The line model is the credentials-file editor's (`credfile._Document`: configparser's own
+The line model is `inifile`'s, shared with the credentials-file editor (configparser's own
 regular expressions, lines with their endings, sections and options with their line numbers,
 an edit list rendered back to text), so a line means the same to both editors and to botocore.
 Section names are mapped to profiles and sessions as botocore's `build_profile_map` does
@@ -51,17 +51,15 @@ from pathlib import Path
 from typing import Any
 
 from aws_sso_tray.atomicfile import check_writable, locked, resolve_target, write_atomic
-
-# The line model is shared with the credentials-file editor (see the report of the configure
-# work: these names belong in a module of their own, `inifile.py`).
-from aws_sso_tray.credfile import (
-    _configparser_view,
-    _Document,
-    _Edits,
-    _indent_of,
-    _Section,
-)
 from aws_sso_tray.errors import AppError, ConfigError
+from aws_sso_tray.inifile import (
+    Edits,
+    IniDocument,
+    Section,
+    configparser_view,
+    effective_values,
+    indent_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -189,8 +187,8 @@ def read_snapshot(path: Path) -> ConfigSnapshot:
     """The profiles and sessions of the config file at `path` (an absent file is empty)."""
     path = Path(path).expanduser()
     target = resolve_target(path)
-    doc = _Document.load(target)
-    doc.refuse_problems(path, _Edits())
+    doc = IniDocument.load(target)
+    doc.refuse_problems(path, Edits())
     return _snapshot(path, doc, _load_records(target))
 
 
@@ -220,13 +218,13 @@ def apply(
     path = Path(path).expanduser()
     with locked(path):
         target = check_writable(path)
-        doc = _Document.load(target)
-        doc.refuse_problems(path, _Edits())
+        doc = IniDocument.load(target)
+        doc.refuse_problems(path, Edits())
         records = _load_records(target)
         snapshot = _snapshot(path, doc, records)
-        edits = _Edits()
+        edits = Edits()
         expected: dict[str, dict[str, str] | None] = {}
-        before = _configparser_view(doc.text)
+        before = configparser_view(doc.text)
 
         session_changed = False
         if session is not None:
@@ -304,22 +302,16 @@ def _botocore_name(section: str) -> tuple[str, str] | None:
     return None
 
 
-def _effective(sections: Iterable[_Section]) -> dict[str, str]:
-    merged: dict[str, str] = {}
-    for section in sections:
-        for option in section.options:
-            merged[option.key] = option.value
-    return merged
-
-
-def _snapshot(path: Path, doc: _Document, records: Mapping[str, list[str]]) -> ConfigSnapshot:
-    grouped: dict[tuple[str, str], list[_Section]] = {}
+def _snapshot(path: Path, doc: IniDocument, records: Mapping[str, list[str]]) -> ConfigSnapshot:
+    grouped: dict[tuple[str, str], list[Section]] = {}
     for section in doc.sections:
         mapped = _botocore_name(section.name)
         if mapped is not None:
             grouped.setdefault(mapped, []).append(section)
     sessions = {
-        name: _effective(found) for (kind, name), found in grouped.items() if kind == "sso-session"
+        name: effective_values(found)
+        for (kind, name), found in grouped.items()
+        if kind == "sso-session"
     }
     names: set[str] = set()
     roles: list[RoleProfile] = []
@@ -327,7 +319,7 @@ def _snapshot(path: Path, doc: _Document, records: Mapping[str, list[str]]) -> C
         if kind != "profile":
             continue
         names.add(name)
-        values = _effective(found)
+        values = effective_values(found)
         account, role = values.get("sso_account_id"), values.get("sso_role_name")
         if not account or not role:
             continue
@@ -341,7 +333,7 @@ def _snapshot(path: Path, doc: _Document, records: Mapping[str, list[str]]) -> C
     return ConfigSnapshot(path, frozenset(names), sessions, tuple(roles))
 
 
-def _untouched(doc: _Document, name: str, recorded: list[str] | None) -> _Section | None:
+def _untouched(doc: IniDocument, name: str, recorded: list[str] | None) -> Section | None:
     """The profile's section when it is one we generated and nobody changed since."""
     if recorded is None:
         return None
@@ -382,7 +374,7 @@ def _session_values(session: SessionSpec, current: Mapping[str, str]) -> dict[st
     return wanted
 
 
-def _plan_set(doc: _Document, header: str, values: Mapping[str, str], edits: _Edits) -> None:
+def _plan_set(doc: IniDocument, header: str, values: Mapping[str, str], edits: Edits) -> None:
     found = doc.occurrences(header)
     if not found:
         edits.append.append([f"[{header}]", *(f"{k} = {v}" for k, v in values.items())])
@@ -403,13 +395,13 @@ def _plan_set(doc: _Document, header: str, values: Mapping[str, str], edits: _Ed
         if not options:
             missing.append(key)
             continue
-        edits.replace[options[0].line] = doc._with_value(options[0].line, value)
+        edits.replace[options[0].line] = doc.with_value(options[0].line, value)
         edits.delete.update(options[0].continuations)
     if not missing:
         return
     if section.options:
         anchor = section.options[-1]
-        after, indent = anchor.last_line, _indent_of(doc.lines[anchor.line].text)
+        after, indent = anchor.last_line, indent_of(doc.lines[anchor.line].text)
     else:
         after, indent = section.header, ""
     edits.insert_after.setdefault(after, []).extend(
@@ -417,7 +409,7 @@ def _plan_set(doc: _Document, header: str, values: Mapping[str, str], edits: _Ed
     )
 
 
-def _plan_delete(doc: _Document, section: _Section, edits: _Edits) -> None:
+def _plan_delete(doc: IniDocument, section: Section, edits: Edits) -> None:
     last = section.options[-1].last_line if section.options else section.header
     edits.delete.update(range(section.header, last + 1))
     # The blank separator goes with it: the one after it, or before it at the end of the file.
@@ -440,8 +432,8 @@ def _plan_delete(doc: _Document, section: _Section, edits: _Edits) -> None:
 
 def _verify(old: str, new: str, expected_changes: Mapping[str, dict[str, str] | None]) -> None:
     try:
-        before = _configparser_view(old)
-        after = _configparser_view(new)
+        before = configparser_view(old)
+        after = configparser_view(new)
         strict_before = _strict_ok(old)
         strict_after = _strict_ok(new)
     except configparser.Error as exc:

@@ -9,20 +9,11 @@ and keeps every other byte: other keys of the section, comments, blank lines, ot
 their order, CRLF or lone-CR line endings, a UTF-8 BOM, a missing final newline.
 
 How the file is read
-    Exactly as botocore reads it (`botocore.configloader.raw_config_parse`, a strict
-    `configparser.RawConfigParser`), using configparser's own regular expressions: a line is a
-    comment when it starts with `#` or `;` after any indentation; `[name]` starts a section named
-    by everything between the first `[` and the last `]` (`[ dev ]` is a section called " dev ",
-    which botocore does not use for profile `dev`, so neither do we); `key = value`, `key=value`
-    and `key: value` are options, keys compared lower-cased; a line indented deeper than the
-    option above it continues that option's value. Lines end at LF, CRLF or a lone CR, as in
-    Python's universal-newline reading.
+    Through `inifile`'s line model (shared with the config editor), which reads a file exactly
+    as botocore does and says what makes one unreadable: bytes that are not UTF-8, or a line
+    botocore rejects. Such a file is left untouched, with an error naming the line.
 
-What we refuse (the file is left untouched)
-    - bytes that are not UTF-8: we would have to guess the encoding;
-    - a line that is none of the above (no `=`/`:`, a key before the first section, an
-      indented block under `key =` without `=` in it): botocore rejects the file too, and we
-      cannot tell which section the user meant that line to be in. The error names the line.
+What else we refuse (the file is left untouched)
     - the section `[DEFAULT]`, which configparser copies into every other section;
     - the AWS config file: credentials are never written into `~/.aws/config`;
     - a section holding long-term keys (an `aws_access_key_id` without an `aws_session_token`,
@@ -44,8 +35,7 @@ Where new lines go
     A missing key goes after the last of our keys already in the section, else after the
     section's last option (and its continuation lines), else right after the header, with the
     indentation of the line it follows so no neighbouring line turns into a continuation line.
-    A missing section is appended at the end of the file, after one blank line, with the file's
-    line ending (that of its first line; LF for a new file).
+    A missing section is appended at the end of the file.
 
 Which sections we created (the choice, and why)
     We record them in a JSON state file (`paths.state_dir()/credentials-sections.json`), keyed
@@ -81,11 +71,10 @@ from __future__ import annotations
 import configparser
 import contextlib
 import hashlib
-import io
 import json
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -93,6 +82,17 @@ from typing import Any, Protocol
 from aws_sso_tray.atomicfile import check_writable, locked, resolve_target, write_atomic
 from aws_sso_tray.clock import format_time
 from aws_sso_tray.errors import AppError, ConfigError, FileWriteError, LongTermKeysError
+from aws_sso_tray.inifile import (
+    COMMENT_PREFIXES,
+    SECTION_RE,
+    Edits,
+    IniDocument,
+    Option,
+    Section,
+    configparser_view,
+    effective_values,
+    indent_of,
+)
 
 log = logging.getLogger(__name__)
 
@@ -106,13 +106,6 @@ STATE_FILE_NAME = "credentials-sections.json"
 _STATE_VERSION = 1
 _FINGERPRINT_SALT = b"aws-sso-tray credentials section v1:"
 _DEFAULT_SECTION = configparser.DEFAULTSECT
-
-# configparser's own patterns, so a line means to us what it means to botocore.
-_SECTION_RE = configparser.RawConfigParser.SECTCRE
-_OPTION_RE = configparser.RawConfigParser.OPTCRE
-_NONSPACE_RE = configparser.RawConfigParser.NONSPACECRE
-_COMMENT_PREFIXES = ("#", ";")
-_BOM = "\ufeff"
 
 
 class CredentialValues(Protocol):
@@ -155,13 +148,13 @@ def write_many(path: Path, updates: Mapping[str, CredentialValues], *, force: bo
     _refuse_config_file(path)
     with locked(path):
         target = check_writable(path)
-        doc = _Document.load(target)
+        doc = _CredentialsDocument.load(target)
         records = _load_records(target)
-        edits = _Edits()
+        edits = Edits()
         new_records: dict[str, _Record | None] = {}
         for section, values in wanted.items():
             occurrences = doc.occurrences(section)
-            effective = _effective(occurrences)
+            effective = effective_values(occurrences)
             ours = _is_ours(records.get(section), effective)
             if not force and not ours and _holds_long_term_keys(effective):
                 raise LongTermKeysError(
@@ -200,8 +193,8 @@ def remove_sections(path: Path, sections: Iterable[str]) -> tuple[str, ...]:
             _save_records(target, {name: None for name in names if name in records})
             return ()
         check_writable(path)
-        doc = _Document.load(target)
-        edits = _Edits()
+        doc = _CredentialsDocument.load(target)
+        edits = Edits()
         removed: list[str] = []
         forget: dict[str, _Record | None] = {}
         for name in names:
@@ -209,7 +202,7 @@ def remove_sections(path: Path, sections: Iterable[str]) -> tuple[str, ...]:
             if record is None:
                 continue
             occurrences = doc.occurrences(name)
-            key_id = _effective(occurrences).get(ACCESS_KEY_ID, "")
+            key_id = effective_values(occurrences).get(ACCESS_KEY_ID, "")
             if not occurrences or (key_id and _fingerprint(key_id) != record.key):
                 forget[name] = None  # gone, or someone else's keys now: not ours any more
                 continue
@@ -237,10 +230,10 @@ def read_section(path: Path, section: str) -> dict[str, str] | None:
     target = resolve_target(Path(path).expanduser())
     if not target.exists():
         return None
-    doc = _Document.load(target)
-    doc.refuse_problems(Path(path), _Edits())
+    doc = _CredentialsDocument.load(target)
+    doc.refuse_problems(Path(path), Edits())
     occurrences = doc.occurrences(section)
-    return _effective(occurrences) if occurrences else None
+    return effective_values(occurrences) if occurrences else None
 
 
 def owned_sections(path: Path) -> frozenset[str]:
@@ -249,11 +242,11 @@ def owned_sections(path: Path) -> frozenset[str]:
     records = _load_records(target)
     if not records or not target.exists():
         return frozenset()
-    doc = _Document.load(target)
+    doc = _CredentialsDocument.load(target)
     owned = set()
     for name, record in records.items():
         occurrences = doc.occurrences(name)
-        if record.created and occurrences and _is_ours(record, _effective(occurrences)):
+        if record.created and occurrences and _is_ours(record, effective_values(occurrences)):
             owned.add(name)
     return frozenset(owned)
 
@@ -282,7 +275,7 @@ def _check_section_name(section: str) -> None:
             "cannot write credentials into [DEFAULT]: configparser copies that section into "
             "every other one; use another profile name"
         )
-    header = _SECTION_RE.match(f"[{section}]") if section else None
+    header = SECTION_RE.match(f"[{section}]") if section else None
     if (
         not section
         or section != section.strip()
@@ -319,173 +312,13 @@ def _holds_long_term_keys(effective: Mapping[str, str]) -> bool:
 
 
 # --------------------------------------------------------------------------------------------
-# The file as configparser sees it, line by line
+# Planning the edit
 
 
-@dataclass(frozen=True)
-class _Line:
-    text: str  # without its line ending
-    end: str  # "\n", "\r\n", "\r", or "" for a last line without one
+class _CredentialsDocument(IniDocument):
+    """A credentials file, with the edits that put our keys into a section and take them out."""
 
-
-@dataclass
-class _Option:
-    key: str  # lower-cased, as configparser's optionxform does
-    line: int
-    continuations: list[int] = field(default_factory=list)  # indices of non-blank ones
-    pieces: list[str] = field(default_factory=list)  # configparser's value pieces
-
-    @property
-    def value(self) -> str:
-        return "\n".join(self.pieces).rstrip()
-
-    @property
-    def lines(self) -> list[int]:
-        return [self.line, *self.continuations]
-
-    @property
-    def last_line(self) -> int:
-        return self.continuations[-1] if self.continuations else self.line
-
-
-@dataclass
-class _Section:
-    name: str
-    header: int
-    end: int  # one past its last line
-    options: list[_Option] = field(default_factory=list)
-
-
-@dataclass(frozen=True)
-class _Problem:
-    line: int
-    message: str
-    option: _Option | None = None  # the option whose value is at fault, if any
-
-
-@dataclass
-class _Edits:
-    replace: dict[int, str] = field(default_factory=dict)
-    delete: set[int] = field(default_factory=set)
-    insert_after: dict[int, list[str]] = field(default_factory=dict)
-    append: list[list[str]] = field(default_factory=list)  # new sections, one list each
-
-
-def _split_lines(text: str) -> list[_Line]:
-    lines: list[_Line] = []
-    start = 0
-    i = 0
-    length = len(text)
-    while i < length:
-        char = text[i]
-        if char == "\n" or char == "\r":
-            end = "\r\n" if text.startswith("\r\n", i) else char
-            lines.append(_Line(text[start:i], end))
-            i += len(end)
-            start = i
-        else:
-            i += 1
-    if start < length:
-        lines.append(_Line(text[start:], ""))
-    return lines
-
-
-def _indent_of(text: str) -> str:
-    match = _NONSPACE_RE.search(text)
-    return text[: match.start()] if match else ""
-
-
-class _Document:
-    """A parsed credentials file: its lines, its sections in order, and what botocore rejects."""
-
-    def __init__(self, text: str, bom: str = "") -> None:
-        self.text = text
-        self.bom = bom
-        self.lines = _split_lines(text)
-        self.sections: list[_Section] = []
-        self.problems: list[_Problem] = []
-        self._parse()
-
-    @classmethod
-    def load(cls, target: Path) -> _Document:
-        try:
-            data = target.read_bytes()
-        except FileNotFoundError:
-            return cls("")
-        except IsADirectoryError:
-            raise FileWriteError(
-                f"{target} is a directory, not a file: move it away and try again"
-            ) from None
-        except OSError as exc:
-            raise FileWriteError(
-                f"cannot read {target}: {exc.strerror or exc}; fix its permissions and retry"
-            ) from None
-        try:
-            text = data.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise ConfigError(
-                f"{target} is not UTF-8 text (byte {data[exc.start]:#04x} at offset "
-                f"{exc.start}): save it as UTF-8 and retry; it was left untouched"
-            ) from None
-        if text.startswith(_BOM):
-            return cls(text[1:], _BOM)
-        return cls(text)
-
-    def _parse(self) -> None:
-        # A transcription of configparser.RawConfigParser._read (strict, default prefixes,
-        # empty lines allowed in values), recording positions instead of building dicts.
-        section: _Section | None = None
-        option: _Option | None = None
-        indent_level = 0
-        for index, line in enumerate(self.lines):
-            stripped = line.text.strip()
-            if stripped.startswith(_COMMENT_PREFIXES):
-                continue
-            if not stripped:
-                if option is not None:
-                    option.pieces.append("")
-                continue
-            indent = len(_indent_of(line.text))
-            if section is not None and option is not None and indent > indent_level:
-                option.pieces.append(stripped)
-                option.continuations.append(index)
-                continue
-            indent_level = indent
-            header = _SECTION_RE.match(stripped)
-            if header:
-                if section is not None:
-                    section.end = index
-                section = _Section(header.group("header"), index, len(self.lines))
-                self.sections.append(section)
-                option = None
-                continue
-            if section is None:
-                self.problems.append(_Problem(index, "a setting before the first [section]"))
-                continue
-            match = _OPTION_RE.match(stripped)
-            if match is None:
-                # configparser keeps the previous option current after such a line.
-                self.problems.append(_Problem(index, "not `key = value`, a comment or [section]"))
-                continue
-            name = match.group("option")
-            if not name:
-                self.problems.append(_Problem(index, "a value without a key"))
-                option = None
-                continue
-            option = _Option(name.rstrip().lower(), index, pieces=[match.group("value").strip()])
-            section.options.append(option)
-        for section_ in self.sections:
-            for option_ in section_.options:
-                problem = _nested_problem(option_)
-                if problem is not None:
-                    self.problems.append(_Problem(problem, "an indented line without `=`", option_))
-
-    def occurrences(self, name: str) -> list[_Section]:
-        return [section for section in self.sections if section.name == name]
-
-    # -- planning -----------------------------------------------------------------------------
-
-    def plan_write(self, name: str, values: Mapping[str, str], edits: _Edits) -> None:
+    def plan_write(self, name: str, values: Mapping[str, str], edits: Edits) -> None:
         occurrences = self.occurrences(name)
         if not occurrences:
             edits.append.append([f"[{name}]", *(f"{key} = {values[key]}" for key in values)])
@@ -493,13 +326,13 @@ class _Document:
         *earlier, last = occurrences
         for section in earlier:
             self._strip_ours(section, edits, drop_if_empty=True)
-        kept: list[_Option] = []
+        kept: list[Option] = []
         for key in OWNED_KEYS:
             options = [option for option in last.options if option.key == key]
             surplus = options
             if key in values and options:
                 first, surplus = options[0], options[1:]
-                edits.replace[first.line] = self._with_value(first.line, values[key])
+                edits.replace[first.line] = self.with_value(first.line, values[key])
                 edits.delete.update(first.continuations)
                 kept.append(first)
             for option in surplus:
@@ -510,10 +343,10 @@ class _Document:
         others = [option for option in last.options if option.key not in OWNED_KEYS]
         if kept:
             anchor = max(kept, key=lambda option: option.line)
-            after, indent = anchor.line, _indent_of(self.lines[anchor.line].text)
+            after, indent = anchor.line, indent_of(self.lines[anchor.line].text)
         elif others:
             anchor = others[-1]
-            after, indent = anchor.last_line, _indent_of(self.lines[anchor.line].text)
+            after, indent = anchor.last_line, indent_of(self.lines[anchor.line].text)
         else:
             # Only the header: indent like the next line that counts (the next header), so
             # that line cannot become a continuation of ours.
@@ -522,14 +355,14 @@ class _Document:
                 text = self.lines[index].text
                 if index in edits.delete or not text.strip():
                     continue
-                if not text.strip().startswith(_COMMENT_PREFIXES):
-                    indent = _indent_of(text)
+                if not text.strip().startswith(COMMENT_PREFIXES):
+                    indent = indent_of(text)
                     break
         edits.insert_after.setdefault(after, []).extend(
             f"{indent}{key} = {values[key]}" for key in missing
         )
 
-    def plan_remove(self, names: Iterable[str], edits: _Edits) -> None:
+    def plan_remove(self, names: Iterable[str], edits: Edits) -> None:
         wanted = set(names)
         # Last first, so a section followed only by sections that go is known to end the file.
         for section in reversed(self.sections):
@@ -543,7 +376,7 @@ class _Document:
                     edits.delete.add(index)
                     index -= 1
 
-    def _strip_ours(self, section: _Section, edits: _Edits, *, drop_if_empty: bool) -> bool:
+    def _strip_ours(self, section: Section, edits: Edits, *, drop_if_empty: bool) -> bool:
         for option in section.options:
             if option.key in OWNED_KEYS:
                 edits.delete.update(option.lines)
@@ -555,77 +388,9 @@ class _Document:
             return True
         return False
 
-    def _with_value(self, index: int, value: str) -> str:
-        text = self.lines[index].text
-        indent = _indent_of(text)
-        match = _OPTION_RE.match(text.strip())
-        assert match is not None
-        head = text[: len(indent) + match.start("value")]
-        if not match.group("value") and head[-1:] in "=:":
-            head += " "
-        return head + value
-
-    # -- checks and output --------------------------------------------------------------------
-
-    def refuse_problems(self, path: Path, edits: _Edits) -> None:
-        for problem in self.problems:
-            if problem.option is not None and set(problem.option.lines) <= edits.delete | set(
-                edits.replace
-            ):
-                continue  # the faulty value is one of ours and is being replaced
-            raise ConfigError(
-                f"{path} line {problem.line + 1}: {problem.message}; botocore cannot read this "
-                f"file either: fix that line and retry (the file was left untouched)"
-            )
-
-    def render(self, edits: _Edits) -> str:
-        eol = self.lines[0].end if self.lines and self.lines[0].end else "\n"
-        out: list[list[str]] = []
-        for index, line in enumerate(self.lines):
-            if index not in edits.delete:
-                out.append([edits.replace.get(index, line.text), line.end])
-            for text in edits.insert_after.get(index, []):
-                out.append([text, eol])
-        for new_section in edits.append:
-            if out and out[-1][0].strip():
-                out.append(["", eol])
-            out.extend([text, eol] for text in new_section)
-        for item in out[:-1]:
-            if not item[1]:
-                item[1] = eol  # a last line that now has lines after it
-        return "".join(text + end for text, end in out)
-
-
-def _nested_problem(option: _Option) -> int | None:
-    # botocore's configloader._parse_nested: a value starting on the next line is read as
-    # `key = value` lines and the whole file is refused when one has no `=`.
-    value = option.value
-    if not value.startswith("\n"):
-        return None
-    for piece in value.splitlines():
-        if piece.strip() and "=" not in piece:
-            return option.continuations[0] if option.continuations else option.line
-    return None
-
-
-def _effective(occurrences: Iterable[_Section]) -> dict[str, str]:
-    merged: dict[str, str] = {}
-    for section in occurrences:
-        for option in section.options:
-            merged[option.key] = option.value
-    return merged
-
 
 # --------------------------------------------------------------------------------------------
 # Verification against configparser itself
-
-
-def _configparser_view(text: str) -> dict[str, dict[str, str]]:
-    # Non-strict so a duplicate is merged rather than fatal, and no DEFAULT magic: we compare
-    # what is written, section by section.
-    parser = configparser.RawConfigParser(strict=False, default_section="\x00none\x00")
-    parser.read_file(io.StringIO(text, newline=None))
-    return {name: dict(parser.items(name)) for name in parser.sections()}
 
 
 def _verify(
@@ -636,8 +401,8 @@ def _verify(
     removed: tuple[str, ...],
 ) -> None:
     try:
-        before = _configparser_view(old)
-        after = _configparser_view(new)
+        before = configparser_view(old)
+        after = configparser_view(new)
     except configparser.Error as exc:
         raise AppError(
             f"could not edit the credentials file safely ({type(exc).__name__}); it was left "

@@ -1,0 +1,312 @@
+"""The INI line model botocore's parser agrees with: lines, sections, options, problems,
+planned edits, rendering, and the configparser view used to verify an edit.
+
+Both editors of the user's AWS files (`credfile` for the credentials file, `configedit` for the
+config) read and write through this model, so a line means the same to both of them and to
+botocore. It owns no file and decides nothing about which keys to change: an editor loads an
+`IniDocument`, plans its changes as `Edits` (lines to replace, delete, insert after, sections to
+append), refuses the file if `refuse_problems` says botocore cannot read it, and renders the new
+text, which keeps every byte it was not told to change.
+
+How a file is read
+    Exactly as botocore reads it (`botocore.configloader.raw_config_parse`, a strict
+    `configparser.RawConfigParser`), using configparser's own regular expressions: a line is a
+    comment when it starts with `#` or `;` after any indentation; `[name]` starts a section named
+    by everything between the first `[` and the last `]` (`[ dev ]` is a section called " dev ",
+    which botocore does not use for profile `dev`, so neither do we); `key = value`, `key=value`
+    and `key: value` are options, keys compared lower-cased; a line indented deeper than the
+    option above it continues that option's value. Lines end at LF, CRLF or a lone CR, as in
+    Python's universal-newline reading. A UTF-8 BOM is set aside and written back.
+
+What makes a file unreadable (an editor leaves it untouched)
+    - bytes that are not UTF-8: we would have to guess the encoding;
+    - a line that is none of the above (no `=`/`:`, a key before the first section, an
+      indented block under `key =` without `=` in it): botocore rejects the file too, and we
+      cannot tell which section the user meant that line to be in. The error names the line.
+    A problem inside an option's value is forgiven when the edit replaces that whole option.
+
+How edits are written back
+    Every line keeps its own line ending; a line we add takes the file's (that of its first
+    line; LF for a new file), and so does a last line without one that now has lines after it.
+    A new section goes at the end of the file, after one blank line.
+"""
+
+from __future__ import annotations
+
+import configparser
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TypeVar
+
+from aws_sso_tray.errors import ConfigError, FileWriteError
+
+# configparser's own patterns, so a line means to us what it means to botocore.
+SECTION_RE = configparser.RawConfigParser.SECTCRE
+_OPTION_RE = configparser.RawConfigParser.OPTCRE
+_NONSPACE_RE = configparser.RawConfigParser.NONSPACECRE
+COMMENT_PREFIXES = ("#", ";")
+BOM = "\ufeff"
+
+_Doc = TypeVar("_Doc", bound="IniDocument")
+
+__all__ = [
+    "BOM",
+    "COMMENT_PREFIXES",
+    "SECTION_RE",
+    "Edits",
+    "IniDocument",
+    "Line",
+    "Option",
+    "Problem",
+    "Section",
+    "configparser_view",
+    "effective_values",
+    "indent_of",
+    "split_lines",
+]
+
+
+@dataclass(frozen=True)
+class Line:
+    text: str  # without its line ending
+    end: str  # "\n", "\r\n", "\r", or "" for a last line without one
+
+
+@dataclass
+class Option:
+    key: str  # lower-cased, as configparser's optionxform does
+    line: int
+    continuations: list[int] = field(default_factory=list)  # indices of non-blank ones
+    pieces: list[str] = field(default_factory=list)  # configparser's value pieces
+
+    @property
+    def value(self) -> str:
+        return "\n".join(self.pieces).rstrip()
+
+    @property
+    def lines(self) -> list[int]:
+        return [self.line, *self.continuations]
+
+    @property
+    def last_line(self) -> int:
+        return self.continuations[-1] if self.continuations else self.line
+
+
+@dataclass
+class Section:
+    name: str
+    header: int
+    end: int  # one past its last line
+    options: list[Option] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Problem:
+    line: int
+    message: str
+    option: Option | None = None  # the option whose value is at fault, if any
+
+
+@dataclass
+class Edits:
+    replace: dict[int, str] = field(default_factory=dict)
+    delete: set[int] = field(default_factory=set)
+    insert_after: dict[int, list[str]] = field(default_factory=dict)
+    append: list[list[str]] = field(default_factory=list)  # new sections, one list each
+
+
+def split_lines(text: str) -> list[Line]:
+    lines: list[Line] = []
+    start = 0
+    i = 0
+    length = len(text)
+    while i < length:
+        char = text[i]
+        if char == "\n" or char == "\r":
+            end = "\r\n" if text.startswith("\r\n", i) else char
+            lines.append(Line(text[start:i], end))
+            i += len(end)
+            start = i
+        else:
+            i += 1
+    if start < length:
+        lines.append(Line(text[start:], ""))
+    return lines
+
+
+def indent_of(text: str) -> str:
+    match = _NONSPACE_RE.search(text)
+    return text[: match.start()] if match else ""
+
+
+class IniDocument:
+    """A parsed INI file: its lines, its sections in order, and what botocore rejects."""
+
+    def __init__(self, text: str, bom: str = "") -> None:
+        self.text = text
+        self.bom = bom
+        self.lines = split_lines(text)
+        self.sections: list[Section] = []
+        self.problems: list[Problem] = []
+        self._parse()
+
+    @classmethod
+    def load(cls: type[_Doc], target: Path) -> _Doc:
+        try:
+            data = target.read_bytes()
+        except FileNotFoundError:
+            return cls("")
+        except IsADirectoryError:
+            raise FileWriteError(
+                f"{target} is a directory, not a file: move it away and try again"
+            ) from None
+        except OSError as exc:
+            raise FileWriteError(
+                f"cannot read {target}: {exc.strerror or exc}; fix its permissions and retry"
+            ) from None
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ConfigError(
+                f"{target} is not UTF-8 text (byte {data[exc.start]:#04x} at offset "
+                f"{exc.start}): save it as UTF-8 and retry; it was left untouched"
+            ) from None
+        if text.startswith(BOM):
+            return cls(text[1:], BOM)
+        return cls(text)
+
+    def _parse(self) -> None:
+        # A transcription of configparser.RawConfigParser._read (strict, default prefixes,
+        # empty lines allowed in values), recording positions instead of building dicts.
+        section: Section | None = None
+        option: Option | None = None
+        indent_level = 0
+        for index, line in enumerate(self.lines):
+            stripped = line.text.strip()
+            if stripped.startswith(COMMENT_PREFIXES):
+                continue
+            if not stripped:
+                if option is not None:
+                    option.pieces.append("")
+                continue
+            indent = len(indent_of(line.text))
+            if section is not None and option is not None and indent > indent_level:
+                option.pieces.append(stripped)
+                option.continuations.append(index)
+                continue
+            indent_level = indent
+            header = SECTION_RE.match(stripped)
+            if header:
+                if section is not None:
+                    section.end = index
+                section = Section(header.group("header"), index, len(self.lines))
+                self.sections.append(section)
+                option = None
+                continue
+            if section is None:
+                self.problems.append(Problem(index, "a setting before the first [section]"))
+                continue
+            match = _OPTION_RE.match(stripped)
+            if match is None:
+                # configparser keeps the previous option current after such a line.
+                self.problems.append(Problem(index, "not `key = value`, a comment or [section]"))
+                continue
+            name = match.group("option")
+            if not name:
+                self.problems.append(Problem(index, "a value without a key"))
+                option = None
+                continue
+            option = Option(name.rstrip().lower(), index, pieces=[match.group("value").strip()])
+            section.options.append(option)
+        for section_ in self.sections:
+            for option_ in section_.options:
+                problem = _nested_problem(option_)
+                if problem is not None:
+                    self.problems.append(Problem(problem, "an indented line without `=`", option_))
+
+    def occurrences(self, name: str) -> list[Section]:
+        return [section for section in self.sections if section.name == name]
+
+    def with_value(self, index: int, value: str) -> str:
+        """Line `index` (an option) with its value replaced, its key, spacing and indent kept."""
+        text = self.lines[index].text
+        indent = indent_of(text)
+        match = _OPTION_RE.match(text.strip())
+        assert match is not None
+        head = text[: len(indent) + match.start("value")]
+        if not match.group("value") and head[-1:] in "=:":
+            head += " "
+        return head + value
+
+    # -- checks and output --------------------------------------------------------------------
+
+    def refuse_problems(self, path: Path, edits: Edits) -> None:
+        for problem in self.problems:
+            if problem.option is not None and set(problem.option.lines) <= edits.delete | set(
+                edits.replace
+            ):
+                continue  # the faulty value is one the edit replaces
+            raise ConfigError(
+                f"{path} line {problem.line + 1}: {problem.message}; botocore cannot read this "
+                f"file either: fix that line and retry (the file was left untouched)"
+            )
+
+    def render(self, edits: Edits) -> str:
+        eol = self.lines[0].end if self.lines and self.lines[0].end else "\n"
+        out: list[list[str]] = []
+        for index, line in enumerate(self.lines):
+            if index not in edits.delete:
+                out.append([edits.replace.get(index, line.text), line.end])
+            for text in edits.insert_after.get(index, []):
+                out.append([text, eol])
+        for new_section in edits.append:
+            if out and out[-1][0].strip():
+                out.append(["", eol])
+            out.extend([text, eol] for text in new_section)
+        for item in out[:-1]:
+            if not item[1]:
+                item[1] = eol  # a last line that now has lines after it
+        return "".join(text + end for text, end in out)
+
+
+def _nested_problem(option: Option) -> int | None:
+    # botocore's configloader._parse_nested: a value starting on the next line is read as
+    # `key = value` lines and the whole file is refused when one has no `=`.
+    value = option.value
+    if not value.startswith("\n"):
+        return None
+    for piece in value.splitlines():
+        if piece.strip() and "=" not in piece:
+            return option.continuations[0] if option.continuations else option.line
+    return None
+
+
+def effective_values(occurrences: Iterable[Section]) -> dict[str, str]:
+    """The keys and values of a section given once or more, later keys winning.
+
+    That is configparser's lenient reading, and what the other SDKs do; botocore refuses a
+    section given twice, which `IniDocument.refuse_problems` does not check.
+    """
+    merged: dict[str, str] = {}
+    for section in occurrences:
+        for option in section.options:
+            merged[option.key] = option.value
+    return merged
+
+
+# --------------------------------------------------------------------------------------------
+# Verification against configparser itself
+
+
+def configparser_view(text: str) -> dict[str, dict[str, str]]:
+    """Every section of `text` with its keys and values, as configparser itself reads them.
+
+    Raises configparser.Error for text configparser cannot read even when lenient.
+    """
+    # Non-strict so a duplicate is merged rather than fatal, and no DEFAULT magic: we compare
+    # what is written, section by section.
+    parser = configparser.RawConfigParser(strict=False, default_section="\x00none\x00")
+    parser.read_file(io.StringIO(text, newline=None))
+    return {name: dict(parser.items(name)) for name in parser.sections()}
