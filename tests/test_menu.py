@@ -104,6 +104,7 @@ def test_one_logged_in_session_lists_its_profiles_flat_with_their_state() -> Non
         "dev - logged in",
         "prod - fresh in [default] until 12:23",
         "Refresh all now",
+        "Add SSO profiles…",
         "Open the AWS config file",
         "Open the settings file",
         "Start at login",
@@ -286,9 +287,10 @@ def test_dozens_of_profiles_keep_favourites_and_recent_at_the_top() -> None:
 def test_global_entries_and_autostart_checkbox() -> None:
     s = snap([session()], [profile("dev")])
     entries = menu(s, autostart_enabled=True)
-    tail = [e for e in entries if not e.separator][-5:]
+    tail = [e for e in entries if not e.separator][-6:]
     assert [(e.label, e.action, e.checked) for e in tail] == [
         ("Refresh all now", Action(ActionKind.REFRESH_ALL), None),
+        ("Add SSO profiles…", Action(ActionKind.CONFIGURE), None),
         ("Open the AWS config file", Action(ActionKind.OPEN_CONFIG), None),
         ("Open the settings file", Action(ActionKind.OPEN_SETTINGS), None),
         ("Start at login", Action(ActionKind.TOGGLE_AUTOSTART), True),
@@ -305,14 +307,70 @@ def test_busy_snapshot_disables_refresh_all() -> None:
     assert refresh_all is not None and refresh_all.enabled is False
 
 
-def test_config_error_and_empty_config_say_what_to_do() -> None:
-    broken = menu(snap([], [], config_error="~/.aws/config line 3: bad section"))
-    assert broken[0].label == "AWS config problem: ~/.aws/config line 3: bad section"
-    assert broken[0].enabled is False
-    assert broken[1].action == Action(ActionKind.OPEN_CONFIG)
-    empty = menu(snap([], []))
-    assert empty[0].label == "No SSO profiles in the AWS config file"
-    assert find_entry(empty, "Quit") is not None
+def test_first_run_offers_setup_first_and_nothing_else_to_log_in() -> None:
+    entries = menu(snap([], []))
+    assert entries[0] == MenuEntry("Set up AWS SSO profiles…", Action(ActionKind.CONFIGURE))
+    assert entries[1].label == "No SSO profiles in the AWS config file yet"
+    assert entries[1].enabled is False and entries[1].action is None
+    assert entries[2].separator
+    # Offered once: no second "Add SSO profiles…" among the global entries.
+    configure = [e for e in entries if e.action == Action(ActionKind.CONFIGURE)]
+    assert configure == [entries[0]]
+    assert find_entry(entries, "Add SSO profiles") is None
+    refresh_all = find_entry(entries, "Refresh all now")
+    assert refresh_all is not None and refresh_all.enabled is False
+    assert labels(entries)[-4:] == [
+        "Open the AWS config file",
+        "Open the settings file",
+        "Start at login",
+        "Quit",
+    ]
+
+
+def test_first_run_with_the_setup_page_open_offers_to_show_it_again() -> None:
+    entries = menu(snap([], []), configuring=True)
+    assert entries[0] == MenuEntry("Show the setup page again", Action(ActionKind.CONFIGURE))
+    assert find_entry(entries, "Set up AWS SSO profiles") is None
+
+
+def test_with_profiles_adding_more_is_a_global_entry() -> None:
+    entries = menu(snap([session()], [profile("dev")]))
+    assert find_entry(entries, "Set up AWS SSO profiles") is None
+    add = find_entry(entries, "Add SSO profiles…")
+    assert add == MenuEntry("Add SSO profiles…", Action(ActionKind.CONFIGURE))
+    names = labels(entries)
+    assert names.index("Refresh all now") < names.index("Add SSO profiles…")
+    assert names.index("Add SSO profiles…") < names.index("Open the AWS config file")
+    # While a page is open the same entry shows it again rather than starting another.
+    again = menu(snap([session()], [profile("dev")]), configuring=True)
+    assert find_entry(again, "Add SSO profiles") is None
+    shown = find_entry(again, "Show the setup page again")
+    assert shown is not None and shown.action == Action(ActionKind.CONFIGURE)
+
+
+def test_config_error_is_one_shortened_line_with_the_file_near_the_top() -> None:
+    problem = "~/.aws/config line 3: " + "section header without a closing bracket " * 4
+    entries = menu(snap([], [], config_error=problem))
+    assert entries[0].label.startswith("AWS config problem: ~/.aws/config line 3: section")
+    assert entries[0].label.endswith("…") and len(entries[0].label) < len(problem)
+    assert entries[0].enabled is False and entries[0].action is None
+    assert entries[1] == MenuEntry("Open the AWS config file", Action(ActionKind.OPEN_CONFIG))
+    assert entries[2].separator
+    problems = [e for e in entries if e.label.startswith("AWS config problem")]
+    assert len(problems) == 1
+    # Not a first run: the config is there but broken, so no setup entry at the top.
+    assert find_entry(entries, "Set up AWS SSO profiles") is None
+    short = menu(snap([], [], config_error="~/.aws/config line 3: bad section"))
+    assert short[0].label == "AWS config problem: ~/.aws/config line 3: bad section"
+
+
+def test_config_error_next_to_working_profiles_keeps_them_and_adding() -> None:
+    problem = "auto-sync profile 'gone' is not an SSO profile in ~/.aws/config"
+    entries = menu(snap([session()], [profile("dev")], config_error=problem))
+    assert entries[0].label == f"AWS config problem: {problem[:59]}…"
+    assert entries[1].action == Action(ActionKind.OPEN_CONFIG)
+    assert find_entry(entries, "dev - logged in") is not None
+    assert find_entry(entries, "Add SSO profiles…") is not None
 
 
 # --- tooltip and icon state ------------------------------------------------------------------

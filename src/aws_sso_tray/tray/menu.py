@@ -5,14 +5,18 @@ dispatches each entry's `Action`; everything a person reads in the menu, the too
 icon's state is decided here and tested without a display.
 
 Layout (top to bottom):
-- a config problem, when ~/.aws/config cannot be read (disabled line);
+- first run (no SSO session or profile in the AWS config, and no config problem): "Set up AWS
+  SSO profiles…", which serves the configure page on 127.0.0.1 and opens it in the browser
+  (pystray has no text input); while that page is open the entry shows it again instead;
+- a config problem (disabled line, shortened) and "Open the AWS config file" right below it;
 - with many profiles: favourites, then recently used ones ("Pinned and recent"), so the profile
   a person needs is one or two clicks away however long the list is;
 - with one SSO session: the session's line (a submenu: log in, access portal, log out) and its
   profiles flat below it; with several: one submenu per session holding its actions and its
   profiles;
-- global entries: refresh all now, open the AWS config file, open the settings file, start at
-  login (checkbox), quit.
+- global entries: refresh all now, add SSO profiles (the same page; not on first run, where it
+  is the first entry), open the AWS config file, open the settings file, start at login
+  (checkbox), quit.
 
 A profile whose session needs a login is one plain entry: activating it starts that session's
 login. A profile that is logged in is a submenu: keep fresh in [section] (checkbox), refresh
@@ -41,6 +45,9 @@ PINNED_THRESHOLD = 8  # more profiles than this: favourites and recent ones go t
 RECENT_SHOWN = 5  # recently used profiles shown at the top (after the favourites)
 TOOLTIP_LIMIT = 127  # Windows truncates tray tooltips at 128 characters
 ERROR_LABEL_LIMIT = 60
+SETUP_LABEL = "Set up AWS SSO profiles…"
+ADD_PROFILES_LABEL = "Add SSO profiles…"
+SETUP_OPEN_LABEL = "Show the setup page again"  # a configure page is already being served
 
 
 class ActionKind(str, Enum):
@@ -55,6 +62,7 @@ class ActionKind(str, Enum):
     OPEN_CONFIG = "open_config"
     OPEN_SETTINGS = "open_settings"
     TOGGLE_AUTOSTART = "toggle_autostart"
+    CONFIGURE = "configure"  # serve the configure page (or show the open one again)
     QUIT = "quit"
 
 
@@ -182,22 +190,29 @@ def build_menu(
     settings: Settings,
     *,
     autostart_enabled: bool = False,
+    configuring: bool = False,
     now: datetime | None = None,
     tz: tzinfo | None = None,
 ) -> tuple[MenuEntry, ...]:
-    """The whole menu for `snapshot` and `settings` (`now` defaults to the snapshot's time)."""
+    """The whole menu for `snapshot` and `settings` (`now` defaults to the snapshot's time).
+
+    `configuring`: a configure page is open, so its entry offers to show that page again.
+    """
     now = snapshot.taken_at if now is None else now
     entries: list[MenuEntry] = []
+    first_run = is_first_run(snapshot)
+    configure = Action(ActionKind.CONFIGURE)
+    if first_run:
+        # The one thing to do on a fresh machine comes first, one click away.
+        entries += [
+            MenuEntry(SETUP_OPEN_LABEL if configuring else SETUP_LABEL, configure),
+            MenuEntry("No SSO profiles in the AWS config file yet", enabled=False),
+            SEPARATOR,
+        ]
     if snapshot.config_error:
         entries += [
-            MenuEntry(f"AWS config problem: {_short(snapshot.config_error)}", enabled=False)
-        ]
-        entries.append(MenuEntry("Open the AWS config file", Action(ActionKind.OPEN_CONFIG)))
-        entries.append(SEPARATOR)
-    if not snapshot.profiles and not snapshot.config_error:
-        entries += [
-            MenuEntry("No SSO profiles in the AWS config file", enabled=False),
-            MenuEntry("(add one with `aws configure sso`)", enabled=False),
+            MenuEntry(f"AWS config problem: {_short(snapshot.config_error)}", enabled=False),
+            MenuEntry("Open the AWS config file", Action(ActionKind.OPEN_CONFIG)),
             SEPARATOR,
         ]
 
@@ -242,6 +257,12 @@ def build_menu(
             Action(ActionKind.REFRESH_ALL),
             enabled=logged_in and not snapshot.busy,
         ),
+    ]
+    if not first_run:
+        entries.append(
+            MenuEntry(SETUP_OPEN_LABEL if configuring else ADD_PROFILES_LABEL, configure)
+        )
+    entries += [
         MenuEntry("Open the AWS config file", Action(ActionKind.OPEN_CONFIG)),
         MenuEntry("Open the settings file", Action(ActionKind.OPEN_SETTINGS)),
         MenuEntry("Start at login", Action(ActionKind.TOGGLE_AUTOSTART), checked=autostart_enabled),
@@ -249,6 +270,11 @@ def build_menu(
         MenuEntry("Quit", Action(ActionKind.QUIT)),
     ]
     return tuple(entries)
+
+
+def is_first_run(snapshot: Snapshot) -> bool:
+    """No SSO session or profile in the AWS config, and nothing wrong with it: set them up."""
+    return not snapshot.sessions and not snapshot.profiles and not snapshot.config_error
 
 
 def _group(snapshot: Snapshot) -> dict[str, list[ProfileState]]:
@@ -356,7 +382,7 @@ def tooltip(snapshot: Snapshot, now: datetime | None = None) -> str:
     if snapshot.config_error:
         return _clip(f"aws-sso-tray: AWS config problem: {snapshot.config_error}")
     if not snapshot.sessions:
-        return "aws-sso-tray: no SSO profiles configured"
+        return "aws-sso-tray: no SSO profiles yet (open the menu to set them up)"
     parts = [_session_summary(s, now) for s in snapshot.sessions]
     synced = sum(1 for p in snapshot.profiles if p.status is ProfileStatus.FRESH)
     if synced:
@@ -413,9 +439,12 @@ def icon_state(snapshot: Snapshot, settings: Settings | None = None) -> IconStat
 
 
 __all__ = [
+    "ADD_PROFILES_LABEL",
     "PINNED_THRESHOLD",
     "RECENT_SHOWN",
     "SEPARATOR",
+    "SETUP_LABEL",
+    "SETUP_OPEN_LABEL",
     "Action",
     "ActionKind",
     "MenuEntry",
@@ -423,6 +452,7 @@ __all__ = [
     "find_entry",
     "format_clock",
     "icon_state",
+    "is_first_run",
     "profile_label",
     "session_label",
     "tooltip",
