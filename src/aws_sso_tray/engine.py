@@ -749,15 +749,18 @@ class Engine:
                 continue
             info.auto_tried = expiry
             name = info.session.display_name
+            kept = ", ".join(names)
+            # No cached token at all is a first sign-in, not an ended session: say which.
+            state = "has ended" if info.token_expires_at else "is not signed in yet"
             self._send(
                 Notice(
                     key=f"auto-login:{key}",
                     title=f"Signing in to {name}",
-                    message=f"Your SSO session '{name}' has ended and {', '.join(names)} "
+                    message=f"Your SSO session '{name}' {state} and {kept} "
                     "is kept fresh: sign in on the page that opened.",
                 )
             )
-            self.login(key, reason=f"session ended; {', '.join(names)} kept fresh")
+            self.login(key, reason=f"session {name} {state}; {kept} kept fresh")
 
     # --- publishing ----------------------------------------------------------------------------
 
