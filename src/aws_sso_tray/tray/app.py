@@ -8,6 +8,11 @@ a short-lived daemon thread: the UI thread never waits for the network, a file l
 browser. Quit and SIGTERM: `stop.set()` -> `icon.stop()` -> (after the loop returns)
 `engine.stop()` -> `notifier.stop()`, all within a couple of seconds.
 
+First run (no SSO profiles): "Set up AWS SSO profiles…" serves `configure_web`'s one-time page
+on 127.0.0.1 and opens it in the browser (pystray has no text input). A worker thread starts it
+and waits for it; once profiles were written the engine is woken so they show at once. Only one
+page at a time: activating the entry again while it is open opens the same URL again.
+
 What is shown is decided by the pure `menu` module; this module only translates `MenuEntry`
 trees into `pystray.Menu` and `Action`s into calls.
 """
@@ -35,6 +40,7 @@ from aws_sso_tray.tray.icons import TRAY_SIZE, IconState, load_icon
 from aws_sso_tray.tray.menu import Action, ActionKind, MenuEntry
 
 if TYPE_CHECKING:
+    from aws_sso_tray.configure_web import ConfigurePage
     from aws_sso_tray.profiles import SsoProfile, SsoSession
 
 log = logging.getLogger(__name__)
@@ -91,6 +97,10 @@ class TrayApp:
         self._icon_state: IconState | None = None
         self._entries: tuple[MenuEntry, ...] = ()
         self._unsubscribe: Callable[[], None] | None = None
+        # The configure page being served, if any (guarded by _configure_lock, which is held
+        # only while one is started, never while it is waited for).
+        self._configure_lock = threading.Lock()
+        self._configure_page: ConfigurePage | None = None
         self.icon: Any = None
 
     # --- life cycle ------------------------------------------------------------------------
@@ -134,6 +144,10 @@ class TrayApp:
         self.stop_event.set()
         if self._unsubscribe is not None:
             self._unsubscribe()
+        with self._configure_lock:
+            page = self._configure_page
+        if page is not None:
+            page.stop()  # its server would otherwise live on until its own timeout
         if not self.engine.stop(ENGINE_STOP_TIMEOUT):
             log.warning("tray: the engine did not stop within %.1f s", ENGINE_STOP_TIMEOUT)
         stop = getattr(self.notifier, "stop", None)
@@ -192,7 +206,12 @@ class TrayApp:
             self._settings, _ = settings.load_settings()
 
     def _build(self, snapshot: Snapshot) -> tuple[MenuEntry, ...]:
-        return menu.build_menu(snapshot, self._settings, autostart_enabled=self._autostart)
+        return menu.build_menu(
+            snapshot,
+            self._settings,
+            autostart_enabled=self._autostart,
+            configuring=self._configure_page is not None,
+        )
 
     def _pystray_items(self) -> tuple[Any, ...]:
         with self._lock:
@@ -286,8 +305,46 @@ class TrayApp:
             with self._lock:
                 self._autostart = autostart.set_enabled(not autostart.is_enabled())
             self.refresh_view()
+        elif kind is ActionKind.CONFIGURE:
+            self.configure()
         elif kind is ActionKind.QUIT:
             self.quit()
+
+    def configure(self) -> bool:
+        """Serve the configure page and wait for it (blocking: call it from a worker thread).
+
+        With a page already open, open its URL in the browser again and return at once.
+        True when this call ran a page that wrote profiles.
+        """
+        from aws_sso_tray import configure_web
+
+        with self._configure_lock:
+            page = self._configure_page
+            if page is None:
+                page = configure_web.start_configure_page(open_browser=True)
+                self._configure_page = page
+                started = True
+            else:
+                started = False
+        if not started:
+            log.info("tray: the configure page is already open; showing it again")
+            _open_url(page.url)
+            return False
+        log.info("tray: configure page served on 127.0.0.1")
+        self.refresh_view()  # the entry now offers to show the open page again
+        try:
+            written = page.wait()
+        finally:
+            with self._configure_lock:
+                self._configure_page = None
+            self.refresh_view()
+        if written:
+            # The engine also notices the config file change on its own; do not make them wait.
+            self.engine.wake()
+            log.info("tray: profiles configured")
+        else:
+            log.info("tray: the configure page closed without writing profiles")
+        return written
 
     def notify(self, key: str, title: str, message: str) -> None:
         if self.notifier is not None:
