@@ -46,8 +46,11 @@ echo "bundle: $(du -sh "$dist/aws-sso-tray" | cut -f1), botocore data: $(du -sh 
 # --- everything below runs the bundle with a HOME of its own --------------------------------
 sandbox=$(mktemp -d "${TMPDIR:-/tmp}/aws-sso-tray-bundle.XXXXXX")
 emulator_pid=""
+pids=()  # the desktop's processes (Xvfb, D-Bus, trayer), stopped by id at exit
 cleanup() {
-  if [ -n "$emulator_pid" ]; then kill "$emulator_pid" 2>/dev/null || true; wait "$emulator_pid" 2>/dev/null || true; fi
+  local pid
+  for pid in "${pids[@]}" $emulator_pid; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${pids[@]}" $emulator_pid; do wait "$pid" 2>/dev/null || true; done
   rm -rf "$sandbox"
 }
 trap cleanup EXIT
@@ -155,6 +158,54 @@ if command -v desktop-file-validate >/dev/null; then
   desktop-file-validate "$sandbox/prefix/share/applications/aws-sso-tray.desktop" \
     "$root/packaging/linux/aws-sso-tray.desktop" "$root/packaging/linux/autostart/aws-sso-tray.desktop" \
     || fail "desktop-file-validate"
+fi
+
+step "bundle: the tray docks in a system tray (gtk and appindicator backends) and stops on SIGTERM"
+desktop_tools=(Xvfb dbus-daemon trayer xdotool xwininfo)
+missing=()
+for tool in "${desktop_tools[@]}"; do command -v "$tool" >/dev/null || missing+=("$tool"); done
+if [ "${#missing[@]}" -gt 0 ]; then
+  # CI installs them (.ci/run); a developer's machine may not have them.
+  [ "${CI:-}" = true ] && fail "tray check needs ${missing[*]} (apt-get install xvfb dbus trayer xdotool x11-utils)"
+  echo "build-linux: SKIPPED the tray check: ${missing[*]} not installed (xvfb dbus trayer xdotool x11-utils)" >&2
+else
+  Xvfb -displayfd 3 -screen 0 800x400x24 -nolisten tcp 3>"$sandbox/display" >/dev/null 2>&1 &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$sandbox/display" ] && break; sleep 0.1; done
+  [ -s "$sandbox/display" ] || fail "Xvfb did not start"
+  export DISPLAY=":$(cat "$sandbox/display")"
+  dbus-daemon --session --nofork --print-address=1 >"$sandbox/bus" 2>/dev/null &
+  pids+=($!)
+  for _ in $(seq 100); do [ -s "$sandbox/bus" ] && break; sleep 0.1; done
+  DBUS_SESSION_BUS_ADDRESS=$(head -n1 "$sandbox/bus"); export DBUS_SESSION_BUS_ADDRESS
+  trayer --edge top --align right --widthtype request --height 32 --SetDockType true \
+    --transparent false >/dev/null 2>&1 &
+  pids+=($!)
+  panel=""
+  for _ in $(seq 100); do panel=$(xdotool search --name '^panel$' 2>/dev/null | head -n1) && [ -n "$panel" ] && break; sleep 0.1; done
+  [ -n "$panel" ] || fail "trayer did not start"
+  for backend in gtk appindicator; do
+    PYSTRAY_BACKEND=$backend "$app" tray >"$sandbox/tray-$backend.log" 2>&1 &
+    tray_pid=$!
+    docked=""
+    for _ in $(seq 150); do
+      if xwininfo -tree -id "$panel" 2>/dev/null | grep -q '"aws-sso-tray'; then docked=yes; break; fi
+      kill -0 "$tray_pid" 2>/dev/null || break
+      sleep 0.1
+    done
+    if [ -z "$docked" ]; then
+      kill -9 "$tray_pid" 2>/dev/null || true
+      cat "$sandbox/tray-$backend.log" >&2; fail "the tray ($backend) did not dock in the system tray"
+    fi
+    kill -TERM "$tray_pid"
+    for _ in $(seq 100); do kill -0 "$tray_pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$tray_pid" 2>/dev/null; then
+      kill -9 "$tray_pid"; cat "$sandbox/tray-$backend.log" >&2; fail "the tray ($backend) ignored SIGTERM"
+    fi
+    rc=0; wait "$tray_pid" || rc=$?
+    [ "$rc" -eq 0 ] || { cat "$sandbox/tray-$backend.log" >&2; fail "the tray ($backend) exited $rc on SIGTERM"; }
+    echo "tray ($backend): docked, stopped cleanly"
+  done
 fi
 
 step "OK: $app works ($(du -sh "$dist/aws-sso-tray" | cut -f1)) in $((SECONDS - started))s"
