@@ -19,12 +19,12 @@ touch must be unchanged, and the ones we touched must hold exactly the expected 
 nothing is written. A file botocore cannot read is refused with the line at fault.
 
 Which profiles we generated (the choice, and why)
-    We record them in a JSON state file (`paths.state_dir()/config-profiles.json`), keyed by the
-    resolved path of the config file, with the exact lines we wrote for each profile. A profile
-    is ours only while the file holds it once and its lines, from the header to its last
-    option, are still exactly those. The moment the user edits it (a key changed or added, a
-    comment inside it, a reformatted line) it is theirs and is never removed; renaming it makes
-    the new name theirs and the old record is forgotten.
+    We record them in a JSON state file (`paths.state_dir()/config-profiles.json`, an
+    `ownership.RecordFile`), keyed by the resolved path of the config file, with the exact lines
+    we wrote for each profile. A profile is ours only while the file holds it once and its
+    lines, from the header to its last option, are still exactly those. The moment the user
+    edits it (a key changed or added, a comment inside it, a reformatted line) it is theirs and
+    is never removed; renaming it makes the new name theirs and the old record is forgotten.
     Why not a marker comment on the header (`[profile x]  # aws-sso-tray generated`): a marker
     survives the very edits that should hand the profile to the user (they change the role, the
     marker stays, and a later prune deletes their work); it travels with copies of the file to
@@ -42,7 +42,6 @@ from __future__ import annotations
 
 import configparser
 import io
-import json
 import logging
 import shlex
 from collections.abc import Iterable, Mapping, Sequence
@@ -60,11 +59,11 @@ from aws_sso_tray.inifile import (
     effective_values,
     indent_of,
 )
+from aws_sso_tray.ownership import RecordFile
 
 log = logging.getLogger(__name__)
 
 STATE_FILE_NAME = "config-profiles.json"
-_STATE_VERSION = 1
 ACCOUNT_SCOPE = "sso:account:access"
 _NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-+=@,")
 
@@ -189,7 +188,7 @@ def read_snapshot(path: Path) -> ConfigSnapshot:
     target = resolve_target(path)
     doc = IniDocument.load(target)
     doc.refuse_problems(path, Edits())
-    return _snapshot(path, doc, _load_records(target))
+    return _snapshot(path, doc, _RECORDS.load(target))
 
 
 def apply(
@@ -220,7 +219,7 @@ def apply(
         target = check_writable(path)
         doc = IniDocument.load(target)
         doc.refuse_problems(path, Edits())
-        records = _load_records(target)
+        records = _RECORDS.load(target)
         snapshot = _snapshot(path, doc, records)
         edits = Edits()
         expected: dict[str, dict[str, str] | None] = {}
@@ -278,7 +277,7 @@ def apply(
         for name in records:
             if name not in changes and name not in snapshot.generated:
                 changes[name] = None
-        _save_records(target, changes)
+        _RECORDS.save(target, changes)
         return EditResult(tuple(added), tuple(removed), tuple(kept), session_changed)
 
 
@@ -467,60 +466,21 @@ def _strict_ok(text: str) -> bool:
 # The record of profiles we generated
 
 
+def _lines_from_json(entry: object) -> list[str] | None:
+    lines = entry.get("lines") if isinstance(entry, dict) else None
+    if isinstance(lines, list) and all(isinstance(line, str) for line in lines):
+        return lines
+    return None
+
+
+def _lines_to_json(lines: list[str]) -> dict[str, Any]:
+    return {"lines": lines}
+
+
+# Losing this record only makes every profile look hand-written: nothing is pruned.
+_RECORDS = RecordFile(STATE_FILE_NAME, "generated profiles", _lines_from_json, _lines_to_json)
+
+
 def state_file() -> Path:
     """Where we record which config profiles we generated."""
-    from aws_sso_tray.paths import state_dir
-
-    return state_dir() / STATE_FILE_NAME
-
-
-def _read_state() -> dict[str, Any]:
-    path = state_file()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        # Losing the record only makes every profile look hand-written: nothing is pruned.
-        log.warning("ignoring unreadable %s: %s", path, exc)
-        return {}
-    if not isinstance(data, dict) or data.get("version") != _STATE_VERSION:
-        return {}
-    files = data.get("files")
-    return files if isinstance(files, dict) else {}
-
-
-def _load_records(target: Path) -> dict[str, list[str]]:
-    entries = _read_state().get(str(target), {})
-    records: dict[str, list[str]] = {}
-    if isinstance(entries, dict):
-        for name, entry in entries.items():
-            lines = entry.get("lines") if isinstance(entry, dict) else None
-            if isinstance(lines, list) and all(isinstance(line, str) for line in lines):
-                records[name] = lines
-    return records
-
-
-def _save_records(target: Path, changes: Mapping[str, list[str] | None]) -> None:
-    if not changes:
-        return
-    path = state_file()
-    try:
-        with locked(path):
-            files = _read_state()
-            entries = files.get(str(target))
-            entries = dict(entries) if isinstance(entries, dict) else {}
-            for name, lines in changes.items():
-                if lines is None:
-                    entries.pop(name, None)
-                else:
-                    entries[name] = {"lines": lines}
-            if entries:
-                files[str(target)] = entries
-            else:
-                files.pop(str(target), None)
-            body = json.dumps({"version": _STATE_VERSION, "files": files}, indent=2, sort_keys=True)
-            write_atomic(path, (body + "\n").encode("utf-8"))
-    except (AppError, OSError) as exc:
-        # The config is written; without the record our profiles only look hand-written.
-        log.warning("could not record generated profiles in %s: %s", path, exc)
+    return _RECORDS.path()

@@ -38,15 +38,16 @@ Where new lines go
     A missing section is appended at the end of the file.
 
 Which sections we created (the choice, and why)
-    We record them in a JSON state file (`paths.state_dir()/credentials-sections.json`), keyed
-    by the resolved path of the credentials file, with a salted SHA-256 fingerprint of the access
-    key id we last wrote there (never a key itself). A section is ours only while its effective
-    `aws_access_key_id` still matches that fingerprint. A marker comment in the user's file would
-    be intrusive and would travel with copies of the file; the fingerprint also covers the case a
-    marker cannot: a user who deletes our section and writes their own keys under the same name
-    gets a section that is no longer ours, so `remove_sections` leaves it alone and the
-    long-term-key check protects it. Every way the record can be lost or stale (state folder
-    wiped, file moved, keys replaced) errs on the side of keeping the user's data.
+    We record them in a JSON state file (`paths.state_dir()/credentials-sections.json`, an
+    `ownership.RecordFile`), keyed by the resolved path of the credentials file, with a salted
+    SHA-256 fingerprint of the access key id we last wrote there (never a key itself). A section
+    is ours only while its effective `aws_access_key_id` still matches that fingerprint. A
+    marker comment in the user's file would be intrusive and would travel with copies of the
+    file; the fingerprint also covers the case a marker cannot: a user who deletes our section
+    and writes their own keys under the same name gets a section that is no longer ours, so
+    `remove_sections` leaves it alone and the long-term-key check protects it. Every way the
+    record can be lost or stale (state folder wiped, file moved, keys replaced) errs on the side
+    of keeping the user's data.
     Consequences: a section whose key id is still the one we wrote is never "long-term", even if
     someone stripped its session token (those keys are our temporary ones, so rewriting them is
     safe). `remove_sections` removes only sections we created (not ones we wrote into that existed
@@ -71,7 +72,6 @@ from __future__ import annotations
 import configparser
 import contextlib
 import hashlib
-import json
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -93,6 +93,7 @@ from aws_sso_tray.inifile import (
     effective_values,
     indent_of,
 )
+from aws_sso_tray.ownership import RecordFile
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +104,6 @@ EXPIRATION = "aws_credential_expiration"
 OWNED_KEYS: tuple[str, ...] = (ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN, EXPIRATION)
 
 STATE_FILE_NAME = "credentials-sections.json"
-_STATE_VERSION = 1
 _FINGERPRINT_SALT = b"aws-sso-tray credentials section v1:"
 _DEFAULT_SECTION = configparser.DEFAULTSECT
 
@@ -149,7 +149,7 @@ def write_many(path: Path, updates: Mapping[str, CredentialValues], *, force: bo
     with locked(path):
         target = check_writable(path)
         doc = _CredentialsDocument.load(target)
-        records = _load_records(target)
+        records = _RECORDS.load(target)
         edits = Edits()
         new_records: dict[str, _Record | None] = {}
         for section, values in wanted.items():
@@ -171,7 +171,7 @@ def write_many(path: Path, updates: Mapping[str, CredentialValues], *, force: bo
         _verify(doc.text, new_text, {s: dict(v) for s, v in wanted.items()}, removed=())
         write_atomic(target, (doc.bom + new_text).encode("utf-8"))
         log.debug("wrote credentials for %s into %s", ", ".join(sorted(wanted)), target)
-        _save_records(target, new_records)
+        _RECORDS.save(target, new_records)
 
 
 def remove_sections(path: Path, sections: Iterable[str]) -> tuple[str, ...]:
@@ -188,9 +188,9 @@ def remove_sections(path: Path, sections: Iterable[str]) -> tuple[str, ...]:
     _refuse_config_file(path)
     with locked(path):
         target = resolve_target(path)
-        records = _load_records(target)
+        records = _RECORDS.load(target)
         if not target.exists():
-            _save_records(target, {name: None for name in names if name in records})
+            _RECORDS.save(target, {name: None for name in names if name in records})
             return ()
         check_writable(path)
         doc = _CredentialsDocument.load(target)
@@ -217,7 +217,7 @@ def remove_sections(path: Path, sections: Iterable[str]) -> tuple[str, ...]:
             _verify(doc.text, new_text, {}, removed=tuple(removed))
             write_atomic(target, (doc.bom + new_text).encode("utf-8"))
             log.debug("removed sections %s from %s", ", ".join(removed), target)
-        _save_records(target, forget)
+        _RECORDS.save(target, forget)
         return tuple(removed)
 
 
@@ -239,7 +239,7 @@ def read_section(path: Path, section: str) -> dict[str, str] | None:
 def owned_sections(path: Path) -> frozenset[str]:
     """The sections of the file at `path` that we created and that still hold our keys."""
     target = resolve_target(Path(path).expanduser())
-    records = _load_records(target)
+    records = _RECORDS.load(target)
     if not records or not target.exists():
         return frozenset()
     doc = _CredentialsDocument.load(target)
@@ -447,63 +447,24 @@ def _is_ours(record: _Record | None, effective: Mapping[str, str]) -> bool:
     return record is not None and bool(key_id) and _fingerprint(key_id or "") == record.key
 
 
+def _record_from_json(entry: object) -> _Record | None:
+    if isinstance(entry, dict) and isinstance(entry.get("key"), str):
+        return _Record(bool(entry.get("created")), entry["key"])
+    return None
+
+
+def _record_to_json(record: _Record) -> dict[str, Any]:
+    return {"created": record.created, "key": record.key}
+
+
+# Losing this record only makes us more careful: nothing looks ours, so nothing is removed and
+# the long-term-key check applies.
+_RECORDS = RecordFile(STATE_FILE_NAME, "credentials sections", _record_from_json, _record_to_json)
+
+
 def state_file() -> Path:
     """Where we record which credentials-file sections we created."""
-    from aws_sso_tray.paths import state_dir
-
-    return state_dir() / STATE_FILE_NAME
-
-
-def _read_state() -> dict[str, Any]:
-    path = state_file()
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        # Losing the record only makes us more careful (nothing looks ours), never destructive.
-        log.warning("ignoring unreadable %s: %s", path, exc)
-        return {}
-    if not isinstance(data, dict) or data.get("version") != _STATE_VERSION:
-        return {}
-    files = data.get("files")
-    return files if isinstance(files, dict) else {}
-
-
-def _load_records(target: Path) -> dict[str, _Record]:
-    entries = _read_state().get(str(target), {})
-    records: dict[str, _Record] = {}
-    if isinstance(entries, dict):
-        for name, entry in entries.items():
-            if isinstance(entry, dict) and isinstance(entry.get("key"), str):
-                records[name] = _Record(bool(entry.get("created")), entry["key"])
-    return records
-
-
-def _save_records(target: Path, changes: Mapping[str, _Record | None]) -> None:
-    if not changes:
-        return
-    path = state_file()
-    try:
-        with locked(path):
-            files = _read_state()
-            entries = files.get(str(target))
-            entries = dict(entries) if isinstance(entries, dict) else {}
-            for name, record in changes.items():
-                if record is None:
-                    entries.pop(name, None)
-                else:
-                    entries[name] = {"created": record.created, "key": record.key}
-            if entries:
-                files[str(target)] = entries
-            else:
-                files.pop(str(target), None)
-            body = json.dumps({"version": _STATE_VERSION, "files": files}, indent=2, sort_keys=True)
-            write_atomic(path, (body + "\n").encode("utf-8"))
-    except (AppError, OSError) as exc:
-        # The credentials are written; without the record we only treat the section as the
-        # user's (never removed, long-term check applies), which is the safe side.
-        log.warning("could not record credentials sections in %s: %s", path, exc)
+    return _RECORDS.path()
 
 
 __all__ = [
