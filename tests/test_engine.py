@@ -28,7 +28,7 @@ from aws_sso_tray.snapshot import ProfileStatus, SessionStatus
 SESSION = SsoSession(
     "corp", "https://d-1234567890.awsapps.com/start", "us-east-1", ("sso:account:access",)
 )
-STANDIN = Path(__file__).parent / "browser_standin.py"
+STANDIN = "aws_sso_tray.emulator.browser"  # the browser stand-in, run with -m
 PROFILES = {
     "dev": ("111111111111", "ReadOnly"),
     "dev-admin": ("111111111111", "Admin"),
@@ -304,7 +304,7 @@ def test_login_through_the_browser_standin_re_arms_and_refreshes(setup: Any) -> 
 
     def browser(url: str) -> None:  # the person presses Allow on the page
         subprocess.run(
-            [sys.executable, str(STANDIN), "--foreground", url],
+            [sys.executable, "-m", STANDIN, "--foreground", url],
             check=True,
             timeout=30,
             env=os.environ,

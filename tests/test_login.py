@@ -38,7 +38,8 @@ from aws_sso_tray.errors import (
 from aws_sso_tray.login import LoginPrompt
 from aws_sso_tray.profiles import SsoSession
 
-STANDIN = Path(__file__).with_name("browser_standin.py")
+# The browser stand-in (python -m ... [--deny] [--foreground] URL, tuned by STANDIN_* variables)
+STANDIN = "aws_sso_tray.emulator.browser"
 START_URL = "https://d-1234567890.awsapps.com/start"
 
 CONFIG = f"""
@@ -76,7 +77,7 @@ def browser(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Pa
 
     def use(action: str = "allow", delay: float = 0) -> Path:
         log_file = tmp_path / f"standin-{action}.log"
-        command = f"{shlex.quote(sys.executable)} {shlex.quote(str(STANDIN))} %s"
+        command = f"{shlex.quote(sys.executable)} -m {STANDIN} %s"
         monkeypatch.setenv("BROWSER", command)
         monkeypatch.setenv("STANDIN_ACTION", action)
         monkeypatch.setenv("STANDIN_LOG", str(log_file))
@@ -493,7 +494,7 @@ def subprocess_run_standin(url: str, action: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         log_file = Path(folder) / "standin.log"
         done = subprocess.run(
-            [sys.executable, str(STANDIN), "--foreground", url],
+            [sys.executable, "-m", STANDIN, "--foreground", url],
             env={**os.environ, "STANDIN_ACTION": action, "STANDIN_LOG": str(log_file)},
             capture_output=True,
             text=True,
