@@ -111,6 +111,8 @@ class Problem:
 
 @dataclass
 class Edits:
+    """The changes planned for a document, by line index of the text as loaded."""
+
     replace: dict[int, str] = field(default_factory=dict)
     delete: set[int] = field(default_factory=set)
     insert_after: dict[int, list[str]] = field(default_factory=dict)
@@ -118,6 +120,7 @@ class Edits:
 
 
 def split_lines(text: str) -> list[Line]:
+    """`text` as lines with their endings, split where universal-newline reading splits."""
     lines: list[Line] = []
     start = 0
     i = 0
@@ -137,6 +140,7 @@ def split_lines(text: str) -> list[Line]:
 
 
 def indent_of(text: str) -> str:
+    """The leading whitespace of a line, as configparser measures indentation."""
     match = _NONSPACE_RE.search(text)
     return text[: match.start()] if match else ""
 
@@ -154,6 +158,7 @@ class IniDocument:
 
     @classmethod
     def load(cls: type[_Doc], target: Path) -> _Doc:
+        """The file at `target` (an absent file is empty); refuses what is not UTF-8."""
         try:
             data = target.read_bytes()
         except FileNotFoundError:
@@ -243,6 +248,7 @@ class IniDocument:
     # -- checks and output --------------------------------------------------------------------
 
     def refuse_problems(self, path: Path, edits: Edits) -> None:
+        """ConfigError naming the first line botocore rejects that `edits` leave in place."""
         for problem in self.problems:
             if problem.option is not None and set(problem.option.lines) <= edits.delete | set(
                 edits.replace
@@ -254,6 +260,7 @@ class IniDocument:
             )
 
     def render(self, edits: Edits) -> str:
+        """The text with `edits` applied (without the BOM, which is in `bom`)."""
         eol = self.lines[0].end if self.lines and self.lines[0].end else "\n"
         out: list[list[str]] = []
         for index, line in enumerate(self.lines):
