@@ -208,22 +208,53 @@ def test_credential_process_warm_cache_needs_no_boto3_and_no_request(
     first = cli("credential-process", "--profile", "dev")
     assert first.returncode == 0, first.stderr
     calls = logged_in.count("GetRoleCredentials")
-    code = (
-        "import sys\n"
-        "from aws_sso_tray.cli import main\n"
-        "rc = main(['credential-process', '--profile', 'dev'])\n"
-        "heavy = [m for m in ('boto3', 'botocore.session', 'botocore.client') "
-        "if m in sys.modules]\n"
-        "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
-        "raise SystemExit(rc)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert "HEAVY=\n" in result.stderr
-    assert json.loads(result.stdout) == json.loads(first.stdout)
+    # The entry point as installed: the fast path answers without botocore, argparse or logging;
+    # the CLI module itself (cli.main) answers from the cache without boto3.
+    probes = {
+        "launch": "from aws_sso_tray.launch import main\nrc = main()\n",
+        "cli": "from aws_sso_tray.cli import main\nrc = main(sys.argv[1:])\n",
+    }
+    for name, body in probes.items():
+        code = (
+            "import sys\n"
+            + body
+            + "heavy = sorted(m for m in ('boto3', 'botocore', 'botocore.session', 'argparse',"
+            " 'logging') if m in sys.modules)\n"
+            "print('HEAVY=' + ','.join(heavy), file=sys.stderr)\n"
+            "raise SystemExit(rc)\n"
+        )
+        result = subprocess.run(
+            [sys.executable, "-c", code, "credential-process", "--profile", "dev"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert result.returncode == 0, result.stderr
+        heavy = result.stderr.split("HEAVY=", 1)[1].strip()
+        if name == "launch":
+            assert heavy == "", heavy
+        else:
+            assert "boto3" not in heavy and "botocore.session" not in heavy, heavy
+        assert json.loads(result.stdout) == json.loads(first.stdout)
     assert logged_in.count("GetRoleCredentials") == calls
+
+
+def test_credential_process_fast_path_declines_what_it_cannot_answer(
+    logged_in: Any, cli: Any
+) -> None:
+    from aws_sso_tray import fastpath
+
+    assert cli("credential-process", "--profile", "dev").returncode == 0  # warm the cache
+    assert fastpath.answer(["--profile", "dev"]) is not None
+    assert fastpath.answer(["--profile", "dev", "--min-remaining", "2h"]) is None  # expiring
+    assert fastpath.answer(["--profile", "prod"]) is None  # nothing cached yet
+    assert fastpath.answer(["--profile", "static"]) is None  # not an SSO profile
+    assert fastpath.answer(["--profile", "dev", "--debug"]) is None
+    assert fastpath.answer(["--profile"]) is None
+    # what it declines, the full CLI answers (fetching prod) or explains
+    result = cli("credential-process", "--profile", "prod")
+    assert result.returncode == 0, result.stderr
+    assert fastpath.answer(["--profile=prod"]) == result.stdout
 
 
 def test_credential_process_is_used_by_stock_boto3(logged_in: Any, cli: Any, home: Path) -> None:

@@ -2,6 +2,6 @@
 
 import sys
 
-from aws_sso_tray.cli import main
+from aws_sso_tray.launch import main
 
 sys.exit(main())

@@ -14,10 +14,8 @@ session (tests check `sys.modules`). Everything that talks to AWS imports lazily
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
-import os
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -26,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_sso_tray import atomicfile, clock, paths
 from aws_sso_tray.errors import LoginNeededError, ServiceError
+from aws_sso_tray.fastpath import role_cache_key
 
 if TYPE_CHECKING:
     from aws_sso_tray.profiles import SsoProfile
@@ -90,15 +89,8 @@ class RoleCredentials:
 
 def cache_key(profile: SsoProfile) -> str:
     """botocore `SSOCredentialFetcher._create_cache_key`, byte for byte."""
-    args = {"roleName": profile.role_name, "accountId": profile.account_id}
-    if profile.session.name:
-        args["sessionName"] = profile.session.name
-    else:
-        args["startUrl"] = profile.session.start_url
-    text = json.dumps(args, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
-    # botocore's _make_file_safe: a hex digest has nothing to replace; kept for the record.
-    return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")
+    session = profile.session
+    return role_cache_key(profile.account_id, profile.role_name, session.name, session.start_url)
 
 
 def cache_file(profile: SsoProfile) -> Path:

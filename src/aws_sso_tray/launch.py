@@ -1,0 +1,28 @@
+"""The process entry point (`aws-sso-tray`, `python -m aws_sso_tray`).
+
+`credential-process` is tried on its fast path first (see `fastpath`), before the CLI module and
+its argparse, logging and typing imports load; every other command, and every case the fast path
+declines, goes to `cli.main`.
+"""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> int:
+    args = sys.argv[1:]
+    if args[:1] == ["credential-process"]:
+        from aws_sso_tray.fastpath import answer
+
+        output = answer(args[1:])
+        if output is not None:
+            try:
+                sys.stdout.write(output)
+                sys.stdout.flush()
+            except BrokenPipeError:
+                pass
+            return 0
+    from aws_sso_tray.cli import main as cli_main
+
+    return cli_main(args)
