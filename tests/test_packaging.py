@@ -325,10 +325,6 @@ def test_kept_botocore_data_is_enough_for_the_clients_the_app_makes(
 # --- the bundle's own autostart entry -------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="autostart.launch_command runs `sys.executable -m aws_sso_tray`, wrong in a bundle",
-)
 def test_autostart_from_a_bundle_runs_the_bundle(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -47,6 +47,11 @@ def autostart_file(platform: str | None = None) -> Path:
 
 def launch_command(platform: str | None = None) -> list[str]:
     """The command the login entry runs."""
+    if getattr(sys, "frozen", False):  # a PyInstaller bundle: sys.executable is our own program
+        exe = Path(sys.executable)
+        if _platform(platform) == "win32":
+            return [str(exe.with_name("aws-sso-tray-gui.exe")), "--autostart"]
+        return [str(exe.with_name("aws-sso-tray")), "tray", "--autostart"]
     python = Path(sys.executable)
     if _platform(platform) == "win32":
         windowless = python.with_name("pythonw.exe")

@@ -738,4 +738,5 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def gui_main() -> int:
-    return main(["tray"])
+    """The windowless entry (Windows gui-scripts, bundles): the tray, with its flags."""
+    return main(["tray", *sys.argv[1:]])

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import logging.handlers
 import re
 import sys
 import threading
@@ -113,6 +112,8 @@ def setup_logging(
     root.addHandler(stderr)
 
     if log_file is not None:
+        import logging.handlers  # only the long-running faces pay for it
+
         try:
             log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             file_handler = logging.handlers.RotatingFileHandler(
