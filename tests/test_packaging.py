@@ -113,7 +113,7 @@ def test_exec_lines_are_commands_the_installed_cli_accepts() -> None:
     from aws_sso_tray.cli import build_parser
 
     scripts = _pyproject()["project"]["scripts"]
-    assert scripts["aws-sso-tray"] == "aws_sso_tray.cli:main"
+    assert scripts["aws-sso-tray"] == "aws_sso_tray.launch:main"
     for path in (APP_ENTRY, AUTOSTART_ENTRY):
         program, *args = shlex.split(_entry(path.read_text(encoding="utf-8"))["Exec"])
         assert program in scripts

@@ -112,11 +112,11 @@ def setup_logging(
     root.addHandler(stderr)
 
     if log_file is not None:
-        import logging.handlers  # only the long-running faces pay for it
+        from logging.handlers import RotatingFileHandler  # only the long-running faces need it
 
         try:
             log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            file_handler = logging.handlers.RotatingFileHandler(
+            file_handler = RotatingFileHandler(
                 log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
             )
         except OSError as exc:
