@@ -399,3 +399,35 @@ def test_log_in_button_on_a_notification_starts_the_login(
         tray.wait_for_log("you pressed Log in")
     finally:
         tray.stop()
+
+
+def test_first_run_menu_opens_the_setup_page(desktop: Desktop, home: Path, tmp_path: Path) -> None:
+    import urllib.request
+
+    # No AWS config at all: the first entry is "Set up AWS SSO profiles…".
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.py"
+    browser.write_text(
+        f"import sys\nopen({str(opened)!r}, 'a', encoding='utf-8').write(sys.argv[1] + '\\n')\n"
+    )
+    env = {"BROWSER": f"{sys.executable} {browser} %s", "PYTHONUNBUFFERED": "1"}
+    tray = Tray(desktop, env, tmp_path / "tray.log")
+    try:
+        tray.wait_for_log("tray: icon shown")
+        _wait(lambda: desktop.panel()["WIDTH"] >= 16, 10, "the icon to dock in the panel")
+        time.sleep(1.0)
+        desktop.click_icon()
+        time.sleep(0.7)
+        desktop.screenshot("08-first-run-menu")
+        desktop.keys("Down", "Return")
+        url = _wait(
+            lambda: opened.exists() and opened.read_text().strip(), 15, "the setup page to open"
+        )
+        assert url.startswith("http://127.0.0.1:") and "/?t=" in url
+        tray.wait_for_log("tray: configure page served")
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        with opener.open(url, timeout=10) as response:
+            assert response.status == 200
+            assert 'name="start_url"' in response.read().decode()
+    finally:
+        tray.stop()
