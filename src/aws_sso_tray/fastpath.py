@@ -3,7 +3,7 @@
 `credential_process = aws-sso-tray credential-process --profile P` runs before every AWS command a
 user types, so its start-up time is a product feature. When the answer is already cached, this
 module gives it using the standard library and our light modules (`paths`, `clock`, `formats`):
-no argparse, no logging, no dataclasses, no botocore at all. The config is read with
+no argparse, logging, dataclasses, typing, pathlib, OpenSSL or botocore. The config is read with
 `configparser.RawConfigParser`, which is exactly what `botocore.configloader.raw_config_parse`
 runs (importing botocore for it would cost more than the rest of this path); the keys read here
 are never nested values, the one thing botocore adds on top.
@@ -19,13 +19,17 @@ file the same way; it is botocore's `SSOCredentialFetcher._create_cache_key`.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 from datetime import timedelta
 from types import SimpleNamespace
 
 from aws_sso_tray import clock, paths
+
+try:  # CPython's own SHA-1: hashlib would first load OpenSSL, a few ms of every AWS command
+    from _sha1 import sha1 as _sha1  # type: ignore[import-not-found,unused-ignore]
+except ImportError:  # pragma: no cover - other interpreters
+    from hashlib import sha1 as _sha1
 
 DEFAULT_MIN_REMAINING = timedelta(minutes=15)
 
@@ -40,7 +44,7 @@ def role_cache_key(
     else:
         args["startUrl"] = start_url
     text = json.dumps(args, sort_keys=True, separators=(",", ":"))
-    digest = hashlib.sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest()
+    digest = str(_sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest())
     # botocore's _make_file_safe: a hex digest has nothing to replace; kept for the record.
     return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")
 
@@ -55,7 +59,8 @@ def answer(args: list[str]) -> str | None:
     if key is None:
         return None
     try:
-        with open(paths.cli_cache_dir() / f"{key}.json", encoding="utf-8") as handle:
+        cache_file = os.path.join(paths.cli_cache_location(), f"{key}.json")
+        with open(cache_file, encoding="utf-8") as handle:
             data = json.load(handle)
         creds = data["Credentials"]
         expiration = clock.parse_time(creds["Expiration"])
@@ -106,7 +111,7 @@ def _cache_key_for(profile: str) -> str | None:
 
     config = configparser.RawConfigParser()
     try:
-        config.read([os.path.expandvars(str(paths.aws_config_file()))], encoding="utf-8")
+        config.read([paths.aws_config_location()], encoding="utf-8")
     except (configparser.Error, OSError, UnicodeError):
         return None
 

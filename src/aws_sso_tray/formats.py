@@ -8,22 +8,23 @@ credentials wrapped by the CLI).
 from __future__ import annotations
 
 import json
-import shlex
-from datetime import datetime
-from typing import Protocol
 
 from aws_sso_tray.clock import format_time
 
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (credential-process)
+if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import Protocol
 
-class Credentials(Protocol):
-    @property
-    def access_key_id(self) -> str: ...
-    @property
-    def secret_access_key(self) -> str: ...
-    @property
-    def session_token(self) -> str | None: ...
-    @property
-    def expiration(self) -> datetime | None: ...
+    class Credentials(Protocol):
+        @property
+        def access_key_id(self) -> str: ...
+        @property
+        def secret_access_key(self) -> str: ...
+        @property
+        def session_token(self) -> str | None: ...
+        @property
+        def expiration(self) -> datetime | None: ...
 
 
 def env_vars(creds: Credentials) -> dict[str, str]:
@@ -41,6 +42,8 @@ def env_vars(creds: Credentials) -> dict[str, str]:
 
 def env_lines(creds: Credentials, *, export: bool = False) -> str:
     """`K=V` lines (`--env`), or `export K=V` lines (`--env-export`), shell-quoted."""
+    import shlex
+
     prefix = "export " if export else ""
     return "".join(f"{prefix}{k}={shlex.quote(v)}\n" for k, v in env_vars(creds).items())
 

@@ -13,35 +13,61 @@ settings, while the browser it opens still runs with the user's real HOME.
 from __future__ import annotations
 
 import os
-from pathlib import Path
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (credential-process)
+if TYPE_CHECKING:
+    from pathlib import Path
 
 APP_NAME = "aws-sso-tray"
 HOME_VARIABLE = "AWS_SSO_TRAY_HOME"
 
 
-def _expand(value: str) -> Path:
-    return Path(os.path.expandvars(value)).expanduser()
+# The AWS locations are computed as strings first: credential-process's fast path reads them
+# without importing pathlib (a few milliseconds of a command that runs before every AWS call).
+
+
+def _expand(value: str) -> str:
+    return os.path.expanduser(os.path.expandvars(value))
+
+
+def aws_dir_location() -> str:
+    """`~/.aws` (or `$AWS_SSO_TRAY_HOME/aws`), as a string."""
+    root = os.environ.get(HOME_VARIABLE)
+    return os.path.join(_expand(root), "aws") if root else _expand("~/.aws")
+
+
+def aws_config_location() -> str:
+    explicit = os.environ.get("AWS_CONFIG_FILE")
+    return _expand(explicit) if explicit else os.path.join(aws_dir_location(), "config")
+
+
+def cli_cache_location() -> str:
+    return os.path.join(aws_dir_location(), "cli", "cache")
+
+
+def _path(location: str) -> Path:
+    from pathlib import Path
+
+    return Path(location)
 
 
 def _override() -> Path | None:
     value = os.environ.get(HOME_VARIABLE)
-    return _expand(value) if value else None
+    return _path(_expand(value)) if value else None
 
 
 def aws_dir() -> Path:
     """`~/.aws` (or `$AWS_SSO_TRAY_HOME/aws`)."""
-    root = _override()
-    return root / "aws" if root else _expand("~/.aws")
+    return _path(aws_dir_location())
 
 
 def aws_config_file() -> Path:
-    explicit = os.environ.get("AWS_CONFIG_FILE")
-    return _expand(explicit) if explicit else aws_dir() / "config"
+    return _path(aws_config_location())
 
 
 def aws_credentials_file() -> Path:
     explicit = os.environ.get("AWS_SHARED_CREDENTIALS_FILE")
-    return _expand(explicit) if explicit else aws_dir() / "credentials"
+    return _path(_expand(explicit)) if explicit else aws_dir() / "credentials"
 
 
 def sso_cache_dir() -> Path:
@@ -51,7 +77,7 @@ def sso_cache_dir() -> Path:
 
 def cli_cache_dir() -> Path:
     """The AWS CLI's role-credential cache (`~/.aws/cli/cache`)."""
-    return aws_dir() / "cli" / "cache"
+    return _path(cli_cache_location())
 
 
 def config_dir() -> Path:
