@@ -380,3 +380,21 @@ def test_auto_add_list_remove(setup: Any, cli: Any, home: Path) -> None:
     assert [t["profile"] for t in json.loads(cli("auto", "list", "--json").stdout)] == ["prod"]
     settings_file = home / ".config" / "aws-sso-tray" / "settings.toml"
     assert (settings_file.stat().st_mode & 0o777) == 0o600
+
+
+def test_uninstall_asks_then_removes_only_what_we_created(
+    logged_in: Any, cli: Any, home: Path
+) -> None:
+    assert cli("sync", "dev").returncode == 0
+    assert cli("auto", "add", "prod").returncode == 0
+    declined = cli("uninstall", input="n\n")
+    assert declined.returncode == 0
+    assert "[dev]" in declined.stdout and "Nothing was removed" in declined.stdout
+    assert (home / ".config" / "aws-sso-tray" / "settings.toml").exists()
+    done = cli("uninstall", "--yes")
+    assert done.returncode == 0, done.stderr
+    assert (home / ".aws" / "credentials").read_text() == CREDENTIALS
+    assert not (home / ".config" / "aws-sso-tray").exists()
+    assert not (home / ".local" / "state" / "aws-sso-tray").exists()
+    assert (home / ".aws" / "config").read_text() == CONFIG
+    assert "nothing to remove" in cli("uninstall").stdout

@@ -494,6 +494,29 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(tray=not args.no_tray, auto_approve=args.auto_approve, port=args.port)
 
 
+def cmd_uninstall(args: argparse.Namespace) -> int:
+    from aws_sso_tray import uninstall
+
+    plan = uninstall.plan_uninstall()
+    _print(plan.describe().rstrip("\n") + "\n")
+    if plan.empty:
+        return 0
+    if plan.running or plan.credentials_problem:
+        uninstall.apply(plan)  # refuses with the one-line reason (and its exit code)
+        return int(ExitCode.ERROR)
+    if not args.yes:
+        try:
+            answer = input("Remove these? [y/N] ")
+        except EOFError:
+            answer = ""
+        if answer.strip().lower() not in ("y", "yes"):
+            _print("Nothing was removed.\n")
+            return 0
+    for line in uninstall.apply(plan):
+        _print(f"{line}\n")
+    return 0
+
+
 # --- parser --------------------------------------------------------------------------------------
 
 
@@ -632,6 +655,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="press Allow on the emulator's sign-in page for you (no browser needed)",
     )
     p.add_argument("--port", type=int, default=0, help="emulator port (default: any free one)")
+
+    p = add(
+        "uninstall",
+        cmd_uninstall,
+        "remove what aws-sso-tray created: our credentials sections, autostart, settings, "
+        "state, logs (it lists them first)",
+    )
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask before removing")
 
     p = add("tray", cmd_tray, "run the tray icon (the default when no command is given)")
     p.add_argument(
