@@ -43,7 +43,7 @@ EXPIRES = datetime(2026, 11, 25, 23, 42, 31, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Creds:
-    """Structurally a `rolecreds.RoleCredentials` (the `CredentialValues` protocol)."""
+    """Structurally a `rolecreds.RoleCredentials` (the `formats.Credentials` protocol)."""
 
     access_key_id: str
     secret_access_key: str

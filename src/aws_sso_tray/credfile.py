@@ -63,8 +63,8 @@ Safety of the write
     and the target must hold exactly the expected values, or nothing is written.
 
 Credentials are accepted as any object with `access_key_id`, `secret_access_key`,
-`session_token` and `expiration` (the `CredentialValues` protocol, which `rolecreds.RoleCredentials`
-satisfies) so this module does not import the AWS-facing ones.
+`session_token` and `expiration` (the `formats.Credentials` protocol, which
+`rolecreds.RoleCredentials` satisfies) so this module does not import the AWS-facing ones.
 """
 
 from __future__ import annotations
@@ -75,9 +75,8 @@ import hashlib
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from aws_sso_tray.atomicfile import check_writable, locked, resolve_target, write_atomic
 from aws_sso_tray.clock import format_time
@@ -95,6 +94,11 @@ from aws_sso_tray.inifile import (
 )
 from aws_sso_tray.ownership import RecordFile
 
+if TYPE_CHECKING:
+    # Any object with the four credential attributes (rolecreds.RoleCredentials has them):
+    # one Protocol, shared with the output formats.
+    from aws_sso_tray.formats import Credentials as CredentialValues
+
 log = logging.getLogger(__name__)
 
 ACCESS_KEY_ID = "aws_access_key_id"
@@ -106,22 +110,6 @@ OWNED_KEYS: tuple[str, ...] = (ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN, 
 STATE_FILE_NAME = "credentials-sections.json"
 _FINGERPRINT_SALT = b"aws-sso-tray credentials section v1:"
 _DEFAULT_SECTION = configparser.DEFAULTSECT
-
-
-class CredentialValues(Protocol):
-    """What we need from a set of credentials (`rolecreds.RoleCredentials` has these)."""
-
-    @property
-    def access_key_id(self) -> str: ...
-
-    @property
-    def secret_access_key(self) -> str: ...
-
-    @property
-    def session_token(self) -> str | None: ...
-
-    @property
-    def expiration(self) -> datetime | None: ...
 
 
 # --------------------------------------------------------------------------------------------
@@ -473,7 +461,6 @@ __all__ = [
     "OWNED_KEYS",
     "SECRET_ACCESS_KEY",
     "SESSION_TOKEN",
-    "CredentialValues",
     "owned_sections",
     "read_section",
     "remove_sections",
