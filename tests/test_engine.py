@@ -387,6 +387,16 @@ def test_subscribers_and_snapshot_file(setup: Any) -> None:
     assert published.to_dict()["profiles"] == engine.snapshot.to_dict()["profiles"]
 
 
+def test_an_engine_with_no_profiles_still_publishes_for_status(aws_config: Any) -> None:
+    from aws_sso_tray import instance
+
+    aws_config("")  # a fresh install: no SSO profiles, no settings
+    Engine(watch_interval=0).tick()
+    published = instance.read_snapshot()
+    assert published is not None
+    assert published.sessions == () and published.profiles == ()
+
+
 def test_refresh_now_fetches_even_when_not_due(setup: Any) -> None:
     emu, _fake, _notices, make = setup
     engine = make()

@@ -398,6 +398,7 @@ def test_tooltip_summarises_sessions_and_synced_profiles() -> None:
         ([session(status=SessionStatus.ERROR)], [], False, None, IconState.ERROR),
         ([session()], [profile("d", status=ProfileStatus.ERROR)], False, None, IconState.ERROR),
         ([], [], False, "broken", IconState.ERROR),
+        ([], [], False, None, IconState.LOGIN_NEEDED),  # first run: set up, not an error
         ([session(status=SessionStatus.LOGIN_NEEDED)], [], False, None, IconState.LOGIN_NEEDED),
         # A logged-out session nobody keeps fresh does not outweigh a good one...
         (

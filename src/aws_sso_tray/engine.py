@@ -170,6 +170,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._subscribers: list[Subscriber] = []
         self._snapshot = Snapshot(taken_at=self._clock.now(), pid=os.getpid())
+        self._published = False
         self._forced: set[str] = set()  # profile names, "*" for all
         self._logins: dict[str, threading.Thread] = {}
         self._login_results: dict[str, str | None] = {}  # session key -> error or None
@@ -853,7 +854,13 @@ class Engine:
         snap = self._build(now)
         with self._lock:
             previous = self._snapshot
-            changed = dataclasses.replace(snap, taken_at=previous.taken_at) != previous
+            # The first build is always published: `status` must find a running engine's
+            # snapshot even when it equals the empty initial one (no SSO profiles yet).
+            changed = (
+                not self._published
+                or dataclasses.replace(snap, taken_at=previous.taken_at) != previous
+            )
+            self._published = True
             if changed:
                 self._snapshot = snap
             subscribers = list(self._subscribers)

@@ -418,8 +418,10 @@ def icon_state(snapshot: Snapshot, settings: Settings | None = None) -> IconStat
     """
     if snapshot.busy or any(s.status is SessionStatus.LOGGING_IN for s in snapshot.sessions):
         return IconState.BUSY
-    if snapshot.config_error or not snapshot.sessions:
+    if snapshot.config_error:
         return IconState.ERROR
+    if not snapshot.sessions:  # a fresh install: something to set up, not something broken
+        return IconState.LOGIN_NEEDED
     if any(s.status is SessionStatus.ERROR for s in snapshot.sessions) or any(
         p.status is ProfileStatus.ERROR for p in snapshot.profiles
     ):
