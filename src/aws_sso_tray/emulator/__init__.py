@@ -44,7 +44,8 @@ Behaviour, including the choices made where AWS leaves room:
   are faulted only when named (`"page:/authorize"`).
 - `login()` makes a logged-in session without HTTP (for tests that need a valid token cache);
   `pending_user_codes()` lists device logins waiting for a decision; `browser.browse(url)` (or
-  BROWSER="python -m aws_sso_tray.emulator.browser %s") presses Allow/Deny on the pages.
+  BROWSER="python -m aws_sso_tray.emulator.browser %s") presses Allow or Deny on the pages, or
+  ignores them; STANDIN_ACTION / STANDIN_LOG / STANDIN_DELAY tune the command (see browser.py).
 - `config.latency` seconds are added to every API call (not to pages).
 - The clock is real time plus `advance()`; the request log uses real wall time.
 - The logger is `aws_sso_tray.emulator`; no secret is ever logged, and http.server's own stderr
