@@ -25,6 +25,7 @@ from aws_sso_tray import configedit, configure, configure_web, portal
 from aws_sso_tray.configure import ConfigureRequest, Plan, Selection
 from aws_sso_tray.emulator import Account, EmulatorConfig
 from aws_sso_tray.errors import ConfigError, ExitCode
+from pagefetch import fetch
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 
@@ -237,23 +238,6 @@ def test_module_runs_as_a_command(portal_emulator: Any, home: Path) -> None:
     assert len(profiles) == 16
     assert {p["sso_session"] for p in profiles.values()} == {"corp"}
     assert configedit.read_snapshot(home / ".aws" / "config").generated == set(profiles)
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
-
-
-def fetch(url: str, form: dict[str, Any] | None = None) -> tuple[int, str]:
-    data = urllib.parse.urlencode(form, doseq=True).encode() if form is not None else None
-    try:
-        with _opener.open(url, data=data, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
 
 
 def test_web_page_with_token_checks(portal_emulator: Any, home: Path) -> None:

@@ -27,6 +27,7 @@ from aws_sso_tray.snapshot import Snapshot
 from aws_sso_tray.tray.app import TrayApp
 from aws_sso_tray.tray.backend import TrayBackend
 from aws_sso_tray.tray.menu import Action, ActionKind, find_entry
+from pagefetch import fetch
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 
@@ -77,23 +78,6 @@ def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
             return value
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
-
-
-class _NoRedirect(urllib.request.HTTPRedirectHandler):
-    def redirect_request(self, *args: Any, **kwargs: Any) -> None:
-        return None
-
-
-_opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), _NoRedirect())
-
-
-def fetch(url: str, form: dict[str, Any] | None = None) -> tuple[int, str]:
-    data = urllib.parse.urlencode(form, doseq=True).encode() if form is not None else None
-    try:
-        with _opener.open(url, data=data, timeout=10) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
 
 
 @pytest.fixture
