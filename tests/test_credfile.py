@@ -17,7 +17,7 @@ import subprocess
 import sys
 import textwrap
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -371,6 +371,63 @@ def test_earlier_duplicate_with_other_content_keeps_it_and_loses_our_keys(
     }
 
 
+def test_dropped_duplicate_keeps_an_indented_header_of_ours_a_header(cred_file: Path) -> None:
+    # The minimal form of a case hypothesis found: the empty second [default] is dropped, and
+    # without its header " [default] ; note" (indented deeper than `region`) would be read as a
+    # continuation of region's value. It is a header of the section we write: it loses its
+    # indentation, its comment stays.
+    write(cred_file, "[default]\r\nregion = x\r\n   0\r\n[default]\r\n [default] ; note")
+    credfile.write_credentials(cred_file, "default", creds())
+    expected = (
+        b"[default]\r\nregion = x\r\n   0\r\n[default] ; note\r\n" + block(1, "\r\n").encode()
+    )
+    assert cred_file.read_bytes() == expected
+    assert credfile.read_section(cred_file, "default") == {
+        "region": "x\n0",
+        **dict(line.split(" = ") for line in block(1).splitlines()),
+    }
+
+
+def test_dropped_duplicate_made_readable_when_only_our_header_was_indented(
+    cred_file: Path,
+) -> None:
+    write(cred_file, "[a]\nx = 1\n[dev]\n\n [dev]\nregion = y\n")
+    credfile.write_credentials(cred_file, "dev", creds())
+    assert cred_file.read_text() == "[a]\nx = 1\n[dev]\nregion = y\n" + block(1)
+    assert botocore_view(cred_file) == {
+        "a": {"x": "1"},
+        "dev": {"region": "y", **dict(line.split(" = ") for line in block(1).splitlines())},
+    }
+
+
+def test_dropped_duplicate_header_stays_before_another_sections_indented_header(
+    cred_file: Path,
+) -> None:
+    # "    [b]" is the user's: its bytes stay, so the earlier [dev] keeps its header (emptied)
+    # rather than letting [b] become part of x's value. The file keeps its duplicate.
+    write(
+        cred_file,
+        "[a]\nx = 1\n[dev]\n    aws_access_key_id = A\n    [b]\ny = 2\n"
+        "[dev]\naws_access_key_id = B\naws_session_token = T\n",
+    )
+    credfile.write_credentials(cred_file, "dev", creds())
+    assert cred_file.read_text() == (
+        "[a]\nx = 1\n[dev]\n    [b]\ny = 2\n[dev]\n" + keys(1, "id", "token", "secret", "exp")
+    )
+    assert credfile.read_section(cred_file, "b") == {"y": "2"}
+    assert credfile.read_section(cred_file, "a") == {"x": "1"}
+
+
+def test_remove_keeps_the_header_that_keeps_the_next_section_apart(cred_file: Path) -> None:
+    write(cred_file, "[a]\nx = 1\n")
+    credfile.write_credentials(cred_file, "dev", creds())
+    text = cred_file.read_text().replace("aws_", " aws_") + " [b]\ny = 2\n"
+    write(cred_file, text)  # our keys indented, the user's [b] after them at the same depth
+    assert credfile.remove_sections(cred_file, ["dev"]) == ("dev",)
+    assert cred_file.read_text() == "[a]\nx = 1\n\n[dev]\n [b]\ny = 2\n"
+    assert botocore_view(cred_file) == {"a": {"x": "1"}, "dev": {}, "b": {"y": "2"}}
+
+
 # --------------------------------------------------------------------------------------------
 # Long-term keys
 
@@ -507,9 +564,13 @@ def test_values_that_would_break_the_file_are_refused(cred_file: Path, bad: Cred
     assert not cred_file.exists()
 
 
-def test_an_edit_configparser_would_read_differently_is_not_written(cred_file: Path) -> None:
-    # Dropping the earlier [dev] would make "    [b]" a continuation of x: the check after
-    # planning catches it and nothing is written.
+def test_an_edit_configparser_would_read_differently_is_not_written(
+    cred_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Dropping the earlier [dev] would make "    [b]" a continuation of x. The planner now
+    # keeps that header (see the tests below); without that step the check after planning
+    # must still catch the edit and write nothing: it is the safety net for the next such bug.
+    monkeypatch.setattr(credfile._CredentialsDocument, "keep_headers_apart", lambda *a, **k: None)
     original = (
         "[a]\nx = 1\n[dev]\n    aws_access_key_id = A\n    [b]\ny = 2\n"
         "[dev]\naws_access_key_id = B\naws_session_token = T\n"
@@ -770,6 +831,24 @@ def only_ours(sec: Sec) -> bool:
     return all(item.ours if isinstance(item, Opt) else item[0] == "blank" for item in sec.items)
 
 
+def stays_apart_without_duplicates(model: Model, target: str, work: Path) -> bool:
+    """Whether botocore still sees every other section once the earlier duplicates are gone.
+
+    Their headers may be what ends the option above them: without them a next header indented
+    deeper is read as that option's continuation. Our own (target) headers may lose their
+    indentation; another section's header keeps its bytes, so then a duplicate must stay.
+    """
+    occurrences = [i for i, s in enumerate(model.sections) if s.name == target]
+    kept = tuple(
+        replace(sec, header_indent="") if sec.name == target else sec
+        for i, sec in enumerate(model.sections)
+        if i not in occurrences[:-1]
+    )
+    text, _ = render(replace(model, sections=kept), target, probe=True)
+    parsed = strict_parse(work / "without-duplicates", text)
+    return parsed is not None and list(parsed) == [sec.name for sec in kept]
+
+
 @pytest.fixture
 def no_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
     """Durability is not what the property tests check; fsync on a shared disk is the slow part."""
@@ -868,7 +947,11 @@ def test_property_only_the_target_section_changes(
         values["aws_credential_expiration"] = "2026-11-25T23:42:31Z"
     others = {k: v for k, v in probe.get(target, {}).items() if not k.startswith(PROBE_KEY)}
     earlier = [model.sections[i] for i in occurrences[:-1]]
-    if all(only_ours(sec) for sec in earlier):
+    droppable = all(only_ours(sec) for sec in earlier)
+    if droppable and earlier and not stays_apart_without_duplicates(model, target, work):
+        event("an earlier duplicate keeps its header: the next header would join the one above")
+        droppable = False
+    if droppable:
         after = raw_config_parse(str(path))
         assert set(after) == {*(s for s in probe if not s.startswith(PROBE_DUP)), target}
         for name, options in after.items():
@@ -877,7 +960,8 @@ def test_property_only_the_target_section_changes(
             else:
                 assert options == probe[name]
     else:
-        event("an earlier duplicate of the target keeps other lines")
+        if not all(only_ours(sec) for sec in earlier):
+            event("an earlier duplicate of the target keeps other lines")
         with pytest.raises(ConfigParseError):
             raw_config_parse(str(path))
         merged = merged_view(out)

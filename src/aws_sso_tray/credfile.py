@@ -29,6 +29,14 @@ What we repair in the target section
       but its header and blank lines is dropped, which makes the file readable again. An earlier
       one with other keys or comments keeps them (they are the user's; the file stays as
       unreadable for botocore as it was).
+    Dropping a section must not join the next section to the one above it: a header ends the
+    option above it, so a next header indented deeper than that option would be read as that
+    option's continuation once the dropped header is gone (configparser's rule; see `inifile`).
+    When that next header is one of the section we write, it loses its indentation (botocore
+    ignores it); when it is another section's, it is the user's and keeps its bytes, so the
+    dropped section's header stays instead (an empty duplicate: the file stays as unreadable
+    for botocore as it was). `remove_sections` keeps an emptied section's header for the
+    same reason.
     Duplicates elsewhere in the file are the user's and stay as they are.
 
 Where new lines go
@@ -73,7 +81,7 @@ import configparser
 import contextlib
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -154,6 +162,7 @@ def write_many(path: Path, updates: Mapping[str, CredentialValues], *, force: bo
             created = not occurrences or (ours and previous is not None and previous.created)
             new_records[section] = _Record(created, _fingerprint(values[ACCESS_KEY_ID]))
             doc.plan_write(section, values, edits)
+        doc.keep_headers_apart(edits, written=wanted.keys())
         doc.refuse_problems(path, edits)
         new_text = doc.render(edits)
         _verify(doc.text, new_text, {s: dict(v) for s, v in wanted.items()}, removed=())
@@ -200,6 +209,7 @@ def remove_sections(path: Path, sections: Iterable[str]) -> tuple[str, ...]:
             forget[name] = None
         if removed:
             doc.plan_remove(removed, edits)
+            doc.keep_headers_apart(edits, written=())
             doc.refuse_problems(path, edits)
             new_text = doc.render(edits)
             _verify(doc.text, new_text, {}, removed=tuple(removed))
@@ -363,6 +373,30 @@ class _CredentialsDocument(IniDocument):
                 while index >= 0 and not self.lines[index].text.strip():
                     edits.delete.add(index)
                     index -= 1
+
+    def keep_headers_apart(self, edits: Edits, *, written: Collection[str]) -> None:
+        """Undo what `edits` would do to a kept header: read it as the option above it.
+
+        That happens when a dropped section's header was what ended that option. A header of
+        a section in `written` loses its indentation; for any other header the nearest dropped
+        header above it stays. Anything else `reread` reports is left to `_verify`, which
+        refuses the write.
+        """
+        headers = {section.header: section for section in self.sections}
+        while True:
+            joined = [index for index in self.reread(edits) if index in headers]
+            if not joined:
+                return
+            index = joined[0]
+            text = edits.replace.get(index, self.lines[index].text)
+            indent = indent_of(text)
+            if headers[index].name in written and indent:
+                edits.replace[index] = text[len(indent) :]
+                continue
+            dropped = [header for header in headers if header < index and header in edits.delete]
+            if not dropped:
+                return
+            edits.delete.discard(max(dropped))
 
     def _strip_ours(self, section: Section, edits: Edits, *, drop_if_empty: bool) -> bool:
         for option in section.options:

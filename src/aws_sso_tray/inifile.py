@@ -26,6 +26,11 @@ What makes a file unreadable (an editor leaves it untouched)
     A problem inside an option's value is forgiven when the edit replaces that whole option.
 
 How edits are written back
+    An edit must not change how a line it keeps is read: `reread` names the kept lines whose role
+    (header, option, continuation, ...) the edit would change. The one way that happens is a
+    deleted header: a header ends the option above it, so once it is gone a next header indented
+    deeper than that option is read as a continuation of its value, and its section vanishes
+    into the option. Whoever deletes a header asks `reread` and decides what to keep.
     Every line keeps its own line ending; a line we add takes the file's (that of its first
     line; LF for a new file), and so does a last line without one that now has lines after it.
     A new section goes at the end of the file, after one blank line.
@@ -245,6 +250,26 @@ class IniDocument:
             head += " "
         return head + value
 
+    def reread(self, edits: Edits) -> list[int]:
+        """The lines `edits` keep that would be read as something else once they are applied.
+
+        A kept header that would become a continuation of the option above it (that option's
+        section would swallow it) is the case that matters; see the module docstring.
+        """
+        kept: list[tuple[int, str]] = []  # (index in the loaded text, or -1 for a new line)
+        for index, line in enumerate(self.lines):
+            if index not in edits.delete:
+                kept.append((index, edits.replace.get(index, line.text)))
+            kept.extend((-1, text) for text in edits.insert_after.get(index, []))
+        # Sections appended at the end start with a header at column 0: nothing above changes.
+        before = _roles(line.text for line in self.lines)
+        after = _roles(text for _, text in kept)
+        return [
+            index
+            for (index, _), role in zip(kept, after, strict=True)
+            if index >= 0 and role != before[index]
+        ]
+
     # -- checks and output --------------------------------------------------------------------
 
     def refuse_problems(self, path: Path, edits: Edits) -> None:
@@ -276,6 +301,38 @@ class IniDocument:
             if not item[1]:
                 item[1] = eol  # a last line that now has lines after it
         return "".join(text + end for text, end in out)
+
+
+def _roles(texts: Iterable[str]) -> list[str]:
+    """What configparser reads each line as: the role part of `IniDocument._parse`."""
+    roles: list[str] = []
+    in_section = False
+    has_option = False  # configparser's `optname`: only a header or a keyless line clears it
+    indent_level = 0
+    for text in texts:
+        stripped = text.strip()
+        if stripped.startswith(COMMENT_PREFIXES):
+            roles.append("comment")
+            continue
+        if not stripped:
+            roles.append("blank")  # part of a value, but neither ends it nor sets the indent
+            continue
+        indent = len(indent_of(text))
+        if in_section and has_option and indent > indent_level:
+            roles.append("continuation")
+            continue
+        indent_level = indent
+        if SECTION_RE.match(stripped):
+            in_section, has_option = True, False
+            roles.append("header")
+            continue
+        match = _OPTION_RE.match(stripped) if in_section else None
+        if match is None:
+            roles.append("invalid")  # keeps the option above current, as in configparser
+            continue
+        has_option = bool(match.group("option"))
+        roles.append("option" if has_option else "invalid")
+    return roles
 
 
 def _nested_problem(option: Option) -> int | None:
