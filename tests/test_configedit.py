@@ -227,3 +227,77 @@ def test_bom_and_lone_cr_survive(home: Path) -> None:
         "\ufeff[default]\rregion = x\r\r[profile a]\rsso_session = corp\r"
         "sso_account_id = 111111111111\rsso_role_name = ReadOnly\rregion = eu-west-1\r"
     )
+
+
+def test_keys_for_a_header_only_session_keep_the_next_indented_header_a_header(
+    home: Path,
+) -> None:
+    # A header ends the option above it: keys added at column 0 after `[sso-session corp]`
+    # would make ` [profile b]` (valid: nothing above it to continue) part of their value.
+    path = home / ".aws" / "config"
+    path.write_text("[sso-session corp]\n [profile b]\nregion = x\n")
+    assert configedit.apply(path, session=SESSION).session_changed
+    assert path.read_text() == (
+        "[sso-session corp]\n"
+        f" sso_start_url = {START_URL}\n"
+        " sso_region = us-east-1\n"
+        " sso_registration_scopes = sso:account:access\n"
+        " [profile b]\n"
+        "region = x\n"
+    )
+    assert profile_config("b", path) == {"region": "x"}
+    assert configedit.read_snapshot(path).session_for(START_URL) == "corp"
+
+
+def record_header_only(path: Path, name: str) -> None:
+    """Make the record say we wrote profile `name` as its header alone.
+
+    `apply` always writes a profile with options at column 0, after which a deeper line is
+    already a continuation (the profile is then the user's); a record of a header alone, from a
+    hand-edited or foreign state file, is the way a removal can reach a deeper header.
+    """
+    state = configedit.state_file()
+    data = json.loads(state.read_text())
+    entries = data["files"].setdefault(str(path.resolve()), {})
+    entries[name] = {"lines": [f"[profile {name}]"]}
+    state.write_text(json.dumps(data))
+
+
+def test_removal_that_would_join_the_next_header_to_the_option_above_keeps_the_profile(
+    home: Path,
+) -> None:
+    path = home / ".aws" / "config"
+    configedit.apply(path, add=[spec("gone")])
+    record_header_only(path, "gone")
+    original = "[profile a]\nregion = x\n[profile gone]\n [profile b]\nregion = y\n"
+    path.write_text(original)
+    result = configedit.apply(path, session=SESSION, remove=["gone"])
+    # Without `[profile gone]`, ` [profile b]` would be read as part of a's region.
+    assert (result.removed, result.kept, result.session_changed) == ((), ("gone",), True)
+    assert path.read_text() == (
+        original + "\n[sso-session corp]\n"
+        f"sso_start_url = {START_URL}\n"
+        "sso_region = us-east-1\n"
+        "sso_registration_scopes = sso:account:access\n"
+    )
+    assert profile_config("a", path) == {"region": "x"}
+    assert profile_config("b", path) == {"region": "y"}
+    # Where no header needs it, it goes. (The write above forgot its record, as for any
+    # recorded profile that names no role.)
+    record_header_only(path, "gone")
+    path.write_text(original.replace(" [profile b]", "[profile b]"))
+    result = configedit.apply(path, remove=["gone"])
+    assert (result.removed, result.kept) == (("gone",), ())
+    assert path.read_text() == "[profile a]\nregion = x\n[profile b]\nregion = y\n"
+
+
+def test_one_removal_kept_back_does_not_stop_the_others(home: Path) -> None:
+    path = home / ".aws" / "config"
+    configedit.apply(path, add=[spec("gone"), spec("other")])
+    record_header_only(path, "gone")
+    other = "\n".join(spec("other").lines())
+    path.write_text(f"[profile a]\nregion = x\n[profile gone]\n [profile b]\n\n{other}\n")
+    result = configedit.apply(path, remove=["gone", "other"])
+    assert (result.removed, result.kept) == (("other",), ("gone",))
+    # The last section goes with the blank line before it, as for any removal at the end.
+    assert path.read_text() == "[profile a]\nregion = x\n[profile gone]\n [profile b]\n"

@@ -34,6 +34,15 @@ Which profiles we generated (the choice, and why)
     configure flow still recognises their roles as configured because it matches profiles by
     (start URL, account, role), not by the record.
 
+Removing a profile must not join the user's next section to the one above it: a header ends
+the option above it, so once the removed header is gone a next header indented deeper than that
+option would be read as part of its value (configparser's rule; see `inifile`). The next header
+is the user's and keeps its bytes, so such a profile stays and is reported in `kept`. (A profile
+we write always has options at column 0, after which any deeper line is already a continuation
+that makes it the user's; so this guards a profile recorded with its header alone.)
+Keys added to a section with no options take the indentation of the next header, for the same
+reason.
+
 Sessions are never removed. An existing `[sso-session]` gets only the keys that differ, each
 on its own line in place; `sso_registration_scopes` gains `sso:account:access` when it lacks it.
 """
@@ -41,6 +50,7 @@ on its own line in place; `sso_registration_scopes` gains `sso:account:access` w
 from __future__ import annotations
 
 import configparser
+import copy
 import io
 import logging
 import shlex
@@ -247,16 +257,19 @@ def apply(
             expected[f"profile {spec.name}"] = spec.values()
             added.append(spec.name)
 
-        removed: list[str] = []
         kept: list[str] = []
+        going: dict[str, Section] = {}
         for name in dict.fromkeys(remove):
             section = _untouched(doc, name, records.get(name))
             if section is None:
                 kept.append(name)
-                continue
-            _plan_delete(doc, section, edits)
-            expected[section.name] = None
-            removed.append(name)
+            else:
+                going[name] = section
+        edits, stay = _plan_removal(doc, going, edits)
+        kept.extend(stay)
+        removed = [name for name in going if name not in stay]
+        for name in removed:
+            expected[going[name].name] = None
 
         if not expected:
             return EditResult((), (), tuple(kept), False)
@@ -402,10 +415,37 @@ def _plan_set(doc: IniDocument, header: str, values: Mapping[str, str], edits: E
         anchor = section.options[-1]
         after, indent = anchor.last_line, indent_of(doc.lines[anchor.line].text)
     else:
-        after, indent = section.header, ""
+        after, indent = section.header, doc.header_only_indent(section, edits)
     edits.insert_after.setdefault(after, []).extend(
         f"{indent}{key} = {values[key]}" for key in missing
     )
+
+
+def _plan_removal(
+    doc: IniDocument, going: Mapping[str, Section], planned: Edits
+) -> tuple[Edits, list[str]]:
+    """`planned` plus the deletion of the `going` profiles, and the names that must stay.
+
+    A profile stays when deleting it would make a next header read as the option above it:
+    `keep_headers_apart` keeps its header, and the rest of it stays too (whole, it is still
+    ours and untouched). The others are planned again without it, as which blank lines go
+    depends on what follows.
+    """
+    stay: list[str] = []
+    while True:
+        edits = copy.deepcopy(planned)
+        for name, section in going.items():
+            if name not in stay:
+                _plan_delete(doc, section, edits)
+        doc.keep_headers_apart(edits, written=())
+        kept_back = [
+            name
+            for name, section in going.items()
+            if name not in stay and section.header not in edits.delete
+        ]
+        if not kept_back:
+            return edits, stay
+        stay.extend(kept_back)
 
 
 def _plan_delete(doc: IniDocument, section: Section, edits: Edits) -> None:

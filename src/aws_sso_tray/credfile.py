@@ -81,7 +81,7 @@ import configparser
 import contextlib
 import hashlib
 import logging
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -90,7 +90,6 @@ from aws_sso_tray.atomicfile import check_writable, locked, resolve_target, writ
 from aws_sso_tray.clock import format_time
 from aws_sso_tray.errors import AppError, ConfigError, FileWriteError, LongTermKeysError
 from aws_sso_tray.inifile import (
-    COMMENT_PREFIXES,
     SECTION_RE,
     Edits,
     IniDocument,
@@ -346,16 +345,9 @@ class _CredentialsDocument(IniDocument):
             anchor = others[-1]
             after, indent = anchor.last_line, indent_of(self.lines[anchor.line].text)
         else:
-            # Only the header: indent like the next line that counts (the next header), so
-            # that line cannot become a continuation of ours.
-            after, indent = last.header, ""
-            for index in range(last.header + 1, len(self.lines)):
-                text = self.lines[index].text
-                if index in edits.delete or not text.strip():
-                    continue
-                if not text.strip().startswith(COMMENT_PREFIXES):
-                    indent = indent_of(text)
-                    break
+            # Only the header: indent like the next header, so it cannot become a continuation
+            # of ours.
+            after, indent = last.header, self.header_only_indent(last, edits)
         edits.insert_after.setdefault(after, []).extend(
             f"{indent}{key} = {values[key]}" for key in missing
         )
@@ -373,30 +365,6 @@ class _CredentialsDocument(IniDocument):
                 while index >= 0 and not self.lines[index].text.strip():
                     edits.delete.add(index)
                     index -= 1
-
-    def keep_headers_apart(self, edits: Edits, *, written: Collection[str]) -> None:
-        """Undo what `edits` would do to a kept header: read it as the option above it.
-
-        That happens when a dropped section's header was what ended that option. A header of
-        a section in `written` loses its indentation; for any other header the nearest dropped
-        header above it stays. Anything else `reread` reports is left to `_verify`, which
-        refuses the write.
-        """
-        headers = {section.header: section for section in self.sections}
-        while True:
-            joined = [index for index in self.reread(edits) if index in headers]
-            if not joined:
-                return
-            index = joined[0]
-            text = edits.replace.get(index, self.lines[index].text)
-            indent = indent_of(text)
-            if headers[index].name in written and indent:
-                edits.replace[index] = text[len(indent) :]
-                continue
-            dropped = [header for header in headers if header < index and header in edits.delete]
-            if not dropped:
-                return
-            edits.delete.discard(max(dropped))
 
     def _strip_ours(self, section: Section, edits: Edits, *, drop_if_empty: bool) -> bool:
         for option in section.options:

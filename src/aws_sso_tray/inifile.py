@@ -30,7 +30,10 @@ How edits are written back
     (header, option, continuation, ...) the edit would change. The one way that happens is a
     deleted header: a header ends the option above it, so once it is gone a next header indented
     deeper than that option is read as a continuation of its value, and its section vanishes
-    into the option. Whoever deletes a header asks `reread` and decides what to keep.
+    into the option. Whoever deletes a header calls `keep_headers_apart`, which asks `reread`
+    and de-indents a header the editor writes anyway or else keeps the dropped header.
+    The same rule places new options: one inserted right after a header with no options takes
+    the indentation of the next header (`header_only_indent`), so that header stays a header.
     Every line keeps its own line ending; a line we add takes the file's (that of its first
     line; LF for a new file), and so does a last line without one that now has lines after it.
     A new section goes at the end of the file, after one blank line.
@@ -40,7 +43,7 @@ from __future__ import annotations
 
 import configparser
 import io
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar
@@ -269,6 +272,46 @@ class IniDocument:
             for (index, _), role in zip(kept, after, strict=True)
             if index >= 0 and role != before[index]
         ]
+
+    def keep_headers_apart(self, edits: Edits, *, written: Collection[str]) -> None:
+        """Undo what `edits` would do to a kept header: read it as the option above it.
+
+        That happens when a dropped section's header was what ended that option. A header of
+        a section in `written` (one the editor writes anyway) loses its indentation, which
+        botocore ignores; for any other header, which is the user's and keeps its bytes, the
+        nearest dropped header above it stays. Anything else `reread` reports is left to the
+        editor's verification, which refuses the write.
+        """
+        headers = {section.header: section for section in self.sections}
+        while True:
+            joined = [index for index in self.reread(edits) if index in headers]
+            if not joined:
+                return
+            index = joined[0]
+            text = edits.replace.get(index, self.lines[index].text)
+            indent = indent_of(text)
+            if headers[index].name in written and indent:
+                edits.replace[index] = text[len(indent) :]
+                continue
+            dropped = [header for header in headers if header < index and header in edits.delete]
+            if not dropped:
+                return
+            edits.delete.discard(max(dropped))
+
+    def header_only_indent(self, section: Section, edits: Edits) -> str:
+        """The indentation for options inserted right after the header of `section`.
+
+        For a section without options: that of the next kept line that counts, which can only
+        be the next header, so it cannot become a continuation of the new options; none at the
+        end of the file.
+        """
+        for index in range(section.header + 1, len(self.lines)):
+            text = self.lines[index].text
+            if index in edits.delete or not text.strip():
+                continue
+            if not text.strip().startswith(COMMENT_PREFIXES):
+                return indent_of(edits.replace.get(index, text))
+        return ""
 
     # -- checks and output --------------------------------------------------------------------
 
