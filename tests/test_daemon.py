@@ -73,7 +73,7 @@ def test_status_without_an_engine_reads_files_only(logged_in: Any) -> None:
     logged_in.clear_requests()
     text = daemon.status()
     assert "engine: not running" in text
-    assert "dev" in text and "logged_in" in text
+    assert "dev" in text and "logged in" in text
     data = json.loads(daemon.status(json=True))
     assert data["engine_running"] is False
     assert data["profiles"][0]["name"] == "dev"

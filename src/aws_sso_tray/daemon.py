@@ -158,7 +158,7 @@ def render(snapshot: Snapshot, running: bool, now: datetime) -> str:
             rows.append(
                 (
                     s.name,
-                    s.status.value,
+                    s.status.value.replace("_", " "),
                     _when(s.token_expires_at, now),
                     _when(s.session_ends_at, now),
                     s.last_error or "",
@@ -173,7 +173,7 @@ def render(snapshot: Snapshot, running: bool, now: datetime) -> str:
             profile_rows.append(
                 (
                     p.name,
-                    p.status.value,
+                    p.status.value.replace("_", " "),
                     p.synced_section or "-",
                     _when(p.credentials_expire_at, now),
                     _when(p.next_refresh_at, now) if running else "-",

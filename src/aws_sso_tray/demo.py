@@ -168,7 +168,9 @@ def run_demo(
             f"Profile {profile} is kept fresh in [{section}]: role credentials live "
             f"{_minutes(CREDENTIAL_TTL)} and are rewritten {_minutes(REFRESH_BEFORE)} before "
             f"they expire; the SSO session lasts {_minutes(SESSION_TTL)}.\n"
-            f"Watch it change: watch -n 5 cat {world.credentials_file}"
+            f"Watch it change: watch -n 5 cat {world.credentials_file}\n"
+            f"The demo's state from another terminal: "
+            f"{paths.HOME_VARIABLE}={root} aws-sso-tray status"
         )
         if auto_approve:
             _approve_in_background(emulator, stop)
