@@ -25,6 +25,7 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from aws_sso_tray.errors import FileWriteError
 
@@ -228,3 +229,32 @@ def read_text(path: Path) -> str | None:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
+
+
+def read_json_object(path: Path, *, what: str) -> dict[str, Any] | None:
+    """The JSON object stored in a cache or state file, or None when there is none.
+
+    A file that cannot be read, is not JSON or not an object is logged as a warning naming
+    `what` and the path, never its content (token and credential caches hold secrets), and
+    treated as absent: the caller rewrites it.
+    """
+    import json
+    import logging
+
+    log = logging.getLogger(__name__)
+    try:
+        text = read_text(path)
+    except OSError as exc:
+        log.warning("cannot read %s %s: %s", what, path, exc.strerror or exc)
+        return None
+    if not text:
+        return None
+    try:
+        data = json.loads(text)
+    except ValueError:
+        log.warning("ignoring unreadable %s %s", what, path)
+        return None
+    if not isinstance(data, dict):
+        log.warning("ignoring unreadable %s %s (not a JSON object)", what, path)
+        return None
+    return data

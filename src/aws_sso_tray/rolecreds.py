@@ -97,25 +97,9 @@ def cache_file(profile: SsoProfile) -> Path:
     return paths.cli_cache_dir() / f"{cache_key(profile)}.json"
 
 
-def _read_cache_file(path: Path) -> dict[str, Any] | None:
-    try:
-        text = atomicfile.read_text(path)
-    except OSError as exc:
-        log.warning("cannot read role-credential cache %s: %s", path, exc.strerror or exc)
-        return None
-    if text is None:
-        return None
-    try:
-        data = json.loads(text)
-    except ValueError:
-        log.warning("ignoring unreadable role-credential cache %s", path)
-        return None
-    return data if isinstance(data, dict) else None
-
-
 def read_cached(profile: SsoProfile) -> RoleCredentials | None:
     """The cached credentials for `profile` whatever their expiry; None if none or unusable."""
-    data = _read_cache_file(cache_file(profile))
+    data = atomicfile.read_json_object(cache_file(profile), what="role-credential cache")
     if data is None or not isinstance(data.get("Credentials"), dict):
         return None
     try:
@@ -248,7 +232,7 @@ def delete_cached_credentials(profiles: Iterable[SsoProfile] | None = None) -> i
         candidates = sorted({cache_file(p) for p in profiles})
     deleted = 0
     for path in candidates:
-        data = _read_cache_file(path)
+        data = atomicfile.read_json_object(path, what="role-credential cache")
         if data is None or data.get("ProviderType") != PROVIDER_TYPE:
             continue
         try:

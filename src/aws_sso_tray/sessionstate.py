@@ -60,19 +60,8 @@ def state_file() -> Path:
 
 
 def _read(path: Path) -> dict[str, Any]:
-    try:
-        text = atomicfile.read_text(path)
-    except OSError as exc:
-        log.warning("cannot read %s: %s", path, exc.strerror or exc)
-        return {}
-    if not text:
-        return {}
-    try:
-        data = json.loads(text)
-    except ValueError:
-        log.warning("ignoring unreadable session state file %s", path)
-        return {}
-    sessions = data.get("sessions") if isinstance(data, dict) else None
+    data = atomicfile.read_json_object(path, what="session state file") or {}
+    sessions = data.get("sessions")
     return dict(sessions) if isinstance(sessions, dict) else {}
 
 

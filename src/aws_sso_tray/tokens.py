@@ -163,17 +163,10 @@ def read_token(session: SsoSession) -> SsoToken | None:
     """The cached token for `session`; None when there is none, it is unreadable, or it
     belongs to another start URL (the session's URL was changed since the login)."""
     path = token_cache_file(session)
-    try:
-        text = atomicfile.read_text(path)
-    except OSError as exc:
-        log.warning("cannot read SSO token cache %s: %s", path, exc.strerror or exc)
-        return None
-    if text is None:
+    data = atomicfile.read_json_object(path, what="SSO token cache")
+    if data is None:
         return None
     try:
-        data = json.loads(text)
-        if not isinstance(data, dict):
-            raise ValueError("not a JSON object")
         token = SsoToken.from_dict(data, start_url=session.start_url, region=session.region)
     except ValueError as exc:
         # Never echo the content: it holds secrets.
