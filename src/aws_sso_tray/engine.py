@@ -778,16 +778,15 @@ class Engine:
         states = []
         for profile in self._profiles:
             work = self._work.get(profile.name)
+            idle = ProfileState(
+                name=profile.name,
+                session_key=profile.session.cache_key,
+                account_id=profile.account_id,
+                role_name=profile.role_name,
+                status=ProfileStatus.IDLE,
+            )
             if work is None:
-                states.append(
-                    ProfileState(
-                        name=profile.name,
-                        session_key=profile.session.cache_key,
-                        account_id=profile.account_id,
-                        role_name=profile.role_name,
-                        status=ProfileStatus.IDLE,
-                    )
-                )
+                states.append(idle)
                 continue
             if work.blocked:
                 next_at = None
@@ -796,11 +795,8 @@ class Engine:
             else:
                 next_at = planning.refresh_at(work.expires_at, lead, work.fetched_at) or now
             states.append(
-                ProfileState(
-                    name=profile.name,
-                    session_key=profile.session.cache_key,
-                    account_id=profile.account_id,
-                    role_name=profile.role_name,
+                dataclasses.replace(
+                    idle,
                     status=work.status,
                     synced_section=work.section,
                     credentials_expire_at=work.expires_at,
