@@ -193,3 +193,38 @@ def test_session_ending_warning_reaches_a_real_notification_server(
     assert "SSO session corp ends soon" in seen
     assert "Log in" in seen  # the action button
     assert seen.count("SSO session corp ends soon") == 1, err
+
+
+def test_tray_started_at_login_without_a_tray_keeps_profiles_fresh_headless(
+    logged_in: Any, home: Path
+) -> None:
+    """`tray --autostart` must never prompt: with no tray it runs the engine and says why."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("DISPLAY", "WAYLAND_DISPLAY", "DBUS_SESSION_BUS_ADDRESS")
+    }
+    env["AWS_SSO_TRAY_PANEL_WAIT"] = "0"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aws_sso_tray", "tray", "--autostart"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (
+            instance.engine_running() and (home / ".aws" / "credentials").exists()
+        ):
+            time.sleep(0.2)
+        assert instance.engine_running()
+        assert "[dev]" in (home / ".aws" / "credentials").read_text()
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
+        log_text = paths.log_file().read_text()
+        assert "runs without a tray icon" in log_text
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -29,6 +29,10 @@ from aws_sso_tray import clock, paths
 from aws_sso_tray.errors import AppError
 from aws_sso_tray.snapshot import Snapshot
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from aws_sso_tray.notify import Notice
+
 log = logging.getLogger(__name__)
 
 SHUTDOWN_TIMEOUT = 1.5
@@ -44,6 +48,7 @@ def run_daemon(
     *,
     debug: bool = False,
     setup_logs: bool = True,
+    notice: Notice | None = None,
 ) -> int:
     """Run the engine until SIGTERM / SIGINT; returns the exit code (0).
 
@@ -72,6 +77,8 @@ def run_daemon(
         settings, _warnings = load_settings()
         notifier = Notifier(enabled=settings.notifications)
         notifier.start()
+        if notice is not None:  # e.g. the tray saying why it runs without an icon
+            notifier.send(notice)
         engine = Engine(notifier=notifier, refresh_before=refresh_before, warn_before=warn_before)
         notifier.on_action = engine.handle_action
         engine.start()

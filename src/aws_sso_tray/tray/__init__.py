@@ -13,7 +13,6 @@ and `import pystray` without a display raises (Xlib's DisplayNameError) rather t
 from __future__ import annotations
 
 import logging
-import threading
 
 from aws_sso_tray.errors import NoTrayError
 
@@ -49,7 +48,9 @@ def run_tray(*, autostart: bool = False) -> int:
             title="aws-sso-tray runs without a tray icon",
             message=f"{exc.message}. Profiles are still kept fresh in the background.",
         )
-        return run_headless(notice=notice)
+        from aws_sso_tray.daemon import run_daemon
+
+        return run_daemon(setup_logs=False, notice=notice)
 
     with InstanceLock("the tray"):
         # No icon on notices: one image for all would put a green check on "session expired".
@@ -62,32 +63,4 @@ def run_tray(*, autostart: bool = False) -> int:
         return app.run()
 
 
-def run_headless(*, notice: object | None = None) -> int:
-    """The engine without an icon until SIGTERM/SIGINT (the autostart fallback)."""
-    import signal
-
-    from aws_sso_tray.engine import Engine
-    from aws_sso_tray.instance import InstanceLock
-    from aws_sso_tray.notify import Notice, Notifier
-    from aws_sso_tray.settings import load_settings
-
-    stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(signum, lambda *_: stop.set())
-    with InstanceLock("the background refresher"):
-        notifier = Notifier(enabled=load_settings()[0].notifications)
-        notifier.start()
-        if isinstance(notice, Notice):
-            notifier.send(notice)
-        engine = Engine(notifier=notifier)
-        engine.start()
-        try:
-            while not stop.wait(1.0):
-                pass
-        finally:
-            engine.stop()
-            notifier.stop()
-    return 0
-
-
-__all__ = ["run_headless", "run_tray"]
+__all__ = ["run_tray"]
