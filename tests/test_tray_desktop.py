@@ -172,9 +172,22 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
             *("--height", "32", "--SetDockType", "true", "--transparent", "false"),
             *("--tint", "0x303030"),
         ]
-        processes.append(_start(trayer, env, logs / "trayer.log"))
         shell = Desktop(env)
-        _wait(lambda: _has_panel(shell), 10, "trayer's panel to appear")
+        # trayer occasionally fails to map its panel on a loaded machine: give it a second start
+        # before calling the desktop broken, and show what it said.
+        for attempt in (1, 2):
+            panel = _start(trayer, env, logs / f"trayer-{attempt}.log")
+            processes.append(panel)
+            try:
+                _wait(lambda: _has_panel(shell), 15, "trayer's panel to appear")
+                break
+            except AssertionError:
+                _stop(panel)
+                if attempt == 2:
+                    said = (logs / "trayer-2.log").read_text(errors="replace")[-2000:]
+                    raise AssertionError(
+                        f"trayer's panel never appeared; trayer said: {said}"
+                    ) from None
         yield shell
     finally:
         for process in reversed(processes):
