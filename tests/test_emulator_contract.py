@@ -255,6 +255,24 @@ def test_device_flow_with_refresh_grant_gets_a_refresh_token(emulator: Emulator)
     assert device_login(emulator, oidc, client)["refreshToken"]
 
 
+def test_device_flow_of_an_sso_session_gets_a_refresh_token_that_works(emulator: Emulator) -> None:
+    """`aws sso login` for an [sso-session] registers with its scopes and no grantTypes; AWS
+    then issues a refresh token (how the AWS CLI renews sessions since 2.9)."""
+    oidc = oidc_client()
+    client = oidc.register_client(
+        clientName="t", clientType="public", scopes=["sso:account:access"]
+    )
+    token = device_login(emulator, oidc, client)
+    assert token["refreshToken"]
+    renewed = oidc.create_token(
+        clientId=client["clientId"],
+        clientSecret=client["clientSecret"],
+        grantType="refresh_token",
+        refreshToken=token["refreshToken"],
+    )
+    assert renewed["accessToken"] != token["accessToken"]
+
+
 def test_device_flow_denied_is_access_denied(emulator: Emulator) -> None:
     oidc = oidc_client()
     client = register_device_client(oidc)

@@ -10,8 +10,10 @@ Policies chosen where AWS leaves room (all documented in `emulator/__init__.py`)
 - refresh tokens rotate: every refresh returns a new one and revokes the one presented, so a
   client that forgets to store the new token fails its next refresh (unless the config's
   `rotate_refresh_tokens` is False, then the same refresh token is returned again).
-- only clients registered with the `refresh_token` grant get refresh tokens; a client registered
-  without `grantTypes` (the legacy device-code registration) gets none.
+- refresh tokens go to clients registered with the `refresh_token` grant (auth code + PKCE) and
+  to device-code clients registered with scopes (an `[sso-session]`'s `sso_registration_scopes`,
+  how `aws sso login` has renewed tokens since AWS CLI 2.9); a client registered with neither
+  (the legacy profile's device-code registration) gets none.
 """
 
 from __future__ import annotations
@@ -130,12 +132,16 @@ class Client:
 
     def allows(self, grant: str) -> bool:
         if self.grant_types is None:
-            return grant == DEVICE_CODE_GRANT
+            return grant == DEVICE_CODE_GRANT or (
+                grant == REFRESH_GRANT and self.gets_refresh_tokens
+            )
         return grant in self.grant_types
 
     @property
     def gets_refresh_tokens(self) -> bool:
-        return self.grant_types is not None and REFRESH_GRANT in self.grant_types
+        if self.grant_types is None:  # a device-code registration: refresh needs scopes
+            return bool(self.scopes)
+        return REFRESH_GRANT in self.grant_types
 
 
 @dataclass
@@ -348,7 +354,7 @@ class IdentityCenter:
     def login(self, *, start_url: str, refresh: bool, scopes: tuple[str, ...]) -> IssuedLogin:
         """Register a client and start a session for it directly (see `Emulator.login`)."""
         body: dict[str, Any] = {"clientName": "emulator-login", "clientType": "public"}
-        if scopes:
+        if scopes and refresh:  # without: a legacy registration, which gets no refresh token
             body["scopes"] = list(scopes)
         if refresh:
             body["grantTypes"] = [AUTH_CODE_GRANT, REFRESH_GRANT]
