@@ -423,6 +423,22 @@ def test_device_allow_for_legacy_profile(setup: Any, browser: Callable[..., Path
     assert stock_boto3_access_key("legacy").startswith("ASIA")
 
 
+def test_device_login_of_an_sso_session_renews_silently(
+    setup: Any, browser: Callable[..., Path]
+) -> None:
+    """Device code for an [sso-session], even one without sso_registration_scopes, registers
+    with scopes, so the token carries a refresh token that renews it without a browser."""
+    emu = setup
+    browser("allow")
+    bare = SsoSession("corp", START_URL, "us-east-1", ())  # no sso_registration_scopes
+    token = login.login(bare, flow="device", timeout=20)
+    assert token.refresh_token
+    emu.clear_requests()
+    renewed = tokens.valid_token(bare, now=token.expires_at - timedelta(minutes=5))
+    assert renewed.access_token != token.access_token
+    assert [r.op for r in emu.requests] == ["CreateToken"]
+
+
 def test_device_deny(setup: Any, browser: Callable[..., Path]) -> None:
     browser("deny")
     with pytest.raises(LoginDeniedError, match="denied"):

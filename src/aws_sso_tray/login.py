@@ -455,8 +455,14 @@ def _registration(session: SsoSession, client: Any, flow: Flow, now: datetime) -
 
     from aws_sso_tray import awsclients
 
+    # An [sso-session] always asks for scopes (the portal's default when the config names none):
+    # a client registered with scopes gets refresh tokens, so the session renews silently in
+    # either flow. A legacy profile registers as the AWS CLI does for it, without scopes.
+    scopes = session.registration_scopes
+    if flow == "pkce" or session.name is not None:
+        scopes = scopes or (DEFAULT_SCOPE,)
     cached = read_registration(session)
-    if cached is not None and cached.suits(flow, now):
+    if cached is not None and cached.suits(flow, now) and set(scopes) <= set(cached.scopes):
         log.debug("reusing the cached client registration for session %s", session.display_name)
         logs.register_secret(cached.client_secret)
         return cached
@@ -464,9 +470,7 @@ def _registration(session: SsoSession, client: Any, flow: Flow, now: datetime) -
         "clientName": f"aws-sso-tray-{session.name or int(now.timestamp())}",
         "clientType": "public",
     }
-    scopes = session.registration_scopes
     if flow == "pkce":
-        scopes = scopes or (DEFAULT_SCOPE,)
         kwargs.update(
             grantTypes=list(PKCE_GRANTS),
             redirectUris=[REDIRECT_URI],
