@@ -979,17 +979,10 @@ WRITER = textwrap.dedent(
     """
     import sys
     import time
-    from dataclasses import dataclass
     from datetime import datetime, timezone
     from pathlib import Path
     from aws_sso_tray import credfile
-
-    @dataclass(frozen=True)
-    class C:
-        access_key_id: str
-        secret_access_key: str
-        session_token: str
-        expiration: datetime
+    from aws_sso_tray.rolecreds import RoleCredentials as C
 
     path, me, rounds, go = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
     while not go.exists():  # start together, or there is little to race

@@ -159,18 +159,11 @@ def test_temp_files_of_killed_writers_are_swept(cred_file: Path) -> None:
 AS_NOBODY = textwrap.dedent(
     """
     import sys
-    from dataclasses import dataclass
     from datetime import datetime, timezone
     from pathlib import Path
     from aws_sso_tray import credfile
+    from aws_sso_tray.rolecreds import RoleCredentials as C
     from aws_sso_tray.errors import AppError
-
-    @dataclass(frozen=True)
-    class C:
-        access_key_id: str
-        secret_access_key: str
-        session_token: str
-        expiration: datetime
 
     try:
         credfile.write_credentials(
