@@ -7,6 +7,7 @@ awake); `jump` moves only the wall clock (a suspend, or someone setting the cloc
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -431,3 +432,41 @@ def wait_for(condition: Any, what: str, timeout: float = 15) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.parametrize("skew", [-7200, 0, 7200], ids=["portal-2h-behind", "no-skew", "ahead"])
+def test_short_credentials_are_fetched_at_most_once_per_half_lifetime(
+    setup: Any, skew: float
+) -> None:
+    """120 s credentials, the default lead (10 min) and its 60 s batch slack: no busy loop.
+
+    The lifetime is judged by our clock at fetch time (server expiration - our now), so a
+    portal clock 2 h behind ours gives credentials that look dead on arrival: 5 s apart at
+    most, not every tick.
+    """
+    emu, fake, _notices, make = setup
+    settings.remove_auto_sync("dev-admin")  # two profiles
+    emu.config.credential_ttl = 120
+    emu.config.access_token_ttl = emu.config.session_ttl = 48 * 3600
+    emu.advance(skew)  # the portal's clock is off from ours by `skew`
+    device_login(emu, SESSION)
+    engine = make()
+    for _ in range(300):  # five minutes of one-second ticks
+        engine.tick()
+        fake.advance(1)
+    lifetime = 120 + skew  # server expiration - our clock at fetch time
+    floor = max(lifetime / 2, planning_min_interval())
+    for name in ("dev", "prod"):
+        calls = emu.role_calls(*PROFILES[name])  # emulator time = our time + skew
+        gaps = [b - a for a, b in itertools.pairwise(calls)]
+        assert calls, name
+        assert min(gaps, default=floor) >= floor - 0.5, (name, len(calls), gaps[:5])
+        assert len(calls) <= 300 / floor + 1, (name, len(calls))
+        if floor < 300:  # and it does keep refreshing
+            assert len(calls) >= 300 / (floor + 2), (name, len(calls))
+
+
+def planning_min_interval() -> float:
+    from aws_sso_tray import planning
+
+    return planning.MIN_REFRESH_INTERVAL.total_seconds()

@@ -111,7 +111,7 @@ class _Work:
     profile: SsoProfile
     section: str
     expires_at: datetime | None = None  # of the credentials in the section
-    fetched_at: datetime | None = None
+    fetched_at: datetime | None = None  # our clock when they were fetched (judges lifetimes)
     failures: int = 0
     retry_at: datetime | None = None
     blocked: bool = False  # its session needs a login: do not ask the portal
@@ -120,6 +120,7 @@ class _Work:
     last_refresh_at: datetime | None = None
     last_error: str | None = None
     pending: RoleCredentials | None = None  # fetched, but the file could not be written
+    pending_at: datetime | None = None  # when `pending` was fetched
 
 
 @dataclass
@@ -418,12 +419,12 @@ class Engine:
         self._publish(self._clock.now())
         lead = self.refresh_before
 
-        def fetch(work: _Work) -> RoleCredentials:
+        def fetch(work: _Work) -> tuple[RoleCredentials, datetime]:
             now = self._clock.now()
             pending = work.pending
             if pending is not None and pending.expiration and pending.expiration - now > lead:
-                return pending  # fetched earlier; only the write failed
-            return rolecreds.get_credentials(work.profile, force_refresh=True, now=now)
+                return pending, work.pending_at or now  # fetched earlier; only the write failed
+            return rolecreds.get_credentials(work.profile, force_refresh=True, now=now), now
 
         try:
             now = self._clock.now()
@@ -444,9 +445,10 @@ class Engine:
             fetched: dict[str, tuple[_Work, RoleCredentials]] = {}
             for work in due:
                 work.forced = False
-                creds, error = results.get(id(work), (None, None))
+                result, error = results.get(id(work), (None, None))
                 error = session_errors.get(work.profile.session.cache_key, error)
-                if error is None and creds is not None:
+                if error is None and result is not None:
+                    creds, work.pending_at = result
                     fetched[work.section] = (work, creds)
                 else:
                     self._failed(work, error, now)
@@ -479,10 +481,11 @@ class Engine:
                     self._failed(work, single, now)
         for work, creds in written:
             work.expires_at = creds.expiration
-            work.fetched_at = now
+            work.fetched_at = work.pending_at or now
             work.failures = 0
             work.retry_at = None
             work.pending = None
+            work.pending_at = None
             work.status = ProfileStatus.FRESH
             work.last_refresh_at = now
             work.last_error = None
@@ -903,8 +906,8 @@ class Engine:
             if work.retry_at is not None:
                 moments.append(work.retry_at)
             else:
-                at = planning.refresh_at(work.expires_at, lead, work.fetched_at)
-                moments.append(now if at is None else at - slack)
+                at = planning.batch_at(work.expires_at, lead, work.fetched_at, slack)
+                moments.append(now if at is None else at)
         for info in self._sessions.values():
             moments.append(planning.session_warning_at(info.session_ends_at, self.warn_before))
             moments.append(info.session_ends_at)
