@@ -434,7 +434,9 @@ def wait_for(condition: Any, what: str, timeout: float = 15) -> None:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.mark.parametrize("skew", [-7200, 0, 7200], ids=["portal-2h-behind", "no-skew", "ahead"])
+@pytest.mark.parametrize(
+    "skew", [-7200, 0, 7200], ids=["portal-2h-behind", "no-skew", "portal-2h-ahead"]
+)
 def test_short_credentials_are_fetched_at_most_once_per_half_lifetime(
     setup: Any, skew: float
 ) -> None:
