@@ -297,6 +297,23 @@ def test_sync_reports_each_failure_and_writes_the_rest(
     assert "[dev]" in (home / ".aws" / "credentials").read_text()
 
 
+def test_sync_refuses_two_profiles_into_one_section(logged_in: Any, cli: Any, home: Path) -> None:
+    creds = home / ".aws" / "credentials"
+    before = creds.read_bytes()
+    logged_in.clear_requests()
+    result = cli("sync", "dev:x", "prod:x")
+    assert result.returncode == 3, result  # as `auto add` refuses the same
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "[x]" in lines[0] and "dev" in lines[0] and "prod" in lines[0]
+    assert "Traceback" not in result.stderr and "->" not in result.stdout
+    assert creds.read_bytes() == before
+    assert logged_in.count("GetRoleCredentials") == 0
+    # one profile named twice into the same section is no conflict
+    again = cli("sync", "dev:x", "dev:x")
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("dev -> [x]") == 1
+
+
 def test_malformed_config_is_one_line_with_the_line_number(
     setup: Any, cli: Any, aws_config: Any
 ) -> None:

@@ -7,6 +7,7 @@ awake); `jump` moves only the wall clock (a suspend, or someone setting the cloc
 
 from __future__ import annotations
 
+import itertools
 import os
 import subprocess
 import sys
@@ -431,3 +432,146 @@ def wait_for(condition: Any, what: str, timeout: float = 15) -> None:
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.parametrize(
+    "skew", [-7200, 0, 7200], ids=["portal-2h-behind", "no-skew", "portal-2h-ahead"]
+)
+def test_short_credentials_are_fetched_at_most_once_per_half_lifetime(
+    setup: Any, skew: float
+) -> None:
+    """120 s credentials, the default lead (10 min) and its 60 s batch slack: no busy loop.
+
+    The lifetime is judged by our clock at fetch time (server expiration - our now), so a
+    portal clock 2 h behind ours gives credentials that look dead on arrival: 5 s apart at
+    most, not every tick.
+    """
+    emu, fake, _notices, make = setup
+    settings.remove_auto_sync("dev-admin")  # two profiles
+    emu.config.credential_ttl = 120
+    emu.config.access_token_ttl = emu.config.session_ttl = 48 * 3600
+    emu.advance(skew)  # the portal's clock is off from ours by `skew`
+    device_login(emu, SESSION)
+    engine = make()
+    for _ in range(300):  # five minutes of one-second ticks
+        engine.tick()
+        fake.advance(1)
+    lifetime = 120 + skew  # server expiration - our clock at fetch time
+    floor = max(lifetime / 2, planning_min_interval())
+    for name in ("dev", "prod"):
+        calls = emu.role_calls(*PROFILES[name])  # emulator time = our time + skew
+        gaps = [b - a for a, b in itertools.pairwise(calls)]
+        assert calls, name
+        assert min(gaps, default=floor) >= floor - 0.5, (name, len(calls), gaps[:5])
+        assert len(calls) <= 300 / floor + 1, (name, len(calls))
+        if floor < 300:  # and it does keep refreshing
+            assert len(calls) >= 300 / (floor + 2), (name, len(calls))
+
+
+def planning_min_interval() -> float:
+    from aws_sso_tray import planning
+
+    return planning.MIN_REFRESH_INTERVAL.total_seconds()
+
+
+GHOST = (
+    "[profile ghost]\nsso_session = corp\nsso_account_id = 111111111111\nsso_role_name = Ghost\n"
+)
+
+
+def role_calls(emu: Any, account: str, role: str) -> int:
+    return len(emu.role_calls(account, role))
+
+
+def an_hour_of_ticks(engine: Engine, fake: FakeClock) -> None:
+    for _ in range(61):
+        fake.advance(60)
+        engine.tick()
+
+
+@pytest.mark.parametrize("answer", ["ForbiddenException", "ResourceNotFoundException"])
+def test_a_denied_role_stops_in_an_error_state_until_the_config_changes(
+    setup: Any, aws_config: Any, answer: str
+) -> None:
+    emu, fake, notices, make = setup
+    emu.config.missing_role_error = answer
+    aws_config(config_text() + GHOST)
+    settings.add_auto_sync("ghost")
+    engine = make()
+    engine.tick()
+    assert role_calls(emu, "111111111111", "Ghost") == 1
+    state = engine.snapshot.profile("ghost")
+    assert state is not None and state.status == ProfileStatus.ERROR
+    assert state.last_error and "sso_role_name" in state.last_error  # says what to do
+    assert state.next_refresh_at is None  # nothing planned: waiting for the user
+    assert "refresh-failed" in notices.keys_sent()
+    an_hour_of_ticks(engine, fake)  # the others refresh (our own writes are no fix)
+    assert role_calls(emu, "111111111111", "Ghost") == 1
+    assert role_calls(emu, *PROFILES["dev"]) == 2
+    state = engine.snapshot.profile("ghost")
+    assert state is not None and state.status == ProfileStatus.ERROR
+    aws_config(config_text() + GHOST.replace("Ghost", "Admin"))  # the user fixes the role
+    engine.tick()
+    state = engine.snapshot.profile("ghost")
+    assert state is not None and state.status == ProfileStatus.FRESH, state
+    assert read_credentials()["ghost"]["aws_access_key_id"].startswith("ASIA")
+
+
+def test_long_term_keys_in_the_section_stop_it_until_the_file_changes(setup: Any) -> None:
+    emu, fake, _notices, make = setup
+    path = paths.aws_credentials_file()
+    iam_keys = (
+        "[dev]\naws_access_key_id = AKIAIOSFODNN7EXAMPLE\n"
+        "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY\n"
+    )
+    path.write_text(iam_keys)
+    path.chmod(0o600)
+    engine = make()
+    engine.tick()
+    assert role_calls(emu, *PROFILES["dev"]) == 1
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.ERROR
+    assert state.last_error and "long-term keys" in state.last_error
+    assert read_credentials()["dev"]["aws_access_key_id"] == "AKIAIOSFODNN7EXAMPLE"
+    assert engine.snapshot.profile("prod").status == ProfileStatus.FRESH  # type: ignore[union-attr]
+    an_hour_of_ticks(engine, fake)  # prod and dev-admin are rewritten: not dev's fix
+    assert role_calls(emu, *PROFILES["dev"]) == 1
+    assert role_calls(emu, *PROFILES["prod"]) == 2
+    assert read_credentials()["dev"]["aws_access_key_id"] == "AKIAIOSFODNN7EXAMPLE"
+    path.write_text(path.read_text().replace(iam_keys, ""))  # the user moves the keys away
+    engine.tick()
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.FRESH, state
+    assert read_credentials()["dev"]["aws_access_key_id"].startswith("ASIA")
+
+
+def test_a_malformed_sso_region_is_a_fix_it_error_not_a_retry(setup: Any, aws_config: Any) -> None:
+    emu, fake, _notices, make = setup
+    aws_config(config_text().replace("sso_region = us-east-1", "sso_region = us east 1"))
+    engine = make()
+    engine.tick()
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.ERROR, state
+    assert state.last_error and "us east 1" in state.last_error
+    an_hour_of_ticks(engine, fake)
+    assert engine.snapshot.profile("dev").next_refresh_at is None  # type: ignore[union-attr]
+    assert emu.count("GetRoleCredentials") == 0
+    aws_config(config_text())
+    engine.tick()
+    assert role_calls(emu, *PROFILES["dev"]) == 1
+    assert engine.snapshot.profile("dev").status == ProfileStatus.FRESH  # type: ignore[union-attr]
+
+
+def test_an_unknown_profile_is_reported_and_never_asked_for(setup: Any, aws_config: Any) -> None:
+    emu, fake, _notices, make = setup
+    settings.add_auto_sync("ghost")  # not in the config
+    engine = make()
+    engine.tick()
+    error = engine.snapshot.config_error
+    assert error and "ghost" in error
+    an_hour_of_ticks(engine, fake)
+    assert role_calls(emu, "111111111111", "Admin") == 2  # dev-admin, refreshed as usual
+    aws_config(config_text() + GHOST.replace("Ghost", "Admin"))
+    engine.tick()
+    state = engine.snapshot.profile("ghost")
+    assert state is not None and state.status == ProfileStatus.FRESH

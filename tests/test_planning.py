@@ -57,6 +57,46 @@ def test_refresh_is_never_planned_right_after_a_fetch(lifetime: int, lead: int) 
     assert at - T0 >= planning.MIN_REFRESH_INTERVAL
 
 
+@given(
+    lifetime=st.integers(min_value=-3 * 3600, max_value=12 * 3600),
+    lead=st.integers(min_value=0, max_value=3600),
+    slack=st.integers(min_value=0, max_value=600),
+    elapsed=st.floats(min_value=0, max_value=12 * 3600),
+)
+def test_batch_slack_never_brings_a_refetch_before_half_the_lifetime(
+    lifetime: int, lead: int, slack: int, elapsed: float
+) -> None:
+    # Whatever the lifetime (negative: a portal clock behind ours), lead and slack: no refetch
+    # sooner than max(lifetime / 2, 5 s) after the fetch.
+    expires = T0 + timedelta(seconds=lifetime)
+    now = T0 + timedelta(seconds=elapsed)
+    floor = max(timedelta(seconds=lifetime) / 2, planning.MIN_REFRESH_INTERVAL)
+    due = planning.refresh_due(
+        expires, now, timedelta(seconds=lead), fetched_at=T0, slack=timedelta(seconds=slack)
+    )
+    if now - T0 < floor:
+        assert not due
+    at = planning.batch_at(expires, timedelta(seconds=lead), T0, timedelta(seconds=slack))
+    assert at is not None and at - T0 >= floor
+
+
+def test_120s_credentials_with_the_default_slack_wait_a_minute() -> None:
+    slack = planning.group_slack(LEAD)  # 60 s
+    expires = T0 + timedelta(seconds=120)
+    assert not planning.refresh_due(
+        expires, T0 + timedelta(seconds=59), LEAD, fetched_at=T0, slack=slack
+    )
+    assert planning.refresh_due(
+        expires, T0 + timedelta(seconds=60), LEAD, fetched_at=T0, slack=slack
+    )
+    # a portal 2 h behind: the credentials look dead on arrival, yet 5 s pass between fetches
+    behind = T0 - timedelta(hours=2) + timedelta(seconds=120)
+    assert not planning.refresh_due(
+        behind, T0 + timedelta(seconds=4), LEAD, fetched_at=T0, slack=slack
+    )
+    assert planning.refresh_due(behind, T0 + timedelta(seconds=5), LEAD, fetched_at=T0, slack=slack)
+
+
 def test_backoff_grows_exponentially_with_jitter_and_a_cap() -> None:
     low = [planning.backoff_delay(n, rng=lambda: 0.0) for n in range(1, 10)]
     high = [planning.backoff_delay(n, rng=lambda: 1.0) for n in range(1, 10)]

@@ -6,23 +6,31 @@ botocore honours `AWS_ENDPOINT_URL_SSO` / `AWS_ENDPOINT_URL_SSO_OIDC`, which is 
 the demo point everything at the local emulator. We use `botocore.session` rather than boto3:
 same clients, a smaller import.
 
-`translate_errors()` turns botocore's exceptions into the one-line AppErrors users see; callers
-that need to react to a specific service error (InvalidGrant, AuthorizationPending...) catch
-`botocore.exceptions.ClientError` themselves first and use `error_code()`.
+`ERROR_CODES` is the one table of the services' error codes (and `ERROR_EXCEPTIONS` of botocore's
+own exceptions): which `AppError` class each becomes, and so its exit code and its `recovery`.
+`to_app_error()` / `translate_errors()` apply it; a caller that words a class's message for its
+own context (rolecreds: "no access to role X") classifies through the table and rewords.
+Flows that react to a code as a step, not a failure (AuthorizationPending, SlowDown while
+polling) check `error_code()` first.
 """
 
 from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from aws_sso_tray.errors import (
     AppError,
+    ConfigError,
+    LoginDeniedError,
     LoginNeededError,
     NetworkError,
+    NoRoleAccessError,
+    Recovery,
     RegistrationError,
+    RequestRejectedError,
     ServiceError,
     ThrottledError,
 )
@@ -31,18 +39,73 @@ CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 20
 MAX_ATTEMPTS = 4  # standard retry mode: throttling and 5xx retried with backoff and jitter
 
-_THROTTLE_CODES = frozenset(
-    {
-        "TooManyRequestsException",
-        "ThrottlingException",
-        "Throttling",
-        "RequestLimitExceeded",
-        "SlowDownException",
-    }
-)
-_LOGIN_CODES = frozenset(
-    {"UnauthorizedException", "InvalidGrantException", "ExpiredTokenException"}
-)
+# The services' error codes (sso portal, sso-oidc) -> the AppError class they become. A code not
+# listed is a ServiceError, retried with backoff (5xx, InternalServerException, new codes).
+ERROR_CODES: Mapping[str, type[AppError]] = {
+    # throttling: botocore's standard mode retried them already; back off further
+    "TooManyRequestsException": ThrottledError,
+    "ThrottlingException": ThrottledError,
+    "Throttling": ThrottledError,
+    "RequestLimitExceeded": ThrottledError,
+    "SlowDownException": ThrottledError,  # the OIDC API's throttling answer
+    # the token, refresh token or sign-in is no good: only a new login helps
+    "UnauthorizedException": LoginNeededError,  # portal 401: token expired or revoked
+    "InvalidGrantException": LoginNeededError,
+    "ExpiredTokenException": LoginNeededError,
+    "AccessDeniedException": LoginDeniedError,
+    "InvalidClientException": RegistrationError,
+    "UnauthorizedClientException": RegistrationError,
+    # the request names something this user cannot have: fix the config or ask for access
+    "ForbiddenException": NoRoleAccessError,  # AWS's answer for a role you lack (403)
+    "ResourceNotFoundException": NoRoleAccessError,
+    "InvalidRequestException": RequestRejectedError,
+    "InvalidScopeException": RequestRejectedError,
+    "InvalidClientMetadataException": RequestRejectedError,
+    "InvalidRedirectUriException": RequestRejectedError,
+    "UnsupportedGrantTypeException": RequestRejectedError,
+}
+
+# botocore's own exceptions, by class name (matched along the MRO, so subclasses count) ->
+# the AppError class. Names, not classes: importing botocore here would slow every command.
+ERROR_EXCEPTIONS: Mapping[str, type[AppError]] = {
+    "EndpointConnectionError": NetworkError,
+    "ConnectionError": NetworkError,  # botocore's: connect timeouts, proxies, TLS
+    "HTTPClientError": NetworkError,  # read timeouts, closed connections
+    "InvalidRegionError": ConfigError,  # a malformed sso_region
+    "NoRegionError": ConfigError,
+    "ParamValidationError": ConfigError,  # e.g. an empty sso_account_id
+}
+
+_ADVICE: Mapping[type[AppError], str] = {
+    ThrottledError: "AWS is throttling requests ({code}); wait a minute and retry",
+    LoginDeniedError: "access was denied ({code}): log in again and choose Allow",
+    RegistrationError: "the OIDC client registration was rejected ({message}); "
+    "log in again to register a new client",
+    NoRoleAccessError: "no access ({code}: {message}): check sso_account_id and "
+    "sso_role_name in the AWS config, or ask your administrator for access",
+    RequestRejectedError: "AWS rejected the request ({code}: {message}): "
+    "check the profile in the AWS config",
+}
+
+
+def error_class(exc: BaseException) -> type[AppError]:
+    """The AppError class the table gives `exc` (a botocore exception or an AppError)."""
+    if isinstance(exc, AppError):
+        return type(exc)
+    code = error_code(exc)
+    if code:
+        return ERROR_CODES.get(code, ServiceError)
+    for cls in type(exc).__mro__:
+        found = ERROR_EXCEPTIONS.get(cls.__name__)
+        if found is not None:
+            return found
+    return ServiceError
+
+
+def recovery_of(exc: BaseException) -> Recovery:
+    """What to do next after `exc`: log in, retry later, or have the user fix something."""
+    return error_class(exc).recovery
+
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str, int], Any] = {}
@@ -110,42 +173,28 @@ def error_message(exc: BaseException) -> str:
 
 def to_app_error(exc: BaseException, *, what: str, login_hint: str = "") -> AppError:
     """Turn a botocore exception raised while doing `what` into a one-line AppError."""
-    from botocore import exceptions as bexc
-
     if isinstance(exc, AppError):
         return exc
-    if isinstance(
-        exc,
-        (
-            bexc.EndpointConnectionError,
-            bexc.ConnectTimeoutError,
-            bexc.ReadTimeoutError,
-            bexc.ConnectionClosedError,
-            bexc.HTTPClientError,
-        ),
-    ):
+    cls = error_class(exc)
+    code = error_code(exc)
+    if cls is NetworkError:
         endpoint = getattr(exc, "kwargs", {}).get("endpoint_url", "") or ""
         where = f" {endpoint}" if endpoint else ""
         return NetworkError(
             f"{what}: cannot reach the AWS endpoint{where} ({type(exc).__name__}); "
             "check your network or proxy and try again"
         )
-    code = error_code(exc)
-    if code in _THROTTLE_CODES:
-        return ThrottledError(
-            f"{what}: AWS is throttling requests ({code}); wait a minute and retry"
-        )
-    if code in _LOGIN_CODES:
+    if cls is LoginNeededError:
         hint = f": {login_hint}" if login_hint else ""
         return LoginNeededError(f"{what}: the SSO session has expired or was revoked{hint}")
-    if code == "InvalidClientException":
-        return RegistrationError(
-            f"{what}: the OIDC client registration was rejected ({error_message(exc)}); "
-            "log in again to register a new client"
-        )
+    if cls is ConfigError:
+        return ConfigError(f"{what}: {str(exc).rstrip('.')}; check the profile in the AWS config")
+    advice = _ADVICE.get(cls)
+    if advice is not None:
+        return cls(f"{what}: " + advice.format(code=code, message=error_message(exc)))
     if code:
-        return ServiceError(f"{what}: {code}: {error_message(exc)}")
-    return ServiceError(f"{what}: {type(exc).__name__}: {exc}")
+        return cls(f"{what}: {code}: {error_message(exc)}")
+    return cls(f"{what}: {type(exc).__name__}: {exc}")
 
 
 @contextlib.contextmanager

@@ -255,6 +255,16 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 "nothing to sync: name profiles (`aws-sso-tray sync dev:default`) "
                 "or add them with `aws-sso-tray auto add PROFILE[:SECTION]`"
             )
+    # One section, one profile (as `auto add` insists): the second write would silently
+    # replace the first, and the output would claim both.
+    owners: dict[str, str] = {}
+    for name, section in dict.fromkeys(targets):
+        if owners.setdefault(section, name) != name:
+            raise ConfigError(
+                f"section [{section}] named for both '{owners[section]}' and '{name}': "
+                "give each profile its own section (PROFILE:SECTION)"
+            )
+    targets = list(dict.fromkeys(targets))
     resolved = [(profiles.get_profile(name), section) for name, section in targets]
 
     def fetch(item: tuple[SsoProfile, str]) -> Any:

@@ -12,11 +12,15 @@ the next thing is due (a one-shot job in its own `schedule.Scheduler`), never lo
 minute: monotonic waits do not count time spent suspended. A tick compares wall-clock and
 monotonic deltas to notice a resume or a clock change and re-plans at once.
 
-How failures are handled (one error boundary per tick, Maestral's model): each refresh result
-is sorted into login needed (stop asking the portal; wait for a new token; open the browser
-login once, see `_auto_login`), transient (network, throttling, 5xx, an unwritable file:
-exponential backoff with jitter, reported after `planning.REPORT_AFTER` failures, the old file
-kept) or a bug (traceback to the log, reported once, the worker keeps running).
+How failures are handled (one error boundary per tick, Maestral's model): each refresh failure
+is sorted by its error's `recovery` (`errors.Recovery`, from `awsclients.ERROR_CODES`) into
+login (stop asking the portal; wait for a new token; open the browser login once, see
+`_auto_login`), retry (network, throttling, 5xx, an unwritable file: exponential backoff with
+jitter, reported after `planning.REPORT_AFTER` failures, the old file kept), fix-it (long-term
+keys in the section, no access to the role, a malformed profile: the profile stops in an error
+state saying what to do, and is tried again only when the user changes the settings, the AWS
+config or the credentials file, never on a timer) or a bug (traceback to the log, reported
+once, the worker keeps running).
 
 Other processes: the engine watches (stat only) the settings, the AWS config, the credentials
 file and the SSO token cache, so `auto add`, an edited config or a terminal `aws sso login` take
@@ -47,8 +51,7 @@ from aws_sso_tray.errors import (
     AlreadyRunningError,
     AppError,
     ConfigError,
-    LoginNeededError,
-    RegistrationError,
+    Recovery,
 )
 from aws_sso_tray.notify import Notice
 from aws_sso_tray.settings import Settings
@@ -111,15 +114,17 @@ class _Work:
     profile: SsoProfile
     section: str
     expires_at: datetime | None = None  # of the credentials in the section
-    fetched_at: datetime | None = None
+    fetched_at: datetime | None = None  # our clock when they were fetched (judges lifetimes)
     failures: int = 0
     retry_at: datetime | None = None
     blocked: bool = False  # its session needs a login: do not ask the portal
+    stopped: bool = False  # needs the user to fix something: wait for a file to change
     forced: bool = False  # refresh_now()
     status: ProfileStatus = ProfileStatus.FRESH
     last_refresh_at: datetime | None = None
     last_error: str | None = None
     pending: RoleCredentials | None = None  # fetched, but the file could not be written
+    pending_at: datetime | None = None  # when `pending` was fetched
 
 
 @dataclass
@@ -184,6 +189,8 @@ class Engine:
         self._work: dict[str, _Work] = {}
         self._sessions: dict[str, _SessionInfo] = {}
         self._missing: list[str] = []  # auto-sync profiles not in the config
+        # The credentials file's signature after our last write (none yet: matches nothing).
+        self._own_write: object = object()
         self._loaded = False
         self._last_wall: float | None = None
         self._last_mono: float | None = None
@@ -309,13 +316,14 @@ class Engine:
         try:
             self.tick()
             self._bugs = 0
-        except LoginNeededError as exc:
-            log.info("engine: %s", exc)
-        except ConfigError as exc:
-            self._config_problem = exc.message
-            log.warning("engine: %s", exc)
-        except AppError as exc:  # transient: the next tick tries again
-            log.warning("engine: %s", exc)
+        except AppError as exc:
+            if exc.recovery is Recovery.LOGIN:
+                log.info("engine: %s", exc)
+            elif exc.recovery is Recovery.FIX:
+                self._config_problem = exc.message
+                log.warning("engine: %s", exc)
+            else:  # retry: the next tick tries again
+                log.warning("engine: %s", exc)
         except Exception:
             self._bugs += 1
             log.exception("engine: unexpected error (the engine keeps running)")
@@ -395,11 +403,12 @@ class Engine:
             if "*" in forced or work.profile.name in forced:
                 work.forced = True
                 work.blocked = False
+                work.stopped = False
 
     def _due(self, work: _Work, now: datetime, slack: timedelta) -> bool:
         if work.forced:
             return True
-        if work.blocked:
+        if work.blocked or work.stopped:
             return False
         if work.retry_at is not None:
             return now >= work.retry_at
@@ -418,12 +427,12 @@ class Engine:
         self._publish(self._clock.now())
         lead = self.refresh_before
 
-        def fetch(work: _Work) -> RoleCredentials:
+        def fetch(work: _Work) -> tuple[RoleCredentials, datetime]:
             now = self._clock.now()
             pending = work.pending
             if pending is not None and pending.expiration and pending.expiration - now > lead:
-                return pending  # fetched earlier; only the write failed
-            return rolecreds.get_credentials(work.profile, force_refresh=True, now=now)
+                return pending, work.pending_at or now  # fetched earlier; only the write failed
+            return rolecreds.get_credentials(work.profile, force_refresh=True, now=now), now
 
         try:
             now = self._clock.now()
@@ -444,9 +453,10 @@ class Engine:
             fetched: dict[str, tuple[_Work, RoleCredentials]] = {}
             for work in due:
                 work.forced = False
-                creds, error = results.get(id(work), (None, None))
+                result, error = results.get(id(work), (None, None))
                 error = session_errors.get(work.profile.session.cache_key, error)
-                if error is None and creds is not None:
+                if error is None and result is not None:
+                    creds, work.pending_at = result
                     fetched[work.section] = (work, creds)
                 else:
                     self._failed(work, error, now)
@@ -464,6 +474,7 @@ class Engine:
         try:
             credfile.write_many(path, {s: c for s, (_w, c) in fetched.items()})
             written = list(fetched.values())
+            self._note_own_write(path)
         except AppError as exc:
             # One bad section (long-term keys, say) must not hold up the others: try singly.
             log.info(
@@ -474,15 +485,17 @@ class Engine:
                 try:
                     credfile.write_credentials(path, section, creds)
                     written.append((work, creds))
+                    self._note_own_write(path)
                 except AppError as single:
                     work.pending = creds
                     self._failed(work, single, now)
         for work, creds in written:
             work.expires_at = creds.expiration
-            work.fetched_at = now
+            work.fetched_at = work.pending_at or now
             work.failures = 0
             work.retry_at = None
             work.pending = None
+            work.pending_at = None
             work.status = ProfileStatus.FRESH
             work.last_refresh_at = now
             work.last_error = None
@@ -491,8 +504,9 @@ class Engine:
             log.info("refreshed %s", names)
 
     def _failed(self, work: _Work, error: BaseException | None, now: datetime) -> None:
-        """Sort one refresh failure: login needed, transient, or a bug."""
-        if isinstance(error, (LoginNeededError, RegistrationError)):
+        """Sort one refresh failure by its recovery: login, retry, fix-it, or a bug."""
+        recovery = error.recovery if isinstance(error, AppError) else None
+        if isinstance(error, AppError) and recovery is Recovery.LOGIN:
             work.blocked = True
             work.retry_at = None
             work.status = ProfileStatus.LOGIN_NEEDED
@@ -502,6 +516,20 @@ class Engine:
                 info.refused = True
                 info.last_error = error.message
             log.info("profile %s: %s", work.profile.name, error.message)
+            return
+        if isinstance(error, AppError) and recovery is Recovery.FIX:
+            # Asking again cannot help: wait until the user changes a file (see _watch).
+            work.stopped = True
+            work.retry_at = None
+            work.failures = 0
+            work.status = ProfileStatus.ERROR
+            work.last_error = error.message
+            log.warning(
+                "profile %s: %s (not retried until the settings, the AWS config or the "
+                "credentials file change)",
+                work.profile.name,
+                error.message,
+            )
             return
         if isinstance(error, AppError):
             message = error.message
@@ -515,6 +543,12 @@ class Engine:
         still_valid = work.expires_at is not None and work.expires_at > now
         failing = work.failures >= planning.REPORT_AFTER or not still_valid
         work.status = ProfileStatus.ERROR if failing else ProfileStatus.FRESH
+
+    def _note_own_write(self, path: Path) -> None:
+        """Remember the credentials file as we left it: our own write is no user's fix."""
+        from aws_sso_tray import instance
+
+        self._own_write = instance.signature(path)
 
     # --- watching files ----------------------------------------------------------------------
 
@@ -543,9 +577,17 @@ class Engine:
             self._load_settings()
         if changed & {"settings", "config"}:
             self._load_profiles()
+        if "credentials" in changed and not changed & {"settings", "config"}:
+            from aws_sso_tray import instance
+
+            if instance.signature(paths.aws_credentials_file()) == self._own_write:
+                changed.discard("credentials")  # only our own write: nothing to re-check
         if changed & {"settings", "config", "credentials"}:
             for work in self._work.values():
                 self._load_section(work)
+                if work.stopped:  # the user changed something: check the fix once
+                    log.info("profile %s: files changed; trying again", work.profile.name)
+                    work.stopped = False
         if changed & {"settings", "config", "tokens"}:
             self._reload_sessions(now)
         self.wake()
@@ -788,7 +830,7 @@ class Engine:
             if work is None:
                 states.append(idle)
                 continue
-            if work.blocked:
+            if work.blocked or work.stopped:
                 next_at = None
             elif work.retry_at is not None:
                 next_at = work.retry_at
@@ -898,13 +940,13 @@ class Engine:
         slack = planning.group_slack(lead)
         moments: list[datetime | None] = []
         for work in self._work.values():
-            if work.blocked:
+            if work.blocked or work.stopped:
                 continue
             if work.retry_at is not None:
                 moments.append(work.retry_at)
             else:
-                at = planning.refresh_at(work.expires_at, lead, work.fetched_at)
-                moments.append(now if at is None else at - slack)
+                at = planning.batch_at(work.expires_at, lead, work.fetched_at, slack)
+                moments.append(now if at is None else at)
         for info in self._sessions.values():
             moments.append(planning.session_warning_at(info.session_ends_at, self.warn_before))
             moments.append(info.session_ends_at)

@@ -3,11 +3,15 @@
 Every failure that reaches the CLI, the tray or a notification is an `AppError`. The CLI prints
 `message` on one line and exits with `exit_code`; the tray shows `title` and `message`. Exit codes
 are part of the public interface: they are listed in the README and never renumbered.
+
+Each class also says what to do next (`recovery`), which is how the refresh engine decides
+between waiting for a login, backing off and retrying, and stopping a profile until the user
+fixes a file. `awsclients.ERROR_CODES` maps the services' error codes onto these classes.
 """
 
 from __future__ import annotations
 
-from enum import IntEnum
+from enum import Enum, IntEnum
 
 
 class ExitCode(IntEnum):
@@ -28,11 +32,20 @@ class ExitCode(IntEnum):
     NO_TRAY = 14  # no usable tray backend or tray host
 
 
+class Recovery(Enum):
+    """What gets a failed operation going again."""
+
+    LOGIN = "login"  # a new SSO login: wait for the user (or open the login once)
+    RETRY = "retry"  # transient (network, throttling, 5xx): back off with jitter and retry
+    FIX = "fix"  # the user must fix a file or a permission: retrying cannot help
+
+
 class AppError(Exception):
     """An error meant for a person: what happened and what to do, on one line."""
 
     exit_code: ExitCode = ExitCode.ERROR
     title: str = "aws-sso-tray error"
+    recovery: Recovery = Recovery.RETRY
 
     def __init__(self, message: str, *, title: str | None = None) -> None:
         super().__init__(message)
@@ -47,21 +60,26 @@ class AppError(Exception):
 class ConfigError(AppError):
     exit_code = ExitCode.CONFIG
     title = "AWS config problem"
+    recovery = Recovery.FIX
 
 
 class LoginNeededError(AppError):
     exit_code = ExitCode.LOGIN_NEEDED
     title = "Login needed"
+    recovery = Recovery.LOGIN
 
 
 class LongTermKeysError(AppError):
     exit_code = ExitCode.LONG_TERM_KEYS
     title = "Refusing to overwrite long-term keys"
+    recovery = Recovery.FIX
 
 
 class FileWriteError(AppError):
     exit_code = ExitCode.FILE_ERROR
     title = "Cannot write file"
+    # A chmod or a freed disk changes no content we watch: keep retrying (without refetching).
+    recovery = Recovery.RETRY
 
 
 class NetworkError(AppError):
@@ -77,16 +95,19 @@ class ThrottledError(AppError):
 class LoginDeniedError(AppError):
     exit_code = ExitCode.LOGIN_DENIED
     title = "Login denied"
+    recovery = Recovery.LOGIN
 
 
 class LoginTimeoutError(AppError):
     exit_code = ExitCode.LOGIN_TIMEOUT
     title = "Login timed out"
+    recovery = Recovery.LOGIN
 
 
 class RegistrationError(AppError):
     exit_code = ExitCode.REGISTRATION
     title = "Client registration rejected"
+    recovery = Recovery.LOGIN
 
 
 class ServiceError(AppError):
@@ -102,3 +123,18 @@ class AlreadyRunningError(AppError):
 class NoTrayError(AppError):
     exit_code = ExitCode.NO_TRAY
     title = "No system tray"
+    recovery = Recovery.FIX
+
+
+class NoRoleAccessError(ServiceError):
+    """The portal says this user may not use the profile's role in its account."""
+
+    title = "No access to role"
+    recovery = Recovery.FIX
+
+
+class RequestRejectedError(ServiceError):
+    """The service refused the request itself (a malformed account id, say): not transient."""
+
+    title = "Request rejected by AWS"
+    recovery = Recovery.FIX

@@ -34,17 +34,47 @@ def refresh_at(
 ) -> datetime | None:
     """When credentials expiring at `expires_at` should be refreshed; None: at once.
 
-    Normally `expires_at - lead`. Credentials living shorter than the lead (or barely longer)
-    would be refreshed again straight away, forever; so never before half their lifetime, and
-    never sooner than MIN_REFRESH_INTERVAL after they were fetched.
+    Normally `expires_at - lead`, but never before `earliest_refetch` (see there).
     """
+    floor = earliest_refetch(expires_at, fetched_at)
     if expires_at is None:
-        return None
+        return floor
     planned = expires_at - lead
-    if fetched_at is not None:
-        floor = fetched_at + max((expires_at - fetched_at) / 2, MIN_REFRESH_INTERVAL)
-        planned = max(planned, floor)
-    return planned
+    return planned if floor is None else max(planned, floor)
+
+
+def earliest_refetch(expires_at: datetime | None, fetched_at: datetime | None) -> datetime | None:
+    """The first moment credentials fetched at `fetched_at` may be fetched again; None: any.
+
+    Credentials living shorter than the lead (or barely longer) would be refreshed again
+    straight away, forever; so never before half their lifetime, and never sooner than
+    MIN_REFRESH_INTERVAL after they were fetched. The lifetime is judged by our clock at fetch
+    time (`expires_at - fetched_at`): a portal whose clock is behind ours hands out
+    credentials that look expired on arrival, and they must not be fetched at every tick.
+    """
+    if fetched_at is None:
+        return None
+    if expires_at is None:
+        return fetched_at + MIN_REFRESH_INTERVAL
+    return fetched_at + max((expires_at - fetched_at) / 2, MIN_REFRESH_INTERVAL)
+
+
+def batch_at(
+    expires_at: datetime | None,
+    lead: timedelta,
+    fetched_at: datetime | None = None,
+    slack: timedelta = timedelta(0),
+) -> datetime | None:
+    """The first moment a refresh may run, joining a batch up to `slack` early; None: at once.
+
+    The slack moves only the lead-based plan, never the `earliest_refetch` floor: otherwise a
+    60 s slack on 120 s credentials makes every tick a refresh.
+    """
+    floor = earliest_refetch(expires_at, fetched_at)
+    if expires_at is None:
+        return floor
+    planned = expires_at - lead - slack
+    return planned if floor is None else max(planned, floor)
 
 
 def refresh_due(
@@ -58,10 +88,10 @@ def refresh_due(
     """True when credentials expiring at `expires_at` need a refresh now.
 
     `slack` lets a refresh that would be due shortly join the current batch, so one
-    credentials-file write covers them all.
+    credentials-file write covers them all (never sooner than `earliest_refetch`).
     """
-    when = refresh_at(expires_at, lead, fetched_at)
-    return when is None or now + slack >= when
+    when = batch_at(expires_at, lead, fetched_at, slack)
+    return when is None or now >= when
 
 
 def group_slack(lead: timedelta) -> timedelta:
@@ -170,7 +200,9 @@ __all__ = [
     "RESUME_GRACE",
     "auto_login_allowed",
     "backoff_delay",
+    "batch_at",
     "clock_jump",
+    "earliest_refetch",
     "graphical_session",
     "group_slack",
     "jumped",

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aws_sso_tray import atomicfile, clock, paths
-from aws_sso_tray.errors import LoginNeededError, ServiceError
+from aws_sso_tray.errors import LoginNeededError, NoRoleAccessError
 from aws_sso_tray.fastpath import role_cache_key
 
 if TYPE_CHECKING:
@@ -33,13 +33,6 @@ log = logging.getLogger(__name__)
 
 MIN_REMAINING = timedelta(minutes=15)  # botocore's CachedCredentialFetcher expiry window
 PROVIDER_TYPE = "sso"
-_NO_ACCESS_CODES = frozenset({"ForbiddenException", "ResourceNotFoundException"})
-
-
-class NoRoleAccessError(ServiceError):
-    """The portal says this user may not use the profile's role in its account."""
-
-    title = "No access to role"
 
 
 @dataclass(frozen=True)
@@ -185,13 +178,14 @@ def fetch_credentials(profile: SsoProfile, access_token: str) -> RoleCredentials
             accessToken=access_token,
         )
     except ClientError as exc:
-        code = awsclients.error_code(exc)
-        if code == "UnauthorizedException":
+        # Classified by awsclients' table; only the wording is this call's own.
+        kind = awsclients.error_class(exc)
+        if kind is LoginNeededError:
             raise LoginNeededError(
                 f"SSO session '{profile.session.display_name}' for profile "
                 f"'{profile.name}' has expired or was revoked: {_login_advice(profile)}"
             ) from exc
-        if code in _NO_ACCESS_CODES:
+        if kind is NoRoleAccessError:
             raise NoRoleAccessError(
                 f"you have no access to role {profile.role_name} in account "
                 f"{profile.account_id} (profile '{profile.name}'): check sso_role_name "

@@ -47,7 +47,9 @@ Behaviour, including the choices made where AWS leaves room:
   BROWSER="python -m aws_sso_tray.emulator.browser %s") presses Allow or Deny on the pages, or
   ignores them; STANDIN_ACTION / STANDIN_LOG / STANDIN_DELAY tune the command (see browser.py).
 - `config.latency` seconds are added to every API call (not to pages).
-- The clock is real time plus `advance()`; the request log uses real wall time.
+- The clock is real time plus `advance()`; the request log uses real wall time. A portal whose
+  clock is off from ours: `advance(skew)` (negative: behind) before the login.
+  `role_calls(account, role)` lists when GetRoleCredentials was asked for one role.
 - The logger is `aws_sso_tray.emulator`; no secret is ever logged, and http.server's own stderr
   lines are silenced.
 """

@@ -221,6 +221,11 @@ class Emulator:
             else:
                 self._connections.discard(conn)
 
+    def role_calls(self, account_id: str, role_name: str) -> list[float]:
+        """When (emulator time, epoch seconds) GetRoleCredentials was asked for this role,
+        answered or refused, oldest first: the per-profile call count the tests check."""
+        return self.center.role_calls(account_id, role_name)
+
     def issued_secrets(self) -> set[str]:
         """Every access/refresh token, client secret, secret key and session token issued."""
         return self.center.issued_secrets()

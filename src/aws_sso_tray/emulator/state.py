@@ -330,6 +330,8 @@ class IdentityCenter:
         self._access: dict[str, AccessToken] = {}
         self._refresh: dict[str, RefreshToken] = {}
         self._issued: set[str] = set()
+        # (account id, role name, emulator time) of every GetRoleCredentials, answered or not
+        self._role_calls: list[tuple[str, str, float]] = []
 
     # -- clock and admin --------------------------------------------------------------------
 
@@ -345,6 +347,10 @@ class IdentityCenter:
     def issued_secrets(self) -> set[str]:
         with self._lock:
             return set(self._issued)
+
+    def role_calls(self, account_id: str, role_name: str) -> list[float]:
+        with self._lock:
+            return [t for a, r, t in self._role_calls if (a, r) == (account_id, role_name)]
 
     def revoke_all(self) -> None:
         with self._lock:
@@ -695,6 +701,7 @@ class IdentityCenter:
         self, access_token: str | None, role_name: str | None, account_id: str | None
     ) -> dict[str, Any]:
         with self._lock:
+            self._role_calls.append((account_id or "", role_name or "", self.now()))
             self._session_for(access_token)
             if not role_name or not account_id:
                 raise ApiError("InvalidRequestException", "role_name and account_id are required")
