@@ -112,3 +112,64 @@ def log_dir() -> Path:
 def log_file() -> Path:
     """The rotating log of the long-running faces (tray and daemon)."""
     return log_dir() / "aws-sso-tray.log"
+
+
+# Private folders: the caches and our own folders hold tokens, keys and records that decide what
+# we write. Another local user who can write into one of them could swap a cache for their own
+# (we would serve their keys) or plant a symlink (our next write would replace the file it points
+# at), so before a private file is read or written its folders must belong to us and be closed
+# to group and others. These checks are strings and `os.stat` only: credential-process's fast
+# path runs them too.
+
+
+def home_owner() -> tuple[int, int] | None:
+    """(uid, gid) of $HOME's owner when root runs with another user's HOME (`sudo -E`), else None.
+
+    The rule for what root creates: inside that HOME, every file and folder we create is given
+    to the HOME's owner, so the user's own runs can use (and replace) it afterwards.
+    """
+    if os.name != "posix" or os.geteuid() != 0:
+        return None
+    try:
+        st = os.stat(os.path.expanduser("~"))
+    except OSError:
+        return None
+    return None if st.st_uid == 0 else (st.st_uid, st.st_gid)
+
+
+def in_home(location: str) -> bool:
+    """True when `location` lies inside $HOME."""
+    home = os.path.abspath(os.path.expanduser("~"))
+    return os.path.abspath(location).startswith(home.rstrip(os.sep) + os.sep)
+
+
+def folder_problem(location: str) -> str | None:
+    """Why the existing folder at `location` must not hold private files, or None when it may.
+
+    It may when it belongs to us (or, for root, to $HOME's owner) and neither group nor others
+    can write to it. A folder that does not exist yet is no problem: we create it 0700.
+    """
+    if os.name != "posix":
+        return None  # Windows: the profile folder's ACLs are the user's already
+    import stat
+
+    try:
+        st = os.stat(location)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot check folder {location}: {exc.strerror}"
+    if not stat.S_ISDIR(st.st_mode):
+        return f"{location} is not a folder: move it away and try again"
+    owners = {os.geteuid()}
+    owner = home_owner()
+    if owner is not None:
+        owners.add(owner[0])
+    if st.st_uid not in owners:
+        return (
+            f"folder {location} belongs to another user (uid {st.st_uid}): if it is yours, "
+            f"run `sudo chown -R $USER {location}`, else move it away"
+        )
+    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+        return f"folder {location} is writable by other users: run `chmod go-w {location}`"
+    return None
