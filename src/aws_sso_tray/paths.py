@@ -147,7 +147,10 @@ def folder_problem(location: str) -> str | None:
     """Why the existing folder at `location` must not hold private files, or None when it may.
 
     It may when it belongs to us (or, for root, to $HOME's owner) and neither group nor others
-    can write to it. A folder that does not exist yet is no problem: we create it 0700.
+    can write to it. A group-writable folder is fine when the group is the owner's private group
+    (named after them, with no other member: what `umask 002` distributions give every user, and
+    what the AWS CLI's folders get there). A folder that does not exist yet is no problem: we
+    create it 0700.
     """
     if os.name != "posix":
         return None  # Windows: the profile folder's ACLs are the user's already
@@ -170,6 +173,23 @@ def folder_problem(location: str) -> str | None:
             f"folder {location} belongs to another user (uid {st.st_uid}): if it is yours, "
             f"run `sudo chown -R $USER {location}`, else move it away"
         )
-    if st.st_mode & (stat.S_IWGRP | stat.S_IWOTH):
+    group_writable = st.st_mode & stat.S_IWGRP and not _private_group(st.st_uid, st.st_gid)
+    if st.st_mode & stat.S_IWOTH or group_writable:
         return f"folder {location} is writable by other users: run `chmod go-w {location}`"
     return None
+
+
+def _private_group(uid: int, gid: int) -> bool:
+    """True when `gid` is the user private group of `uid`: their primary group, named after
+    them, with no other member."""
+    try:
+        import grp
+        import pwd
+
+        user = pwd.getpwuid(uid)
+        group = grp.getgrgid(gid)
+    except (ImportError, KeyError):
+        return False
+    return (
+        user.pw_gid == gid and group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name}
+    )
