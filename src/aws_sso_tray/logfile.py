@@ -9,6 +9,7 @@ because its log cannot grow.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import logging
 import os
@@ -44,6 +45,13 @@ class PrivateFileHandler(RotatingFileHandler):
         super().emit(record)  # calls handleError on any failure
         if self.failing and not self._failed_now:
             self.failing = False
+
+    def close(self) -> None:
+        # Closing flushes: on a full disk that raises, and a face replacing its handlers (or
+        # exiting) must not fail for a log line it could not keep. The descriptor is closed
+        # all the same.
+        with contextlib.suppress(OSError):
+            super().close()
 
     def handleError(self, record: logging.LogRecord) -> None:
         self._failed_now = True
