@@ -348,6 +348,21 @@ def test_a_lock_file_left_by_root_is_one_line_naming_it_and_the_fix(nobody_world
     assert any(str(lock) in result.stderr for lock in locks), result.stderr
 
 
+def test_a_token_cache_left_by_root_is_one_line_naming_it_and_the_fix(
+    nobody_world: Any,
+) -> None:
+    user_home, env, switch = nobody_world
+    # `sudo aws sso login` with the user's HOME: botocore leaves a root-owned 0600 token file.
+    token_file = user_home / ".aws" / "sso" / "cache" / tokens.token_cache_file(SESSION).name
+    os.chown(token_file, 0, 0)
+    token_file.chmod(0o600)
+    result = _as(switch, env, "sync", "dev")
+    assert result.returncode == ExitCode.FILE_ERROR, result.stderr
+    assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr
+    assert f"SSO token cache {token_file}" in result.stderr, result.stderr
+    assert f"sudo chown $USER {token_file}" in result.stderr, result.stderr
+
+
 # --------------------------------------------------------------------------------------------
 # 7. A full disk under the state folder
 

@@ -325,18 +325,23 @@ def file_lock(lock_file: Path) -> Any:
 
 
 def _lock_problem(lock_file: Path, exc: OSError) -> str:
+    return _unopenable(lock_file, exc, what="lock file")
+
+
+def _unopenable(path: Path, exc: OSError, *, what: str) -> str:
+    """The one line for a private file we cannot open: which file, why, and the fix."""
     try:
-        st = lock_file.lstat()
+        st = path.lstat()
     except OSError:
-        return f"cannot open lock file {lock_file}: {exc.strerror or exc}"
+        return f"cannot open {what} {path}: {exc.strerror or exc}"
     if stat.S_ISLNK(st.st_mode):
-        return f"lock file {lock_file} is a symlink: remove it (`rm {lock_file}`) and try again"
+        return f"{what} {path} is a symlink: remove it (`rm {path}`) and try again"
     if sys.platform != "win32" and st.st_uid != os.geteuid():
         return (
-            f"cannot open lock file {lock_file}: it belongs to another user (uid {st.st_uid}, "
-            f"left by `sudo`?): run `sudo chown $USER {lock_file}` or remove it"
+            f"cannot open {what} {path}: it belongs to another user (uid {st.st_uid}, "
+            f"left by `sudo`?): run `sudo chown $USER {path}` or remove it"
         )
-    return f"cannot open lock file {lock_file}: {exc.strerror or exc}"
+    return f"cannot open {what} {path}: {exc.strerror or exc}"
 
 
 # Lock files this thread already holds, with a depth: filelock's flock() is per open file, so
@@ -403,7 +408,9 @@ def read_json_object(path: Path, *, what: str) -> dict[str, Any] | None:
 
     A file that cannot be read, is not JSON or not an object is logged as a warning naming
     `what` and the path, never its content (token and credential caches hold secrets), and
-    treated as absent: the caller rewrites it.
+    treated as absent: the caller rewrites it. A private file we may not open (root's, left by
+    `sudo`) is a FileWriteError naming it and the fix instead: treated as absent, a token
+    cache would turn into a misleading "login needed".
     """
     import json
     import logging
@@ -411,6 +418,11 @@ def read_json_object(path: Path, *, what: str) -> dict[str, Any] | None:
     log = logging.getLogger(__name__)
     try:
         text = read_text(path)
+    except PermissionError as exc:
+        if private_root(path) is None:
+            log.warning("cannot read %s %s: %s", what, path, exc.strerror or exc)
+            return None
+        raise FileWriteError(_unopenable(Path(path), exc, what=what)) from exc
     except OSError as exc:
         log.warning("cannot read %s %s: %s", what, path, exc.strerror or exc)
         return None
