@@ -66,15 +66,15 @@ class InstanceLock:
 
         try:
             self._lock.acquire(timeout=0)
-        except OSError as exc:
-            raise FileWriteError(f"cannot lock {lock_file()}: {exc.strerror or exc}") from exc
-        except Timeout:
+        except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
             pid = running_pid()
             which = f" (pid {pid})" if pid else ""
             raise AlreadyRunningError(
                 f"aws-sso-tray is already running{which}: it keeps your profiles fresh; "
                 "stop it first or use `aws-sso-tray status`"
             ) from None
+        except OSError as exc:
+            raise FileWriteError(f"cannot lock {lock_file()}: {exc.strerror or exc}") from exc
         try:
             atomicfile.write_atomic(pid_file(), f"{os.getpid()}\n".encode(), mode=0o600)
         except AppError as exc:
