@@ -209,6 +209,17 @@ def test_the_credentials_file_is_still_written_through_its_symlink(
     assert real.read_text().startswith("# mine\n\n[dev]\n")
 
 
+def test_settings_toml_linked_from_dotfiles_is_still_written_through(home: Path) -> None:
+    real = home / "dotfiles" / "settings.toml"
+    real.parent.mkdir()
+    real.write_text("# mine\n")
+    settings.settings_file().parent.mkdir(parents=True, mode=0o700)
+    settings.settings_file().symlink_to(real)
+    settings.add_auto_sync("dev")
+    assert settings.settings_file().is_symlink()
+    assert '[auto_sync]\ndev = "dev"' in real.read_text()
+
+
 @pytest.fixture
 def restore_logging() -> Iterator[None]:
     root = logging.getLogger()

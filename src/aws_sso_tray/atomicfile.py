@@ -52,15 +52,16 @@ def resolve_target(path: Path) -> Path:
         return path.absolute()
 
 
-def check_writable(path: Path) -> Path:
+def check_writable(path: Path, *, follow_symlinks: bool | None = None) -> Path:
     """Raise FileWriteError unless `path` (after symlinks) can be replaced; return the target.
 
-    A private file is its own target: a symlink in its place is replaced, never followed.
+    By default a private file is its own target: a symlink in its place is replaced, never
+    followed. `follow_symlinks=True` is for a file the user may link from a dotfiles folder.
     """
-    private = private_root(path) is not None
-    target = Path(path).expanduser().absolute() if private else resolve_target(path)
+    follow = private_root(path) is None if follow_symlinks is None else follow_symlinks
+    target = resolve_target(path) if follow else Path(path).expanduser().absolute()
     folder = target.parent
-    if private and target.is_symlink():
+    if not follow and target.is_symlink():
         pass  # replaced by a file; the folder checks below still apply
     elif target.is_dir():
         raise FileWriteError(f"{target} is a directory, not a file: move it away and try again")
@@ -91,9 +92,15 @@ def _owner_may_write(path: Path) -> bool:
     return os.access(path, os.W_OK)
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Replace the file at `path` (through symlinks) with `data`, atomically, with `mode`."""
-    target = check_writable(path)
+def write_atomic(
+    path: Path, data: bytes, *, mode: int = 0o600, follow_symlinks: bool | None = None
+) -> None:
+    """Replace the file at `path` with `data`, atomically, with `mode`.
+
+    A symlink at `path` is written through to its target, except for private files (see the
+    module docstring), whose symlink is replaced; `follow_symlinks` overrides that choice.
+    """
+    target = check_writable(path, follow_symlinks=follow_symlinks)
     folder = target.parent
     if private_root(target) is not None:
         ensure_private_folder(folder)
