@@ -374,6 +374,19 @@ def test_a_token_cache_left_by_root_is_one_line_naming_it_and_the_fix(
     assert f"sudo chown $USER {token_file}" in result.stderr, result.stderr
 
 
+def test_a_log_root_starts_in_a_users_home_belongs_to_the_user(
+    home: Path, restore_logging: None
+) -> None:
+    if sys.platform == "win32" or os.geteuid() != 0:
+        pytest.skip("only root can create files for another user")
+    os.chown(home, NOBODY, NOBODY)
+    logs.setup_logging(log_file=paths.log_file())
+    logging.getLogger("test").warning("root's daemon, the user's HOME")
+    made = [home / ".local", *(home / ".local").rglob("*")]
+    assert paths.log_file() in made
+    assert {str(p): p.lstat().st_uid for p in made if p.lstat().st_uid != NOBODY} == {}
+
+
 # --------------------------------------------------------------------------------------------
 # 7. A full disk under the state folder
 

@@ -141,15 +141,15 @@ def _keep_owner(tmp: Path, target: Path) -> None:
     try:
         st = target.lstat()
     except OSError:
-        _give_to_home_owner(tmp, target)  # a new file
+        give_to_home_owner(tmp, target)  # a new file
         return
     if stat.S_ISLNK(st.st_mode):
-        _give_to_home_owner(tmp, target)  # a private file replacing a symlink: a new file
+        give_to_home_owner(tmp, target)  # a private file replacing a symlink: a new file
     elif (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
         os.chown(tmp, st.st_uid, st.st_gid)
 
 
-def _give_to_home_owner(created: Path | int, where: Path) -> None:
+def give_to_home_owner(created: Path | int, where: Path) -> None:
     """As root inside another user's HOME: hand what we just created (path or fd) to that user."""
     owner = paths.home_owner()
     if owner is None or not paths.in_home(str(where)):
@@ -182,7 +182,7 @@ def make_folders(folder: Path) -> None:
         try:
             if sys.platform != "win32":
                 created.chmod(0o700)  # a umask like 0o277 takes owner bits away too
-            _give_to_home_owner(created, created)
+            give_to_home_owner(created, created)
         except OSError as exc:
             raise FileWriteError(f"cannot set up folder {created}: {exc.strerror}") from exc
     if not Path(folder).is_dir():
@@ -323,7 +323,7 @@ def file_lock(lock_file: Path) -> Any:
         raise FileWriteError(_lock_problem(lock_file, exc)) from exc
     try:
         if not existed:
-            _give_to_home_owner(fd, lock_file)
+            give_to_home_owner(fd, lock_file)
     except OSError as exc:
         raise FileWriteError(f"cannot set up lock file {lock_file}: {exc.strerror}") from exc
     finally:

@@ -18,6 +18,8 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
+from aws_sso_tray.atomicfile import give_to_home_owner
+
 
 class PrivateFileHandler(RotatingFileHandler):
     """A rotating log file that is 0600 and degrades quietly when it cannot be written."""
@@ -31,10 +33,13 @@ class PrivateFileHandler(RotatingFileHandler):
         # O_NOFOLLOW: a symlink planted in place of the log must not get our records appended
         # to whatever it points at; the mode applies to files rotation creates as well.
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+        existed = os.path.lexists(self.baseFilename)
         fd = os.open(self.baseFilename, flags, 0o600)
         try:
             if sys.platform != "win32":
                 os.fchmod(fd, 0o600)
+            if not existed:  # root's daemon must not leave the user a log they cannot open
+                give_to_home_owner(fd, Path(self.baseFilename))
             return open(fd, "a", encoding=self.encoding, errors=self.errors)
         except BaseException:
             os.close(fd)
