@@ -344,6 +344,22 @@ def test_after_sudo_sync_the_user_can_sync_serve_and_log_out(nobody_world: Any) 
         assert "PermissionError" not in result.stderr and "Traceback" not in result.stderr
 
 
+def test_root_with_a_mounted_users_aws_folder_gives_that_user_what_it_creates(
+    logged_in: Any, home: Path
+) -> None:
+    if sys.platform == "win32" or os.geteuid() != 0:
+        pytest.skip("only root can create files for another user")
+    # A container running as root with the host user's ~/.aws mounted in: HOME is root's.
+    for path in [home / ".aws", *(home / ".aws").rglob("*")]:
+        os.chown(path, NOBODY, NOBODY)
+    result = run_cli("sync", "dev")
+    assert result.returncode == 0, result.stderr
+    made = [*(home / ".aws").rglob("*")]
+    assert paths.cli_cache_dir() in made and paths.aws_credentials_file() in made
+    assert {str(p): p.lstat().st_uid for p in made if p.lstat().st_uid != NOBODY} == {}
+    assert paths.state_dir().stat().st_uid == 0  # root's own folders stay root's
+
+
 def test_a_lock_file_left_by_root_is_one_line_naming_it_and_the_fix(nobody_world: Any) -> None:
     user_home, env, switch = nobody_world
     assert _as(None, env, "sync", "dev").returncode == 0

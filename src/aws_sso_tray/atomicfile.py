@@ -15,8 +15,9 @@ Private files are the ones in our private folders (`private_folders`: the SSO to
 role-credential cache, our state, log and config folders). Before one is read or written, its
 folders are checked (`check_private_folder`: ours, closed to group and others), and it is
 replaced as a file, never written through a symlink; only the user's own files (credentials,
-config) follow symlinks. Every folder we create is 0700, whatever the umask. Root running with
-another user's HOME gives what it creates there to that user (`paths.home_owner`).
+config) follow symlinks. Every folder we create is 0700, whatever the umask. Run as root, what
+we create gets the owner of the folder we create it in (`paths.new_owner`): under `sudo -E`, the
+user whose HOME it is.
 """
 
 from __future__ import annotations
@@ -141,18 +142,19 @@ def _keep_owner(tmp: Path, target: Path) -> None:
     try:
         st = target.lstat()
     except OSError:
-        give_to_home_owner(tmp, target)  # a new file
+        give_to_folder_owner(tmp, target)  # a new file
         return
     if stat.S_ISLNK(st.st_mode):
-        give_to_home_owner(tmp, target)  # a private file replacing a symlink: a new file
+        give_to_folder_owner(tmp, target)  # a private file replacing a symlink: a new file
     elif (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
         os.chown(tmp, st.st_uid, st.st_gid)
 
 
-def give_to_home_owner(created: Path | int, where: Path) -> None:
-    """As root inside another user's HOME: hand what we just created (path or fd) to that user."""
-    owner = paths.home_owner()
-    if owner is None or not paths.in_home(str(where)):
+def give_to_folder_owner(created: Path | int, where: Path) -> None:
+    """As root: hand what we just created at `where` (a path, or its open fd) to the owner of
+    the folder it is in (`paths.new_owner`)."""
+    owner = paths.new_owner(str(Path(where).parent))
+    if owner is None:
         return
     if isinstance(created, int):
         os.fchown(created, *owner)
@@ -162,7 +164,7 @@ def give_to_home_owner(created: Path | int, where: Path) -> None:
 
 def make_folders(folder: Path) -> None:
     """Create `folder` and its missing parents, each 0700 (whatever the umask), given to the
-    HOME's owner when root creates them in another user's HOME. FileWriteError on failure.
+    owner of the folder they are made in when root makes them. FileWriteError on failure.
 
     `Path.mkdir(parents=True, mode=0o700)` would not do: the parents get the umask's default
     (0777 under `umask 000`), and a folder others can write to lets them swap what is inside.
@@ -182,7 +184,7 @@ def make_folders(folder: Path) -> None:
         try:
             if sys.platform != "win32":
                 created.chmod(0o700)  # a umask like 0o277 takes owner bits away too
-            give_to_home_owner(created, created)
+            give_to_folder_owner(created, created)
         except OSError as exc:
             raise FileWriteError(f"cannot set up folder {created}: {exc.strerror}") from exc
     if not Path(folder).is_dir():
@@ -308,7 +310,7 @@ def lock_path_for(path: Path) -> Path:
 def file_lock(lock_file: Path) -> Any:
     """A `filelock.FileLock` on `lock_file`, in a checked private folder, openable by us.
 
-    The lock file is created here (0600, no symlink followed, given to the HOME's owner when
+    The lock file is created here (0600, no symlink followed, given to the folder's owner when
     root creates it), so that a lock file we cannot open is one clear FileWriteError naming it,
     not a PermissionError from inside filelock.
     """
@@ -323,7 +325,7 @@ def file_lock(lock_file: Path) -> Any:
         raise FileWriteError(_lock_problem(lock_file, exc)) from exc
     try:
         if not existed:
-            give_to_home_owner(fd, lock_file)
+            give_to_folder_owner(fd, lock_file)
     except OSError as exc:
         raise FileWriteError(f"cannot set up lock file {lock_file}: {exc.strerror}") from exc
     finally:

@@ -18,7 +18,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
-from aws_sso_tray.atomicfile import give_to_home_owner
+from aws_sso_tray.atomicfile import give_to_folder_owner
 
 
 class PrivateFileHandler(RotatingFileHandler):
@@ -39,7 +39,7 @@ class PrivateFileHandler(RotatingFileHandler):
             if sys.platform != "win32":
                 os.fchmod(fd, 0o600)
             if not existed:  # root's daemon must not leave the user a log they cannot open
-                give_to_home_owner(fd, Path(self.baseFilename))
+                give_to_folder_owner(fd, Path(self.baseFilename))
             return open(fd, "a", encoding=self.encoding, errors=self.errors)
         except BaseException:
             os.close(fd)

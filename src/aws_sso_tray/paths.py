@@ -122,31 +122,42 @@ def log_file() -> Path:
 # path runs them too.
 
 
-def home_owner() -> tuple[int, int] | None:
-    """(uid, gid) of $HOME's owner when root runs with another user's HOME (`sudo -E`), else None.
+def new_owner(folder: str) -> tuple[int, int] | None:
+    """(uid, gid) to give what root creates in `folder`, or None to leave it root's.
 
-    The rule for what root creates: inside that HOME, every file and folder we create is given
-    to the HOME's owner, so the user's own runs can use (and replace) it afterwards.
+    The rule: run as root, a file or folder we create gets the owner of the folder we create it
+    in. Under `sudo -E` that is the user whose HOME it is (their own runs can open and replace
+    it afterwards); in a container whose ~/.aws is mounted from the host it is the host user;
+    in root's own folders it stays root's.
     """
     if os.name != "posix" or os.geteuid() != 0:
         return None
     try:
-        st = os.stat(os.path.expanduser("~"))
+        st = os.stat(folder)
     except OSError:
         return None
     return None if st.st_uid == 0 else (st.st_uid, st.st_gid)
 
 
-def in_home(location: str) -> bool:
-    """True when `location` lies inside $HOME."""
-    home = os.path.abspath(os.path.expanduser("~"))
-    return os.path.abspath(location).startswith(home.rstrip(os.sep) + os.sep)
+def trusted_owners() -> set[int]:
+    """Who may own a folder we keep private files in: us; for root also the owners of $HOME
+    and of ~/.aws (the user of `sudo -E`, a host user whose ~/.aws is mounted in)."""
+    uid = os.geteuid() if os.name == "posix" else 0
+    owners = {uid}
+    if uid == 0:
+        for location in (os.path.expanduser("~"), aws_dir_location()):
+            try:
+                owner = os.stat(location).st_uid
+            except OSError:
+                continue
+            owners.add(owner)
+    return owners
 
 
 def folder_problem(location: str) -> str | None:
     """Why the existing folder at `location` must not hold private files, or None when it may.
 
-    It may when it belongs to us (or, for root, to $HOME's owner) and neither group nor others
+    It may when it belongs to a `trusted_owners` user and neither group nor others
     can write to it. A group-writable folder is fine when the group is the owner's private group
     (named after them, with no other member: what `umask 002` distributions give every user, and
     what the AWS CLI's folders get there). A folder that does not exist yet is no problem: we
@@ -164,11 +175,7 @@ def folder_problem(location: str) -> str | None:
         return f"cannot check folder {location}: {exc.strerror}"
     if not stat.S_ISDIR(st.st_mode):
         return f"{location} is not a folder: move it away and try again"
-    owners = {os.geteuid()}
-    owner = home_owner()
-    if owner is not None:
-        owners.add(owner[0])
-    if st.st_uid not in owners:
+    if st.st_uid not in trusted_owners():
         return (
             f"folder {location} belongs to another user (uid {st.st_uid}): if it is yours, "
             f"run `sudo chown -R $USER {location}`, else move it away"
