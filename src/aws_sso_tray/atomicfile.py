@@ -10,6 +10,14 @@ read-only file in a writable folder and root ignores mode bits altogether.
 `locked(path)` is the inter-process lock held across a read-modify-write. Lock files live in our
 state folder, not beside the user's file, so ~/.aws gets no litter and a read-only ~/.aws still
 gives a clear error from the writability check rather than from the lock.
+
+Private files are the ones in our private folders (`private_folders`: the SSO token cache, the
+role-credential cache, our state, log and config folders). Before one is read or written, its
+folders are checked (`check_private_folder`: ours, closed to group and others), and it is
+replaced as a file, never written through a symlink; only the user's own files (credentials,
+config) follow symlinks. Every folder we create is 0700, whatever the umask. Run as root, what
+we create gets the owner of the folder we create it in (`paths.new_owner`): under `sudo -E`, the
+user whose HOME it is.
 """
 
 from __future__ import annotations
@@ -27,7 +35,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from aws_sso_tray.errors import FileWriteError
+from aws_sso_tray import paths
+from aws_sso_tray.errors import FileWriteError, UnsafeFolderError
 
 TEMP_SUFFIX = ".aws-sso-tray.tmp"
 STALE_TEMP_SECONDS = 60.0
@@ -44,17 +53,24 @@ def resolve_target(path: Path) -> Path:
         return path.absolute()
 
 
-def check_writable(path: Path) -> Path:
-    """Raise FileWriteError unless `path` (after symlinks) can be replaced; return the target."""
-    target = resolve_target(path)
+def check_writable(path: Path, *, follow_symlinks: bool | None = None) -> Path:
+    """Raise FileWriteError unless `path` (after symlinks) can be replaced; return the target.
+
+    By default a private file is its own target: a symlink in its place is replaced, never
+    followed. `follow_symlinks=True` is for a file the user may link from a dotfiles folder.
+    """
+    follow = private_root(path) is None if follow_symlinks is None else follow_symlinks
+    target = resolve_target(path) if follow else Path(path).expanduser().absolute()
     folder = target.parent
-    if target.is_dir():
+    if not follow and target.is_symlink():
+        pass  # replaced by a file; the folder checks below still apply
+    elif target.is_dir():
         raise FileWriteError(f"{target} is a directory, not a file: move it away and try again")
     if not folder.exists():
         return target  # created by write_atomic
     if not folder.is_dir():
         raise FileWriteError(f"{folder} is not a directory: cannot write {target.name} there")
-    if target.exists() and not _owner_may_write(target):
+    if target.exists() and not target.is_symlink() and not _owner_may_write(target):
         raise FileWriteError(
             f"{target} is read-only: make it writable (chmod u+w) or choose another file"
         )
@@ -77,14 +93,20 @@ def _owner_may_write(path: Path) -> bool:
     return os.access(path, os.W_OK)
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Replace the file at `path` (through symlinks) with `data`, atomically, with `mode`."""
-    target = check_writable(path)
+def write_atomic(
+    path: Path, data: bytes, *, mode: int = 0o600, follow_symlinks: bool | None = None
+) -> None:
+    """Replace the file at `path` with `data`, atomically, with `mode`.
+
+    A symlink at `path` is written through to its target, except for private files (see the
+    module docstring), whose symlink is replaced; `follow_symlinks` overrides that choice.
+    """
+    target = check_writable(path, follow_symlinks=follow_symlinks)
     folder = target.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:
-        raise FileWriteError(f"cannot create folder {folder}: {exc.strerror}") from exc
+    if private_root(target) is not None:
+        ensure_private_folder(folder)
+    else:
+        make_folders(folder)
     sweep_stale_temps(target)
     prefix = f".{target.name}.{os.getpid()}."
     try:
@@ -118,11 +140,112 @@ def _keep_owner(tmp: Path, target: Path) -> None:
     if sys.platform == "win32" or os.geteuid() != 0:
         return
     try:
-        st = target.stat()
+        st = target.lstat()
     except OSError:
-        return  # a new file: owned by whoever creates it
-    if (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
+        give_to_folder_owner(tmp, target)  # a new file
+        return
+    if stat.S_ISLNK(st.st_mode):
+        give_to_folder_owner(tmp, target)  # a private file replacing a symlink: a new file
+    elif (st.st_uid, st.st_gid) != (os.geteuid(), os.getegid()):
         os.chown(tmp, st.st_uid, st.st_gid)
+
+
+def give_to_folder_owner(created: Path | int, where: Path) -> None:
+    """As root: hand what we just created at `where` (a path, or its open fd) to the owner of
+    the folder it is in (`paths.new_owner`)."""
+    owner = paths.new_owner(str(Path(where).parent))
+    if owner is None:
+        return
+    if isinstance(created, int):
+        os.fchown(created, *owner)
+    else:
+        os.chown(created, *owner, follow_symlinks=False)
+
+
+def make_folders(folder: Path) -> None:
+    """Create `folder` and its missing parents, each 0700 (whatever the umask), given to the
+    owner of the folder they are made in when root makes them. FileWriteError on failure.
+
+    `Path.mkdir(parents=True, mode=0o700)` would not do: the parents get the umask's default
+    (0777 under `umask 000`), and a folder others can write to lets them swap what is inside.
+    """
+    missing: list[Path] = []
+    current = Path(folder)
+    while not os.path.lexists(current) and current.parent != current:
+        missing.append(current)
+        current = current.parent
+    for created in reversed(missing):
+        try:
+            created.mkdir(mode=0o700)
+        except FileExistsError:
+            continue  # another process made it at the same moment
+        except OSError as exc:
+            raise FileWriteError(f"cannot create folder {created}: {exc.strerror}") from exc
+        try:
+            if sys.platform != "win32":
+                created.chmod(0o700)  # a umask like 0o277 takes owner bits away too
+            give_to_folder_owner(created, created)
+        except OSError as exc:
+            raise FileWriteError(f"cannot set up folder {created}: {exc.strerror}") from exc
+    if not Path(folder).is_dir():
+        raise FileWriteError(f"{folder} is not a folder: move it away and try again")
+
+
+def private_folders() -> tuple[Path, ...]:
+    """The folders whose files are private: caches of tokens and keys, and our own folders."""
+    return (
+        paths.sso_cache_dir(),
+        paths.cli_cache_dir(),
+        paths.state_dir(),
+        paths.log_dir(),
+        paths.config_dir(),
+    )
+
+
+def private_root(path: Path) -> Path | None:
+    """The outermost private folder that holds the file at `path`, or None for a user's file."""
+    location = Path(path).expanduser().absolute()
+    found: Path | None = None
+    for root in private_folders():
+        top = root.absolute()
+        inside = location != top and location.is_relative_to(top)
+        if inside and (found is None or len(top.parts) < len(found.parts)):
+            found = top
+    return found
+
+
+def _guarded_folders(folder: Path, root: Path) -> list[Path]:
+    """`folder` and each folder above it up to `root`; for the AWS caches also the folder we
+    create around them (`~/.aws/sso`, `~/.aws/cli`): whoever can write there can swap the cache."""
+    chain: list[Path] = []
+    current = Path(folder).absolute()
+    while True:
+        chain.append(current)
+        if current == root or current.parent == current:
+            break
+        current = current.parent
+    caches = (paths.sso_cache_dir(), paths.cli_cache_dir())
+    if root in {cache.absolute() for cache in caches}:
+        chain.append(root.parent)
+    return chain
+
+
+def check_private_folder(folder: Path) -> None:
+    """UnsafeFolderError unless `folder` may hold private files (see `paths.folder_problem`)."""
+    root = private_root(Path(folder) / "_")
+    if root is None:
+        return
+    for guarded in _guarded_folders(folder, root):
+        problem = paths.folder_problem(str(guarded))
+        if problem is not None:
+            raise UnsafeFolderError(problem)
+
+
+def ensure_private_folder(folder: Path) -> None:
+    """Create `folder` (0700, see `make_folders`) and check it may hold private files."""
+    check_private_folder(folder)  # before creating anything inside a folder that is not ours
+    make_folders(folder)
+    check_private_folder(folder)
 
 
 def _replace(tmp: Path, target: Path) -> None:
@@ -184,6 +307,52 @@ def lock_path_for(path: Path) -> Path:
     return state_dir() / "locks" / f"{digest[:16]}.lock"
 
 
+def file_lock(lock_file: Path) -> Any:
+    """A `filelock.FileLock` on `lock_file`, in a checked private folder, openable by us.
+
+    The lock file is created here (0600, no symlink followed, given to the folder's owner when
+    root creates it), so that a lock file we cannot open is one clear FileWriteError naming it,
+    not a PermissionError from inside filelock.
+    """
+    from filelock import FileLock
+
+    ensure_private_folder(lock_file.parent)
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        existed = os.path.lexists(lock_file)
+        fd = os.open(lock_file, flags, 0o600)
+    except OSError as exc:
+        raise FileWriteError(_lock_problem(lock_file, exc)) from exc
+    try:
+        if not existed:
+            give_to_folder_owner(fd, lock_file)
+    except OSError as exc:
+        raise FileWriteError(f"cannot set up lock file {lock_file}: {exc.strerror}") from exc
+    finally:
+        os.close(fd)
+    return FileLock(str(lock_file), mode=0o600)
+
+
+def _lock_problem(lock_file: Path, exc: OSError) -> str:
+    return _unopenable(lock_file, exc, what="lock file")
+
+
+def _unopenable(path: Path, exc: OSError, *, what: str) -> str:
+    """The one line for a private file we cannot open: which file, why, and the fix."""
+    try:
+        st = path.lstat()
+    except OSError:
+        return f"cannot open {what} {path}: {exc.strerror or exc}"
+    if stat.S_ISLNK(st.st_mode):
+        return f"{what} {path} is a symlink: remove it (`rm {path}`) and try again"
+    if sys.platform != "win32" and st.st_uid != os.geteuid():
+        return (
+            f"cannot open {what} {path}: it belongs to another user (uid {st.st_uid}, "
+            f"left by `sudo`?): run `sudo chown $USER {path}` or remove it"
+        )
+    return f"cannot open {what} {path}: {exc.strerror or exc}"
+
+
 # Lock files this thread already holds, with a depth: filelock's flock() is per open file, so
 # a second FileLock on the same path in the same thread would wait for itself until the timeout.
 _held = threading.local()
@@ -192,7 +361,7 @@ _held = threading.local()
 @contextlib.contextmanager
 def locked(path: Path, *, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
     """Hold the inter-process lock for the file at `path` (re-entrant within a thread)."""
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
 
     lock_file = lock_path_for(path)
     depths: dict[str, int] = _held.__dict__.setdefault("depths", {})
@@ -204,17 +373,15 @@ def locked(path: Path, *, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[Non
         finally:
             depths[key] -= 1
         return
-    try:
-        lock_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    except OSError as exc:
-        raise FileWriteError(f"cannot create lock folder {lock_file.parent}: {exc}") from exc
-    lock = FileLock(str(lock_file), mode=0o600)
+    lock = file_lock(lock_file)
     try:
         lock.acquire(timeout=timeout)
     except Timeout as exc:
         raise FileWriteError(
             f"{path} is locked by another aws-sso-tray process (waited {timeout:.0f} s)"
         ) from exc
+    except OSError as exc:
+        raise FileWriteError(_lock_problem(lock_file, exc)) from exc
     depths[key] = 1
     try:
         yield
@@ -224,9 +391,23 @@ def locked(path: Path, *, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[Non
 
 
 def read_text(path: Path) -> str | None:
-    """The file's text, or None when it does not exist."""
+    """The file's text, or None when it does not exist.
+
+    A private file is read only from a checked folder (UnsafeFolderError otherwise) and never
+    through a symlink (an OSError, as for any unreadable file: the next write replaces it).
+    """
+    path = Path(path)
+    if private_root(path) is not None:
+        check_private_folder(path.parent)
+        flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+        try:
+            fd = os.open(path, flags)
+        except FileNotFoundError:
+            return None
+        with os.fdopen(fd, encoding="utf-8") as handle:
+            return handle.read()
     try:
-        return Path(path).read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         return None
 
@@ -236,7 +417,9 @@ def read_json_object(path: Path, *, what: str) -> dict[str, Any] | None:
 
     A file that cannot be read, is not JSON or not an object is logged as a warning naming
     `what` and the path, never its content (token and credential caches hold secrets), and
-    treated as absent: the caller rewrites it.
+    treated as absent: the caller rewrites it. A private file we may not open (root's, left by
+    `sudo`) is a FileWriteError naming it and the fix instead: treated as absent, a token
+    cache would turn into a misleading "login needed".
     """
     import json
     import logging
@@ -244,6 +427,11 @@ def read_json_object(path: Path, *, what: str) -> dict[str, Any] | None:
     log = logging.getLogger(__name__)
     try:
         text = read_text(path)
+    except PermissionError as exc:
+        if private_root(path) is None:
+            log.warning("cannot read %s %s: %s", what, path, exc.strerror or exc)
+            return None
+        raise FileWriteError(_unopenable(Path(path), exc, what=what)) from exc
     except OSError as exc:
         log.warning("cannot read %s %s: %s", what, path, exc.strerror or exc)
         return None

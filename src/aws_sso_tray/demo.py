@@ -91,7 +91,9 @@ def prepare_world(root: Path, emulator_url: str, *, device_code: bool = False) -
     """Create the demo's files afresh and point this process at them and at the emulator."""
     if root.exists():
         shutil.rmtree(root)  # the emulator forgets everything between runs: so do we
-    root.mkdir(parents=True, mode=0o700)
+    from aws_sso_tray.atomicfile import ensure_private_folder
+
+    ensure_private_folder(root)  # 0700 up from the first missing folder, whatever the umask
     os.environ[paths.HOME_VARIABLE] = str(root)
     for variable in (
         "AWS_CONFIG_FILE",

@@ -82,6 +82,13 @@ class FileWriteError(AppError):
     recovery = Recovery.RETRY
 
 
+class UnsafeFolderError(FileWriteError):
+    """A folder that holds tokens, keys or our records belongs to another user or is writable
+    by others: we neither read nor write there (exit code 6, as for an unwritable file)."""
+
+    title = "Unsafe folder"
+
+
 class NetworkError(AppError):
     exit_code = ExitCode.NETWORK
     title = "Endpoint unreachable"

@@ -8,10 +8,12 @@ no argparse, logging, dataclasses, typing, pathlib, OpenSSL or botocore. The con
 runs (importing botocore for it would cost more than the rest of this path); the keys read here
 are never nested values, the one thing botocore adds on top.
 
-It answers only when everything is plain: the profile is an SSO profile with all its keys, and
-the role-credential cache file holds credentials with more than `--min-remaining` left. Anything
-else (a missing or expiring cache, an odd profile, `--debug`, an unknown flag) returns None and
-the CLI takes the full path, which validates, refreshes and explains errors.
+It answers only when everything is plain: the profile is an SSO profile with all its keys, the
+cache folder (and `~/.aws/cli` around it) is ours and closed to others (`paths.folder_problem`),
+and the role-credential cache file, not a symlink, holds credentials with more than
+`--min-remaining` left. Anything else (a missing or expiring cache, an odd profile, `--debug`,
+an unknown flag) returns None and the CLI takes the full path, which validates, refreshes and
+explains errors.
 
 `role_cache_key` lives here so that `rolecreds` (the full path) and this module name the cache
 file the same way; it is botocore's `SSOCredentialFetcher._create_cache_key`.
@@ -58,9 +60,15 @@ def answer(args: list[str]) -> str | None:
     key = _cache_key_for(profile)
     if key is None:
         return None
+    cache_dir = paths.cli_cache_location()
+    # A cache folder another user owns or can write to may hold their keys, not ours: the full
+    # path refuses it with the message (two stat calls here).
+    if paths.folder_problem(cache_dir) or paths.folder_problem(os.path.dirname(cache_dir)):
+        return None
     try:
-        cache_file = os.path.join(paths.cli_cache_location(), f"{key}.json")
-        with open(cache_file, encoding="utf-8") as handle:
+        cache_file = os.path.join(cache_dir, f"{key}.json")
+        fd = os.open(cache_file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with open(fd, encoding="utf-8") as handle:
             data = json.load(handle)
         creds = data["Credentials"]
         expiration = clock.parse_time(creds["Expiration"])

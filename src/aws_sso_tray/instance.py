@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from aws_sso_tray import atomicfile, paths
-from aws_sso_tray.errors import AlreadyRunningError, AppError
+from aws_sso_tray.errors import AlreadyRunningError, AppError, FileWriteError
 from aws_sso_tray.snapshot import Snapshot
 
 log = logging.getLogger(__name__)
@@ -54,12 +54,8 @@ class InstanceLock:
     """The per-user engine lock: `acquire()` or AlreadyRunningError; `release()` on exit."""
 
     def __init__(self, what: str = "aws-sso-tray") -> None:
-        from filelock import FileLock
-
         self.what = what
-        path = lock_file()
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        self._lock = FileLock(str(path), mode=0o600)
+        self._lock = atomicfile.file_lock(lock_file())
 
     @property
     def held(self) -> bool:
@@ -70,13 +66,15 @@ class InstanceLock:
 
         try:
             self._lock.acquire(timeout=0)
-        except Timeout:
+        except Timeout:  # before OSError: filelock's Timeout is a TimeoutError
             pid = running_pid()
             which = f" (pid {pid})" if pid else ""
             raise AlreadyRunningError(
                 f"aws-sso-tray is already running{which}: it keeps your profiles fresh; "
                 "stop it first or use `aws-sso-tray status`"
             ) from None
+        except OSError as exc:
+            raise FileWriteError(f"cannot lock {lock_file()}: {exc.strerror or exc}") from exc
         try:
             atomicfile.write_atomic(pid_file(), f"{os.getpid()}\n".encode(), mode=0o600)
         except AppError as exc:
@@ -99,12 +97,12 @@ class InstanceLock:
 
 def engine_running() -> bool:
     """True when another process (or this one) holds the engine lock."""
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
 
     path = lock_file()
     if not path.exists():
         return False
-    probe = FileLock(str(path), mode=0o600)
+    probe = atomicfile.file_lock(path)
     try:
         probe.acquire(timeout=0)
     except Timeout:
@@ -116,7 +114,7 @@ def engine_running() -> bool:
 def running_pid() -> int | None:
     """The pid the engine recorded, if any (meaningful only while the lock is held)."""
     try:
-        return int(pid_file().read_text(encoding="ascii").strip())
+        return int((atomicfile.read_text(pid_file()) or "").strip())
     except (OSError, ValueError):
         return None
 

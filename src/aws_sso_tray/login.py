@@ -909,11 +909,9 @@ def _prompt_file(session: SsoSession) -> Path:
 @contextlib.contextmanager
 def _login_lock(session: SsoSession) -> Iterator[bool]:
     """Hold the session's login lock if free (yields True), else yield False at once."""
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
 
-    path = _lock_file(session)
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    lock = FileLock(str(path), mode=0o600)
+    lock = atomicfile.file_lock(_lock_file(session))
     try:
         lock.acquire(timeout=0)
     except Timeout:

@@ -6,11 +6,13 @@ Two defences keep secrets out of logs, because botocore logs whole request and r
 2. every handler we install runs `Redactor`, which masks the values of secret-bearing keys in
    any message (JSON, query strings, `key=value`, headers) and any value registered with
    `register_secret`.
+
+The log file of the long-running faces is `logfile.PrivateFileHandler` (0600, quiet on a full
+disk), imported only when a face asks for a file.
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import re
 import sys
@@ -112,14 +114,16 @@ def setup_logging(
     root.addHandler(stderr)
 
     if log_file is not None:
-        from logging.handlers import RotatingFileHandler  # only the long-running faces need it
+        from aws_sso_tray import atomicfile
+        from aws_sso_tray.errors import AppError
+        from aws_sso_tray.logfile import PrivateFileHandler  # logging.handlers: not for the CLI
 
         try:
-            log_file.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            file_handler = RotatingFileHandler(
+            atomicfile.ensure_private_folder(log_file.parent)
+            file_handler = PrivateFileHandler(
                 log_file, maxBytes=1_000_000, backupCount=3, encoding="utf-8"
             )
-        except OSError as exc:
+        except (OSError, AppError) as exc:
             logging.getLogger(__name__).warning("cannot open log file %s: %s", log_file, exc)
         else:
             file_handler.setLevel(logging.DEBUG)
@@ -128,5 +132,3 @@ def setup_logging(
             )
             file_handler.addFilter(Redactor())
             root.addHandler(file_handler)
-            with contextlib.suppress(OSError):
-                log_file.chmod(0o600)

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from aws_sso_tray.atomicfile import locked, write_atomic
+from aws_sso_tray.atomicfile import locked, read_json_object, write_atomic
 from aws_sso_tray.errors import AppError
 
 log = logging.getLogger(__name__)
@@ -89,15 +89,8 @@ class RecordFile(Generic[Entry]):
             log.warning("could not record %s in %s: %s", self.what, path, exc)
 
     def _read(self) -> dict[str, Any]:
-        path = self.path()
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as exc:
-            log.warning("ignoring unreadable %s: %s", path, exc)
-            return {}
-        if not isinstance(data, dict) or data.get("version") != _VERSION:
+        data = read_json_object(self.path(), what=f"record of {self.what}")
+        if data is None or data.get("version") != _VERSION:
             return {}
         files = data.get("files")
         return files if isinstance(files, dict) else {}

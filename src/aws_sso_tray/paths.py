@@ -112,3 +112,91 @@ def log_dir() -> Path:
 def log_file() -> Path:
     """The rotating log of the long-running faces (tray and daemon)."""
     return log_dir() / "aws-sso-tray.log"
+
+
+# Private folders: the caches and our own folders hold tokens, keys and records that decide what
+# we write. Another local user who can write into one of them could swap a cache for their own
+# (we would serve their keys) or plant a symlink (our next write would replace the file it points
+# at), so before a private file is read or written its folders must belong to us and be closed
+# to group and others. These checks are strings and `os.stat` only: credential-process's fast
+# path runs them too.
+
+
+def new_owner(folder: str) -> tuple[int, int] | None:
+    """(uid, gid) to give what root creates in `folder`, or None to leave it root's.
+
+    The rule: run as root, a file or folder we create gets the owner of the folder we create it
+    in. Under `sudo -E` that is the user whose HOME it is (their own runs can open and replace
+    it afterwards); in a container whose ~/.aws is mounted from the host it is the host user;
+    in root's own folders it stays root's.
+    """
+    if os.name != "posix" or os.geteuid() != 0:
+        return None
+    try:
+        st = os.stat(folder)
+    except OSError:
+        return None
+    return None if st.st_uid == 0 else (st.st_uid, st.st_gid)
+
+
+def trusted_owners() -> set[int]:
+    """Who may own a folder we keep private files in: us; for root also the owners of $HOME
+    and of ~/.aws (the user of `sudo -E`, a host user whose ~/.aws is mounted in)."""
+    uid = os.geteuid() if os.name == "posix" else 0
+    owners = {uid}
+    if uid == 0:
+        for location in (os.path.expanduser("~"), aws_dir_location()):
+            try:
+                owner = os.stat(location).st_uid
+            except OSError:
+                continue
+            owners.add(owner)
+    return owners
+
+
+def folder_problem(location: str) -> str | None:
+    """Why the existing folder at `location` must not hold private files, or None when it may.
+
+    It may when it belongs to a `trusted_owners` user and neither group nor others
+    can write to it. A group-writable folder is fine when the group is the owner's private group
+    (named after them, with no other member: what `umask 002` distributions give every user, and
+    what the AWS CLI's folders get there). A folder that does not exist yet is no problem: we
+    create it 0700.
+    """
+    if os.name != "posix":
+        return None  # Windows: the profile folder's ACLs are the user's already
+    import stat
+
+    try:
+        st = os.stat(location)
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        return f"cannot check folder {location}: {exc.strerror}"
+    if not stat.S_ISDIR(st.st_mode):
+        return f"{location} is not a folder: move it away and try again"
+    if st.st_uid not in trusted_owners():
+        return (
+            f"folder {location} belongs to another user (uid {st.st_uid}): if it is yours, "
+            f"run `sudo chown -R $USER {location}`, else move it away"
+        )
+    group_writable = st.st_mode & stat.S_IWGRP and not _private_group(st.st_uid, st.st_gid)
+    if st.st_mode & stat.S_IWOTH or group_writable:
+        return f"folder {location} is writable by other users: run `chmod go-w {location}`"
+    return None
+
+
+def _private_group(uid: int, gid: int) -> bool:
+    """True when `gid` is the user private group of `uid`: their primary group, named after
+    them, with no other member."""
+    try:
+        import grp
+        import pwd
+
+        user = pwd.getpwuid(uid)
+        group = grp.getgrgid(gid)
+    except (ImportError, KeyError):
+        return False
+    return (
+        user.pw_gid == gid and group.gr_name == user.pw_name and set(group.gr_mem) <= {user.pw_name}
+    )

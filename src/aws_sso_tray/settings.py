@@ -482,7 +482,7 @@ def update_settings(fn: Callable[[Settings], Settings], path: Path | None = None
         if not isinstance(new, Settings):
             raise TypeError(f"update_settings: fn returned {type(new).__name__}, not Settings")
         if new != parsed.settings or not path.exists():
-            write_atomic(path, _render(new, parsed))
+            write_atomic(path, _render(new, parsed), follow_symlinks=True)  # dotfiles link it
         return new
 
 
