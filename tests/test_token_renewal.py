@@ -337,9 +337,7 @@ def test_our_renewal_is_kept_when_another_sdk_renewed_in_the_same_second(
         clientSecret=token.client_secret,
         refreshToken=token.refresh_token,
     )
-    theirs_expiry = (clk.now + timedelta(seconds=response["expiresIn"])).replace(
-        microsecond=296000
-    )
+    theirs_expiry = (clk.now + timedelta(seconds=response["expiresIn"])).replace(microsecond=296000)
     theirs = {
         **token.to_dict(),
         "accessToken": response["accessToken"],
