@@ -11,11 +11,14 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
+import shutil
 import subprocess
 import sys
 import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -413,3 +416,62 @@ def test_a_renewal_keeps_a_registration_expiry_it_cannot_read(emulator: Any) -> 
     renewed = tokens.valid_token(SESSION, now=login["expiresAt"] - timedelta(minutes=10))
     assert renewed.access_token != login["accessToken"]
     assert file_dict()["registrationExpiresAt"] == "in ninety days"
+
+
+# --- the AWS SDK for JavaScript v3 as the other client --------------------------------------
+
+JS_DIR = Path(__file__).parent / "js"
+
+
+def run_js_sdk(profile: str) -> dict[str, Any]:
+    """Role credentials through the JS SDK v3's own SSO provider, in a Node subprocess."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed: the JS SDK interop test needs Node 18+")
+    if not (JS_DIR / "node_modules" / "@aws-sdk" / "credential-providers").is_dir():
+        pytest.skip("the JS SDK is not installed: run `npm install --prefix tests/js`")
+    done = subprocess.run(
+        [node, str(JS_DIR / "sso_credentials.cjs"), profile],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    answer: dict[str, Any] = json.loads(done.stdout)
+    return answer
+
+
+def test_js_sdk_v3_and_we_renew_the_same_session_in_turn(emulator: Any, aws_config: Any) -> None:
+    aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
+    emulator.config.access_token_ttl = 600  # 10-minute tokens: inside our 15-minute window
+    login = device_login(emulator, SESSION)
+    # The JS SDK renews a token with less than 5 minutes left by the real clock.
+    write_as("aws-cli-v2", {**login, "expiresAt": datetime.now(UTC) + timedelta(minutes=4)})
+    assert run_js_sdk("dev")["accessKeyId"].startswith("ASIA")
+    assert settled_count(emulator, "CreateToken", 2) == 2
+    text = file_text()
+    theirs = json.loads(text)
+    assert text.startswith("{\n  ") and re.search(r"\.\d{3}Z$", theirs["expiresAt"])
+    assert theirs["accessToken"] != login["accessToken"]
+
+    # We renew from their token so that ours expires in the same whole second as theirs (a
+    # 600 s token from a renewal 600 s before): theirs has milliseconds, ours none.
+    their_expiry = datetime.fromisoformat(theirs["expiresAt"].replace("Z", "+00:00"))
+    now = their_expiry.replace(microsecond=0) - timedelta(seconds=600)
+    renewed = tokens.valid_token(SESSION, now=now)
+    assert settled_count(emulator, "CreateToken", 3) == 3
+    ours = file_dict()
+    assert ours["accessToken"] == renewed.access_token != theirs["accessToken"]
+    assert ours["refreshToken"] == renewed.refresh_token != theirs["refreshToken"]
+    changed = {"accessToken", "expiresAt", "refreshToken"}
+    assert {k: v for k, v in ours.items() if k not in changed} == {
+        k: v for k, v in theirs.items() if k not in changed
+    }
+
+    # The JS SDK takes our renewal as it is (more than 5 minutes left): no renewal of its own.
+    assert run_js_sdk("dev")["accessKeyId"].startswith("ASIA")
+    assert settled_count(emulator, "GetRoleCredentials", 2) == 2
+    assert emulator.count("CreateToken") == 3
+    assert file_dict()["accessToken"] == renewed.access_token
