@@ -138,6 +138,15 @@ def in_thread(call: Any) -> tuple[threading.Thread, dict[str, Any]]:
     return thread, out
 
 
+@pytest.fixture
+def patient(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our clients wait long for a held answer: a busy machine must not turn a held request
+    into a read timeout and a retry (20 s by default)."""
+    from aws_sso_tray import awsclients
+
+    monkeypatch.setattr(awsclients, "READ_TIMEOUT", 300)
+
+
 # --- the emulator can order two clients' calls ---------------------------------------------
 
 
@@ -196,7 +205,7 @@ def test_short_lived_tokens_are_still_renewed_before_they_expire(emulator: Any) 
 
 
 def test_two_threads_renewing_at_once_make_one_create_token(
-    emulator: Any, caplog: pytest.LogCaptureFixture
+    emulator: Any, caplog: pytest.LogCaptureFixture, patient: None
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="aws_sso_tray.tokens")
     token, clk = late_session(emulator)
@@ -225,7 +234,7 @@ def test_two_threads_renewing_at_once_make_one_create_token(
 
 
 def test_two_threads_share_a_refused_renewal(
-    emulator: Any, caplog: pytest.LogCaptureFixture
+    emulator: Any, caplog: pytest.LogCaptureFixture, patient: None
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="aws_sso_tray.tokens")
     login = device_login(emulator, SESSION)
@@ -252,7 +261,7 @@ def test_two_threads_share_a_refused_renewal(
 
 
 def test_invalid_grant_after_botocore_renewed_meanwhile_uses_its_token(
-    emulator: Any, aws_config: Any
+    emulator: Any, aws_config: Any, patient: None
 ) -> None:
     aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
     token, clk = late_session(emulator)
@@ -475,3 +484,48 @@ def test_js_sdk_v3_and_we_renew_the_same_session_in_turn(emulator: Any, aws_conf
     assert settled_count(emulator, "GetRoleCredentials", 2) == 2
     assert emulator.count("CreateToken") == 3
     assert file_dict()["accessToken"] == renewed.access_token
+
+
+def test_a_terminal_export_waits_for_our_renewal_and_uses_it(
+    emulator: Any, aws_config: Any, tmp_path: Path, patient: None
+) -> None:
+    # The tray renews a session that ends in 14 minutes while `aws-sso-tray export` runs in a
+    # terminal (both by the real clock): the export must take the tray's renewal, not renew the
+    # same refresh token again.
+    aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
+    emulator.config.session_ttl = 14 * 60
+    login = device_login(emulator, SESSION)
+    emulator.inject_fault("CreateToken", "hold")
+    tray, out = in_thread(lambda: tokens.valid_token(SESSION, login_hint="dev"))
+    wait_for(lambda: emulator.held() == 1, "the tray's renewal to reach the service")
+    log_path = tmp_path / "export.log"
+    with log_path.open("w", encoding="utf-8") as log_file:
+        export = subprocess.Popen(
+            [sys.executable, "-m", "aws_sso_tray", "--debug", "export", "--profile", "dev"],
+            stdout=subprocess.PIPE,
+            stderr=log_file,
+            text=True,
+            env=dict(os.environ),
+        )
+        try:
+            # The export read the old token and now waits for the token file's lock.
+            wait_for(
+                lambda: (
+                    "renewing SSO token" in log_path.read_text("utf-8") or export.poll() is not None
+                ),
+                "the export to decide to renew",
+                timeout=60,
+            )
+            emulator.release()
+            stdout, _ = export.communicate(timeout=120)
+        finally:
+            if export.poll() is None:
+                export.kill()
+                export.wait()
+    tray.join(timeout=60)
+    assert export.returncode == 0, log_path.read_text("utf-8")[-2000:]
+    assert json.loads(stdout)["AccessKeyId"].startswith("ASIA")
+    assert "error" not in out, out.get("error")
+    assert out["result"].access_token != login["accessToken"]
+    assert settled_count(emulator, "CreateToken", 2) == 2  # the login, the tray's renewal
+    assert file_dict()["accessToken"] == out["result"].access_token
