@@ -234,7 +234,7 @@ def delete_token(session: SsoSession) -> bool:
 
 def needs_refresh(token: SsoToken, now: datetime, window: timedelta = REFRESH_WINDOW) -> bool:
     """True when less than `window` is left (or the token has expired)."""
-    return token.expires_at - now < window
+    return token.expired(now) or token.expires_at - now < window
 
 
 def _login_needed(session: SsoSession, why: str, login_hint: str) -> LoginNeededError:
