@@ -98,16 +98,13 @@ def settled_count(emu: Any, op: str, expected: int, timeout: float = 2.0) -> int
     return int(emu.count(op))
 
 
-def wait_for(condition: Any, what: str, timeout: float = 20.0, *, required: bool = True) -> bool:
-    """Poll `condition` until it is true; False (or, when `required`, AssertionError) after
-    `timeout`. Generous timeouts: the test machine may be busy."""
+def wait_for(condition: Any, what: str, timeout: float = 20.0) -> None:
+    """Poll `condition` until it is true; AssertionError after `timeout` (generous: the test
+    machine may be busy)."""
     import time
 
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
-            if required:
-                raise AssertionError(f"timed out waiting for {what}")
-            return False
+            raise AssertionError(f"timed out waiting for {what}")
         time.sleep(0.02)
-    return True
