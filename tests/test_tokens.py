@@ -273,6 +273,13 @@ def test_needs_refresh(left: timedelta, expected: bool) -> None:
     assert tokens.needs_refresh(token, NOW, timedelta(minutes=15)) is expected
 
 
+def test_a_token_at_its_expiry_needs_refresh_even_with_no_window() -> None:
+    # A capped token (see test_token_renewal) gets a zero window: expired is still expired.
+    token = tokens.SsoToken(START_URL, "eu-west-1", "a", NOW)
+    assert tokens.needs_refresh(token, NOW, timedelta(0)) is True
+    assert tokens.needs_refresh(token, NOW - timedelta(seconds=1), timedelta(0)) is False
+
+
 def test_fresh_token_is_returned_without_calling_aws(no_network: None) -> None:
     write_raw(SESSION, token_dict(expiresAt="2026-03-01T20:00:00Z"))
     token = tokens.valid_token(SESSION, now=NOW)

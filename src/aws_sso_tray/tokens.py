@@ -11,6 +11,19 @@ other tools write, and keys we do not know survive our rewrites.
 window it renews the token with the refresh token (CreateToken, grant `refresh_token`), as
 botocore does, but under an inter-process lock and re-reading the file first, because the AWS
 CLI, botocore in someone's script, or another of our processes may have just written a newer one.
+
+The service rotates the refresh token on every renewal (the presented one is spent), so a
+renewal is never wasted or thrown away:
+- one renewal per session at a time in a process: other threads wait for it and take its
+  result (single flight); across processes the file lock and token identity decide: when the
+  file's access token is no longer the one we set out to renew, someone else renewed, and theirs
+  is used without calling CreateToken;
+- whose token is kept is decided by identity (is the file's token still the one we renewed
+  from?), never by comparing expiry times, which other SDKs write with milliseconds;
+- a refused renewal after another writer renewed is answered with that writer's token; a
+  session ends only when the service refuses a refresh token no newer file supersedes;
+- a renewal that could not take the token past the refresh window (its expiry is capped by
+  the session end) is remembered, and that token is not renewed on every call.
 """
 
 from __future__ import annotations
@@ -18,7 +31,8 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping
+import threading
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -33,6 +47,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 REFRESH_WINDOW = timedelta(minutes=15)  # botocore's SSOTokenProvider._REFRESH_WINDOW
+MANDATORY_WINDOW = timedelta(minutes=10)  # botocore's _MANDATORY_REFRESH_WINDOW
+# A renewal gaining less than this did not extend the token: both expiries are whole seconds
+# computed from two clocks (ours and the service's).
+_NO_GAIN = timedelta(seconds=5)
 REFRESH_GRANT_TYPE = "refresh_token"
 
 # The server says the refresh token or the client registration is no good any more: only a new
@@ -117,23 +135,36 @@ class SsoToken:
         )
 
     def to_dict(self) -> dict[str, Any]:
-        """The cache file's dict: botocore's keys in botocore's order, then unknown keys kept."""
+        """The cache file's dict: botocore's keys in botocore's order, then unknown keys kept.
+
+        A key this token leaves as it was read keeps the file's own value (another SDK's time
+        form, a registration expiry we cannot parse), so a rewrite changes only what it must.
+        """
+        raw = self.raw
+        registration: Any = None
+        if self.registration_expires_at is None:
+            registration = raw.get("registrationExpiresAt")
+        elif _lenient_time(raw.get("registrationExpiresAt")) == self.registration_expires_at:
+            registration = raw["registrationExpiresAt"]
+        else:
+            registration = clock.format_time(self.registration_expires_at)
         known: dict[str, Any] = {
             "startUrl": self.start_url,
             "region": self.region,
             "accessToken": self.access_token,
             "expiresAt": clock.format_time(self.expires_at),
+            "clientId": self.client_id if self.client_id is not None else raw.get("clientId"),
+            "clientSecret": (
+                self.client_secret if self.client_secret is not None else raw.get("clientSecret")
+            ),
+            "registrationExpiresAt": registration,
+            "refreshToken": (
+                self.refresh_token if self.refresh_token is not None else raw.get("refreshToken")
+            ),
         }
-        if self.client_id is not None:
-            known["clientId"] = self.client_id
-        if self.client_secret is not None:
-            known["clientSecret"] = self.client_secret
-        if self.registration_expires_at is not None:
-            known["registrationExpiresAt"] = clock.format_time(self.registration_expires_at)
-        if self.refresh_token is not None:
-            known["refreshToken"] = self.refresh_token
-        extra = {k: v for k, v in self.raw.items() if k not in _KNOWN_KEYS}
-        return {**known, **extra}
+        present = {k: v for k, v in known.items() if v is not None or k in raw}
+        extra = {k: v for k, v in raw.items() if k not in _KNOWN_KEYS}
+        return {**present, **extra}
 
 
 def _lenient_time(value: Any) -> datetime | None:
@@ -203,7 +234,7 @@ def delete_token(session: SsoSession) -> bool:
 
 def needs_refresh(token: SsoToken, now: datetime, window: timedelta = REFRESH_WINDOW) -> bool:
     """True when less than `window` is left (or the token has expired)."""
-    return token.expires_at - now < window
+    return token.expired(now) or token.expires_at - now < window
 
 
 def _login_needed(session: SsoSession, why: str, login_hint: str) -> LoginNeededError:
@@ -227,27 +258,137 @@ def valid_token(
     server refused the refresh. A refresh that fails for a transient reason (network,
     throttling, 5xx) returns the current token while it is still valid, else raises the
     translated error (NetworkError, ThrottledError, ServiceError).
+
+    Concurrent calls for one session in this process make one renewal and share its outcome.
     """
     now = clock.now() if now is None else clock.parse_time(now)
     token = read_token(session)
     if token is None:
         raise _login_needed(session, "has no cached login", login_hint)
-    if not needs_refresh(token, now, refresh_window):
+    key = str(token_cache_file(session))
+    if not needs_refresh(token, now, _window(key, token, refresh_window)):
         return token
     if not token.can_refresh(now):
         return _unrefreshable(session, token, now, login_hint)
+    return _single_flight(
+        key, session, lambda: _renew(session, token, now, refresh_window, login_hint)
+    )
 
-    path = token_cache_file(session)
-    with atomicfile.locked(path):
-        # Another process may have refreshed (or logged in) while we waited for the lock.
+
+# -- one renewal per session at a time ---------------------------------------------------------
+
+
+@dataclass
+class _Flight:
+    """A renewal in progress in this process; the callers who wait for it take its outcome."""
+
+    done: threading.Event = field(default_factory=threading.Event)
+    result: SsoToken | None = None
+    error: BaseException | None = None
+
+
+@dataclass(frozen=True)
+class _Capped:
+    """A token a renewal could not take past the refresh window, and the window it gets."""
+
+    access_token: str = field(repr=False)
+    window: timedelta
+
+
+_guard = threading.Lock()
+_flights: dict[str, _Flight] = {}  # token file path -> the renewal in flight
+_capped: dict[str, _Capped] = {}  # token file path -> its last renewal's cap
+
+
+def _single_flight(key: str, session: SsoSession, renew: Callable[[], SsoToken]) -> SsoToken:
+    with _guard:
+        flight = _flights.get(key)
+        leader = flight is None
+        if flight is None:
+            flight = _flights[key] = _Flight()
+    if not leader:
+        log.debug("waiting for the renewal of SSO session %s in progress", session.display_name)
+        flight.done.wait()
+        if flight.error is not None:
+            raise flight.error
+        assert flight.result is not None
+        return flight.result
+    try:
+        flight.result = renew()
+        return flight.result
+    except BaseException as exc:
+        flight.error = exc
+        raise
+    finally:
+        with _guard:
+            del _flights[key]
+        flight.done.set()
+
+
+def _window(key: str, token: SsoToken, refresh_window: timedelta) -> timedelta:
+    """The refresh window for `token`: narrower when its own renewal could not extend it."""
+    with _guard:
+        capped = _capped.get(key)
+    if capped is not None and capped.access_token == token.access_token:
+        return min(refresh_window, capped.window)
+    return refresh_window
+
+
+def _remember_cap(
+    session: SsoSession,
+    renewed_from: SsoToken,
+    fresh: SsoToken,
+    now: datetime,
+    refresh_window: timedelta,
+) -> None:
+    """Note a renewal whose token still falls inside the refresh window, so that the next
+    calls do not renew it again at once (each renewal spends the refresh token)."""
+    key = str(token_cache_file(session))
+    with _guard:
+        if not needs_refresh(fresh, now, refresh_window):
+            _capped.pop(key, None)
+            return
+        if fresh.expires_at - renewed_from.expires_at < _NO_GAIN:
+            # No later than the token it replaced: the session's end caps it, and no renewal
+            # will move it. Use it to the end; only an expired token is tried again (the
+            # service then says whether the session really ended).
+            window = timedelta(0)
+        else:
+            # Short-lived tokens (or a late start): renew near the token's own expiry.
+            window = min(MANDATORY_WINDOW, (fresh.expires_at - now) / 2)
+        _capped[key] = _Capped(fresh.access_token, window)
+    log.info(
+        "SSO token for session %s cannot be renewed past %s; not renewing it again before %s",
+        session.display_name,
+        clock.format_time(fresh.expires_at),
+        clock.format_time(fresh.expires_at - window),
+    )
+
+
+def _renew(
+    session: SsoSession, seen: SsoToken, now: datetime, refresh_window: timedelta, login_hint: str
+) -> SsoToken:
+    """Renew `seen` (the token the caller read) under the token file's inter-process lock."""
+    key = str(token_cache_file(session))
+    log.debug("renewing SSO token of session %s", session.display_name)
+    with atomicfile.locked(token_cache_file(session)):
+        # Another process may have renewed (or logged in) while we waited for the lock.
         current = read_token(session)
         if current is None:
             raise _login_needed(session, "has no cached login", login_hint)
-        if not needs_refresh(current, now, refresh_window):
+        if current.access_token != seen.access_token and not current.expired(now):
+            log.info(
+                "SSO token of session %s was renewed elsewhere; using it", session.display_name
+            )
+            return current
+        if not needs_refresh(current, now, _window(key, current, refresh_window)):
             return current
         if not current.can_refresh(now):
             return _unrefreshable(session, current, now, login_hint)
-        return _refresh_locked(session, current, now, login_hint)
+        fresh = _refresh_locked(session, current, now, login_hint)
+        if fresh.access_token != current.access_token:
+            _remember_cap(session, current, fresh, now, refresh_window)
+        return fresh
 
 
 def _unrefreshable(
@@ -272,15 +413,19 @@ def _refresh_locked(
     except ClientError as exc:
         code = awsclients.error_code(exc)
         if code in _REFUSAL_CODES:
-            # The AWS CLI may have rotated the refresh token under us (it takes no lock of
-            # ours): a newer token in the file is the answer, not a login prompt.
+            # The AWS CLI or an SDK may have renewed with the same refresh token under us (they
+            # take no lock of ours), spending it: their token in the file is the answer, not a
+            # login prompt. Identity, not expiry: near the session end both expire alike.
             latest = read_token(session)
             if (
                 latest is not None
-                and latest.expires_at > current.expires_at
+                and (
+                    latest.access_token != current.access_token
+                    or latest.refresh_token != current.refresh_token
+                )
                 and not latest.expired(now)
             ):
-                log.info("SSO token refresh refused, but a newer token appeared; using it")
+                log.info("SSO token refresh refused, but another program renewed it; using that")
                 return latest
             log.info("SSO token refresh refused for session %s (%s)", session.display_name, code)
             raise _login_needed(session, "has ended (refresh refused)", login_hint) from exc
@@ -288,10 +433,17 @@ def _refresh_locked(
     except BotoCoreError as exc:
         return _transient_failure(session, current, now, exc, login_hint)
 
-    # Re-read right before writing: never replace a newer token with an older one.
+    # Re-read right before writing: a token another program wrote meanwhile (a new login, say)
+    # wins. Whether it is another token is a question of identity: comparing expiry times
+    # would discard ours, whose renewal has already spent the refresh token, whenever theirs
+    # carries milliseconds we do not write.
     latest = read_token(session)
-    if latest is not None and latest.expires_at > fresh.expires_at:
-        log.info("a newer SSO token was written meanwhile; keeping it")
+    if (
+        latest is not None
+        and latest.access_token != current.access_token
+        and not latest.expired(now)
+    ):
+        log.info("another program wrote a new SSO token meanwhile; keeping it")
         return latest
     write_token(session, fresh)
     log.info(
@@ -329,8 +481,9 @@ def _create_token(session: SsoSession, current: SsoToken, now: datetime) -> SsoT
         refreshToken=current.refresh_token,
     )
     return SsoToken(
-        start_url=session.start_url,
-        region=session.region,
+        # What the file said (a trailing slash, say): a renewal changes only the token.
+        start_url=current.start_url,
+        region=current.region,
         access_token=response["accessToken"],
         # Whole seconds: what the file holds is what we return.
         expires_at=(now + timedelta(seconds=int(response["expiresIn"]))).replace(microsecond=0),

@@ -40,8 +40,9 @@ Behaviour, including the choices made where AWS leaves room:
   429 on portal operations and SlowDownException 400 on OIDC operations (the OIDC API's throttling
   answer). botocore's legacy and standard retry modes retry the 500s, the 429s and dropped
   connections, never SlowDownException. "latency" sleeps then answers; "drop" closes the
-  connection unanswered (the request log records status 0). `op=None` means any API operation; pages
-  are faulted only when named (`"page:/authorize"`).
+  connection unanswered (the request log records status 0); "hold" keeps the request waiting
+  until `release()` (`held()` counts the waiting ones), to order two clients' calls exactly.
+  `op=None` means any API operation; pages are faulted only when named (`"page:/authorize"`).
 - `login()` makes a logged-in session without HTTP (for tests that need a valid token cache);
   `pending_user_codes()` lists device logins waiting for a decision; `browser.browse(url)` (or
   BROWSER="python -m aws_sso_tray.emulator.browser %s") presses Allow or Deny on the pages, or

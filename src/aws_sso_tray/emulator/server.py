@@ -29,7 +29,7 @@ log = logging.getLogger("aws_sso_tray.emulator")
 OIDC_OPS = frozenset({"RegisterClient", "StartDeviceAuthorization", "CreateToken"})
 PORTAL_OPS = frozenset({"GetRoleCredentials", "ListAccounts", "ListAccountRoles", "Logout"})
 API_OPS = OIDC_OPS | PORTAL_OPS
-FAULT_KINDS = frozenset({"5xx", "throttle", "latency", "drop"})
+FAULT_KINDS = frozenset({"5xx", "throttle", "latency", "drop", "hold"})
 
 # (method, path) -> operation name, as botocore's models name them.
 _ROUTES: dict[tuple[str, str], str] = {
@@ -98,6 +98,7 @@ class Emulator:
         self._requests: list[RequestRecord] = []
         self._faults: list[_Fault] = []
         self._connections: set[socket.socket] = set()
+        self._held: list[threading.Event] = []  # requests waiting in a "hold" fault
 
     # -- lifecycle ----------------------------------------------------------------------------
 
@@ -186,8 +187,10 @@ class Emulator:
         kind: "5xx" InternalServerException 500; "throttle" TooManyRequestsException 429 on
         portal operations and SlowDownException 400 on OIDC ones (what AWS answers there);
         "latency" sleeps `delay` seconds and then answers normally; "drop" closes the connection
-        without answering. Pages are only affected when named ("page:/authorize"). Several
-        faults for the same request are used up in the order they were injected.
+        without answering; "hold" keeps the request waiting until `release()` and then answers
+        it (`held()` counts the waiting ones), so a test can order two clients' calls exactly.
+        Pages are only affected when named ("page:/authorize"). Several faults for the same
+        request are used up in the order they were injected.
         """
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}: use one of {sorted(FAULT_KINDS)}")
@@ -195,6 +198,31 @@ class Emulator:
             raise ValueError("count must be at least 1")
         with self._lock:
             self._faults.append(_Fault(op, kind, count, delay))
+
+    def held(self) -> int:
+        """How many requests are waiting in a "hold" fault now."""
+        with self._lock:
+            return len(self._held)
+
+    def release(self) -> None:
+        """Let every request waiting in a "hold" fault go on to its answer."""
+        with self._lock:
+            for gate in self._held:
+                gate.set()
+
+    def _hold(self) -> bool:
+        """Wait for `release()`; True when stop() came first."""
+        gate = threading.Event()
+        with self._lock:
+            self._held.append(gate)
+        try:
+            while not gate.wait(0.05):
+                if self._stopping.is_set():
+                    return True
+            return False
+        finally:
+            with self._lock:
+                self._held.remove(gate)
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -329,6 +357,8 @@ class _Handler(BaseHTTPRequestHandler):
             ):
                 return
             if fault is not None and fault.kind == "latency" and emu.sleep(fault.delay):
+                return
+            if fault is not None and fault.kind == "hold" and emu._hold():
                 return
             if fault is not None and fault.kind in ("5xx", "throttle"):
                 raise _fault_error(op, fault.kind)
