@@ -1125,7 +1125,8 @@ def session_end(
 
 def logout(session: SsoSession) -> LogoutResult:
     """End `session`: tell the portal (Logout), delete its token file, our cached role
-    credentials of its profiles, and the recorded login time.
+    credentials of its profiles, and the recorded login time, and record the sign-out (a
+    running tray or daemon then shows the session as signed out and opens no login by itself).
 
     An already invalid token is fine. When the portal cannot be reached the local files are
     still deleted and `revoke_error` says why the server-side session may live on.
@@ -1153,7 +1154,7 @@ def logout(session: SsoSession) -> LogoutResult:
             log.warning("SSO session %s: %s", session.display_name, revoke_error)
     tokens.delete_token(session)
     deleted = rolecreds.delete_cached_credentials(_profiles_of(session))
-    sessionstate.clear(session.cache_key)
+    sessionstate.record_logout(session.cache_key, session.start_url, clock.now())
     log.info(
         "signed out of SSO session %s (%d cached role credentials deleted)",
         session.display_name,
