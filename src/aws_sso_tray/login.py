@@ -963,18 +963,20 @@ def _open_in_background(prompt: LoginPrompt, on_prompt: PromptHandler | None) ->
             problem = f"the browser could not be started ({exc})"
         if problem is None:
             return
-        log_browser_failure(prompt, problem)
+        # The caller shows it (the CLI prints it): a WARNING would say it twice on stderr.
+        log_browser_failure(prompt, problem, level=logging.INFO if on_prompt else logging.WARNING)
         if on_prompt is not None:
             on_prompt(dataclasses.replace(prompt, opening_browser=False, browser_error=problem))
 
     threading.Thread(target=run, name="login-browser", daemon=True).start()
 
 
-def log_browser_failure(prompt: LoginPrompt, problem: str) -> None:
+def log_browser_failure(prompt: LoginPrompt, problem: str, *, level: int = logging.WARNING) -> None:
     """Say where to sign in when no browser showed the page (the URL and user code are no
     secrets: the person has to see them)."""
     code = f" and confirm the code {prompt.user_code}" if prompt.user_code else ""
-    log.warning(
+    log.log(
+        level,
         "could not open a browser for the sign-in to %s (%s): open %s%s",
         prompt.session,
         problem,
