@@ -550,7 +550,7 @@ def subprocess_run_standin(url: str, action: str) -> None:
 @pytest.fixture
 def waiting_login(setup: Any, browser: Callable[..., Path]) -> Iterator[dict[str, Any]]:
     """A PKCE login of SESSION waiting for a browser that does nothing."""
-    browser("ignore")
+    log_file = browser("ignore")
     prompts = Prompts()
     thread, outcome = run_in_thread(
         # Long enough to outlast a slow machine: every test finishes this login itself, and
@@ -558,6 +558,9 @@ def waiting_login(setup: Any, browser: Callable[..., Path]) -> Iterator[dict[str
         lambda: login.login(SESSION, flow="pkce", timeout=90, on_prompt=prompts)
     )
     wait_for(lambda: prompts)
+    # The browser starts on a thread after the prompt: wait until it has read STANDIN_ACTION,
+    # or a test that changes it next could make this "ignore" browser press Allow.
+    wait_for(lambda: any(s["step"] == "ignore" for s in standin_steps(log_file, "ignore")), 30)
     yield {"prompt": prompts[0], "thread": thread, "outcome": outcome}
     thread.join(95)
 
