@@ -788,3 +788,22 @@ def test_cli_login_shows_the_url_when_the_browser_dies_at_once(
     if flow == "device":
         code = parse_qs(urlsplit(url).query)["user_code"][0]
         assert f"code {code}" in after[1]
+
+
+def test_logout_records_a_sign_out_that_the_next_sign_in_clears(
+    setup: Any, browser: Callable[..., Path]
+) -> None:
+    browser("allow")
+    login.login(SESSION, flow="pkce", timeout=30)
+    assert sessionstate.signed_out_at(SESSION.cache_key) is None
+    login.logout(SESSION)
+    when = sessionstate.signed_out_at(SESSION.cache_key, SESSION.start_url)
+    assert when is not None and abs((clock.now() - when).total_seconds()) < 120
+    assert sessionstate.get(SESSION.cache_key) is None  # the login time is forgotten
+    # A sign-out of another start URL under the same name (a renamed session) does not count.
+    assert sessionstate.signed_out_at(SESSION.cache_key, "https://other.awsapps.com/start") is None
+    mode = sessionstate.state_file().stat().st_mode & 0o777
+    assert mode == 0o600
+    login.login(SESSION, flow="pkce", timeout=30)
+    assert sessionstate.signed_out_at(SESSION.cache_key) is None
+    assert sessionstate.get(SESSION.cache_key) is not None
