@@ -167,3 +167,63 @@ def test_session_of_ignores_other_notices() -> None:
     assert alerts.session_of("refresh-failed") is None
     assert alerts.session_of("login:corp") is None
     assert alerts.session_of("login-needed:https://x/start") == "https://x/start"
+
+
+# --- issue 9: sign-in and sign-out ---------------------------------------------------------------
+
+
+def test_never_signed_in_is_not_an_expiry_no_red_notice_on_first_run() -> None:
+    first = session(SessionStatus.NOT_SIGNED_IN, token_expires_at=None, session_ends_at=None)
+    blocked = profile(ProfileStatus.LOGIN_NEEDED)
+    keys, decisions = run([(T0, snap(first, blocked)), (T0 + timedelta(minutes=1), snap(first))])
+    assert keys == [["login-needed:corp"], []]  # once, and with the Log in button
+    notice = decisions[0].notices[0]
+    assert notice.urgency != "critical"
+    text = f"{notice.title} {notice.message}".lower()
+    assert "not signed in" in text
+    assert "expired" not in text and "ended" not in text
+    assert notice.action_label == "Log in" and alerts.session_of(notice.key) == "corp"
+    # Nobody relies on it: quiet.
+    idle = profile(ProfileStatus.IDLE, synced_section=None)
+    assert run([(T0, snap(first, idle))])[0] == [[]]
+
+
+def test_sign_out_is_quiet_and_takes_the_end_notices_off_the_screen() -> None:
+    end = T0 + timedelta(hours=8)
+    ending = session(SessionStatus.EXPIRING, session_ends_at=end, signed_in_at=T0)
+    out = session(SessionStatus.SIGNED_OUT, token_expires_at=None, session_ends_at=None)
+    blocked = profile(ProfileStatus.LOGIN_NEEDED)
+    keys, decisions = run(
+        [
+            (end - timedelta(minutes=10), snap(ending)),
+            (end - timedelta(minutes=9), snap(out, blocked)),
+            (end + timedelta(hours=1), snap(out, blocked)),
+        ]
+    )
+    assert keys == [["session-ending:corp"], [], []]  # no "expired" for a sign-out
+    assert {"session-ending:corp", "login-needed:corp"} <= set(decisions[1].clear)
+
+
+def test_sign_in_elsewhere_while_ending_withdraws_the_ending_notice() -> None:
+    """`aws-sso-tray login` in a terminal while "ends soon" is up: the engine only sees the
+    recorded sign-in time move on (the session stays live throughout)."""
+    end = T0 + timedelta(hours=8)
+    ending = session(SessionStatus.EXPIRING, session_ends_at=end, signed_in_at=T0)
+    again = session(
+        token_expires_at=end + timedelta(hours=1),
+        session_ends_at=end + timedelta(hours=7, minutes=55),
+        signed_in_at=end - timedelta(minutes=5),
+    )
+    keys, decisions = run([(end - timedelta(minutes=10), snap(ending)), (end, snap(again))])
+    assert keys == [["session-ending:corp"], ["login:corp"]]
+    assert "session-ending:corp" in decisions[1].clear
+    assert {"auto-login:corp", "login-page:corp"} <= set(decisions[1].clear)
+
+
+def test_sign_in_after_a_sign_out_or_a_first_run_says_so() -> None:
+    live = session(signed_in_at=T0)
+    for before in (SessionStatus.SIGNED_OUT, SessionStatus.NOT_SIGNED_IN):
+        off = session(before, token_expires_at=None, session_ends_at=None)
+        keys, decisions = run([(T0, snap(off)), (T0 + timedelta(minutes=1), snap(live))])
+        assert keys[1] == ["login:corp"], before
+        assert "login-needed:corp" in decisions[1].clear

@@ -228,3 +228,81 @@ def test_tray_started_at_login_without_a_tray_keeps_profiles_fresh_headless(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def _status(cli: Any) -> dict[str, Any]:
+    done = cli("status", "--json", timeout=60)
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+@pytest.mark.slow
+def test_logout_from_another_process_is_respected_by_the_running_daemon(
+    logged_in: Any, cli: Any, tmp_path: Path
+) -> None:
+    """Issue 9.10: `aws-sso-tray logout` in another process: the daemon shows the session as
+    signed out, sends no "expired" notice and opens no browser by itself (auto_login is on, and
+    the credentials come due meanwhile), until `aws-sso-tray login` signs in again."""
+    emu = logged_in
+    emu.config.credential_ttl = 25  # the section comes due for a refresh every ~15 s
+    calls = tmp_path / "browser-calls"
+    recorder = tmp_path / "recording-browser"
+    recorder.write_text(f'#!/bin/sh\necho "$1" >> "{calls}"\n', encoding="utf-8")
+    recorder.chmod(0o755)
+    proc = start_daemon("--refresh-before", "10s", env={"BROWSER": str(recorder), "DISPLAY": ":99"})
+    try:
+        wait_for(instance.engine_running, "the engine lock")
+        wait_for(
+            lambda: (
+                (s := _status(cli))["sessions"][0]["status"] == "logged_in"
+                and s["profiles"][0]["status"] == "fresh"
+            ),
+            "the daemon to keep dev fresh",
+            timeout=60,
+        )
+        done = cli("logout", "dev")
+        assert done.returncode == 0, done.stderr
+        logged_out_at = clock.now()
+        wait_for(
+            lambda: _status(cli)["sessions"][0]["status"] == "signed_out",
+            "status to show the session signed out",
+            timeout=30,
+        )
+        # Past the moment the old credentials needed refreshing (a refresh is due every ~15 s):
+        # a daemon that took the logout for an expiry would have opened the browser by now.
+        wait_for(
+            lambda: clock.now() > logged_out_at + timedelta(seconds=25),
+            "the next refresh time to pass",
+            timeout=60,
+        )
+        state = _status(cli)
+        assert state["sessions"][0]["status"] == "signed_out"
+        assert state["profiles"][0]["status"] == "login_needed"
+        assert not calls.exists(), calls.read_text()
+        log_text = daemon.log_file().read_text()
+        assert "expired" not in log_text and "has ended" not in log_text
+        assert "Signing in to" not in log_text
+
+        # The user signs in again: the daemon keeps dev fresh again, still without a browser
+        # of its own (the CLI's login uses the stand-in).
+        standin = f"{sys.executable} -m aws_sso_tray.emulator.browser %s"
+        done = cli("login", "dev", "--timeout", "60s", env={"BROWSER": standin})
+        assert done.returncode == 0, done.stderr
+        wait_for(
+            lambda: (
+                (s := _status(cli))["sessions"][0]["status"] == "logged_in"
+                and s["profiles"][0]["status"] == "fresh"
+            ),
+            "the daemon to keep dev fresh after the login",
+            timeout=60,
+        )
+        assert sessionstate.signed_out_at(SESSION.cache_key) is None
+        assert not calls.exists()
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            _out, err = proc.communicate(timeout=10)
+        finally:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err

@@ -57,3 +57,43 @@ def test_headless_demo_signs_in_keeps_fresh_and_stops_cleanly(home: Path) -> Non
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+def test_headless_demo_opens_the_browser_variable_with_no_display(
+    home: Path, tmp_path: Path
+) -> None:
+    """Issue 9.7: in a dev container or over SSH there is no DISPLAY, but $BROWSER (VS Code's
+    helper; here the stand-in, which presses Allow) is the user's word: the demo opens it."""
+    steps = tmp_path / "standin.log"
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
+    env.update(
+        BROWSER=f"{sys.executable} -m aws_sso_tray.emulator.browser %s",
+        STANDIN_ACTION="allow",
+        STANDIN_LOG=str(steps),
+    )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "aws_sso_tray", "demo", "--no-tray"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=env,
+    )
+    output: list[str] = []
+    try:
+        assert process.stdout is not None
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            output.append(line)
+            if "refreshed dev-readonly -> [demo-dev]" in line or not line:
+                break
+        text = "".join(output)
+        assert "refreshed dev-readonly -> [demo-dev]" in text, text
+        assert "Press Allow in the browser page that opened" in text, text
+        assert "/authorize?" in steps.read_text()  # PKCE, through $BROWSER
+        process.send_signal(signal.SIGTERM)
+        assert process.wait(10) == 0
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()

@@ -575,3 +575,112 @@ def test_an_unknown_profile_is_reported_and_never_asked_for(setup: Any, aws_conf
     engine.tick()
     state = engine.snapshot.profile("ghost")
     assert state is not None and state.status == ProfileStatus.FRESH
+
+
+# --- issue 9: sign-in and sign-out ---------------------------------------------------------------
+
+
+def _alarming(notices: Notices) -> list[Notice]:
+    """Notices that say a session expired or ended, or that are red."""
+    return [
+        n
+        for n in notices.sent
+        if n.urgency == "critical"
+        or "expired" in f"{n.title} {n.message}".lower()
+        or "has ended" in n.message
+    ]
+
+
+def test_first_run_without_a_token_is_not_signed_in_and_raises_no_alarm(
+    emulator: Any, aws_config: Any
+) -> None:
+    aws_config(config_text())
+    settings.add_auto_sync("dev")
+    notices = Notices()
+    engine = Engine(
+        clock=FakeClock(emulator), notifier=notices, watch_interval=0, env={}, opener=list().append
+    )
+    engine.tick()
+    engine.tick()
+    assert _alarming(notices) == []
+    session = engine.snapshot.session("corp")
+    assert session is not None and session.status.value == "not_signed_in"
+    assert "login-needed:corp" in notices.keys_sent()  # a gentle "sign in" with its button
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.LOGIN_NEEDED
+
+
+def test_logout_elsewhere_is_signed_out_no_alarm_no_browser_until_the_user_signs_in(
+    setup: Any,
+) -> None:
+    from aws_sso_tray import login
+
+    emu, fake, notices, make = setup
+    opened: list[str] = []
+    engine = make(opener=opened.append, env={"DISPLAY": ":99"})  # auto_login is on by default
+    engine.tick()
+    assert engine.snapshot.session("corp").status == SessionStatus.LOGGED_IN  # type: ignore[union-attr]
+    login.logout(SESSION)  # what `aws-sso-tray logout` in another process does to the files
+    emu.clear_requests()
+    engine.tick()
+    assert engine.snapshot.session("corp").status.value == "signed_out"  # type: ignore[union-attr]
+    for _ in range(3):  # long past the credentials' refresh time
+        fake.advance(51 * 60)
+        engine.tick()
+    time.sleep(0.3)  # an opener thread would have run by now
+    assert opened == []
+    assert _alarming(notices) == []
+    assert "auto-login:corp" not in notices.keys_sent()
+    assert [r.op for r in emu.requests if r.op in ("GetRoleCredentials", "CreateToken")] == []
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.LOGIN_NEEDED
+    assert "signed out" in (state.last_error or "")
+
+    # The user signs in again (here: the device flow, approved on the emulator).
+    def approve(prompt: Any) -> None:
+        emu.approve_device(prompt.user_code)
+
+    login.login(SESSION, flow="device", open_browser=False, timeout=30, on_prompt=approve)
+    engine.tick()
+    assert engine.snapshot.session("corp").status == SessionStatus.LOGGED_IN  # type: ignore[union-attr]
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.FRESH, state
+    assert "login:corp" in notices.keys_sent()
+
+
+def test_a_browser_that_cannot_open_leaves_the_url_in_log_notice_and_menu(
+    setup: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from aws_sso_tray.tray import menu
+
+    _emu, _fake, notices, make = setup
+    tries: list[str] = []
+
+    def broken(url: str) -> str:
+        tries.append(url)
+        return "the browser command 'chromium' exited with status 1"
+
+    engine = make(opener=broken, env={"DISPLAY": ":99"})
+    engine.tick()
+    with caplog.at_level("WARNING"):
+        assert engine.login("corp", reason="test")
+        wait_for(lambda: "login-page:corp" in notices.keys_sent(), "the where-to-sign-in notice")
+    url = tries[0]
+    notice = next(n for n in notices.sent if n.key == "login-page:corp")
+    assert url in notice.message and "exited with status 1" in notice.message
+    assert any(url in r.getMessage() for r in caplog.records if r.levelname == "WARNING")
+    engine.tick()
+    session = engine.snapshot.session("corp")
+    assert session is not None and session.status == SessionStatus.LOGGING_IN
+    assert session.login_url == url and session.browser_error is not None
+    entry = menu.build_menu(engine.snapshot, settings.load_settings()[0], now=clock.now())
+    labels = [e.label for top in entry for e in (top, *top.children)]
+    assert any(
+        label.startswith("Open the sign-in page again") and "exited with status 1" in label
+        for label in labels
+    ), labels
+    # "Open the sign-in page again" tries the same page again.
+    assert engine.login("corp")
+    wait_for(lambda: len(tries) == 2, "a second try")
+    assert tries[1] == url
+    engine.stop()

@@ -203,6 +203,29 @@ def test_choose_flow_uses_device_code_where_loopback_fails(
     assert why in reason
 
 
+@pytest.mark.parametrize(
+    ("env", "kw"),
+    [
+        ({}, {}),  # no display
+        ({"SSH_CONNECTION": "10.0.0.1 5 10.0.0.2 22"}, {}),  # VS Code Remote-SSH
+        (DESKTOP, {"path_exists": lambda p: p == "/.dockerenv"}),  # a dev container
+        ({}, {"proc_version": "Linux version 5.15.90.1-microsoft-standard-WSL2"}),
+    ],
+)
+def test_choose_flow_browser_variable_is_the_users_word(
+    env: dict[str, str], kw: dict[str, Any]
+) -> None:
+    """VS Code remote, Codespaces and dev containers set $BROWSER to a helper that opens the
+    host's browser and forwards the callback port: PKCE works there, so use it."""
+    helper = {**env, "BROWSER": "/vscode/bin/helpers/browser.sh"}
+    flow, reason = choose(helper, **kw)
+    assert flow == "pkce"
+    assert "$BROWSER" in reason
+    assert choose({**env, "BROWSER": " "}, **kw)[0] == "device"  # blank: not set
+    # A legacy profile has no PKCE, $BROWSER or not.
+    assert login.choose_flow(LEGACY, helper, platform="linux", proc_version="")[0] == "device"
+
+
 def test_choose_flow_legacy_and_explicit_requests() -> None:
     flow, reason = login.choose_flow(LEGACY, DESKTOP, platform="linux", proc_version="")
     assert flow == "device" and "legacy" in reason
@@ -527,7 +550,7 @@ def subprocess_run_standin(url: str, action: str) -> None:
 @pytest.fixture
 def waiting_login(setup: Any, browser: Callable[..., Path]) -> Iterator[dict[str, Any]]:
     """A PKCE login of SESSION waiting for a browser that does nothing."""
-    browser("ignore")
+    log_file = browser("ignore")
     prompts = Prompts()
     thread, outcome = run_in_thread(
         # Long enough to outlast a slow machine: every test finishes this login itself, and
@@ -535,6 +558,9 @@ def waiting_login(setup: Any, browser: Callable[..., Path]) -> Iterator[dict[str
         lambda: login.login(SESSION, flow="pkce", timeout=90, on_prompt=prompts)
     )
     wait_for(lambda: prompts)
+    # The browser starts on a thread after the prompt: wait until it has read STANDIN_ACTION,
+    # or a test that changes it next could make this "ignore" browser press Allow.
+    wait_for(lambda: any(s["step"] == "ignore" for s in standin_steps(log_file, "ignore")), 30)
     yield {"prompt": prompts[0], "thread": thread, "outcome": outcome}
     thread.join(95)
 
@@ -681,13 +707,16 @@ def test_no_secret_in_logs_at_debug(
 
 
 def test_cli_login_and_logout(setup: Any, browser: Callable[..., Path], cli: Any) -> None:
-    """`aws-sso-tray login dev` in a subprocess: no display here, so device code, said why."""
+    """`aws-sso-tray login dev` in a subprocess with no display (and, on CI, in a container):
+    $BROWSER is set, so the user's browser command gets the PKCE page, and the reason says so."""
     emu = setup
     log_file = browser("allow")
     done = cli("login", "dev", "--timeout", "30s", env={"DISPLAY": "", "WAYLAND_DISPLAY": ""})
     assert done.returncode == 0, done.stderr
-    assert "device-code" in done.stderr and "/device?user_code=" in done.stderr
+    assert "$BROWSER" in done.stderr and "/authorize?" in done.stderr
+    assert "device-code" not in done.stderr
     assert standin_steps(log_file)[-1]["status"] == 200
+    assert emu.count("StartDeviceAuthorization") == 0
     assert tokens.read_token(SESSION) is not None
     assert stock_boto3_access_key("dev").startswith("ASIA")
 
@@ -703,3 +732,78 @@ def test_cli_login_denied_exit_code(setup: Any, browser: Callable[..., Path], cl
     assert done.returncode == ExitCode.LOGIN_DENIED, done.stderr
     assert "Traceback" not in done.stderr
     assert not tokens.token_cache_file(SESSION).exists()
+
+
+def dying_browser(tmp_path: Path, name: str = "dying-browser") -> tuple[str, Path]:
+    """A $BROWSER command that fails at once, as Chromium does when root starts it without
+    --no-sandbox; it records each URL it was given."""
+    calls = tmp_path / f"{name}.calls"
+    script = tmp_path / name
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$1" >> {shlex.quote(str(calls))}\n'
+        'echo "Running as root without --no-sandbox is not supported." >&2\n'
+        "exit 1\n",
+        encoding="utf-8",
+    )
+    script.chmod(0o755)
+    return str(script), calls
+
+
+def test_launch_browser_reports_a_browser_that_dies_at_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    command, calls = dying_browser(tmp_path)
+    monkeypatch.setenv("BROWSER", command)
+    problem = login.launch_browser("http://127.0.0.1:9/authorize?x=1")
+    assert problem is not None
+    assert "exited with status 1" in problem and "--no-sandbox" in problem
+    assert calls.read_text().split() == ["http://127.0.0.1:9/authorize?x=1"]
+    assert login.open_url("http://127.0.0.1:9/") is False
+    # A launcher that hands the URL on and exits 0, or a browser that stays up, opened it.
+    monkeypatch.setenv("BROWSER", "true %s")
+    assert login.launch_browser("http://127.0.0.1:9/") is None
+    monkeypatch.setenv("BROWSER", "sh -c 'sleep 5' browser %s")
+    assert login.launch_browser("http://127.0.0.1:9/") is None
+    monkeypatch.setenv("BROWSER", str(tmp_path / "no-such-browser"))
+    problem = login.launch_browser("http://127.0.0.1:9/")
+    assert problem is not None and "cannot be run" in problem
+
+
+@pytest.mark.parametrize("flow", ["pkce", "device"])
+def test_cli_login_shows_the_url_when_the_browser_dies_at_once(
+    setup: Any, cli: Any, tmp_path: Path, flow: str
+) -> None:
+    command, calls = dying_browser(tmp_path)
+    args = ["--use-device-code"] if flow == "device" else []
+    done = cli("login", "dev", *args, "--timeout", "4s", env={"BROWSER": command})
+    assert done.returncode == ExitCode.LOGIN_TIMEOUT, done.stderr
+    assert "Traceback" not in done.stderr
+    url = calls.read_text().strip()
+    assert url.startswith(setup.url + ("/device?" if flow == "device" else "/authorize?"))
+    # Where to sign in is on the terminal after the failure, with what failed.
+    after = done.stderr.split("Could not open a browser", 1)
+    assert len(after) == 2, done.stderr
+    assert "exited with status 1" in after[1] and url in after[1]
+    if flow == "device":
+        code = parse_qs(urlsplit(url).query)["user_code"][0]
+        assert f"code {code}" in after[1]
+
+
+def test_logout_records_a_sign_out_that_the_next_sign_in_clears(
+    setup: Any, browser: Callable[..., Path]
+) -> None:
+    browser("allow")
+    login.login(SESSION, flow="pkce", timeout=30)
+    assert sessionstate.signed_out_at(SESSION.cache_key) is None
+    login.logout(SESSION)
+    when = sessionstate.signed_out_at(SESSION.cache_key, SESSION.start_url)
+    assert when is not None and abs((clock.now() - when).total_seconds()) < 120
+    assert sessionstate.get(SESSION.cache_key) is None  # the login time is forgotten
+    # A sign-out of another start URL under the same name (a renamed session) does not count.
+    assert sessionstate.signed_out_at(SESSION.cache_key, "https://other.awsapps.com/start") is None
+    mode = sessionstate.state_file().stat().st_mode & 0o777
+    assert mode == 0o600
+    login.login(SESSION, flow="pkce", timeout=30)
+    assert sessionstate.signed_out_at(SESSION.cache_key) is None
+    assert sessionstate.get(SESSION.cache_key) is not None

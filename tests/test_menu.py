@@ -161,7 +161,7 @@ def test_expired_session_profiles_are_one_click_logins() -> None:
 def test_never_logged_in_session_says_so_and_cannot_log_out() -> None:
     s = snap([session(status=SessionStatus.LOGIN_NEEDED, token=None, ends=None)], [profile("dev")])
     entries = menu(s)
-    assert entries[0].label == "corp - not logged in"
+    assert entries[0].label == "corp - not signed in"
     logout = entries[0].find("Log out")
     assert logout is not None and logout.enabled is False
     assert entries[0].children[0].label == "Log in"
@@ -228,7 +228,7 @@ def test_several_sessions_group_profiles_under_their_session() -> None:
     entries = menu(s)
     assert labels(entries)[:2] == [
         "corp - logged in until 17:40",
-        "lab.awsapps.com - not logged in",
+        "lab.awsapps.com - not signed in",
     ]
     corp, lab = entries[0], entries[1]
     assert labels(corp.children) == [

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -515,3 +516,48 @@ def test_import_is_light() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "[]"
+
+
+@pytest.mark.desktop
+@needs_desktop
+def test_a_sign_in_withdraws_the_ends_soon_notice_from_the_screen(
+    notifier: Notifier, monitor: Monitor, session: Desktop, emulator: Any, aws_config: Any
+) -> None:
+    """The engine and the real notifier on dunst: "ends soon" is up, the user signs in again
+    (in a terminal: the engine only sees the files change), and the notice goes away."""
+    from datetime import timedelta
+
+    from tests.sso_helpers import device_login, session_config
+
+    from aws_sso_tray import clock, sessionstate, settings
+    from aws_sso_tray.engine import Engine
+    from aws_sso_tray.profiles import SsoSession
+
+    corp = SsoSession(
+        "corp", "https://d-1234567890.awsapps.com/start", "us-east-1", ("sso:account:access",)
+    )
+    aws_config(session_config(corp, "dev", "111111111111", "ReadOnly"))
+    settings.add_auto_sync("dev")
+    session_ttl = emulator.config.session_ttl
+    emulator.config.session_ttl = 600  # the session ends in 10 minutes...
+    device_login(emulator, corp)
+    emulator.config.session_ttl = session_ttl
+    started = clock.now() - timedelta(hours=7, minutes=50)  # of an 8 h session
+    sessionstate.record_login(
+        corp.cache_key, sessionstate.SessionRecord(started, corp.start_url, "device")
+    )
+    engine = Engine(notifier=notifier, watch_interval=0, env={}, publish_file=False)
+    engine.tick()
+    wait_for(lambda: notify_calls_titled(monitor, "SSO session corp ends soon"), 10, "ends soon")
+    wait_for(lambda: session.displayed() == 1, what="dunst to show it")
+
+    device_login(emulator, corp)  # `aws-sso-tray login dev` in a terminal
+    sessionstate.record_login(
+        corp.cache_key, sessionstate.SessionRecord(clock.now(), corp.start_url, "device")
+    )
+    engine.tick()
+    wait_for(lambda: monitor.calls("CloseNotification"), 10, "the ends-soon notice closed")
+    wait_for(lambda: notify_calls_titled(monitor, "Signed in to corp"), 10, "signed in")
+    wait_for(lambda: session.displayed() == 1, what="only the signed-in notice on screen")
+    history = session.ctl("history")
+    assert "ends soon" in history  # it was shown, then taken down (dunst keeps it in history)

@@ -270,7 +270,7 @@ def test_tray_login_sync_and_quit_on_a_real_desktop(
         tray.wait_for_log("tray: icon shown")
         _wait(lambda: desktop.panel()["WIDTH"] >= 16, 10, "the icon to dock in the panel")
         first = _wait(lambda: (s := _snapshot()) and s.sessions and s, 15, "a first snapshot")
-        assert first.sessions[0].status is SessionStatus.LOGIN_NEEDED
+        assert first.sessions[0].status is SessionStatus.NOT_SIGNED_IN  # a first run: no "expired"
         time.sleep(0.5)
         before = _panel_pixels(desktop, "01-docked-login-needed")
 
@@ -278,7 +278,7 @@ def test_tray_login_sync_and_quit_on_a_real_desktop(
         desktop.click_icon()
         time.sleep(0.7)
         desktop.screenshot("02-menu-logged-out")
-        desktop.keys("Down", "Down", "Return")  # "corp - not logged in" > "dev - log in"
+        desktop.keys("Down", "Down", "Return")  # "corp - not signed in" > "dev - log in"
 
         # 3. The browser stand-in presses Allow; the token lands where the AWS CLI reads it.
         session = SsoSession("corp", START_URL, "us-east-1", ("sso:account:access",))

@@ -11,8 +11,16 @@ Events:
 - `session-ending:KEY`: the SSO session ends within `warn_before` (the session end the engine
   estimates from the login time; never the hourly access-token renewal, which is silent);
 - `login-needed:KEY`: the session has ended or its token was refused, with a "Log in" button;
+- `not-signed-in:KEY`: a session kept-fresh profiles rely on was never signed in here: the same
+  button, in a normal (not critical) notice that says nothing ended;
 - `refresh-failed`: kept-fresh profiles whose refresh failed after retries, in one notice;
-- `login:KEY`: a login to the session succeeded (it also clears the two notices above).
+- `login:KEY`: a sign-in to the session succeeded, in this process or another (the session
+  came back to life, or our recorded sign-in time moved on): it takes the notices about the
+  session's end or expiry, the engine's "Signing in" notice and its "Open this page" notice
+  off the screen.
+
+A session the user signed out of (`SIGNED_OUT`) gets no notice at all, and its notices about
+an end or expiry are taken off the screen: a sign-out is not an expiry.
 
 A notice's `key` is what `notify.Notifier.on_action` receives: `login-needed:KEY` and
 `session-ending:KEY` mean "log in to session KEY" (see `session_of`).
@@ -39,11 +47,20 @@ ENDING = "session-ending"
 LOGIN_NEEDED = "login-needed"
 REFRESH_FAILED = "refresh-failed"
 LOGGED_IN = "login"
+NOT_SIGNED_IN = "not-signed-in"
+AUTO_LOGIN = "auto-login"  # the engine's "Signing in to ..." notice (engine._auto_login)
+LOGIN_PAGE = "login-page"  # the engine's "Open this page to sign in" notice
 COOLDOWN = timedelta(hours=1)  # a re-armed failure notice waits this long after the last one
 FORGET_AFTER = timedelta(days=2)  # sent-event records older than this are dropped
 LOG_IN = "Log in"
 
 _LIVE = (SessionStatus.LOGGED_IN, SessionStatus.EXPIRING)
+_SIGNED_IN_FROM = (
+    SessionStatus.LOGIN_NEEDED,
+    SessionStatus.LOGGING_IN,
+    SessionStatus.NOT_SIGNED_IN,
+    SessionStatus.SIGNED_OUT,
+)
 _ACTION_PREFIXES = (f"{LOGIN_NEEDED}:", f"{ENDING}:")
 
 
@@ -105,11 +122,21 @@ def decide(
         before = previous.session(session.key) if previous is not None else None
         was = before.status if before is not None else None
         if session.status in _LIVE:
-            if was in (SessionStatus.LOGIN_NEEDED, SessionStatus.LOGGING_IN):
-                clear += [f"{LOGIN_NEEDED}:{session.key}", f"{ENDING}:{session.key}"]
+            if _signed_in(before, session):
+                clear += _about_the_end(session.key)
                 once(_event(LOGGED_IN, session, session.token_expires_at), _logged_in(session))
             if session_warning_due(session.session_ends_at, now, warn_before):
                 once(_event(ENDING, session, session.session_ends_at), _ending(session, now))
+        elif session.status == SessionStatus.SIGNED_OUT:
+            if was is not SessionStatus.SIGNED_OUT:
+                clear += _about_the_end(session.key)
+        elif session.status == SessionStatus.NOT_SIGNED_IN:
+            clear.append(f"{ENDING}:{session.key}")
+            if session.key in kept_fresh:
+                once(
+                    _event(NOT_SIGNED_IN, session, None),
+                    _not_signed_in(session, kept_fresh[session.key]),
+                )
         elif session.status == SessionStatus.LOGIN_NEEDED and (
             # Only sessions someone relies on: one the user keeps profiles fresh from, or one
             # that was logged in a moment ago. A session never used on this computer is quiet.
@@ -152,6 +179,28 @@ def decide(
     return Decision(tuple(notices), tuple(dict.fromkeys(clear)), Sent(events, shown))
 
 
+def _signed_in(before: SessionState | None, session: SessionState) -> bool:
+    """A sign-in happened between `before` and `session` (which is live)."""
+    if before is None:
+        return False  # the first look: nothing happened, it just is
+    if before.status in _SIGNED_IN_FROM:
+        return True
+    # Signed in again while still live (the "ends soon" notice is up), maybe in another process.
+    return session.signed_in_at is not None and (
+        before.signed_in_at is None or session.signed_in_at > before.signed_in_at
+    )
+
+
+def _about_the_end(key: str) -> list[str]:
+    """The keys of the notices a sign-in or a sign-out makes stale."""
+    return [
+        f"{LOGIN_NEEDED}:{key}",
+        f"{ENDING}:{key}",
+        f"{AUTO_LOGIN}:{key}",
+        f"{LOGIN_PAGE}:{key}",
+    ]
+
+
 def _event(kind: str, session: SessionState, moment: datetime | None) -> str:
     return f"{kind}:{session.key}:{format_time(moment) if moment else '-'}"
 
@@ -180,6 +229,17 @@ def _login_needed(session: SessionState, profiles: list[str]) -> Notice:
     )
 
 
+def _not_signed_in(session: SessionState, profiles: list[str]) -> Notice:
+    # The Log in button routes through the login-needed key (see `session_of`).
+    return Notice(
+        key=f"{LOGIN_NEEDED}:{session.key}",
+        title=f"Sign in to {session.name}",
+        message=f"SSO session '{session.name}' is not signed in yet: log in to keep "
+        f"{', '.join(profiles)} fresh.",
+        action_label=LOG_IN,
+    )
+
+
 def _logged_in(session: SessionState) -> Notice:
     return Notice(
         key=f"{LOGGED_IN}:{session.key}",
@@ -200,4 +260,4 @@ def _refresh_failed(profiles: list[ProfileState]) -> Notice:
     )
 
 
-__all__ = ["COOLDOWN", "Decision", "Sent", "decide", "session_of"]
+__all__ = ["AUTO_LOGIN", "COOLDOWN", "LOGIN_PAGE", "Decision", "Sent", "decide", "session_of"]

@@ -316,6 +316,14 @@ def cmd_login(args: argparse.Namespace) -> int:
     flow: login.FlowChoice = "device" if args.use_device_code else "auto"
 
     def on_prompt(prompt: login.LoginPrompt) -> None:
+        if prompt.browser_error:
+            code = f" and check that it shows the code {prompt.user_code}"
+            code = code if prompt.user_code else ""
+            _err(
+                f"Could not open a browser ({prompt.browser_error}). "
+                f"Open this URL in a browser to sign in{code}:\n{prompt.url}"
+            )
+            return
         if prompt.joined:
             _err(f"A login for {prompt.session} is already waiting; waiting for it to finish.")
         if prompt.reason:

@@ -212,16 +212,26 @@ def _run_headless(auto_approve: bool, say: Callable[[str], None]) -> int:
     def on_prompt(prompt: login.LoginPrompt) -> None:
         if auto_approve:
             say("Signing in (--auto-approve presses Allow for you)...")
+        elif prompt.browser_error:
+            say(
+                f"Could not open a browser ({prompt.browser_error}). "
+                f"Open this page and press Allow to sign in: {prompt.url}"
+            )
         elif prompt.opening_browser:
             say(f"Press Allow in the browser page that opened: {prompt.url}")
         else:
             say(f"Open this page and press Allow to sign in: {prompt.url}")
 
-    display = bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
+    # $BROWSER is the user's word (a VS Code or Codespaces helper works with no DISPLAY).
+    browser = bool(
+        os.environ.get("DISPLAY")
+        or os.environ.get("WAYLAND_DISPLAY")
+        or os.environ.get("BROWSER", "").strip()
+    )
     token = login.login(
         session,
         on_prompt=on_prompt,
-        open_browser=display and not auto_approve,
+        open_browser=browser and not auto_approve,
         flow="device" if auto_approve else "auto",  # the emulator approves device codes
     )
     say(

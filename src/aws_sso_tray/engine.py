@@ -139,6 +139,8 @@ class _SessionInfo:
     refused: bool = False  # the portal / OIDC said: log in again
     last_error: str | None = None
     auto_tried: str | None = None  # the expiry for which we already opened a login
+    signed_in_at: datetime | None = None  # our recorded sign-in (sessionstate)
+    signed_out_at: datetime | None = None  # the user signed out and has not signed in since
 
 
 class Engine:
@@ -179,6 +181,8 @@ class Engine:
         self._forced: set[str] = set()  # profile names, "*" for all
         self._logins: dict[str, threading.Thread] = {}
         self._login_results: dict[str, str | None] = {}  # session key -> error or None
+        self._login_prompts: dict[str, LoginPrompt] = {}  # session key -> the waiting login
+        self._browser_errors: dict[str, str] = {}  # session key -> why its page did not open
         self._busy = False
 
         # Worker-thread state.
@@ -268,7 +272,9 @@ class Engine:
     def login(self, session_key: str, *, reason: str | None = None) -> bool:
         """Start a browser login for the session on a background thread (never the caller's).
 
-        False when one is already running in this process or the session is unknown.
+        When one is already waiting in this process, open its page again ("Open the sign-in
+        page again") and return True; False when that page is not known yet or the session is
+        unknown.
         """
         session = self._find_session(session_key)
         if session is None:
@@ -277,7 +283,12 @@ class Engine:
         with self._lock:
             running = self._logins.get(session.cache_key)
             if running is not None and running.is_alive():
-                return False
+                prompt = self._login_prompts.get(session.cache_key)
+                if prompt is None:
+                    return False
+                log.info("opening the sign-in page of %s again", session.display_name)
+                self._open_page(session.cache_key, prompt)
+                return True
             thread = threading.Thread(
                 target=self._run_login,
                 args=(session, reason),
@@ -653,12 +664,23 @@ class Engine:
             work.fetched_at = None
 
     def _reload_sessions(self, now: datetime, force_rearm: Iterable[str] = ()) -> None:
-        from aws_sso_tray import login, tokens
+        from aws_sso_tray import login, sessionstate, tokens
 
         rearm = set(force_rearm)
         for key, info in self._sessions.items():
             token = tokens.read_token(info.session)
             before = (info.has_token, info.token_expires_at)
+            info.signed_in_at = login.login_time(info.session)
+            # A token (a sign-in by any tool) outranks an older sign-out.
+            was_signed_out = info.signed_out_at
+            info.signed_out_at = (
+                None
+                if token is not None
+                else sessionstate.signed_out_at(key, info.session.start_url)
+            )
+            if info.signed_out_at is not None and was_signed_out is None:
+                log.info("SSO session %s was signed out", info.session.display_name)
+                self._sign_out(info)
             info.has_token = token is not None
             info.token_expires_at = token.expires_at if token else None
             info.can_refresh = bool(token and token.can_refresh(now))
@@ -677,6 +699,18 @@ class Engine:
             # A new token (our login, a terminal `aws sso login`, a refresh) re-arms the session.
             if usable and (changed or key in rearm):
                 self._rearm(info)
+
+    def _sign_out(self, info: _SessionInfo) -> None:
+        """The user signed out: its profiles wait for a sign-in, asking the portal nothing."""
+        info.refused = False
+        info.last_error = None
+        for work in self._work.values():
+            if work.profile.session.cache_key == info.session.cache_key:
+                work.blocked = True
+                work.forced = False
+                work.retry_at = None
+                work.status = ProfileStatus.LOGIN_NEEDED
+                work.last_error = f"signed out of SSO session {info.session.display_name}"
 
     def _rearm(self, info: _SessionInfo) -> None:
         info.refused = False
@@ -720,7 +754,7 @@ class Engine:
                 session,
                 flow=self._settings.login_flow,
                 open_browser=False,
-                on_prompt=self._on_prompt,
+                on_prompt=lambda prompt: self._on_prompt(session.cache_key, prompt),
                 cancel=self._stop,
                 env=self._env,
             )
@@ -736,13 +770,17 @@ class Engine:
         finally:
             with self._lock:
                 self._logins.pop(session.cache_key, None)
+                self._login_prompts.pop(session.cache_key, None)
+                self._browser_errors.pop(session.cache_key, None)
                 self._login_results[session.cache_key] = error
             self.wake()
 
-    def _on_prompt(self, prompt: LoginPrompt) -> None:
+    def _on_prompt(self, key: str, prompt: LoginPrompt) -> None:
         """Open the sign-in page (through the pluggable opener) without blocking the login."""
         if prompt.joined:
             return
+        with self._lock:
+            self._login_prompts[key] = prompt
         if prompt.user_code:
             self._send(
                 Notice(
@@ -751,32 +789,66 @@ class Engine:
                     message=f"Confirm the code {prompt.user_code} on the page that opened.",
                 )
             )
+        self._open_page(key, prompt)
+
+    def _open_page(self, key: str, prompt: LoginPrompt) -> None:
+        """Open `prompt.url` on a thread of its own; where no browser shows it, say where to
+        sign in: in the log (and so the terminal), in a notice, and in the snapshot."""
         opener = self._opener
         if opener is None:
-            from aws_sso_tray.login import open_url
+            from aws_sso_tray.login import launch_browser
 
-            opener = open_url
+            opener = launch_browser
 
         def run() -> None:
             try:
-                opener(prompt.url)
+                result = opener(prompt.url)
             except Exception as exc:
-                log.warning("could not open a browser for the sign-in: %s", exc)
+                result = f"the browser could not be started ({exc})"
+            if result is False:
+                result = "the browser could not be opened"
+            if not isinstance(result, str):  # None or True: a browser has the page
+                with self._lock:
+                    self._browser_errors.pop(key, None)
+                return
+            self._browser_failed(key, prompt, result)
 
         threading.Thread(target=run, name="login-browser", daemon=True).start()
+
+    def _browser_failed(self, key: str, prompt: LoginPrompt, problem: str) -> None:
+        from aws_sso_tray.login import log_browser_failure
+
+        with self._lock:
+            if self._login_prompts.get(key) is not prompt:
+                return  # that login has ended meanwhile
+            self._browser_errors[key] = problem
+        log_browser_failure(prompt, problem)
+        code = f" and confirm the code {prompt.user_code}" if prompt.user_code else ""
+        self._send(
+            Notice(
+                key=f"{alerts.LOGIN_PAGE}:{key}",
+                title=f"Open this page to sign in to {prompt.session}",
+                message=f"No browser could show the sign-in page ({problem}). "
+                f"Open {prompt.url}{code}",
+            )
+        )
+        self.wake()
 
     def _auto_login(self, now: datetime) -> None:
         """Open the login once for a session whose end stops a kept-fresh profile."""
         env = os.environ if self._env is None else self._env
-        graphical = planning.graphical_session(env, self._platform)
+        # $BROWSER is the user's word: a VS Code / Codespaces helper reaches a person's screen.
+        graphical = planning.graphical_session(env, self._platform) or bool(
+            env.get("BROWSER", "").strip()
+        )
         needy: dict[str, list[str]] = {}
         for work in self._work.values():
             if work.blocked:
                 needy.setdefault(work.profile.session.cache_key, []).append(work.profile.name)
         for key, names in needy.items():
             info = self._sessions.get(key)
-            if info is None:
-                continue
+            if info is None or info.signed_out_at is not None:
+                continue  # a sign-out is the user's word: only they start the next sign-in
             expiry = clock.format_time(info.token_expires_at) if info.token_expires_at else "-"
             allowed, why = planning.auto_login_allowed(
                 enabled=self._settings.auto_login,
@@ -797,7 +869,7 @@ class Engine:
             state = "has ended" if info.token_expires_at else "is not signed in yet"
             self._send(
                 Notice(
-                    key=f"auto-login:{key}",
+                    key=f"{alerts.AUTO_LOGIN}:{key}",
                     title=f"Signing in to {name}",
                     message=f"Your SSO session '{name}' {state} and {kept} "
                     "is kept fresh: sign in on the page that opened.",
@@ -815,8 +887,15 @@ class Engine:
         with self._lock:
             logging_in = {k for k, t in self._logins.items() if t.is_alive()}
             busy = self._busy or bool(logging_in)
+            pages = {
+                k: (p.url, self._browser_errors.get(k))
+                for k, p in self._login_prompts.items()
+                if k in logging_in
+            }
         lead = self.refresh_before
-        sessions = tuple(self._session_state(i, now, logging_in) for i in self._sessions.values())
+        sessions = tuple(
+            self._session_state(i, now, logging_in, pages) for i in self._sessions.values()
+        )
         states = []
         for profile in self._profiles:
             work = self._work.get(profile.name)
@@ -863,14 +942,23 @@ class Engine:
         )
 
     def _session_state(
-        self, info: _SessionInfo, now: datetime, logging_in: set[str]
+        self,
+        info: _SessionInfo,
+        now: datetime,
+        logging_in: set[str],
+        pages: Mapping[str, tuple[str, str | None]] | None = None,
     ) -> SessionState:
         key = info.session.cache_key
         expired = info.token_expires_at is not None and info.token_expires_at <= now
         ended = info.session_ends_at is not None and info.session_ends_at <= now
+        login_url, browser_error = (pages or {}).get(key, (None, None))
         if key in logging_in:
             status = SessionStatus.LOGGING_IN
-        elif not info.has_token or info.refused or (expired and (not info.can_refresh or ended)):
+        elif not info.has_token:
+            # Nothing has ended: the user signed out, or never signed in here.
+            signed_out = info.signed_out_at is not None
+            status = SessionStatus.SIGNED_OUT if signed_out else SessionStatus.NOT_SIGNED_IN
+        elif info.refused or (expired and (not info.can_refresh or ended)):
             status = SessionStatus.LOGIN_NEEDED
         elif planning.session_warning_due(info.session_ends_at, now, self.warn_before):
             status = SessionStatus.EXPIRING
@@ -886,6 +974,9 @@ class Engine:
             token_expires_at=info.token_expires_at,
             session_ends_at=info.session_ends_at,
             last_error=info.last_error,
+            signed_in_at=info.signed_in_at,
+            login_url=login_url,
+            browser_error=browser_error,
         )
 
     def _publish(self, now: datetime) -> None:

@@ -5,8 +5,9 @@ Two flows, as `aws sso login` has them:
   `{oidc endpoint}/authorize?...` in the system browser, receive the code on a one-shot HTTP
   server bound to 127.0.0.1 only (ephemeral port, path /oauth/callback), exchange it with the
   code verifier;
-- device code (legacy profiles, `flow="device"`, and wherever the loopback cannot work: SSH,
-  no display, containers, WSL; `choose_flow` says which and why): open verificationUriComplete,
+- device code (legacy profiles, `flow="device"`, and, unless $BROWSER is set, wherever the
+  loopback may not work: SSH, no display, containers, WSL; `choose_flow` says which and why):
+  open verificationUriComplete,
   show the user code, poll CreateToken at the given interval (+5 s on SlowDown).
 
 The result is the AWS CLI's token cache file (`tokens.write_token`, so stock boto3 uses it with
@@ -20,15 +21,18 @@ login that is waiting (the default: a person who runs `login` twice wants to kno
 first one is), or with `join=True` waits for that login to finish and returns its token.
 
 `login()` never prints: it hands a `LoginPrompt` to `on_prompt`, which the CLI prints and the
-tray shows. It runs on any thread and stops promptly when `cancel` is set. It never logs a
-token, client secret, code verifier or authorization code, and registers each with
-`logs.register_secret` so that handlers installed by `logs.setup_logging` mask them anywhere.
+tray shows; when the browser cannot show the page, `on_prompt` hears it again with
+`browser_error` set (and the URL is logged), so the person always learns where to sign in.
+It runs on any thread and stops promptly when `cancel` is set. It never logs a token, client
+secret, code verifier or authorization code, and registers each with `logs.register_secret` so
+that handlers installed by `logs.setup_logging` mask them anywhere.
 """
 
 from __future__ import annotations
 
 import base64
 import contextlib
+import dataclasses
 import hashlib
 import html
 import json
@@ -108,6 +112,7 @@ class LoginPrompt:
     opening_browser: bool  # False with open_browser=False: the caller must show the URL
     expires_at: datetime  # when the login stops waiting
     joined: bool = False  # True when this is another caller's login, being waited for
+    browser_error: str | None = None  # why no browser showed `url`: the caller must show it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -183,6 +188,13 @@ def choose_flow(
         return "pkce", "browser sign-in with a 127.0.0.1 callback, as requested"
 
     env = os.environ if env is None else env
+    if env.get("BROWSER", "").strip():
+        # The user's word: VS Code remote sessions, Codespaces and dev containers set $BROWSER
+        # to a helper that opens the host's browser and forwards the callback port, so the
+        # SSH / container / no-display guesses below would only take the better flow away.
+        return "pkce", (
+            "browser sign-in through $BROWSER with a 127.0.0.1 callback (authorization code + PKCE)"
+        )
     platform = sys.platform if platform is None else platform
     exists = os.path.exists if path_exists is None else path_exists
     if env.get("SSH_CONNECTION") or env.get("SSH_TTY") or env.get("SSH_CLIENT"):
@@ -627,7 +639,7 @@ class _Attempt:
         if self.on_prompt is not None:
             self.on_prompt(prompt)
         if self.open_browser:
-            _open_in_background(prompt.url)
+            _open_in_background(prompt, self.on_prompt)
 
     def _expires_at(self) -> datetime:
         return clock.now() + timedelta(seconds=max(0.0, self.deadline - time.monotonic()))
@@ -849,46 +861,128 @@ class _Attempt:
 
 # --- the browser -----------------------------------------------------------------------------
 
+BROWSER_GRACE = 1.0  # a browser command that fails within this could not show the page
+
 
 def open_url(url: str) -> bool:
-    """Open `url` with Python's webbrowser, reading $BROWSER now (not at first import).
+    """Open `url` in a browser; False when none took it (see `launch_browser` for why)."""
+    return launch_browser(url) is None
 
-    webbrowser reads $BROWSER once per process; a long-running tray (and the tests) may see it
-    change, so each entry is tried here the way webbrowser.open would try it. An entry with
-    `%s` is a command line (shlex-split; a trailing `&` runs it in the background).
+
+def launch_browser(url: str) -> str | None:
+    """Open `url` in the browser; None when one took it, else why not (one line, no secret).
+
+    $BROWSER is read now (webbrowser reads it once per process; a long-running tray and the
+    tests see it change) and is the user's word: each entry is run as a command (`%s` marks
+    the URL, else the URL is appended; a trailing `&` is ignored: we never wait for it), and
+    one that exits non-zero within `BROWSER_GRACE` seconds has failed (Chromium started by
+    root without --no-sandbox does exactly that). Still running then, or exited 0 (a launcher
+    such as VS Code's helper or xdg-open that handed the URL on), counts as opened. Without
+    $BROWSER, Python's webbrowser picks one and says whether it could.
     """
     import webbrowser
 
     choices = [c for c in os.environ.get("BROWSER", "").split(os.pathsep) if c.strip()]
+    if not choices:
+        try:
+            if webbrowser.open(url, new=2):
+                return None
+        except Exception as exc:  # a broken desktop setup must not break the login
+            return f"no browser could be started ({exc})"
+        return "no browser was found to open it"
+    problems = []
     for choice in choices:
-        browser: webbrowser.BaseBrowser
-        try:
-            browser = webbrowser.get(choice)
-        except webbrowser.Error:
-            browser = webbrowser.GenericBrowser(choice)
-        try:
-            if browser.open(url, new=2):
-                return True
-        except Exception as exc:  # a broken BROWSER entry must not break the login
-            log.warning("cannot run the browser %r: %s", choice, exc)
-    if choices:
-        return False
-    return bool(webbrowser.open(url, new=2))
+        problem = _run_browser(choice, url)
+        if problem is None:
+            return None
+        problems.append(problem)
+    return "; ".join(problems)
 
 
-def _open_in_background(url: str) -> None:
-    # webbrowser waits for a $BROWSER command to exit; never let a slow or hanging browser
-    # command hold up the wait for the callback, the timeout or `cancel`.
+def _run_browser(choice: str, url: str) -> str | None:
+    import shlex
+    import subprocess
+
+    try:
+        words = shlex.split(choice.strip())
+    except ValueError as exc:
+        return f"$BROWSER entry {choice!r} cannot be parsed ({exc})"
+    if words and words[-1] == "&":
+        words.pop()
+    if not words:
+        return f"$BROWSER entry {choice!r} names no command"
+    argv = [w.replace("%s", url) for w in words] if "%s" in choice else [*words, url]
+    name = words[0]
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C in our terminal must not close the browser
+        )
+    except OSError as exc:
+        return f"the browser command {name!r} cannot be run ({exc.strerror or exc})"
+    last: list[str] = []
+    assert process.stderr is not None
+    reader = threading.Thread(
+        target=_keep_last_line, args=(process.stderr, last), name="browser-stderr", daemon=True
+    )
+    reader.start()
+    try:
+        status = process.wait(BROWSER_GRACE)
+    except subprocess.TimeoutExpired:
+        # A browser that stays up has the page; reap it whenever it closes.
+        threading.Thread(target=process.wait, name="browser-reaper", daemon=True).start()
+        return None
+    if status == 0:
+        return None
+    reader.join(0.2)
+    said = f": {last[0]}" if last else ""
+    return f"the browser command {name!r} exited with status {status}{said}"
+
+
+def _keep_last_line(stream: Any, last: list[str]) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        for raw in stream:
+            line = raw.decode("utf-8", "replace").strip()
+            if line:
+                last[:] = [line[:200]]
+    with contextlib.suppress(OSError):
+        stream.close()
+
+
+def _open_in_background(prompt: LoginPrompt, on_prompt: PromptHandler | None) -> None:
+    # Never let a slow or hanging browser command hold up the wait for the callback, the
+    # timeout or `cancel`. A browser that cannot show the page leaves the URL (and code) in
+    # the log, and `on_prompt` hears it again with `browser_error` set to say so.
     def run() -> None:
         try:
-            opened = open_url(url)
+            problem = launch_browser(prompt.url)
         except Exception as exc:
-            log.warning("could not open a browser: %s", exc)
+            problem = f"the browser could not be started ({exc})"
+        if problem is None:
             return
-        if not opened:
-            log.warning("could not open a browser: open the sign-in URL yourself")
+        # The caller shows it (the CLI prints it): a WARNING would say it twice on stderr.
+        log_browser_failure(prompt, problem, level=logging.INFO if on_prompt else logging.WARNING)
+        if on_prompt is not None:
+            on_prompt(dataclasses.replace(prompt, opening_browser=False, browser_error=problem))
 
     threading.Thread(target=run, name="login-browser", daemon=True).start()
+
+
+def log_browser_failure(prompt: LoginPrompt, problem: str, *, level: int = logging.WARNING) -> None:
+    """Say where to sign in when no browser showed the page (the URL and user code are no
+    secrets: the person has to see them)."""
+    code = f" and confirm the code {prompt.user_code}" if prompt.user_code else ""
+    log.log(
+        level,
+        "could not open a browser for the sign-in to %s (%s): open %s%s",
+        prompt.session,
+        problem,
+        prompt.url,
+        code,
+    )
 
 
 # --- one login per session -------------------------------------------------------------------
@@ -1031,7 +1125,8 @@ def session_end(
 
 def logout(session: SsoSession) -> LogoutResult:
     """End `session`: tell the portal (Logout), delete its token file, our cached role
-    credentials of its profiles, and the recorded login time.
+    credentials of its profiles, and the recorded login time, and record the sign-out (a
+    running tray or daemon then shows the session as signed out and opens no login by itself).
 
     An already invalid token is fine. When the portal cannot be reached the local files are
     still deleted and `revoke_error` says why the server-side session may live on.
@@ -1059,7 +1154,7 @@ def logout(session: SsoSession) -> LogoutResult:
             log.warning("SSO session %s: %s", session.display_name, revoke_error)
     tokens.delete_token(session)
     deleted = rolecreds.delete_cached_credentials(_profiles_of(session))
-    sessionstate.clear(session.cache_key)
+    sessionstate.record_logout(session.cache_key, session.start_url, clock.now())
     log.info(
         "signed out of SSO session %s (%d cached role credentials deleted)",
         session.display_name,

@@ -18,7 +18,9 @@ from aws_sso_tray.clock import format_time, parse_time
 class SessionStatus(str, Enum):
     LOGGED_IN = "logged_in"  # a usable token (renewable or not yet expired)
     EXPIRING = "expiring"  # the SSO session ends within the warning window
-    LOGIN_NEEDED = "login_needed"  # no token, expired, or the refresh token was refused
+    LOGIN_NEEDED = "login_needed"  # the session expired, ended, or its token was refused
+    NOT_SIGNED_IN = "not_signed_in"  # no token yet (never signed in here): nothing has ended
+    SIGNED_OUT = "signed_out"  # the user signed out (`logout`): no login until they ask
     LOGGING_IN = "logging_in"  # a browser login is waiting for the user
     ERROR = "error"  # the last attempt failed for another reason (network, throttling...)
 
@@ -40,6 +42,9 @@ class SessionState:
     token_expires_at: datetime | None = None
     session_ends_at: datetime | None = None  # estimated end of the SSO session
     last_error: str | None = None
+    signed_in_at: datetime | None = None  # our last recorded sign-in (None: none, or another tool)
+    login_url: str | None = None  # LOGGING_IN: the page the person signs in on
+    browser_error: str | None = None  # LOGGING_IN: why no browser showed that page
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ class Snapshot:
                     **{
                         **s,
                         "status": SessionStatus(s["status"]),
-                        **_times(s, "token_expires_at", "session_ends_at"),
+                        **_times(s, "token_expires_at", "session_ends_at", "signed_in_at"),
                     }
                 )
                 for s in data.get("sessions", ())

@@ -131,7 +131,7 @@ def _short(text: str, limit: int = ERROR_LABEL_LIMIT) -> str:
 
 
 def session_label(session: SessionState, now: datetime, tz: tzinfo | None = None) -> str:
-    """`corp - logged in until 17:40`, `corp - expired`, `corp - not logged in`..."""
+    """`corp - logged in until 17:40`, `corp - expired`, `corp - not signed in`..."""
     ends = _ends_at(session)
     status = session.status
     if status is SessionStatus.LOGGED_IN:
@@ -142,10 +142,12 @@ def session_label(session: SessionState, now: datetime, tz: tzinfo | None = None
         state = "waiting for the browser sign-in"
     elif status is SessionStatus.ERROR:
         state = f"error: {_short(session.last_error)}" if session.last_error else "error"
-    elif session.token_expires_at is not None:
-        state = "expired"
+    elif status is SessionStatus.SIGNED_OUT:
+        state = "signed out"
+    elif status is SessionStatus.NOT_SIGNED_IN or session.token_expires_at is None:
+        state = "not signed in"
     else:
-        state = "not logged in"
+        state = "expired"
     return f"{session.name} - {state}"
 
 
@@ -179,7 +181,10 @@ def profile_label(
 
 
 def _needs_login(session: SessionState) -> bool:
-    return session.status is SessionStatus.LOGIN_NEEDED
+    return session.status in _SIGNED_OFF
+
+
+_SIGNED_OFF = (SessionStatus.LOGIN_NEEDED, SessionStatus.NOT_SIGNED_IN, SessionStatus.SIGNED_OUT)
 
 
 # --- the tree ----------------------------------------------------------------------------------
@@ -304,6 +309,8 @@ def _session_actions(session: SessionState) -> tuple[MenuEntry, ...]:
     logged_in = session.status in (SessionStatus.LOGGED_IN, SessionStatus.EXPIRING)
     if session.status is SessionStatus.LOGGING_IN:
         login_label = "Open the sign-in page again"
+        if session.browser_error:  # say what failed, or the click looks like it does nothing
+            login_label += f" (it did not open: {_short(session.browser_error)})"
     elif logged_in:
         login_label = "Log in again"
     else:
@@ -316,8 +323,7 @@ def _session_actions(session: SessionState) -> tuple[MenuEntry, ...]:
         MenuEntry(
             f"Log out of {session.name}",
             Action(ActionKind.LOGOUT, key),
-            enabled=session.status is not SessionStatus.LOGIN_NEEDED
-            or session.token_expires_at is not None,
+            enabled=not _needs_login(session) or session.token_expires_at is not None,
         ),
     ]
     return tuple(entries)
@@ -334,7 +340,7 @@ def _profile_entry(
 ) -> MenuEntry:
     label = profile_label(profile, session, now, tz, with_session=with_session)
     session_key = session.key if session else profile.session_key
-    if session is None or session.status in (SessionStatus.LOGIN_NEEDED, SessionStatus.LOGGING_IN):
+    if session is None or _needs_login(session) or session.status is SessionStatus.LOGGING_IN:
         # The one click that matters: log in (again) for this profile's session.
         return MenuEntry(label, Action(ActionKind.LOGIN, session_key, profile=profile.name))
 
@@ -403,7 +409,11 @@ def _session_summary(session: SessionState, now: datetime) -> str:
         return f"{session.name}: signing in"
     if session.status is SessionStatus.ERROR:
         return f"{session.name}: error"
-    return f"{session.name}: {'expired' if session.token_expires_at else 'log in'}"
+    if session.status is SessionStatus.SIGNED_OUT:
+        return f"{session.name}: signed out"
+    if session.status is SessionStatus.NOT_SIGNED_IN or not session.token_expires_at:
+        return f"{session.name}: not signed in"
+    return f"{session.name}: expired"
 
 
 def _clip(text: str) -> str:
