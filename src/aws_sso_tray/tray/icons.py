@@ -24,11 +24,15 @@ PIL is imported inside functions: the CLI imports this package without needing i
 from __future__ import annotations
 
 import io
+import logging
 from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+
+log = logging.getLogger(__name__)
 
 
 class IconState(str, Enum):
@@ -203,7 +207,8 @@ def load_icon(state: IconState, size: int = TRAY_SIZE) -> Image:
 
     try:
         data = files(ASSETS_PACKAGE).joinpath(asset_name(state, size)).read_bytes()
-    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError, OSError):
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError, OSError) as exc:
+        log.debug("icon %s not shipped (%s): drawn instead", asset_name(state, size), exc)
         return draw_icon(state, size)
     image = Image.open(io.BytesIO(data))
     image.load()
