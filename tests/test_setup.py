@@ -13,6 +13,8 @@ import shlex
 import subprocess
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 SETUP = ROOT / "scripts" / "setup"
@@ -79,3 +81,86 @@ def test_the_test_command_is_one_line_and_is_what_ci_runs() -> None:
     )
     assert done.stdout.strip() == command
     assert 'eval "${test_command//.venv\\//$venv/}"' in ci
+
+
+# --- scripts/setup's package step, with the system's package tools recorded (a true edge) -------
+
+
+def _run_setup(
+    tmp_path: Path, *, uid: int, sudo: bool, installed: set[str]
+) -> tuple[int, str, str]:
+    """scripts/setup from a copy of the repository layout, with apt-get, dpkg-query, id and sudo
+    replaced by recorders; PYTHON=/bin/false stops it right after the package step."""
+    repo = tmp_path / "repo"
+    (repo / "scripts").mkdir(parents=True)
+    (repo / "scripts" / "setup").write_bytes(SETUP.read_bytes())
+    (repo / "scripts" / "setup").chmod(0o755)
+    tools = tmp_path / "bin"
+    tools.mkdir()
+    log = tmp_path / "calls.log"
+    fakes = {
+        "apt-get": f'echo "apt-get $*" >> {log}',
+        "dpkg-query": 'for p in $INSTALLED; do [ "$p" = "${@: -1}" ] && echo installed; done; :',
+        "id": f'[ "$1" = -u ] && echo {uid}',
+    }
+    if sudo:
+        fakes["sudo"] = f'echo "sudo $1" >> {log}; "$@"'
+    for name, body in fakes.items():
+        (tools / name).write_text(f"#!/bin/bash\n{body}\n")
+        (tools / name).chmod(0o755)
+    env = {
+        "PATH": f"{tools}:/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "INSTALLED": " ".join(sorted(installed)),
+        "PYTHON": "/bin/false",
+    }
+    done = subprocess.run(
+        ["bash", str(repo / "scripts" / "setup")],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    calls = log.read_text() if log.exists() else ""
+    return done.returncode, calls, done.stderr
+
+
+def _packages() -> list[str]:
+    text = SETUP.read_text(encoding="utf-8")
+    block = re.search(r"^packages=\((.*?)\)", text, re.M | re.S)
+    assert block
+    return block.group(1).split()
+
+
+def test_setup_installs_the_missing_packages_through_sudo_when_not_root(tmp_path: Path) -> None:
+    installed = set(_packages()[:3])
+    code, calls, _ = _run_setup(tmp_path, uid=1000, sudo=True, installed=installed)
+    lines = calls.splitlines()
+    assert lines[:2] == ["sudo apt-get", "apt-get update -qq"]
+    assert lines[2] == "sudo apt-get"
+    install = lines[3].split()
+    assert install[:2] == ["apt-get", "install"]
+    assert set(install) & set(_packages()) == set(_packages()) - installed
+    assert code == 1  # PYTHON=/bin/false: stopped at the interpreter check, as intended
+
+
+def test_setup_as_root_needs_no_sudo(tmp_path: Path) -> None:
+    code, calls, _ = _run_setup(tmp_path, uid=0, sudo=False, installed=set())
+    assert calls.splitlines()[0] == "apt-get update -qq"
+    assert "sudo" not in calls
+    assert code == 1
+
+
+def test_setup_installs_nothing_when_everything_is_there(tmp_path: Path) -> None:
+    _code, calls, _ = _run_setup(tmp_path, uid=1000, sudo=False, installed=set(_packages()))
+    assert calls == ""
+
+
+def test_setup_without_root_or_sudo_says_so_in_one_line(tmp_path: Path) -> None:
+    if Path("/usr/bin/sudo").exists() or Path("/bin/sudo").exists():
+        pytest.skip("sudo is installed on this machine: cannot take it away from the script")
+    code, calls, stderr = _run_setup(tmp_path, uid=1000, sudo=False, installed=set())
+    assert code == 1 and calls == ""
+    (line,) = stderr.strip().splitlines()
+    assert "needs root" in line and "sudo" in line
