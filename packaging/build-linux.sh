@@ -169,33 +169,16 @@ if [ "${#missing[@]}" -gt 0 ]; then
   [ "${CI:-}" = true ] && fail "tray check needs ${missing[*]} (apt-get install xvfb dbus trayer xdotool x11-utils)"
   echo "build-linux: SKIPPED the tray check: ${missing[*]} not installed (xvfb dbus trayer xdotool x11-utils)" >&2
 else
-  Xvfb -displayfd 3 -screen 0 800x400x24 -nolisten tcp 3>"$sandbox/display" >/dev/null 2>&1 &
-  pids+=($!)
-  for _ in $(seq 100); do [ -s "$sandbox/display" ] && break; sleep 0.1; done
-  [ -s "$sandbox/display" ] || fail "Xvfb did not start"
-  export DISPLAY=":$(cat "$sandbox/display")"
-  dbus-daemon --session --nofork --print-address=1 >"$sandbox/bus" 2>/dev/null &
-  pids+=($!)
-  for _ in $(seq 100); do [ -s "$sandbox/bus" ] && break; sleep 0.1; done
-  DBUS_SESSION_BUS_ADDRESS=$(head -n1 "$sandbox/bus"); export DBUS_SESSION_BUS_ADDRESS
-  trayer --edge top --align right --widthtype request --height 32 --SetDockType true \
-    --transparent false >/dev/null 2>&1 &
-  pids+=($!)
-  panel=""
-  for _ in $(seq 100); do panel=$(xdotool search --name '^panel$' 2>/dev/null | head -n1) && [ -n "$panel" ] && break; sleep 0.1; done
-  [ -n "$panel" ] || fail "trayer did not start"
+  # shellcheck source=packaging/tray-desktop.sh
+  source "$root/packaging/tray-desktop.sh"
+  tray_desktop_start "$sandbox" || fail "the virtual desktop (Xvfb, D-Bus, trayer) did not start"
+  pids+=("${tray_desktop_pids[@]}")
   for backend in gtk appindicator; do
-    PYSTRAY_BACKEND=$backend "$app" tray >"$sandbox/tray-$backend.log" 2>&1 &
+    PYSTRAY_BACKEND=$backend "$app" tray --debug >"$sandbox/tray-$backend.log" 2>&1 &
     tray_pid=$!
-    docked=""
-    for _ in $(seq 150); do
-      if xwininfo -tree -id "$panel" 2>/dev/null | grep -q '"aws-sso-tray'; then docked=yes; break; fi
-      kill -0 "$tray_pid" 2>/dev/null || break
-      sleep 0.1
-    done
-    if [ -z "$docked" ]; then
+    if ! tray_wait_docked "$tray_pid" "$sandbox/tray-$backend.log" "the tray ($backend)"; then
       kill -9 "$tray_pid" 2>/dev/null || true
-      cat "$sandbox/tray-$backend.log" >&2; fail "the tray ($backend) did not dock in the system tray"
+      fail "the tray ($backend) did not dock in the system tray"
     fi
     kill -TERM "$tray_pid"
     for _ in $(seq 100); do kill -0 "$tray_pid" 2>/dev/null || break; sleep 0.1; done
@@ -204,7 +187,11 @@ else
     fi
     rc=0; wait "$tray_pid" || rc=$?
     [ "$rc" -eq 0 ] || { cat "$sandbox/tray-$backend.log" >&2; fail "the tray ($backend) exited $rc on SIGTERM"; }
-    echo "tray ($backend): docked, stopped cleanly"
+    # The icons come from the bundled assets (importlib.resources), not drawn for want of them.
+    if grep -q "not shipped" "$sandbox/tray-$backend.log"; then
+      cat "$sandbox/tray-$backend.log" >&2; fail "the tray ($backend) found no bundled icon"
+    fi
+    echo "tray ($backend): docked, icons from the bundle, stopped cleanly"
   done
 fi
 

@@ -66,6 +66,8 @@ _HIDDEN_ALL: tuple[str, ...] = (
     "aws_sso_tray.emulator.__main__",
     "aws_sso_tray.tray",
     "aws_sso_tray.tray.__main__",
+    # The icons' package: tray/icons.py reaches it by name through importlib.resources.
+    "aws_sso_tray.assets",
 )
 
 # The app is a tray: nothing of these is used, and some pull in a lot (tkinter: Tcl/Tk).
@@ -99,7 +101,7 @@ def assets_dir() -> Path:
     """The installed package's icons (ok.ico / ok.icns are the Windows / macOS app icons)."""
     from importlib.resources import files
 
-    return Path(str(files("aws_sso_tray"))) / "assets"
+    return Path(str(files("aws_sso_tray.assets")))
 
 
 def package_datas() -> list[tuple[str, str]]:
@@ -108,7 +110,7 @@ def package_datas() -> list[tuple[str, str]]:
 
     package = Path(str(files("aws_sso_tray")))
     wanted = [
-        (package / "assets", "aws_sso_tray/assets"),
+        (assets_dir(), "aws_sso_tray/assets"),
         (package / "emulator" / "pages", "aws_sso_tray/emulator/pages"),
         (package / "py.typed", "aws_sso_tray"),
     ]

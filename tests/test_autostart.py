@@ -81,3 +81,17 @@ def test_windows_startup_folder(home: Path, monkeypatch: pytest.MonkeyPatch) -> 
     assert script.rstrip().endswith("-m aws_sso_tray tray --autostart")
     assert autostart.is_enabled("win32") is True
     assert autostart.set_enabled(False, "win32") is False
+
+
+@pytest.mark.parametrize("platform", ["linux", "darwin", "win32"])
+def test_a_separate_world_starts_nothing_at_login(
+    home: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, platform: str
+) -> None:
+    # The demo's tray (AWS_SSO_TRAY_HOME) toggles an entry in its own world, never the real one.
+    world = tmp_path / "world"
+    monkeypatch.setenv("AWS_SSO_TRAY_HOME", str(world))
+    monkeypatch.setenv("APPDATA", str(home / "AppData" / "Roaming"))
+    path = autostart.enable(platform)
+    assert path.is_relative_to(world), path
+    assert autostart.is_enabled(platform)
+    assert not any(p.is_file() for p in home.rglob("*")), "wrote into the real HOME"

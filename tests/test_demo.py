@@ -3,14 +3,17 @@ files in the demo's own folder, and a clean stop on SIGTERM."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import shlex
 import signal
 import socket
 import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from botocore.configloader import raw_config_parse
 
@@ -97,3 +100,195 @@ def test_headless_demo_opens_the_browser_variable_with_no_display(
         if process.poll() is None:
             process.kill()
             process.wait()
+
+
+# --- a demo as a person runs it, with its terminal output collected as it comes --------------
+
+
+class DemoProcess:
+    """`aws-sso-tray demo ARGS` in a subprocess; its terminal output is collected by a thread."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        import threading
+
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "aws_sso_tray", "demo", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env={**os.environ, **(env or {})},
+        )
+        self.lines: list[str] = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self.process.stdout is not None
+        for line in self.process.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self) -> str:
+        return "".join(self.lines)
+
+    def wait_for(self, text: str, timeout: float = 90) -> str:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.output:
+                return self.output
+            if self.process.poll() is not None:
+                self._reader.join(5)
+                if text in self.output:
+                    return self.output
+                break
+            time.sleep(0.1)
+        raise AssertionError(f"the demo never printed {text!r}:\n{self.output}")
+
+    def stop(self) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self._reader.join(5)
+        return self.process.returncode
+
+
+def _demo_folder(home: Path) -> Path:
+    return home / ".local" / "state" / "aws-sso-tray" / "demo"
+
+
+def test_tray_mode_logs_only_into_the_demo_world_and_prints_the_true_log_path(
+    home: Path,
+) -> None:
+    # No display: the tray mode falls back to headless, as on a server; the log it announced
+    # must be the one it writes, and nothing may go to the real state folder's log.
+    env = {k: "" for k in ("DISPLAY", "WAYLAND_DISPLAY")}
+    demo = DemoProcess("--auto-approve", env=env)
+    try:
+        text = demo.wait_for("refreshed dev-readonly -> [demo-dev]")
+    finally:
+        demo.stop()
+    logged = re.search(r"log:\s+(\S+)", text)
+    assert logged, text
+    log_file = Path(logged.group(1))
+    assert log_file.is_file(), f"the demo printed {log_file}, which does not exist"
+    assert log_file.is_relative_to(_demo_folder(home))
+    assert "refreshed dev-readonly -> [demo-dev]" in log_file.read_text()
+    real_state = home / ".local" / "state" / "aws-sso-tray"
+    assert sorted(p.name for p in real_state.iterdir()) == ["demo"], "wrote outside its world"
+
+
+def test_the_emulator_request_log_goes_to_the_log_file_not_the_terminal(home: Path) -> None:
+    # A person who takes a while to press Allow: CreateToken is polled meanwhile.
+    env = {k: "" for k in ("DISPLAY", "WAYLAND_DISPLAY", "BROWSER")}
+    demo = DemoProcess("--no-tray", env=env)
+    log_file = _demo_folder(home) / "log" / "aws-sso-tray.log"
+    try:
+        text = demo.wait_for("press Allow to sign in: ")
+        url = re.search(r"press Allow to sign in: (\S+)", text)
+        assert url, text
+        deadline = time.monotonic() + 60
+        while "AuthorizationPendingException" not in _text(log_file):
+            assert time.monotonic() < deadline, f"no polling in the log:\n{_text(log_file)}"
+            time.sleep(0.2)
+        browser = [sys.executable, "-m", "aws_sso_tray.emulator.browser", "--foreground"]
+        subprocess.run([*browser, url.group(1)], check=True, timeout=60)
+        text = demo.wait_for("refreshed dev-readonly -> [demo-dev]")
+    finally:
+        demo.stop()
+    assert "AuthorizationPending" not in text
+    assert "answered" not in text  # no emulator request line at all
+    assert "Signed in until" in text
+
+
+def _text(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def test_a_second_demo_with_the_same_home_refuses_and_leaves_the_first_alone(
+    home: Path, cli: Any
+) -> None:
+    first = DemoProcess("--no-tray", "--auto-approve")
+    credentials = _demo_folder(home) / "aws" / "credentials"
+    try:
+        first.wait_for("refreshed dev-readonly -> [demo-dev]")
+        before = credentials.read_text()
+        try:
+            second = cli("demo", "--no-tray", "--auto-approve", timeout=60)
+        except subprocess.TimeoutExpired as exc:
+            raise AssertionError("the second demo ran instead of refusing") from exc
+        assert second.returncode == 13, second.stderr
+        (line,) = second.stderr.strip().splitlines()
+        assert "a demo is already running" in line
+        assert f"pid {first.process.pid}" in line
+        assert "Traceback" not in second.stderr
+        # The first demo's world is untouched and it still answers.
+        assert credentials.read_text() == before
+        status = cli("status", env={"AWS_SSO_TRAY_HOME": str(_demo_folder(home))})
+        assert status.returncode == 0, status.stderr
+        assert "dev-readonly" in status.stdout
+        assert first.process.poll() is None
+    finally:
+        assert first.stop() == 0, first.output
+    # Once it stopped, a new demo may start again.
+    again = DemoProcess("--no-tray", "--auto-approve")
+    try:
+        again.wait_for("refreshed dev-readonly -> [demo-dev]")
+    finally:
+        assert again.stop() == 0, again.output
+
+
+def test_demo_env_puts_another_terminal_into_the_demo_world(home: Path, cli: Any) -> None:
+    demo = DemoProcess("--no-tray", "--auto-approve")
+    try:
+        text = demo.wait_for("refreshed dev-readonly -> [demo-dev]")
+        assert 'eval "$(' in text and 'demo --env)"' in text
+        program = f"{shlex.quote(sys.executable)} -m aws_sso_tray"
+        # Another terminal, where a real profile and real keys are set.
+        script = (
+            f'eval "$({program} demo --env)" || exit 99\n'
+            f"{program} export --profile dev-readonly --json > export.json || exit 1\n"
+            f"{program} sync prod-readonly:other || exit 2\n"
+            f"{program} credential-process --profile dev-admin > process.json || exit 3\n"
+            f"{program} status --json > status.json || exit 4\n"
+        )
+        other = {
+            **os.environ,
+            "AWS_PROFILE": "real-work",
+            "AWS_ACCESS_KEY_ID": "AKIAREALKEYREALKEY00",
+            "AWS_SECRET_ACCESS_KEY": "real-secret",
+        }
+        done = subprocess.run(
+            ["bash", "-c", script],
+            cwd=home,
+            env=other,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        exported = json.loads((home / "export.json").read_text())
+        assert exported["AccessKeyId"].startswith("ASIA")
+        processed = json.loads((home / "process.json").read_text())
+        assert processed["Version"] == 1 and processed["AccessKeyId"].startswith("ASIA")
+        synced = raw_config_parse(str(_demo_folder(home) / "aws" / "credentials"))
+        assert synced["other"]["aws_access_key_id"].startswith("ASIA")
+        status = json.loads((home / "status.json").read_text())
+        assert {p["name"] for p in status["profiles"]} >= {"dev-readonly", "prod-readonly"}
+        assert sorted(p.name for p in (home / ".aws").iterdir()) == []
+    finally:
+        demo.stop()
+    # No demo running: one line, the documented exit code, nothing to eval.
+    after = cli("demo", "--env")
+    assert after.returncode == 3, after.stderr
+    assert after.stdout == ""
+    assert "no demo is running" in after.stderr.strip()
+    assert len(after.stderr.strip().splitlines()) == 1

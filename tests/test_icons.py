@@ -13,7 +13,7 @@ from PIL import Image, ImageChops
 from aws_sso_tray.tray.icons import ASSET_SIZES, IconState, asset_name, draw_icon, load_icon
 
 ROOT = Path(__file__).resolve().parent.parent
-ASSETS = ROOT / "src" / "aws_sso_tray" / "assets"
+ASSETS = ROOT / "assets"
 
 
 def _mask(image: Image.Image) -> Image.Image:
@@ -77,7 +77,7 @@ def test_every_state_ships_at_every_size_and_matches_the_drawing() -> None:
             shipped = Image.open(path).convert("RGBA")
             assert shipped.size == (size, size)
             assert shipped.tobytes() == draw_icon(state, size).tobytes(), (
-                f"{path} is stale: run scripts/render_icons.py"
+                f"{path} is stale: run assets/render_icons.py"
             )
         assert (ASSETS / f"{state.value}.ico").stat().st_size > 0
         assert (ASSETS / f"{state.value}.icns").stat().st_size > 0
@@ -98,7 +98,7 @@ def test_load_icon_reads_the_package_resource_and_draws_unshipped_sizes() -> Non
 
 
 def test_render_script_check_passes_on_the_committed_assets(tmp_path: Path) -> None:
-    script = ROOT / "scripts" / "render_icons.py"
+    script = ROOT / "assets" / "render_icons.py"
     ok = subprocess.run([sys.executable, str(script), "--check"], capture_output=True, text=True)
     assert ok.returncode == 0, ok.stderr
     # And it notices a stale or missing asset.
@@ -109,3 +109,67 @@ def test_render_script_check_passes_on_the_committed_assets(tmp_path: Path) -> N
     )
     assert bad.returncode == 1
     assert "missing" in bad.stderr
+
+
+# --- one home for the icons: the top-level assets/, packaged as aws_sso_tray/assets ---------------
+
+
+def test_assets_live_only_in_the_top_level_folder() -> None:
+    tracked = subprocess.run(
+        ["git", "ls-files", "*.png", "*.ico", "*.icns", "*render_icons.py"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.split()
+    icons = [name for name in tracked if not name.startswith("docs/")]
+    assert icons, "no icon files tracked"
+    assert all(name.startswith("assets/") for name in icons), icons
+    assert "assets/render_icons.py" in icons
+
+
+def test_this_install_loads_the_shipped_files_through_importlib_resources() -> None:
+    # The venv's install (editable in development) maps the package to the top-level folder.
+    from importlib.resources import files
+
+    resources = files("aws_sso_tray.assets")
+    for state in IconState:
+        for size in ASSET_SIZES:
+            name = asset_name(state, size)
+            assert resources.joinpath(name).read_bytes() == (ASSETS / name).read_bytes(), name
+
+
+def test_the_wheel_ships_every_icon_where_importlib_resources_finds_them(tmp_path: Path) -> None:
+    import zipfile
+
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(ROOT)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert built.returncode == 0, built.stdout + built.stderr
+    (wheel,) = tmp_path.glob("aws_sso_tray-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    wanted = {f"aws_sso_tray/assets/{asset_name(s, n)}" for s in IconState for n in ASSET_SIZES}
+    wanted |= {f"aws_sso_tray/assets/{s.value}.{ext}" for s in IconState for ext in ("ico", "icns")}
+    assert wanted <= names, sorted(wanted - names)
+    # Installed from the wheel (no source tree in sight), the icons load as package resources.
+    target = tmp_path / "site"
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(target)
+    probe = (
+        "from importlib.resources import files; import aws_sso_tray.tray.icons as i, sys; "
+        "assert 'site' in str(files('aws_sso_tray.assets')), files('aws_sso_tray.assets'); "
+        "print(len(files('aws_sso_tray.assets').joinpath('ok-32.png').read_bytes()))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(target)!r}); {probe}"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    assert int(loaded.stdout) == (ASSETS / "ok-32.png").stat().st_size

@@ -155,3 +155,48 @@ def test_quitting_closes_an_open_setup_page(home: Path, opened: Callable[[], lis
     assert not engine.woken.is_set()  # nothing written: nothing to show
     with pytest.raises(urllib.error.URLError):
         fetch(url)
+
+
+# --- a left click opens the menu (gtk and appindicator: tests/test_tray_desktop.py, for real) ----
+
+
+class _Win32IconInternals:
+    """pystray 0.19's win32 Icon as far as `left_click_opens_menu` touches it (this machine
+    cannot run the win32 backend): a message-handler table whose WM_NOTIFY entry is
+    `_on_notify`, which shows the menu for WM_RBUTTONUP and activates for WM_LBUTTONUP."""
+
+    WM_NOTIFY, WM_LBUTTONUP, WM_RBUTTONUP = 0x0401 + 4, 0x0202, 0x0205
+
+    def __init__(self) -> None:
+        self.seen: list[int] = []
+        self._message_handlers = {0x0401 + 3: lambda _w, _l: 0, self.WM_NOTIFY: self._on_notify}
+
+    def _on_notify(self, wparam: int, lparam: int) -> int:
+        self.seen.append(lparam)
+        return 0
+
+    def deliver(self, message: int, lparam: int) -> None:  # what pystray's window procedure does
+        self._message_handlers.get(message, lambda _w, _l: 0)(0, lparam)
+
+
+def test_win32_left_click_is_handled_as_the_right_click_that_shows_the_menu() -> None:
+    from aws_sso_tray.tray.app import left_click_opens_menu
+
+    icon = _Win32IconInternals()
+    assert left_click_opens_menu(icon, "win32")
+    icon.deliver(icon.WM_NOTIFY, icon.WM_LBUTTONUP)
+    icon.deliver(icon.WM_NOTIFY, icon.WM_RBUTTONUP)
+    icon.deliver(icon.WM_NOTIFY, 0x0200)  # mouse move: passed on as it is
+    assert icon.seen == [icon.WM_RBUTTONUP, icon.WM_RBUTTONUP, 0x0200]
+
+
+def test_a_pystray_without_the_internals_keeps_its_left_click_and_says_so(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from aws_sso_tray.tray.app import left_click_opens_menu
+
+    caplog.set_level("WARNING")
+    assert not left_click_opens_menu(types.SimpleNamespace(), "gtk")
+    assert not left_click_opens_menu(types.SimpleNamespace(), "win32")
+    assert "left click" in caplog.text
+    assert left_click_opens_menu(types.SimpleNamespace(), "appindicator")  # opens it itself

@@ -444,3 +444,35 @@ def test_first_run_menu_opens_the_setup_page(desktop: Desktop, home: Path, tmp_p
             assert 'name="start_url"' in response.read().decode()
     finally:
         tray.stop()
+
+
+@pytest.mark.parametrize("backend", ["gtk", "appindicator"])
+def test_a_left_click_opens_the_menu(
+    desktop: Desktop, aws_config: Callable[[str], Path], emulator: Any, backend: str
+) -> None:
+    from aws_sso_tray import tokens
+    from aws_sso_tray.profiles import SsoSession
+
+    aws_config(CONFIG)
+    env = {
+        "AWS_ENDPOINT_URL_SSO": emulator.url,
+        "AWS_ENDPOINT_URL_SSO_OIDC": emulator.url,
+        "BROWSER": f"{sys.executable} -m aws_sso_tray.emulator.browser %s",
+        "PYTHONUNBUFFERED": "1",
+        "PYSTRAY_BACKEND": backend,
+    }
+    tray = Tray(desktop, env, ARTIFACTS / f"tray-left-click-{backend}.log")
+    session = SsoSession("corp", START_URL, "us-east-1", ("sso:account:access",))
+    try:
+        tray.wait_for_log(f"tray: icon shown ({backend} backend")
+        _wait(lambda: desktop.panel()["WIDTH"] >= 16, 10, "the icon to dock in the panel")
+        _wait(lambda: (s := _snapshot()) and s.sessions, 15, "a first snapshot")
+        time.sleep(1.0)
+        desktop.click_icon(button=1)
+        time.sleep(0.7)
+        desktop.screenshot(f"09-left-click-menu-{backend}")
+        # The same menu as a right click: "corp - not logged in" > "dev - log in".
+        desktop.keys("Down", "Down", "Return")
+        _wait(lambda: tokens.read_token(session), 30, "the login picked from the left-click menu")
+    finally:
+        tray.stop()

@@ -11,8 +11,9 @@ script derives from it:
   `Exec=aws-sso-tray tray --autostart`, for distribution packages that put it in
   /etc/xdg/autostart (see README.md for why a plain install should not);
 
-and the icons: the `ok` look of the tray icon (`src/aws_sso_tray/assets/ok-N.png`) installed as
-`share/icons/hicolor/NxN/apps/aws-sso-tray.png`, the name both entries give in `Icon=`.
+and the icons: the `ok` look of the tray icon (`assets/ok-N.png`, the package
+`aws_sso_tray.assets`) installed as `share/icons/hicolor/NxN/apps/aws-sso-tray.png`, the name
+both entries give in `Icon=`.
 
     desktop_files.py --check                  exit 1 when the committed files are stale
     desktop_files.py --write                  regenerate them (after autostart.py changed)
@@ -82,7 +83,7 @@ def stale_files() -> list[Path]:
 
 def icon_sources() -> dict[int, bytes]:
     """The app icon's PNG for every shipped size, read from the installed package."""
-    assets = files("aws_sso_tray").joinpath("assets")
+    assets = files("aws_sso_tray.assets")
     return {
         size: assets.joinpath(asset_name(APP_ICON_STATE, size)).read_bytes() for size in ASSET_SIZES
     }

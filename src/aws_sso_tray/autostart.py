@@ -10,6 +10,10 @@ The command is the Python running now (`-m aws_sso_tray tray --autostart`; `pyth
 Windows so no console stays open): it works in a venv, under pipx and from a checkout alike,
 and `--autostart` makes the tray wait for the panel and fall back quietly to the daemon.
 `platform` and `home`-style arguments exist so tests can exercise every platform anywhere.
+
+In a separate world (`AWS_SSO_TRAY_HOME`, the demo) the entry lives in that world's
+`autostart/` folder, which nothing reads at login: the demo's "Start at login" never changes what
+the user's real session starts.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import sys
 from pathlib import Path
 
 from aws_sso_tray.atomicfile import write_atomic
-from aws_sso_tray.paths import APP_NAME
+from aws_sso_tray.paths import APP_NAME, HOME_VARIABLE
 
 LAUNCH_AGENT_LABEL = "io.github.aws-sso-tray"
 DESKTOP_FILE_NAME = f"{APP_NAME}.desktop"
@@ -34,6 +38,10 @@ def _platform(platform: str | None) -> str:
 def autostart_file(platform: str | None = None) -> Path:
     """Where the login entry lives on `platform` (default: this one)."""
     platform = _platform(platform)
+    world = os.environ.get(HOME_VARIABLE)
+    if world:
+        name = {"darwin": f"{LAUNCH_AGENT_LABEL}.plist", "win32": WINDOWS_FILE_NAME}
+        return Path(world).expanduser() / "autostart" / name.get(platform, DESKTOP_FILE_NAME)
     home = Path("~").expanduser()
     if platform == "darwin":
         return home / "Library" / "LaunchAgents" / f"{LAUNCH_AGENT_LABEL}.plist"

@@ -505,11 +505,18 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from aws_sso_tray.demo import run_demo
+    from aws_sso_tray import demo
 
-    if not args.no_tray:
-        _log_to_file(args)
-    return run_demo(tray=not args.no_tray, auto_approve=args.auto_approve, port=args.port)
+    if args.env:
+        _print(demo.env_lines())
+        return 0
+    # The demo sets up its logging itself, once its world (and log folder) exists.
+    return demo.run_demo(
+        tray=not args.no_tray,
+        auto_approve=args.auto_approve,
+        port=args.port,
+        debug=bool(args.debug),
+    )
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
@@ -673,6 +680,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="press Allow on the emulator's sign-in page for you (no browser needed)",
     )
     p.add_argument("--port", type=int, default=0, help="emulator port (default: any free one)")
+    p.add_argument(
+        "--env",
+        action="store_true",
+        help="print the shell lines that put another terminal into the running demo's world: "
+        'eval "$(aws-sso-tray demo --env)"',
+    )
 
     p = add(
         "uninstall",

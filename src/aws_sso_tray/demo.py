@@ -4,8 +4,17 @@ The demo builds a separate world in the user's state folder (`<state>/demo`): it
 with an `[sso-session demo]` and three profiles, its own credentials file, token caches, settings
 and logs. `AWS_SSO_TRAY_HOME` points every module there and `AWS_ENDPOINT_URL_SSO` /
 `AWS_ENDPOINT_URL_SSO_OIDC` point every AWS call at the emulator on 127.0.0.1, so the user's real
-~/.aws, settings and running tray are never touched. The browser the login opens is the user's
-own, with their real HOME: it shows the emulator's sign-in page, where they press Allow.
+~/.aws, settings, log and running tray are never touched. The browser the login opens is the
+user's own, with their real HOME: it shows the emulator's sign-in page, where they press Allow.
+
+One demo per world: `demo.lock` in the world's folder (an OS lock, gone when the process dies)
+keeps a second `demo` from wiping the files of a running one (AlreadyRunningError, exit 13).
+The running demo records its emulator's URL there too, so `aws-sso-tray demo --env` can print the
+variables that put another terminal into the same world (`eval "$(aws-sso-tray demo --env)"`).
+
+The terminal shows what a person follows (where the files are, sign-in, refreshes); the
+emulator's request log (every polled CreateToken while the browser page waits) goes only to the
+demo's log file.
 
 Lifetimes are short so that everything happens within minutes: role credentials live
 `CREDENTIAL_TTL` (refreshed `REFRESH_BEFORE` ahead), and the SSO session ends after
@@ -15,7 +24,10 @@ session expires, which brings the login back.
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import os
+import shlex
 import shutil
 import sys
 import threading
@@ -26,8 +38,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aws_sso_tray import paths
+from aws_sso_tray.atomicfile import ensure_private_folder
+from aws_sso_tray.errors import AlreadyRunningError, ConfigError
 
 if TYPE_CHECKING:
+    from filelock import BaseFileLock
+
     from aws_sso_tray.emulator import Emulator
 
 SESSION_NAME = "demo"
@@ -38,6 +54,19 @@ REFRESH_BEFORE = timedelta(seconds=30)
 SESSION_TTL = timedelta(minutes=20)
 WARN_BEFORE = timedelta(minutes=15)
 KEPT_FRESH = ("dev-readonly", "demo-dev")  # profile, credentials-file section
+LOCK_NAME = "demo.lock"  # in the world's folder; survives the wipe of a new run
+PID_NAME = "demo.pid"
+URL_NAME = "emulator-url"  # the running demo's emulator, for `demo --env`
+EMULATOR_LOGGER = "aws_sso_tray.emulator"
+# Variables that would send another terminal's AWS calls elsewhere than the demo's world.
+_CLEARED = (
+    "AWS_PROFILE",
+    "AWS_DEFAULT_PROFILE",
+    "AWS_ACCESS_KEY_ID",
+    "AWS_SECRET_ACCESS_KEY",
+    "AWS_SESSION_TOKEN",
+    "AWS_ENDPOINT_URL",
+)
 
 _CONFIG = f"""\
 # The AWS config of the aws-sso-tray demo. Every profile signs in through the local
@@ -87,30 +116,46 @@ def demo_root() -> Path:
     return paths.state_dir() / "demo"
 
 
-def prepare_world(root: Path, emulator_url: str, *, device_code: bool = False) -> DemoWorld:
-    """Create the demo's files afresh and point this process at them and at the emulator."""
-    if root.exists():
-        shutil.rmtree(root)  # the emulator forgets everything between runs: so do we
-    from aws_sso_tray.atomicfile import ensure_private_folder
+def point_at_world(root: Path, emulator_url: str) -> dict[str, str]:
+    """Point this process at the world in `root` and the emulator; returns the variables set.
 
-    ensure_private_folder(root)  # 0700 up from the first missing folder, whatever the umask
-    os.environ[paths.HOME_VARIABLE] = str(root)
-    for variable in (
-        "AWS_CONFIG_FILE",
-        "AWS_SHARED_CREDENTIALS_FILE",
-        "AWS_PROFILE",
-        "AWS_DEFAULT_PROFILE",
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_ENDPOINT_URL",
-    ):
+    The variables of `_CLEARED` are removed: a real profile or key in the environment would
+    otherwise win over the demo's files.
+    """
+    for variable in (*_CLEARED, "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
         os.environ.pop(variable, None)
-    os.environ["AWS_ENDPOINT_URL_SSO"] = emulator_url
-    os.environ["AWS_ENDPOINT_URL_SSO_OIDC"] = emulator_url
-    os.environ["AWS_EC2_METADATA_DISABLED"] = "true"
-    os.environ["AWS_CONFIG_FILE"] = str(paths.aws_config_file())
-    os.environ["AWS_SHARED_CREDENTIALS_FILE"] = str(paths.aws_credentials_file())
+    os.environ[paths.HOME_VARIABLE] = str(root)
+    values = {
+        paths.HOME_VARIABLE: str(root),
+        "AWS_CONFIG_FILE": str(paths.aws_config_file()),
+        "AWS_SHARED_CREDENTIALS_FILE": str(paths.aws_credentials_file()),
+        "AWS_ENDPOINT_URL_SSO": emulator_url,
+        "AWS_ENDPOINT_URL_SSO_OIDC": emulator_url,
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    os.environ.update(values)
+    return values
+
+
+def _wipe(root: Path) -> None:
+    """Remove everything of an earlier run but the lock (held by this process)."""
+    for child in root.iterdir():
+        if child.name == LOCK_NAME:
+            continue
+        if child.is_dir() and not child.is_symlink():
+            shutil.rmtree(child)
+        else:
+            child.unlink()
+
+
+def prepare_world(root: Path, emulator_url: str, *, device_code: bool = False) -> DemoWorld:
+    """Create the demo's files afresh and point this process at them and at the emulator.
+
+    Call it holding the demo lock (`DemoLock`): it deletes the files of an earlier run.
+    """
+    ensure_private_folder(root)  # 0700 up from the first missing folder, whatever the umask
+    _wipe(root)  # the emulator forgets everything between runs: so do we
+    point_at_world(root, emulator_url)
 
     from aws_sso_tray.atomicfile import write_atomic
     from aws_sso_tray.settings import Settings, save_settings
@@ -132,6 +177,102 @@ def prepare_world(root: Path, emulator_url: str, *, device_code: bool = False) -
     return DemoWorld(root, paths.aws_config_file(), paths.aws_credentials_file(), paths.log_file())
 
 
+class DemoLock:
+    """One running demo per world folder: `acquire()` or AlreadyRunningError (exit 13)."""
+
+    def __init__(self, root: Path) -> None:
+        from aws_sso_tray.atomicfile import file_lock
+
+        self.root = root
+        self._lock: BaseFileLock = file_lock(root / LOCK_NAME)  # makes `root` 0700, checked
+
+    def acquire(self) -> None:
+        from filelock import Timeout
+
+        try:
+            self._lock.acquire(timeout=0)
+        except Timeout:
+            pid = _read(self.root / PID_NAME)
+            which = f" (pid {pid})" if pid else ""
+            raise AlreadyRunningError(
+                f"a demo is already running{which} in {self.root}: use it from this terminal "
+                f'with `eval "$({_program()} demo --env)"`, or stop it first'
+            ) from None
+
+    def release(self) -> None:
+        if self._lock.is_locked:
+            for name in (PID_NAME, URL_NAME):
+                with contextlib.suppress(OSError):
+                    (self.root / name).unlink()
+            self._lock.release()
+
+
+def demo_running(root: Path) -> bool:
+    from filelock import FileLock, Timeout
+
+    path = root / LOCK_NAME
+    if not path.exists():
+        return False
+    probe = FileLock(str(path), mode=0o600)
+    try:
+        probe.acquire(timeout=0)
+    except Timeout:
+        return True
+    probe.release()
+    return False
+
+
+def env_lines(root: Path | None = None) -> str:
+    """Shell lines that put a terminal into the running demo's world (`demo --env`)."""
+    root = demo_root() if root is None else root
+    url = _read(root / URL_NAME)
+    if not demo_running(root) or not url:
+        raise ConfigError(
+            f"no demo is running in {root}: start `{_program()} demo` in another terminal first"
+        )
+    values = point_at_world(root, url)
+    pid = _read(root / PID_NAME)
+    lines = [
+        f"# the aws-sso-tray demo's world{f' (pid {pid})' if pid else ''}: "
+        "every AWS call of this shell goes to its emulator",
+        "unset " + " ".join(_CLEARED),
+        *(f"export {name}={shlex.quote(value)}" for name, value in values.items()),
+    ]
+    folder = _program_folder()
+    if folder is not None:  # started by path (a venv's bin): make `aws-sso-tray` work here too
+        lines.append(f'export PATH={shlex.quote(str(folder))}:"$PATH"')
+    return "\n".join(lines) + "\n"
+
+
+def _read(path: Path) -> str | None:
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
+def _program() -> str:
+    """How to run this program again from another terminal."""
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if argv0 is not None and argv0.name == "aws-sso-tray":
+        on_path = shutil.which("aws-sso-tray")
+        if on_path and Path(on_path).resolve() == argv0.resolve():
+            return "aws-sso-tray"
+        return shlex.quote(str(argv0.absolute()))
+    return f"{shlex.quote(sys.executable)} -m aws_sso_tray"
+
+
+def _program_folder() -> Path | None:
+    """The folder of the `aws-sso-tray` being run when that command is not found on PATH."""
+    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
+    if argv0 is None or argv0.name != "aws-sso-tray":
+        return None
+    on_path = shutil.which("aws-sso-tray")
+    if on_path and Path(on_path).resolve() == argv0.resolve():
+        return None
+    return argv0.absolute().parent
+
+
 def start_emulator(port: int = 0) -> Emulator:
     from aws_sso_tray.emulator import Emulator, EmulatorConfig
 
@@ -151,16 +292,29 @@ def run_demo(
     tray: bool = True,
     auto_approve: bool = False,
     port: int = 0,
+    debug: bool = False,
     say: Callable[[str], None] | None = None,
 ) -> int:
-    """Run the demo until Quit, Ctrl-C or SIGTERM; returns the exit code."""
+    """Run the demo until Quit, Ctrl-C or SIGTERM; returns the exit code.
+
+    Raises AlreadyRunningError when a demo already runs in the same world folder.
+    """
     say = say or (lambda text: print(text, file=sys.stderr, flush=True))
     root = demo_root()
-    emulator = start_emulator(port)
+    lock = DemoLock(root)
+    lock.acquire()
     stop = threading.Event()
+    emulator: Emulator | None = None
     try:
+        emulator = start_emulator(port)
         world = prepare_world(root, emulator.url, device_code=auto_approve)
+        _log_to_world(debug)
+        from aws_sso_tray.atomicfile import write_atomic
+
+        write_atomic(root / PID_NAME, f"{os.getpid()}\n".encode(), mode=0o600)
+        write_atomic(root / URL_NAME, f"{emulator.url}\n".encode(), mode=0o600)
         profile, section = KEPT_FRESH
+        program = _program()
         say(
             "aws-sso-tray demo: a local IAM Identity Center runs at "
             f"{emulator.url} (no AWS account involved).\n"
@@ -171,8 +325,8 @@ def run_demo(
             f"{_minutes(CREDENTIAL_TTL)} and are rewritten {_minutes(REFRESH_BEFORE)} before "
             f"they expire; the SSO session lasts {_minutes(SESSION_TTL)}.\n"
             f"Watch it change: watch -n 5 cat {world.credentials_file}\n"
-            f"The demo's state from another terminal: "
-            f"{paths.HOME_VARIABLE}={root} aws-sso-tray status"
+            f'Another terminal in the demo\'s world: eval "$({program} demo --env)"\n'
+            f"  then e.g. aws-sso-tray status, aws-sso-tray export --profile {profile}"
         )
         if auto_approve:
             _approve_in_background(emulator, stop)
@@ -181,7 +335,27 @@ def run_demo(
         return _run_headless(auto_approve, say)
     finally:
         stop.set()
-        emulator.stop()
+        if emulator is not None:
+            emulator.stop()
+        lock.release()
+
+
+class _NotTheEmulator(logging.Filter):
+    """Keeps the emulator's request log (a line per polled CreateToken) off the terminal."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.name.startswith(EMULATOR_LOGGER)
+
+
+def _log_to_world(debug: bool) -> None:
+    """Everything to the demo's own log file; the terminal gets what a person follows."""
+    from aws_sso_tray.logs import setup_logging
+
+    stderr_level = logging.DEBUG if debug else logging.INFO
+    setup_logging(debug=debug, log_file=paths.log_file(), stderr_level=stderr_level)
+    for handler in logging.getLogger().handlers:
+        if type(handler) is logging.StreamHandler and not debug:
+            handler.addFilter(_NotTheEmulator())
 
 
 def _minutes(delta: timedelta) -> str:
@@ -204,9 +378,7 @@ def _run_tray(auto_approve: bool, say: Callable[[str], None]) -> int:
 def _run_headless(auto_approve: bool, say: Callable[[str], None]) -> int:
     from aws_sso_tray import login, profiles
     from aws_sso_tray.daemon import run_daemon
-    from aws_sso_tray.logs import setup_logging
 
-    setup_logging(log_file=paths.log_file(), stderr_level=20)
     session = profiles.get_session(SESSION_NAME)
 
     def on_prompt(prompt: login.LoginPrompt) -> None:

@@ -1,7 +1,7 @@
 """The tray face: `run_tray()` is what `aws-sso-tray tray` (and no command at all) runs.
 
 - `menu`: the pure menu model (Snapshot + Settings -> MenuEntry tree, tooltip, icon state);
-- `icons`: the state icons (Pillow), shipped as PNGs in `aws_sso_tray/assets`;
+- `icons`: the state icons (Pillow), shipped as PNGs in `aws_sso_tray.assets` (top-level `assets/`);
 - `backend`: which pystray backend, and is a tray host really there;
 - `clipboard`: "copy export lines";
 - `app`: the pystray icon bound to the engine.

@@ -15,6 +15,11 @@ page at a time: activating the entry again while it is open opens the same URL a
 
 What is shown is decided by the pure `menu` module; this module only translates `MenuEntry`
 trees into `pystray.Menu` and `Action`s into calls.
+
+Clicks: a left click opens the same menu as a right click on every backend. appindicator and
+darwin do that themselves; gtk and win32 give a left click to the menu's default item, and the
+menu has none (what is useful depends on the state), so `left_click_opens_menu` makes the left
+click pop the menu there too.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ log = logging.getLogger(__name__)
 APP_ID = "aws-sso-tray"
 ENGINE_STOP_TIMEOUT = 1.5
 ICON_NAME = "aws-sso-tray"
+_WM_LBUTTONUP, _WM_RBUTTONUP = 0x0202, 0x0205  # win32 tray icon notifications
 
 
 class EngineFace(Protocol):
@@ -116,6 +122,7 @@ class TrayApp:
             title=menu.tooltip(snapshot),
             menu=self.pystray.Menu(self._pystray_items),
         )
+        left_click_opens_menu(self.icon, self.backend.name)
         self._install_signal_handlers()
         try:
             self.icon.run(setup=self._setup)
@@ -416,6 +423,45 @@ class TrayApp:
         self.notify(f"logout:{session_key}", "Logged out", message)
 
 
+def left_click_opens_menu(icon: Any, backend: str) -> bool:
+    """Make a left click on `icon` open its menu, as a right click does; False if it cannot.
+
+    Call it before `icon.run()`. It uses pystray 0.19's backend internals (checked first: a
+    pystray without them leaves the left click as it was and logs why).
+    """
+    if backend in ("appindicator", "darwin"):
+        return True  # any click opens the menu already
+    if backend == "gtk":
+        status_icon = getattr(icon, "_status_icon", None)
+        popup = getattr(icon, "_on_status_icon_popup_menu", None)
+        if status_icon is None or not callable(popup):
+            log.warning("tray: this pystray's gtk icon has no menu popup: left click unchanged")
+            return False
+
+        def on_activate(widget: Any) -> None:  # GtkStatusIcon "activate": a left click
+            from gi.repository import Gtk
+
+            popup(widget, 1, Gtk.get_current_event_time())
+
+        status_icon.connect("activate", on_activate)
+        return True
+    if backend == "win32":
+        handlers = getattr(icon, "_message_handlers", None)
+        on_notify: Callable[[Any, Any], Any] | None = getattr(icon, "_on_notify", None)
+        keys = [k for k, v in handlers.items() if v == on_notify] if handlers else []
+        if on_notify is None or not isinstance(handlers, dict) or len(keys) != 1:
+            log.warning("tray: this pystray's win32 icon has no notify handler: left click as is")
+            return False
+        notify = on_notify
+
+        def on_notify_left_as_right(wparam: Any, lparam: Any) -> Any:
+            return notify(wparam, _WM_RBUTTONUP if lparam == _WM_LBUTTONUP else lparam)
+
+        handlers[keys[0]] = on_notify_left_as_right
+        return True
+    return False
+
+
 class _Dispatch:
     """A menu item's callback (pystray passes icon and item; we need neither)."""
 
@@ -469,4 +515,4 @@ def open_path(path: Path) -> None:
         raise AppError(f"cannot open {path}: {opener} is not available ({exc.strerror})") from exc
 
 
-__all__ = ["EngineFace", "TrayApp", "open_path"]
+__all__ = ["EngineFace", "TrayApp", "left_click_opens_menu", "open_path"]

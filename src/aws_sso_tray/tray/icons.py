@@ -15,19 +15,24 @@ Every shape has a dark outline and a light inner glyph (or the reverse on amber)
 out on light and dark panels alike. Shapes are drawn at 4x and reduced with a box filter: crisp
 edges with a little anti-aliasing, and strokes sized with a floor so they survive 16 px.
 
-`scripts/render_icons.py` writes the PNGs (and .ico / .icns) into the package's `assets/`;
-`load_icon` reads them with importlib.resources and draws on the fly for a size not shipped.
+`assets/render_icons.py` writes the PNGs (and .ico / .icns) into the repository's top-level
+`assets/`, packaged as `aws_sso_tray.assets`; `load_icon` reads them with importlib.resources
+and draws on the fly for a size not shipped.
 PIL is imported inside functions: the CLI imports this package without needing it.
 """
 
 from __future__ import annotations
 
 import io
+import logging
 from enum import Enum
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from PIL.Image import Image
+
+
+log = logging.getLogger(__name__)
 
 
 class IconState(str, Enum):
@@ -39,8 +44,7 @@ class IconState(str, Enum):
 
 
 ASSET_SIZES: tuple[int, ...] = (16, 22, 24, 32, 48, 64, 256)
-ASSETS_PACKAGE = "aws_sso_tray"
-ASSETS_DIR = "assets"
+ASSETS_PACKAGE = "aws_sso_tray.assets"  # the top-level assets/ folder (pyproject package-dir)
 TRAY_SIZE = 64  # what the tray is handed: panels scale it down to 16-32 px themselves
 
 _SUPERSAMPLE = 4
@@ -201,10 +205,10 @@ def load_icon(state: IconState, size: int = TRAY_SIZE) -> Image:
 
     from PIL import Image
 
-    resource = files(ASSETS_PACKAGE).joinpath(ASSETS_DIR).joinpath(asset_name(state, size))
     try:
-        data = resource.read_bytes()
-    except (FileNotFoundError, NotADirectoryError, OSError):
+        data = files(ASSETS_PACKAGE).joinpath(asset_name(state, size)).read_bytes()
+    except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError, OSError) as exc:
+        log.debug("icon %s not shipped (%s): drawn instead", asset_name(state, size), exc)
         return draw_icon(state, size)
     image = Image.open(io.BytesIO(data))
     image.load()

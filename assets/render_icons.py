@@ -1,12 +1,12 @@
-"""Render the tray icons into the package's assets folder (run after changing tray/icons.py).
+"""Render the tray icons into this folder, assets/ (run after changing tray/icons.py).
 
-Writes `src/aws_sso_tray/assets/{state}-{size}.png` for every state and size in
+Writes `assets/{state}-{size}.png` for every state and size in
 `icons.ASSET_SIZES`, one multi-size `{state}.ico` (Windows) and `{state}.icns` (macOS) per
 state, and `preview.png`: every state at every size on a light and a dark strip, for a person
-to look at. The package folder is the only copy: it is what importlib.resources loads at run
-time and what the wheel ships.
+to look at. This folder is the only copy: pyproject.toml packages it as `aws_sso_tray.assets`,
+which importlib.resources loads at run time and the wheel ships.
 
-    python scripts/render_icons.py [--check]
+    python assets/render_icons.py [--check]
 
 `--check` renders in memory and exits 1 when a shipped PNG differs (for CI).
 """
@@ -22,7 +22,7 @@ from PIL import Image
 
 from aws_sso_tray.tray.icons import ASSET_SIZES, IconState, asset_name, draw_icon
 
-ASSETS = Path(__file__).resolve().parent.parent / "src" / "aws_sso_tray" / "assets"
+ASSETS = Path(__file__).resolve().parent
 ICO_SIZES = (16, 24, 32, 48, 64, 256)
 PREVIEW_BACKGROUNDS = ((245, 245, 245), (40, 40, 44), (0, 0, 0))
 
@@ -97,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in stale:
             print(line, file=sys.stderr)
         if stale:
-            print("run: python scripts/render_icons.py", file=sys.stderr)
+            print("run: python assets/render_icons.py", file=sys.stderr)
         return 1 if stale else 0
     for path in render(args.out):
         print(path)
