@@ -149,11 +149,20 @@ def _profile_name(args: argparse.Namespace) -> str:
 def _sso_credentials(profile: SsoProfile, args: argparse.Namespace) -> Any:
     from aws_sso_tray import rolecreds
 
-    min_remaining = args.min_remaining
+    min_remaining = _min_remaining(args)
     cached = rolecreds.cached_credentials(profile, min_remaining=min_remaining)
     if cached is not None:
         return cached
     return rolecreds.get_credentials(profile, min_remaining=min_remaining)
+
+
+def _min_remaining(args: argparse.Namespace) -> timedelta:
+    """--min-remaining, else settings.toml's min_remaining."""
+    if args.min_remaining is not None:
+        return args.min_remaining  # type: ignore[no-any-return]
+    from aws_sso_tray.settings import load_min_remaining
+
+    return load_min_remaining()
 
 
 def cmd_credential_process(args: argparse.Namespace) -> int:
@@ -256,9 +265,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
                 "or add them with `aws-sso-tray auto add PROFILE[:SECTION]`"
             )
     resolved = [(profiles.get_profile(name), section) for name, section in targets]
+    min_remaining = _min_remaining(args)
 
     def fetch(item: tuple[SsoProfile, str]) -> Any:
-        return rolecreds.get_credentials(item[0], min_remaining=args.min_remaining)
+        return rolecreds.get_credentials(item[0], min_remaining=min_remaining)
 
     failures: list[tuple[str, AppError]] = []
     updates: dict[str, Any] = {}
@@ -545,9 +555,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     min_remaining = {
         "type": _duration,
-        "default": timedelta(minutes=15),
         "metavar": "DURATION",
-        "help": "reuse cached role credentials only with at least this much left (default 15m)",
+        "help": "reuse cached role credentials only with at least this much left "
+        "(default: min_remaining in settings, 15m)",
     }
 
     p = add("list", cmd_list, "list the SSO profiles of the AWS config and their login state")

@@ -242,6 +242,28 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
     return parsed.settings, parsed.warnings
 
 
+def load_min_remaining() -> timedelta:
+    """`min_remaining` from the settings file, noted for credential-process's fast path."""
+    from aws_sso_tray import fastpath
+
+    path = settings_file()
+    try:
+        identity = fastpath.settings_identity(str(path))
+    except OSError:
+        identity = None
+    loaded, _warnings = load_settings(path)
+    _note_for_fastpath(path, identity, loaded)
+    return loaded.min_remaining
+
+
+def _note_for_fastpath(path: Path, identity: list[int] | None, loaded: Settings) -> None:
+    from aws_sso_tray import fastpath
+
+    # Only the file the fast path itself would look at (not a test's or a caller's own file).
+    if identity is not None and str(path) == fastpath.settings_location():
+        fastpath.remember_min_remaining(identity, loaded.min_remaining)
+
+
 def settings_mtime(path: Path | None = None) -> int | None:
     """The file's modification time in nanoseconds (None when absent): compare to detect edits."""
     path = settings_file() if path is None else Path(path)
@@ -483,6 +505,9 @@ def update_settings(fn: Callable[[Settings], Settings], path: Path | None = None
             raise TypeError(f"update_settings: fn returned {type(new).__name__}, not Settings")
         if new != parsed.settings or not path.exists():
             write_atomic(path, _render(new, parsed))
+            from aws_sso_tray.fastpath import settings_identity
+
+            _note_for_fastpath(path, settings_identity(str(path)), new)
         return new
 
 
@@ -524,6 +549,7 @@ __all__ = [
     "add_auto_sync",
     "format_duration",
     "list_auto_sync",
+    "load_min_remaining",
     "load_settings",
     "parse_target",
     "remove_auto_sync",
