@@ -467,3 +467,35 @@ def test_fast_path_follows_edits_of_the_settings_file(logged_in: Any, cli: Any, 
     assert cli("credential-process", "--profile", "dev").returncode == 0
     assert fastpath.settings_min_remaining() == timedelta(minutes=5)
     assert _fast_path_answers(["--profile", "dev"])
+
+
+def test_login_without_a_profile_is_a_usage_error(setup: Any, cli: Any) -> None:
+    result = cli("login")
+    assert result.returncode == 2, result.stderr  # README: 2 is for bad arguments
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "PROFILE" in lines[0], result.stderr
+
+
+def test_export_typo_lists_the_known_profiles(setup: Any, cli: Any) -> None:
+    result = cli("export", "--profile", "dve")
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "'dve'" in lines[0]
+    for known in ("default", "dev", "dev-admin", "prod", "static"):
+        assert known in lines[0]
+
+
+def test_list_without_profiles_suggests_our_configure(cli: Any, aws_config: Any) -> None:
+    aws_config("[default]\nregion = eu-west-1\n")
+    result = cli("list")
+    assert result.returncode == 0, result.stderr
+    assert "aws-sso-tray configure" in result.stdout
+    assert "aws configure sso" not in result.stdout
+
+
+def test_logout_with_nothing_to_log_out_says_so(cli: Any, aws_config: Any) -> None:
+    aws_config("[default]\nregion = eu-west-1\n")
+    result = cli("logout")
+    assert result.returncode == 0, result.stderr
+    assert "Nothing to log out" in result.stdout

@@ -288,6 +288,10 @@ def test_expired_session_stops_hammering_and_opens_the_login_once(setup: Any) ->
     state = snap.profile("dev")
     assert state is not None and state.status == ProfileStatus.LOGIN_NEEDED
     assert "auto-login:corp" in notices.keys_sent()
+    (notice,) = [n for n in notices.sent if n.key == "auto-login:corp"]
+    names = list(PROFILES)
+    kept = f"{', '.join(names[:-1])} and {names[-1]} are kept fresh: sign in"
+    assert kept in notice.message, notice.message
     calls = len([r for r in emu.requests if r.op in ("GetRoleCredentials", "CreateToken")])
     for _ in range(10):
         fake.advance(30)
