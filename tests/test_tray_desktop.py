@@ -391,7 +391,9 @@ def test_log_in_button_on_a_notification_starts_the_login(
     settings_file = home / ".config" / "aws-sso-tray" / "settings.toml"
     settings_file.parent.mkdir(parents=True)
     # Kept fresh but never logged in, and no automatic browser: only the notice's button logs in.
-    settings_file.write_text('auto_login = false\n[auto_sync]\ndev = "dev"\n')
+    settings_file.write_text(
+        'auto_login = false\n[[auto_sync]]\nprofile = "dev"\nsection = "dev"\n'
+    )
     env = {
         "AWS_ENDPOINT_URL_SSO": emulator.url,
         "AWS_ENDPOINT_URL_SSO_OIDC": emulator.url,
