@@ -21,13 +21,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.pagefetch import fetch
 
 from aws_sso_tray.clock import now
 from aws_sso_tray.snapshot import Snapshot
 from aws_sso_tray.tray.app import TrayApp
 from aws_sso_tray.tray.backend import TrayBackend
 from aws_sso_tray.tray.menu import Action, ActionKind, find_entry
+from pagefetch import fetch
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 
