@@ -1,7 +1,8 @@
 """The real CLI in a subprocess against the emulator over HTTP, with real files in a temp HOME.
 
-A login is done once per test through the CLI itself (device code, the browser stand-in pressing
-Allow), so every later command reads the token exactly where `aws sso login` would leave it.
+Most tests start logged in as `aws sso login` leaves it (the token written by botocore's own
+cache code); the tests of `login` itself sign in through the CLI, the browser stand-in pressing
+Allow.
 """
 
 from __future__ import annotations
@@ -75,9 +76,17 @@ def setup(home: Path, aws_config: Any, emulator: Any) -> Any:
 
 
 @pytest.fixture
-def logged_in(setup: Any, cli: Any, standin_env: dict[str, str]) -> Any:
-    result = cli("login", "dev", "--use-device-code", env=standin_env, timeout=60)
-    assert result.returncode == 0, result.stderr
+def logged_in(setup: Any) -> Any:
+    """Logged in as `aws sso login` leaves it (botocore's own cache writer), in-process: the
+    CLI's own login is tested by the tests that call `login`, and two extra Python processes
+    and a device-code poll per test are most of this file's time."""
+    from aws_sso_tray.profiles import SsoSession
+    from sso_helpers import device_login
+
+    session = SsoSession(
+        "corp", "https://corp.awsapps.com/start", "us-east-1", ("sso:account:access",)
+    )
+    device_login(setup, session)
     return setup
 
 
