@@ -437,6 +437,7 @@ def test_device_deny(setup: Any, browser: Callable[..., Path]) -> None:
     assert not tokens.token_cache_file(SESSION).exists()
 
 
+@pytest.mark.slow  # real time: the emulator's device code and poll interval
 def test_device_code_expired(setup: Any, browser: Callable[..., Path]) -> None:
     emu = setup
     emu.config.device_code_ttl = 1.5
@@ -445,6 +446,7 @@ def test_device_code_expired(setup: Any, browser: Callable[..., Path]) -> None:
         login.login(SESSION, flow="device", timeout=20)
 
 
+@pytest.mark.slow  # real time: the emulator's device code and poll interval
 def test_device_slow_down_adds_to_the_interval(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     emu = setup
     monkeypatch.setattr(login, "SLOW_DOWN_DELAY", 0.5)  # 5 s in production: keep the test fast
