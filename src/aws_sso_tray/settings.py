@@ -23,6 +23,7 @@ that is not valid TOML is never rewritten: `update_settings` raises `SettingsErr
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 from collections.abc import Callable, Mapping
@@ -577,7 +578,8 @@ def update_settings(fn: Callable[[Settings], Settings], path: Path | None = None
             write_atomic(path, _render(new, parsed))
             from aws_sso_tray.fastpath import settings_identity
 
-            _note_for_fastpath(path, settings_identity(str(path)), new)
+            with contextlib.suppress(OSError):  # the note only saves time; the write is done
+                _note_for_fastpath(path, settings_identity(str(path)), new)
         return new
 
 
