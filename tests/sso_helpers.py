@@ -96,15 +96,3 @@ def settled_count(emu: Any, op: str, expected: int, timeout: float = 2.0) -> int
     while emu.count(op) < expected and time.monotonic() < deadline:
         time.sleep(0.01)
     return int(emu.count(op))
-
-
-def wait_for(condition: Any, what: str, timeout: float = 20.0) -> None:
-    """Poll `condition` until it is true; AssertionError after `timeout` (generous: the test
-    machine may be busy)."""
-    import time
-
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.02)

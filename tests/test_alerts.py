@@ -227,3 +227,30 @@ def test_sign_in_after_a_sign_out_or_a_first_run_says_so() -> None:
         keys, decisions = run([(T0, snap(off)), (T0 + timedelta(minutes=1), snap(live))])
         assert keys[1] == ["login:corp"], before
         assert "login-needed:corp" in decisions[1].clear
+
+
+def _depth(text: str) -> int:
+    depth = deepest = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        deepest = max(deepest, depth)
+    return deepest
+
+
+def test_login_needed_never_nests_parentheses() -> None:
+    # a timed-out sign-in's error often has parentheses of its own
+    error = (
+        "sign-in to SSO session 'corp' was not completed within 10 min (the page was left open)."
+    )
+    live = session()
+    dead = session(SessionStatus.LOGIN_NEEDED, last_error=error)
+    _keys, decisions = run(
+        [
+            (T0, snap(live)),
+            (T0 + timedelta(hours=8), snap(dead, profile(ProfileStatus.LOGIN_NEEDED))),
+        ]
+    )
+    (notice,) = decisions[1].notices
+    assert error.rstrip(".") in notice.message
+    assert _depth(notice.message) <= 1, notice.message
+    assert ".." not in notice.message

@@ -1,7 +1,8 @@
 """The real CLI in a subprocess against the emulator over HTTP, with real files in a temp HOME.
 
-A login is done once per test through the CLI itself (device code, the browser stand-in pressing
-Allow), so every later command reads the token exactly where `aws sso login` would leave it.
+Most tests start logged in as `aws sso login` leaves it (the token written by botocore's own
+cache code); the tests of `login` itself sign in through the CLI, the browser stand-in pressing
+Allow.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import json
 import shlex
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -74,9 +76,17 @@ def setup(home: Path, aws_config: Any, emulator: Any) -> Any:
 
 
 @pytest.fixture
-def logged_in(setup: Any, cli: Any, standin_env: dict[str, str]) -> Any:
-    result = cli("login", "dev", "--use-device-code", env=standin_env, timeout=60)
-    assert result.returncode == 0, result.stderr
+def logged_in(setup: Any) -> Any:
+    """Logged in as `aws sso login` leaves it (botocore's own cache writer), in-process: the
+    CLI's own login is tested by the tests that call `login`, and two extra Python processes
+    and a device-code poll per test are most of this file's time."""
+    from aws_sso_tray.profiles import SsoSession
+    from sso_helpers import device_login
+
+    session = SsoSession(
+        "corp", "https://corp.awsapps.com/start", "us-east-1", ("sso:account:access",)
+    )
+    device_login(setup, session)
     return setup
 
 
@@ -415,3 +425,103 @@ def test_uninstall_asks_then_removes_only_what_we_created(
     assert not (home / ".local" / "state" / "aws-sso-tray").exists()
     assert (home / ".aws" / "config").read_text() == CONFIG
     assert "nothing to remove" in cli("uninstall").stdout
+
+
+def _fast_path_answers(args: list[str]) -> bool:
+    """Whether the installed entry point answers `credential-process ARGS` without botocore."""
+    code = (
+        "import sys\nfrom aws_sso_tray.launch import main\nrc = main()\n"
+        "print('BOTOCORE=' + str('botocore' in sys.modules), file=sys.stderr)\n"
+        "raise SystemExit(rc)\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, "credential-process", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return "BOTOCORE=False" in result.stderr
+
+
+def test_credential_process_honours_min_remaining_from_settings(
+    logged_in: Any, cli: Any, home: Path
+) -> None:
+    # The emulator's role credentials live 10 minutes: less than the 15m default.
+    logged_in.config.credential_ttl = 600
+    settings_file = home / ".config" / "aws-sso-tray" / "settings.toml"
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text('min_remaining = "2m"\n', encoding="utf-8")
+    first = cli("credential-process", "--profile", "dev")
+    assert first.returncode == 0, first.stderr
+    fetched = logged_in.count("GetRoleCredentials")
+    again = cli("credential-process", "--profile", "dev")
+    assert again.stdout == first.stdout  # 10 minutes left is plenty with min_remaining = 2m
+    assert _fast_path_answers(["--profile", "dev"])  # and the fast path knows it too
+    assert logged_in.count("GetRoleCredentials") == fetched
+    # --min-remaining still wins over the settings file
+    assert cli("credential-process", "--profile", "dev", "--min-remaining", "15m").returncode == 0
+    assert logged_in.count("GetRoleCredentials") == fetched + 1
+    # sync and export honour it as well: the fresh entry has ~10 minutes, more than 2m
+    assert cli("export", "--profile", "dev").returncode == 0
+    assert cli("sync", "dev").returncode == 0
+    assert logged_in.count("GetRoleCredentials") == fetched + 1
+
+
+def test_fast_path_follows_edits_of_the_settings_file(logged_in: Any, cli: Any, home: Path) -> None:
+    from aws_sso_tray import fastpath
+
+    settings_file = home / ".config" / "aws-sso-tray" / "settings.toml"
+    assert fastpath.settings_min_remaining() == fastpath.DEFAULT_MIN_REMAINING  # no file
+    assert cli("credential-process", "--profile", "dev").returncode == 0
+    assert _fast_path_answers(["--profile", "dev"])
+    # an edit the full path has not read yet: the fast path does not guess
+    settings_file.parent.mkdir(parents=True)
+    settings_file.write_text('min_remaining = "2h"\n', encoding="utf-8")
+    assert fastpath.settings_min_remaining() is None
+    assert fastpath.answer(["--profile", "dev"]) is None
+    fetched = logged_in.count("GetRoleCredentials")
+    assert cli("credential-process", "--profile", "dev").returncode == 0  # reads it: 1h < 2h
+    assert logged_in.count("GetRoleCredentials") == fetched + 1
+    assert fastpath.settings_min_remaining() == timedelta(hours=2)
+    assert fastpath.answer(["--profile", "dev"]) is None  # still 1h < 2h, now from the note
+    # a rewrite through our own writer notes the new value at once
+    assert cli("auto", "add", "dev").returncode == 0
+    assert fastpath.settings_min_remaining() == timedelta(hours=2)
+    settings_file.write_text('min_remaining = "5m"\n', encoding="utf-8")
+    assert fastpath.settings_min_remaining() is None
+    assert cli("credential-process", "--profile", "dev").returncode == 0
+    assert fastpath.settings_min_remaining() == timedelta(minutes=5)
+    assert _fast_path_answers(["--profile", "dev"])
+
+
+def test_login_without_a_profile_is_a_usage_error(setup: Any, cli: Any) -> None:
+    result = cli("login")
+    assert result.returncode == 2, result.stderr  # README: 2 is for bad arguments
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "PROFILE" in lines[0], result.stderr
+
+
+def test_export_typo_lists_the_known_profiles(setup: Any, cli: Any) -> None:
+    result = cli("export", "--profile", "dve")
+    assert result.returncode == 3
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "'dve'" in lines[0]
+    for known in ("default", "dev", "dev-admin", "prod", "static"):
+        assert known in lines[0]
+
+
+def test_list_without_profiles_suggests_our_configure(cli: Any, aws_config: Any) -> None:
+    aws_config("[default]\nregion = eu-west-1\n")
+    result = cli("list")
+    assert result.returncode == 0, result.stderr
+    assert "aws-sso-tray configure" in result.stdout
+    assert "aws configure sso" not in result.stdout
+
+
+def test_logout_with_nothing_to_log_out_says_so(cli: Any, aws_config: Any) -> None:
+    aws_config("[default]\nregion = eu-west-1\n")
+    result = cli("logout")
+    assert result.returncode == 0, result.stderr
+    assert "Nothing to log out" in result.stdout

@@ -20,12 +20,12 @@ from typing import Any
 
 import botocore.session
 import pytest
-from tests.pagefetch import fetch
 
 from aws_sso_tray import configedit, configure, configure_web, portal
 from aws_sso_tray.configure import ConfigureRequest, Plan, Selection
 from aws_sso_tray.emulator import Account, EmulatorConfig
 from aws_sso_tray.errors import ConfigError, ExitCode
+from pagefetch import fetch
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 

@@ -36,6 +36,7 @@ from aws_sso_tray.errors import (
     FileWriteError,
     LongTermKeysError,
 )
+from waiting import wait_for
 
 UTC = timezone.utc
 EXPIRES = datetime(2026, 11, 25, 23, 42, 31, tzinfo=UTC)
@@ -985,6 +986,7 @@ WRITER = textwrap.dedent(
     from aws_sso_tray.rolecreds import RoleCredentials as C
 
     path, me, rounds, go = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
+    (go.parent / f"ready{me}").touch()
     while not go.exists():  # start together, or there is little to race
         time.sleep(0.005)
     for i in range(rounds):
@@ -1024,7 +1026,8 @@ def test_concurrent_writers_lose_nothing_and_readers_never_see_a_partial_file(
         )
         for me in range(writers)
     ]
-    time.sleep(0.5)  # let them all start Python and import
+    ready = [go.parent / f"ready{me}" for me in range(writers)]
+    wait_for(lambda: all(r.exists() for r in ready), "every writer to start and import")
     go.touch()
     reads = 0
     seen: dict[str, int] = {}

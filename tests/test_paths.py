@@ -34,3 +34,28 @@ def test_one_folder_holds_a_separate_world(tmp_path: Path, monkeypatch: pytest.M
     assert paths.config_dir() == root / "config"
     assert paths.state_dir() == root / "state"
     assert paths.log_dir() == root / "log"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"XDG_CONFIG_HOME": None, "XDG_STATE_HOME": None},
+        {"XDG_CONFIG_HOME": "", "XDG_STATE_HOME": ""},
+        {"XDG_CONFIG_HOME": "relative/cfg", "XDG_STATE_HOME": "relative/state"},
+        {"XDG_CONFIG_HOME": "/elsewhere/cfg/", "XDG_STATE_HOME": "/elsewhere/state"},
+        {"HOME": "/home/with/trailing/slash/", "XDG_CONFIG_HOME": None, "XDG_STATE_HOME": None},
+        {"AWS_SSO_TRAY_HOME": "/demo/world"},
+    ],
+)
+def test_string_locations_agree_with_platformdirs(
+    env: dict[str, str | None], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # credential-process's fast path finds settings.toml without platformdirs: same answer
+    for name, value in env.items():
+        if value is None:
+            monkeypatch.delenv(name, raising=False)
+        else:
+            monkeypatch.setenv(name, value)
+    assert Path(paths.config_location()) == paths.config_dir()
+    assert Path(paths.state_location()) == paths.state_dir()

@@ -26,12 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.sso_helpers import device_login, session_config
-from tests.test_credfile_permissions import NOBODY, _switch_command
 
 from aws_sso_tray import clock, logs, paths, profiles, rolecreds, settings, tokens
 from aws_sso_tray.errors import ExitCode
 from aws_sso_tray.profiles import SsoSession
+from sso_helpers import device_login, session_config
+from test_credfile_permissions import NOBODY, _switch_command
 
 SESSION = SsoSession(
     "corp", "https://d-1234567890.awsapps.com/start", "us-east-1", ("sso:account:access",)
@@ -217,7 +217,7 @@ def test_settings_toml_linked_from_dotfiles_is_still_written_through(home: Path)
     settings.settings_file().symlink_to(real)
     settings.add_auto_sync("dev")
     assert settings.settings_file().is_symlink()
-    assert '[auto_sync]\ndev = "dev"' in real.read_text()
+    assert '[[auto_sync]]\nprofile = "dev"\nsection = "dev"' in real.read_text()
 
 
 @pytest.fixture

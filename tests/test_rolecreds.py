@@ -17,12 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.sso_helpers import settled_count
 
 from aws_sso_tray import clock, rolecreds
 from aws_sso_tray.errors import LoginNeededError, NetworkError
 from aws_sso_tray.profiles import SsoProfile, SsoSession
 from aws_sso_tray.rolecreds import NoRoleAccessError, RoleCredentials
+from sso_helpers import settled_count
 
 UTC = timezone.utc
 START_URL = "https://d-9999999999.awsapps.com/start"

@@ -87,7 +87,7 @@ def test_round_trip_of_every_field(settings_path: Path) -> None:
     assert 'min_remaining = "90s"' in text
     assert 'warn_before = "1h"' in text
     assert "[sessions.corp]" in text and 'session_duration = "12h"' in text
-    assert "[auto_sync]" in text and 'dev = "default"' in text
+    assert '[[auto_sync]]\nprofile = "dev"\nsection = "default"\n' in text
     loaded, warnings = st.load_settings()
     assert warnings == []
     assert loaded == original
@@ -230,7 +230,7 @@ def test_bad_value_survives_an_unrelated_rewrite_but_not_its_own(settings_path: 
     st.update_settings(lambda s: s.with_favorite("dev"))
     text = settings_path.read_text(encoding="utf-8")
     assert 'refresh_before = "soon"' in text  # the user's typo stays visible, still warned about
-    assert 'dev = "a]"' in text
+    assert 'profile = "dev"\nsection = "a]"' in text  # now as [[auto_sync]], still visible
     assert len(st.load_settings()[1]) == 2
     st.update_settings(lambda s: s.replace(refresh_before=timedelta(minutes=3)))
     st.add_auto_sync("dev", "dev-creds")
@@ -393,3 +393,87 @@ def test_concurrent_updates_from_several_processes_lose_nothing(home: Path) -> N
     expected = {f"w{w}-{i}" for w in range(workers) for i in range(each)}
     assert set(settings.auto_sync_map()) == expected
     assert set(settings.favorites) == expected
+
+
+# --- the documented format, and the one older versions wrote ------------------------------------
+
+
+def _readme_settings_example() -> str:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    return section.split("```toml\n", 1)[1].split("```", 1)[0]
+
+
+def test_the_readme_example_is_read_without_a_warning(settings_path: Path) -> None:
+    example = _readme_settings_example()
+    assert "[[auto_sync]]" in example
+    write(settings_path, example)
+    settings, warnings = st.load_settings()
+    assert warnings == []
+    assert settings.auto_sync == (SyncTarget("dev", "dev"),)
+    assert settings.session_duration_for("corp") == timedelta(hours=12)
+    assert settings.min_remaining == timedelta(minutes=15)
+    # and what we write is that format
+    st.add_auto_sync("prod", "prod-creds")
+    text = settings_path.read_text(encoding="utf-8")
+    assert '[[auto_sync]]\nprofile = "dev"\nsection = "dev"\n' in text
+    assert '[[auto_sync]]\nprofile = "prod"\nsection = "prod-creds"\n' in text
+    assert st.load_settings() == (settings.with_auto_sync("prod", "prod-creds"), [])
+
+
+def test_the_table_older_versions_wrote_is_still_read_and_rewritten_new(
+    settings_path: Path,
+) -> None:
+    write(settings_path, '[auto_sync]\ndev = "default"\n"team.prod" = "prod"\n')
+    settings, warnings = st.load_settings()
+    assert warnings == []
+    assert settings.auto_sync_map() == {"dev": "default", "team.prod": "prod"}
+    st.add_auto_sync("qa")
+    text = settings_path.read_text(encoding="utf-8")
+    assert text.count("\n[[auto_sync]]\n") == 3 and "\n[auto_sync]\n" not in text
+    assert st.list_auto_sync() == [
+        SyncTarget("dev", "default"),
+        SyncTarget("team.prod", "prod"),
+        SyncTarget("qa", "qa"),
+    ]
+
+
+def test_section_defaults_to_the_profile_name(settings_path: Path) -> None:
+    write(settings_path, '[[auto_sync]]\nprofile = "dev"\n')
+    assert st.load_settings() == (Settings(auto_sync=(SyncTarget("dev", "dev"),)), [])
+
+
+@pytest.mark.parametrize(
+    ("table", "fragment"),
+    [
+        ('[[auto_sync]]\nsection = "x"\n', "must be a table with profile"),
+        ('[[auto_sync]]\nprofile = "dev"\nsection = "a]b"\n', "may not contain"),
+        ('[[auto_sync]]\nprofile = "dev"\nsection = 3\n', "section name string"),
+        (
+            '[[auto_sync]]\nprofile = "dev"\nsection = "x"\n'
+            '[[auto_sync]]\nprofile = "prod"\nsection = "x"\n',
+            "already used by 'dev'",
+        ),
+    ],
+)
+def test_bad_auto_sync_entries_warn_and_stay_in_the_file(
+    settings_path: Path, table: str, fragment: str
+) -> None:
+    write(settings_path, table)
+    settings, warnings = st.load_settings()
+    assert len(warnings) == 1, warnings
+    assert fragment in warnings[0] and str(settings_path) in warnings[0]
+    assert "auto_sync." in warnings[0]
+    st.update_settings(lambda s: s.with_favorite("other"))
+    assert len(st.load_settings()[1]) == 1  # still there, still warned about
+    assert st.load_settings()[0].auto_sync == settings.auto_sync
+
+
+def test_unknown_keys_of_an_entry_are_kept(settings_path: Path) -> None:
+    write(settings_path, '[[auto_sync]]\nprofile = "dev"\nsection = "d"\nregion = "eu-west-1"\n')
+    settings, warnings = st.load_settings()
+    assert settings.auto_sync == (SyncTarget("dev", "d"),)
+    assert len(warnings) == 1 and "'region'" in warnings[0]
+    st.add_auto_sync("prod")
+    text = settings_path.read_text(encoding="utf-8")
+    assert 'profile = "dev"\nsection = "d"\nregion = "eu-west-1"\n' in text

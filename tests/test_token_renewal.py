@@ -22,18 +22,18 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.sso_helpers import (
+
+from aws_sso_tray import atomicfile, tokens
+from aws_sso_tray.errors import LoginNeededError
+from aws_sso_tray.profiles import SsoSession
+from sso_helpers import (
     device_login,
     oidc,
     save_like_botocore,
     session_config,
     settled_count,
-    wait_for,
 )
-
-from aws_sso_tray import atomicfile, tokens
-from aws_sso_tray.errors import LoginNeededError
-from aws_sso_tray.profiles import SsoSession
+from waiting import wait_for
 
 UTC = timezone.utc
 SESSION = SsoSession(

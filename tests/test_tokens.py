@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.sso_helpers import settled_count
 
 from aws_sso_tray import atomicfile, tokens
 from aws_sso_tray.errors import LoginNeededError, NetworkError
 from aws_sso_tray.profiles import SsoSession
+from sso_helpers import settled_count
 
 UTC = timezone.utc
 START_URL = "https://d-1234567890.awsapps.com/start"

@@ -11,7 +11,6 @@ import re
 import shlex
 import sys
 import threading
-import time
 import types
 import urllib.error
 import urllib.parse
@@ -21,13 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.pagefetch import fetch
 
 from aws_sso_tray.clock import now
 from aws_sso_tray.snapshot import Snapshot
 from aws_sso_tray.tray.app import TrayApp
 from aws_sso_tray.tray.backend import TrayBackend
 from aws_sso_tray.tray.menu import Action, ActionKind, find_entry
+from pagefetch import fetch
+from waiting import wait_for
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 
@@ -70,16 +70,6 @@ class FakeEngine:
         self.woken.set()
 
 
-def wait_for(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
 @pytest.fixture
 def opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list[str]]:
     """Install the router as $BROWSER; returns a reader of the URLs it was asked to open."""
@@ -105,11 +95,18 @@ def test_setup_entry_serves_the_page_off_the_ui_thread_and_wakes_the_engine(
     action = entries[0].action
     assert action == Action(ActionKind.CONFIGURE)
 
-    started = time.monotonic()
+    ran_on: list[str] = []
+    perform = app.perform
+
+    def spy(action: Action) -> None:
+        ran_on.append(threading.current_thread().name)
+        perform(action)
+
+    app.perform = spy  # type: ignore[method-assign]
     app.dispatch(action)  # what a click does, on the UI thread
-    assert time.monotonic() - started < 0.5  # it returned without waiting for the page
-    url = wait_for(lambda: opened() and opened()[0], 10, "the configure page to open")
+    url = wait_for(lambda: opened() and opened()[0], "the configure page to open", timeout=10)
     assert url.startswith("http://127.0.0.1:") and "/?t=" in url
+    assert ran_on == ["tray-configure"] != [threading.current_thread().name]  # not the UI thread
     page = app._configure_page
     assert page is not None and page.url == url
     menu_now = app._build(engine.snapshot)
@@ -117,7 +114,7 @@ def test_setup_entry_serves_the_page_off_the_ui_thread_and_wakes_the_engine(
 
     # A second click opens the same page again: no second server.
     app.dispatch(menu_now[0].action)  # type: ignore[arg-type]
-    wait_for(lambda: len(opened()) == 2, 10, "the page to be opened again")
+    wait_for(lambda: len(opened()) == 2, "the page to be opened again", timeout=10)
     assert opened() == [url, url]
     assert app._configure_page is page
 
@@ -130,7 +127,7 @@ def test_setup_entry_serves_the_page_off_the_ui_thread_and_wakes_the_engine(
         body = fetch(url)[1]
         return body if "Choose profiles" in body else None
 
-    body = wait_for(role_list, 30, "the role list")
+    body = wait_for(role_list, "the role list", timeout=30)
     roles = re.findall(r'name="role" value="([^"]+)"', body)
     assert roles
     assert not engine.woken.is_set()
@@ -138,7 +135,7 @@ def test_setup_entry_serves_the_page_off_the_ui_thread_and_wakes_the_engine(
 
     assert engine.woken.wait(10), "the engine was not woken after the profiles were written"
     assert "[profile " in (home / ".aws" / "config").read_text()
-    wait_for(lambda: app._configure_page is None, 5, "the page to be forgotten")
+    wait_for(lambda: app._configure_page is None, "the page to be forgotten", timeout=5)
     after = app._build(engine.snapshot)
     assert find_entry(after, "Set up AWS SSO profiles…") is not None
     assert any(u != url for u in opened())  # the sign-in page went to the browser too
@@ -148,10 +145,10 @@ def test_quitting_closes_an_open_setup_page(home: Path, opened: Callable[[], lis
     engine = FakeEngine()
     app = make_app(engine)
     app.dispatch(Action(ActionKind.CONFIGURE))
-    url = wait_for(lambda: opened() and opened()[0], 10, "the configure page to open")
+    url = wait_for(lambda: opened() and opened()[0], "the configure page to open", timeout=10)
     assert fetch(url)[0] == 200
     app._shutdown()  # what run() does once the icon's loop returned
-    wait_for(lambda: app._configure_page is None, 5, "the configure worker to finish")
+    wait_for(lambda: app._configure_page is None, "the configure worker to finish", timeout=5)
     assert not engine.woken.is_set()  # nothing written: nothing to show
     with pytest.raises(urllib.error.URLError):
         fetch(url)

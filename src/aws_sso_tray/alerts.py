@@ -218,12 +218,13 @@ def _ending(session: SessionState, now: datetime) -> Notice:
 
 
 def _login_needed(session: SessionState, profiles: list[str]) -> Notice:
-    why = f" ({session.last_error})" if session.last_error else ""
     fed = f" Profiles kept fresh: {', '.join(profiles)}." if profiles else ""
+    # The error is a sentence of its own, never put in parentheses: it often holds some itself.
+    why = f" Last error: {session.last_error.rstrip('.')}." if session.last_error else ""
     return Notice(
         key=f"{LOGIN_NEEDED}:{session.key}",
         title=f"SSO session {session.name} expired",
-        message=f"Your SSO session '{session.name}' has ended{why}: log in to continue.{fed}",
+        message=f"Your SSO session '{session.name}' has ended: log in to continue.{fed}{why}",
         action_label=LOG_IN,
         urgency="critical",
     )

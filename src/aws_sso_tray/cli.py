@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_sso_tray import __version__
-from aws_sso_tray.errors import AppError, ConfigError, ExitCode
+from aws_sso_tray.errors import AppError, ConfigError, ExitCode, UsageError
 
 if TYPE_CHECKING:
     from aws_sso_tray.profiles import SsoProfile, SsoSession
@@ -91,7 +91,7 @@ def cmd_list(args: argparse.Namespace) -> int:
         _print(json.dumps(rows, indent=2) + "\n")
         return 0
     if not rows:
-        _print("No SSO profiles in the AWS config. Add one with `aws configure sso`.\n")
+        _print("No SSO profiles in the AWS config. Add some with `aws-sso-tray configure`.\n")
         return 0
     _print(_table(rows, current))
     return 0
@@ -149,11 +149,20 @@ def _profile_name(args: argparse.Namespace) -> str:
 def _sso_credentials(profile: SsoProfile, args: argparse.Namespace) -> Any:
     from aws_sso_tray import rolecreds
 
-    min_remaining = args.min_remaining
+    min_remaining = _min_remaining(args)
     cached = rolecreds.cached_credentials(profile, min_remaining=min_remaining)
     if cached is not None:
         return cached
     return rolecreds.get_credentials(profile, min_remaining=min_remaining)
+
+
+def _min_remaining(args: argparse.Namespace) -> timedelta:
+    """--min-remaining, else settings.toml's min_remaining."""
+    if args.min_remaining is not None:
+        return args.min_remaining  # type: ignore[no-any-return]
+    from aws_sso_tray.settings import load_min_remaining
+
+    return load_min_remaining()
 
 
 def cmd_credential_process(args: argparse.Namespace) -> int:
@@ -220,8 +229,10 @@ def _boto3_credentials(name: str) -> Any:
         frozen = creds.get_frozen_credentials()
         expiry = getattr(creds, "_expiry_time", None)
     except botocore.exceptions.ProfileNotFound:
+        known = ", ".join(sorted(botocore.session.Session().available_profiles)) or "none"
         raise ConfigError(
-            f"profile '{name}' not found in the AWS config or credentials file"
+            f"no profile '{name}' in the AWS config or credentials file (profiles: {known}); "
+            "check the name or run `aws-sso-tray configure`"
         ) from None
     except (botocore.exceptions.BotoCoreError, botocore.exceptions.ClientError) as exc:
         raise to_app_error(exc, what=f"resolving credentials for profile '{name}'") from exc
@@ -266,9 +277,10 @@ def cmd_sync(args: argparse.Namespace) -> int:
             )
     targets = list(dict.fromkeys(targets))
     resolved = [(profiles.get_profile(name), section) for name, section in targets]
+    min_remaining = _min_remaining(args)
 
     def fetch(item: tuple[SsoProfile, str]) -> Any:
-        return rolecreds.get_credentials(item[0], min_remaining=args.min_remaining)
+        return rolecreds.get_credentials(item[0], min_remaining=min_remaining)
 
     failures: list[tuple[str, AppError]] = []
     updates: dict[str, Any] = {}
@@ -304,7 +316,9 @@ def _session_from_args(args: argparse.Namespace) -> tuple[SsoSession, str]:
     if args.sso_session:
         return profiles.get_session(args.sso_session), args.sso_session
     if not args.profile:
-        raise ConfigError("name a PROFILE or --sso-session NAME (see `aws-sso-tray list`)")
+        raise UsageError(
+            f"{args.command}: name a PROFILE or --sso-session NAME (see `aws-sso-tray list`)"
+        )
     profile = profiles.get_profile(args.profile)
     return profile.session, profile.name
 
@@ -357,6 +371,8 @@ def cmd_logout(args: argparse.Namespace) -> int:
         targets = [_session_from_args(args)[0]]
     else:
         targets = profiles.sessions(profiles.load_profiles())
+        if not targets:
+            _print("Nothing to log out: the AWS config has no SSO profiles.\n")
     for session in targets:
         result = login.logout(session)
         if not result.token_found:
@@ -570,9 +586,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     min_remaining = {
         "type": _duration,
-        "default": timedelta(minutes=15),
         "metavar": "DURATION",
-        "help": "reuse cached role credentials only with at least this much left (default 15m)",
+        "help": "reuse cached role credentials only with at least this much left "
+        "(default: min_remaining in settings, 15m)",
     }
 
     p = add("list", cmd_list, "list the SSO profiles of the AWS config and their login state")

@@ -864,15 +864,16 @@ class Engine:
                 continue
             info.auto_tried = expiry
             name = info.session.display_name
-            kept = ", ".join(names)
+            kept = _listed(names)
+            verb = "is" if len(names) == 1 else "are"
             # No cached token at all is a first sign-in, not an ended session: say which.
             state = "has ended" if info.token_expires_at else "is not signed in yet"
             self._send(
                 Notice(
                     key=f"{alerts.AUTO_LOGIN}:{key}",
                     title=f"Signing in to {name}",
-                    message=f"Your SSO session '{name}' {state} and {kept} "
-                    "is kept fresh: sign in on the page that opened.",
+                    message=f"Your SSO session '{name}' {state} and {kept} {verb} "
+                    "kept fresh: sign in on the page that opened.",
                 )
             )
             self.login(key, reason=f"session {name} {state}; {kept} kept fresh")
@@ -1048,6 +1049,11 @@ class Engine:
         self._scheduler.clear("plan")
         # schedule counts whole seconds; waking up to a second late is harmless.
         self._scheduler.every(max(1, math.ceil(wait))).seconds.do(_noop).tag("plan")
+
+
+def _listed(names: list[str]) -> str:
+    """`a`, `a and b`, `a, b and c`: names in a sentence."""
+    return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
 
 
 def _noop() -> None:

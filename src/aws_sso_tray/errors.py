@@ -57,6 +57,13 @@ class AppError(Exception):
         return self.message
 
 
+class UsageError(AppError):
+    """The command line itself is wrong (a missing argument argparse cannot express)."""
+
+    exit_code = ExitCode.USAGE
+    title = "Bad command line"
+
+
 class ConfigError(AppError):
     exit_code = ExitCode.CONFIG
     title = "AWS config problem"

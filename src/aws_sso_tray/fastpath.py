@@ -15,6 +15,13 @@ and the role-credential cache file, not a symlink, holds credentials with more t
 an unknown flag) returns None and the CLI takes the full path, which validates, refreshes and
 explains errors.
 
+Without `--min-remaining`, `min_remaining` from settings.toml applies, as on the full path. Parsing
+TOML here would cost an import as large as the rest of this path, so the full path, which parses
+and validates the file (`settings`), leaves a note in our state folder: the value it read and the
+file's identity (path, size, inode, modification and change times). This module trusts the note
+only while the file is exactly that one; with no settings file the default applies; anything else
+(an edited file, no note yet) takes the full path once, which writes the note anew.
+
 `role_cache_key` lives here so that `rolecreds` (the full path) and this module name the cache
 file the same way; it is botocore's `SSOCredentialFetcher._create_cache_key`.
 """
@@ -34,6 +41,7 @@ except ImportError:  # pragma: no cover - other interpreters
     from hashlib import sha1 as _sha1
 
 DEFAULT_MIN_REMAINING = timedelta(minutes=15)
+SETTINGS_NOTE = "fastpath-settings.json"
 
 
 def role_cache_key(
@@ -57,6 +65,10 @@ def answer(args: list[str]) -> str | None:
     if parsed is None:
         return None
     profile, min_remaining = parsed
+    if min_remaining is None:
+        min_remaining = settings_min_remaining()
+        if min_remaining is None:
+            return None
     key = _cache_key_for(profile)
     if key is None:
         return None
@@ -89,9 +101,89 @@ def answer(args: list[str]) -> str | None:
     return process_json(values)
 
 
-def _parse_args(args: list[str]) -> tuple[str, timedelta] | None:
+def settings_location() -> str:
+    return os.path.join(paths.config_location(), "settings.toml")
+
+
+def _note_location() -> str:
+    return os.path.join(paths.state_location(), SETTINGS_NOTE)
+
+
+def settings_identity(location: str) -> list[int] | None:
+    """What tells one version of the settings file from another; None when there is none.
+
+    Raises OSError when the file cannot be looked at (the caller then trusts nothing)."""
+    try:
+        st = os.stat(location)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return [st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns]
+
+
+def settings_min_remaining() -> timedelta | None:
+    """settings.toml's min_remaining as the full path last read it; None: unknown here."""
+    location = settings_location()
+    try:
+        identity = settings_identity(location)
+    except OSError:
+        return None
+    if identity is None:
+        return DEFAULT_MIN_REMAINING
+    note_file = _note_location()
+    if paths.folder_problem(os.path.dirname(note_file)):
+        return None  # the full path says what is wrong with our state folder
+    try:
+        fd = os.open(note_file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        with open(fd, encoding="utf-8") as handle:
+            note = json.load(handle)
+        seconds = note["min_remaining_seconds"]
+        if (
+            note["settings_file"] == location
+            and note["identity"] == identity
+            and type(seconds) in (int, float)
+            and seconds > 0
+        ):
+            return timedelta(seconds=seconds)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return None
+
+
+def remember_min_remaining(identity: list[int] | None, min_remaining: timedelta) -> None:
+    """Note `min_remaining`, read from the settings file while it had `identity`, for this module.
+
+    Called by the full path after it parsed the file; nothing is noted when the file changed
+    since (or is absent: the default needs no note). A note that cannot be written only costs
+    speed, so failures are ignored."""
+    location = settings_location()
+    try:
+        if identity is None or settings_identity(location) != identity:
+            return
+        note = {
+            "settings_file": location,
+            "identity": identity,
+            "min_remaining_seconds": min_remaining.total_seconds(),
+        }
+        try:
+            with open(_note_location(), encoding="utf-8") as handle:
+                if json.load(handle) == note:
+                    return
+        except (OSError, ValueError):
+            pass
+        from aws_sso_tray.atomicfile import write_atomic
+        from aws_sso_tray.errors import AppError
+
+        try:
+            write_atomic(paths.state_dir() / SETTINGS_NOTE, json.dumps(note).encode("utf-8"))
+        except AppError:
+            return
+    except OSError:
+        return
+
+
+def _parse_args(args: list[str]) -> tuple[str, timedelta | None] | None:
     profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or "default"
-    min_remaining = DEFAULT_MIN_REMAINING
+    min_remaining: timedelta | None = None
     rest = list(args)
     while rest:
         flag = rest.pop(0)

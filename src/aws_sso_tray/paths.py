@@ -13,9 +13,11 @@ settings, while the browser it opens still runs with the user's real HOME.
 from __future__ import annotations
 
 import os
+import sys
 
 TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing (credential-process)
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from pathlib import Path
 
 APP_NAME = "aws-sso-tray"
@@ -98,6 +100,34 @@ def state_dir() -> Path:
     from platformdirs import user_state_path
 
     return user_state_path(APP_NAME, appauthor=False)
+
+
+def config_location() -> str:
+    """`config_dir()` as a string, on Linux without importing platformdirs (see `_our_location`)."""
+    return _our_location("config", "XDG_CONFIG_HOME", ".config", config_dir)
+
+
+def state_location() -> str:
+    """`state_dir()` as a string, on Linux without importing platformdirs."""
+    return _our_location("state", "XDG_STATE_HOME", ".local/state", state_dir)
+
+
+def _our_location(kind: str, xdg_variable: str, xdg_default: str, full: Callable[[], Path]) -> str:
+    """credential-process's fast path needs our folders, and platformdirs (with pathlib) costs as
+    much as the rest of that path. On Linux its rule is the XDG one: the variable when it holds an
+    absolute path, else `$HOME/<default>` (tests compare the two). Anything less plain (another
+    platform, a relative or missing HOME) asks platformdirs itself."""
+    root = os.environ.get(HOME_VARIABLE)
+    if root:
+        return os.path.join(_expand(root), kind)
+    if sys.platform == "linux" and "ANDROID_DATA" not in os.environ:
+        base = os.environ.get(xdg_variable, "")
+        if not base.startswith("/"):
+            home = os.environ.get("HOME", "")
+            base = os.path.join(home, xdg_default) if home.startswith("/") else ""
+        if base:
+            return os.path.join(base, APP_NAME)
+    return str(full())
 
 
 def log_dir() -> Path:

@@ -23,13 +23,14 @@ that is not valid TOML is never rewritten: `update_settings` raises `SettingsErr
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal, Protocol, get_args
 
 from aws_sso_tray.clock import parse_duration
 from aws_sso_tray.errors import ConfigError
@@ -242,6 +243,28 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
     return parsed.settings, parsed.warnings
 
 
+def load_min_remaining() -> timedelta:
+    """`min_remaining` from the settings file, noted for credential-process's fast path."""
+    from aws_sso_tray import fastpath
+
+    path = settings_file()
+    try:
+        identity = fastpath.settings_identity(str(path))
+    except OSError:
+        identity = None
+    loaded, _warnings = load_settings(path)
+    _note_for_fastpath(path, identity, loaded)
+    return loaded.min_remaining
+
+
+def _note_for_fastpath(path: Path, identity: list[int] | None, loaded: Settings) -> None:
+    from aws_sso_tray import fastpath
+
+    # Only the file the fast path itself would look at (not a test's or a caller's own file).
+    if identity is not None and str(path) == fastpath.settings_location():
+        fastpath.remember_min_remaining(identity, loaded.min_remaining)
+
+
 def settings_mtime(path: Path | None = None) -> int | None:
     """The file's modification time in nanoseconds (None when absent): compare to detect edits."""
     path = settings_file() if path is None else Path(path)
@@ -274,9 +297,12 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
     keep: list[_Kept] = []
     values: dict[str, Any] = {}
 
-    def bad(key_path: _Path, raw: Any, problem: str) -> None:
-        name = ".".join(key_path)
-        warnings.append(f"{path}: {name} {problem}; using the default")
+    def bad(key_path: _Path, raw: Any, problem: str, shown: _Path | None = None) -> None:
+        name = ".".join(key_path if shown is None else shown)
+        if key_path[:2] == _UNUSED_TARGET:
+            warnings.append(f"{path}: {name} {problem}; it is not kept fresh")
+        else:
+            warnings.append(f"{path}: {name} {problem}; using the default")
         keep.append((key_path, raw, key_path[0] if len(key_path) == 1 else None))
 
     durations = ("refresh_before", "min_remaining", "warn_before", "session_duration")
@@ -304,7 +330,7 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
             else:
                 bad((key,), raw, "must be a list of profile names")
         elif key == "auto_sync":
-            values[key] = _parse_auto_sync(raw, bad)
+            values[key] = _parse_auto_sync(raw, bad, path, warnings, keep)
         elif key == "sessions":
             values[key] = _parse_sessions(raw, bad)
         else:
@@ -313,29 +339,60 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
     return _Parsed(Settings(**values), warnings, keep)
 
 
-_Bad = Callable[[_Path, Any, str], None]
+class _Bad(Protocol):
+    def __call__(
+        self, key_path: _Path, raw: Any, problem: str, shown: _Path | None = None
+    ) -> None: ...
 
 
-def _parse_auto_sync(raw: Any, bad: _Bad) -> tuple[SyncTarget, ...]:
-    if not isinstance(raw, dict):
-        bad(("auto_sync",), raw, 'must be a table of profile = "section" entries')
+# Key paths under which a rewrite puts back auto_sync entries of the file (see `_render`):
+# entries we could not use, and the unknown keys of entries we did use.
+_UNUSED_TARGET = ("auto_sync", "[unused]")
+_TARGET_EXTRAS = ("auto_sync", "[extras]")
+_TARGET_KEYS = ("profile", "section")
+
+
+def _parse_auto_sync(
+    raw: Any, bad: _Bad, path: Path, warnings: list[str], keep: list[_Kept]
+) -> tuple[SyncTarget, ...]:
+    """`[[auto_sync]]` tables of `profile` and `section` (the format we write), or the
+    `[auto_sync]` table of `profile = "section"` that earlier versions wrote."""
+    entries: list[tuple[_Path, Any, Any]] = []  # (where, profile, section)
+    if isinstance(raw, list):
+        for index, entry in enumerate(raw):
+            where: _Path = ("auto_sync", str(index + 1))
+            if not isinstance(entry, dict) or not isinstance(entry.get("profile"), str):
+                problem = 'must be a table with profile = "NAME" (and section = "SECTION")'
+                bad((*_UNUSED_TARGET, where[1]), entry, problem, where)
+                continue
+            extras = {k: v for k, v in entry.items() if k not in _TARGET_KEYS}
+            if extras:
+                names = ", ".join(repr(k) for k in extras)
+                warnings.append(f"{path}: auto_sync.{where[1]}: unknown keys {names} (ignored)")
+                keep.append(((*_TARGET_EXTRAS, entry["profile"]), extras, None))
+            entries.append((where, entry["profile"], entry.get("section", entry["profile"])))
+    elif isinstance(raw, dict):
+        entries = [(("auto_sync", str(p)), p, section) for p, section in raw.items()]
+    else:
+        bad(("auto_sync",), raw, "must be [[auto_sync]] tables of profile and section")
         return ()
     targets: list[SyncTarget] = []
     owners: dict[str, str] = {}
-    for profile, section in raw.items():
-        where = ("auto_sync", profile)
+    for shown, profile, section in entries:
+        unused = (*_UNUSED_TARGET, shown[1])
+        entry = {"profile": profile, "section": section}
         if not isinstance(section, str):
-            bad(where, section, f"must be a section name string, not {section!r}")
+            bad(unused, entry, f"must have a section name string, not {section!r}", shown)
             continue
         try:
             _check_profile(profile)
             _check_section(section)
         except SettingsError as exc:
-            bad(where, section, f"is invalid ({exc})")
+            bad(unused, entry, f"is invalid ({exc})", shown)
             continue
         if section in owners:
             problem = f"targets section [{section}], already used by '{owners[section]}'"
-            bad(where, section, problem)
+            bad(unused, entry, problem, shown)
             continue
         owners[section] = profile
         targets.append(SyncTarget(profile, section))
@@ -398,7 +455,8 @@ HEADER = """\
 # session_duration  assumed SSO session length when a session has no entry below ("8h")
 # favorites         profiles pinned at the top of the tray menu
 # recent            recently used profiles (most recent first, managed by the app)
-# [auto_sync]       profile = "credentials-file section" to keep fresh
+# [[auto_sync]]     one table per profile kept fresh: profile = "dev", section = "dev" (the
+#                   credentials-file section; several tables for several profiles)
 # [sessions.NAME]   session_duration = "12h" for the sso-session NAME
 """
 
@@ -414,7 +472,7 @@ def _to_doc(settings: Settings) -> dict[str, Any]:
         "session_duration": format_duration(settings.session_duration),
         "favorites": list(settings.favorites),
         "recent": list(settings.recent),
-        "auto_sync": settings.auto_sync_map(),
+        "auto_sync": [{"profile": t.profile, "section": t.section} for t in settings.auto_sync],
     }
     if settings.sessions:
         doc["sessions"] = {
@@ -447,16 +505,51 @@ def _render(settings: Settings, previous: _Parsed) -> bytes:
     import tomli_w
 
     doc = _to_doc(settings)
+    kept_fresh = set(settings.auto_sync_map())
     for key_path, raw, field_name in previous.keep:
+        if key_path[:2] in (_UNUSED_TARGET, _TARGET_EXTRAS):
+            # auto_sync entries: put back unless this rewrite sets that profile itself
+            targets = doc["auto_sync"]
+            if not isinstance(targets, list):
+                continue
+            if key_path[:2] == _UNUSED_TARGET:
+                if not (isinstance(raw, dict) and raw.get("profile") in kept_fresh):
+                    targets.append(raw)
+            else:
+                for entry in targets:
+                    if entry.get("profile") == key_path[2]:
+                        entry.update({k: v for k, v in raw.items() if k not in entry})
+            continue
         if field_name is not None:
             unchanged = getattr(settings, field_name) == getattr(previous.settings, field_name)
         else:
             unchanged = _get(doc, key_path) is _MISSING
         if unchanged:
             _put(doc, key_path, raw)
+    # tomli_w writes short tables inline (`auto_sync = [{ profile = ... }]`); the documented form
+    # is one [[auto_sync]] table per profile, which we write ourselves when the entries are plain.
+    targets = doc.get("auto_sync")
+    blocks = ""
+    if isinstance(targets, list) and all(_is_plain_table(t) for t in targets):
+        del doc["auto_sync"]
+        blocks = "".join(f"\n[[auto_sync]]\n{tomli_w.dumps(t)}" for t in targets)
     # Tables last: a plain key after a table would belong to that table in TOML.
-    ordered = dict(sorted(doc.items(), key=lambda item: isinstance(item[1], dict)))
-    return (HEADER + "\n" + tomli_w.dumps(ordered)).encode("utf-8")
+    ordered = dict(sorted(doc.items(), key=lambda item: _is_table(item[1])))
+    plain = {k: v for k, v in ordered.items() if not _is_table(v)}
+    tables = {k: v for k, v in ordered.items() if _is_table(v)}
+    text = tomli_w.dumps(plain) + blocks + ("\n" + tomli_w.dumps(tables) if tables else "")
+    return (HEADER + "\n" + text).encode("utf-8")
+
+
+def _is_plain_table(value: Any) -> bool:
+    return isinstance(value, dict) and not any(_is_table(v) for v in value.values())
+
+
+def _is_table(value: Any) -> bool:
+    """Written as [table] or [[array of tables]] by tomli_w."""
+    if isinstance(value, dict):
+        return True
+    return isinstance(value, list) and bool(value) and all(isinstance(v, dict) for v in value)
 
 
 def save_settings(settings: Settings, path: Path | None = None) -> None:
@@ -483,6 +576,10 @@ def update_settings(fn: Callable[[Settings], Settings], path: Path | None = None
             raise TypeError(f"update_settings: fn returned {type(new).__name__}, not Settings")
         if new != parsed.settings or not path.exists():
             write_atomic(path, _render(new, parsed), follow_symlinks=True)  # dotfiles link it
+            from aws_sso_tray.fastpath import settings_identity
+
+            with contextlib.suppress(OSError):  # the note only saves time; the write is done
+                _note_for_fastpath(path, settings_identity(str(path)), new)
         return new
 
 
@@ -524,6 +621,7 @@ __all__ = [
     "add_auto_sync",
     "format_duration",
     "list_auto_sync",
+    "load_min_remaining",
     "load_settings",
     "parse_target",
     "remove_auto_sync",
