@@ -51,7 +51,8 @@ def setup(home: Path, aws_config: Any, emulator: Any) -> Any:
 
 
 def _one_line(result: Any) -> str:
-    lines = result.stderr.strip().splitlines()
+    """The one-line error (after any warnings logged on the way), and no traceback."""
+    lines = [line for line in result.stderr.strip().splitlines() if " WARNING " not in line]
     assert len(lines) == 1, result.stderr
     assert "Traceback" not in result.stderr
     return str(lines[0])
@@ -125,3 +126,128 @@ def test_aws_profile_of_the_credentials_file_only_still_logs_in(
     env = {**standin_env, "AWS_PROFILE": "static"}
     login = cli("login", "dev", "--use-device-code", env=env, timeout=60)
     assert login.returncode == 0, login.stderr
+
+
+# -- 5. out-of-range values: unusable cache entries are absent, bad flags are exit 2 ------------
+
+OUT_OF_RANGE = ['"9999-12-31T23:59:59-01:00"', "1e20", "Infinity", "-Infinity", "NaN"]
+
+
+def _token_file() -> Path:
+    from aws_sso_tray import profiles, tokens
+
+    return tokens.token_cache_file(profiles.get_session("corp"))
+
+
+def _role_file() -> Path:
+    from aws_sso_tray import profiles, rolecreds
+
+    return rolecreds.cache_file(profiles.get_profile("dev"))
+
+
+def _replace_json_value(path: Path, key: str, literal: str) -> None:
+    """Set `key` to a JSON literal json.dumps would not write (Infinity, 1e20, ...)."""
+    import re
+
+    text = path.read_text()
+    new, count = re.subn(rf'("{key}":\s*)("[^"]*"|[^,}}]+)', lambda m: m.group(1) + literal, text)
+    assert count == 1, text
+    path.write_text(new)
+
+
+@pytest.fixture
+def logged_in(setup: Any, cli: Any, standin_env: dict[str, str]) -> Any:
+    result = cli("login", "dev", "--use-device-code", env=standin_env, timeout=60)
+    assert result.returncode == 0, result.stderr
+    return setup
+
+
+@pytest.mark.parametrize("literal", OUT_OF_RANGE)
+def test_token_expiry_out_of_range_is_a_missing_login(
+    logged_in: Any, cli: Any, literal: str
+) -> None:
+    _replace_json_value(_token_file(), "expiresAt", literal)
+    listed = cli("list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert '"token_expires_at": null' in listed.stdout
+    sync = cli("sync", "dev:dev")
+    assert sync.returncode == 4, sync.stderr
+    assert "login" in _one_line(sync)
+    assert logged_in.count("GetRoleCredentials") == 0
+
+
+@pytest.mark.parametrize("literal", OUT_OF_RANGE)
+def test_registration_expiry_out_of_range_keeps_the_token(
+    logged_in: Any, cli: Any, literal: str
+) -> None:
+    _replace_json_value(_token_file(), "registrationExpiresAt", literal)
+    sync = cli("sync", "dev:dev")
+    assert sync.returncode == 0, sync.stderr
+    assert logged_in.count("GetRoleCredentials") == 1
+
+
+@pytest.mark.parametrize(
+    ("key", "literal"),
+    [("Expiration", v) for v in OUT_OF_RANGE]
+    + [("AccessKeyId", '" ASIAWITHSPACE"'), ("AccessKeyId", '"ASIA WITH SPACE"')]
+    + [("SecretAccessKey", '"secret\\nline"'), ("SessionToken", '"tok en"')],
+)
+@pytest.mark.parametrize("command", ["credential-process", "export"])
+def test_unusable_role_cache_entry_is_fetched_anew(
+    logged_in: Any, cli: Any, key: str, literal: str, command: str
+) -> None:
+    import json
+
+    first = cli("export", "--profile", "dev", "--json")
+    assert first.returncode == 0, first.stderr
+    _replace_json_value(_role_file(), key, literal)
+    result = cli(command, "--profile", "dev", *(["--json"] if command == "export" else []))
+    assert result.returncode == 0, result.stderr
+    assert all(" WARNING " in line for line in result.stderr.splitlines()), result.stderr
+    answer = json.loads(result.stdout)
+    assert answer["AccessKeyId"].startswith("ASIA") and " " not in answer["AccessKeyId"]
+    assert logged_in.count("GetRoleCredentials") == 2
+    # the fresh credentials replaced the unusable entry
+    cached = json.loads(_role_file().read_text())["Credentials"]
+    assert cached["AccessKeyId"] == answer["AccessKeyId"]
+
+
+def test_unusable_role_cache_entry_is_logged_once(
+    logged_in: Any, cli: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+
+    from aws_sso_tray import profiles, rolecreds
+
+    assert cli("export", "--profile", "dev", "--json").returncode == 0
+    _replace_json_value(_role_file(), "Expiration", "Infinity")
+    profile = profiles.get_profile("dev")
+    with caplog.at_level(logging.DEBUG, logger="aws_sso_tray"):
+        for _ in range(3):
+            assert rolecreds.cached_credentials(profile) is None
+    warnings = [r for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(warnings) == 1, warnings
+    assert "Expiration" in warnings[0].getMessage()
+
+
+@pytest.mark.parametrize(
+    ("args", "flag"),
+    [
+        (("login", "dev", "--timeout", "99999999999999d"), "--timeout"),
+        (
+            ("credential-process", "--profile", "dev", "--min-remaining", "99999999999999d"),
+            "--min-remaining",
+        ),
+        (("export", "--profile", "dev", "--min-remaining", "9" * 400), "--min-remaining"),
+        (("daemon", "--refresh-before", "99999999999999d"), "--refresh-before"),
+        (("daemon", "--warn-before", "0s"), "--warn-before"),
+    ],
+)
+def test_duration_flag_out_of_range_is_a_usage_error(
+    setup: Any, cli: Any, args: tuple[str, ...], flag: str
+) -> None:
+    result = cli(*args)
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert f"argument {flag}:" in last and "from 1s to 365d" in last, result.stderr
