@@ -251,3 +251,42 @@ def test_duration_flag_out_of_range_is_a_usage_error(
     assert "Traceback" not in result.stderr
     last = result.stderr.strip().splitlines()[-1]
     assert f"argument {flag}:" in last and "from 1s to 365d" in last, result.stderr
+
+
+# -- 8. one odd portal name does not abort configure ---------------------------------------------
+
+
+@pytest.fixture
+def odd_portal(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+    from aws_sso_tray.emulator import Account, EmulatorConfig
+
+    emulator.config = EmulatorConfig(
+        accounts=(
+            Account("111111111111", "dev", "dev@example.com", ("ReadOnly", " lead", "lead ")),
+            Account("222222222222", "prod", "prod@example.com", ("ReadOnly",)),
+        )
+    )
+    monkeypatch.setenv(
+        "BROWSER", f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s"
+    )
+    return emulator
+
+
+def test_configure_skips_a_role_the_config_cannot_hold_and_writes_the_rest(
+    odd_portal: Any, home: Path
+) -> None:
+    import botocore.session
+    from tests.test_configure import Script
+
+    from aws_sso_tray import configure
+
+    start_url = "https://d-1234567890.awsapps.com/start"
+    script = Script(start_url, "us-east-1", "", "", "all")
+    assert configure.run_terminal_configure(script.input, script.print) == 0, script.text
+    warnings = [line for line in script.printed if line.startswith("Warning: skipped role")]
+    assert len(warnings) == 2, script.text
+    assert "' lead'" in warnings[0] and "111111111111" in warnings[0]
+    session = botocore.session.Session()
+    profiles = session.full_config["profiles"]
+    assert sorted(profiles) == ["ReadOnly-111111111111", "ReadOnly-222222222222"]
+    assert {p["sso_role_name"] for p in profiles.values()} == {"ReadOnly"}

@@ -218,8 +218,9 @@ class ConfigurePage:
             )
             if prune:
                 prune = f"<h2>Generated profiles whose role is gone</h2><ul>{prune}</ul>"
+            warnings = "".join(f'<p class="error">{html.escape(w)}</p>' for w in plan.skipped)
             body = (
-                f"<h1>Choose profiles</h1><form method=post action=/write>{hidden}"
+                f"<h1>Choose profiles</h1>{warnings}<form method=post action=/write>{hidden}"
                 f"<ul>{''.join(rows)}</ul>{prune}<button>Write profiles</button></form>"
             )
             return _page(body)
