@@ -223,7 +223,7 @@ def make_plan(
     return Plan(path, session, profile_region, choices, prunable, skipped)
 
 
-def _writable(roles: tuple[PortalRole, ...]) -> tuple[list[PortalRole], tuple[str, ...]]:
+def _writable(roles: tuple[PortalRole, ...]) -> tuple[tuple[PortalRole, ...], tuple[str, ...]]:
     """The roles a profile can name, and a warning for each other one.
 
     A portal name the AWS config cannot hold (a role called " lead": configparser strips the
@@ -245,7 +245,7 @@ def _writable(roles: tuple[PortalRole, ...]) -> tuple[list[PortalRole], tuple[st
             skipped.append(warning)
             continue
         usable.append(role)
-    return usable, tuple(skipped)
+    return tuple(usable), tuple(skipped)
 
 
 def apply_plan(plan: Plan, selection: Selection) -> Outcome:
