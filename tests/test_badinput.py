@@ -290,3 +290,35 @@ def test_configure_skips_a_role_the_config_cannot_hold_and_writes_the_rest(
     profiles = session.full_config["profiles"]
     assert sorted(profiles) == ["ReadOnly-111111111111", "ReadOnly-222222222222"]
     assert {p["sso_role_name"] for p in profiles.values()} == {"ReadOnly"}
+
+
+# -- 2. local pages: the PKCE callback takes one answer, then stops listening ---------------------
+
+
+def test_pkce_callback_refuses_a_second_request_after_the_answer() -> None:
+    import http.client
+    from urllib.parse import urlencode
+
+    from aws_sso_tray import login
+
+    server = login._CallbackServer("the-state")
+    server.start()
+    try:
+
+        def get(query: dict[str, str]) -> int:
+            conn = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+            try:
+                conn.request("GET", f"/oauth/callback?{urlencode(query)}")
+                return conn.getresponse().status
+            finally:
+                conn.close()
+
+        # a wrong state (a stale tab, another local process) does not use up the callback
+        assert get({"code": "forged", "state": "wrong"}) == 400
+        assert get({"code": "the-code", "state": "the-state"}) == 200
+        assert server.result is not None and server.result.code == "the-code"
+        with pytest.raises(ConnectionRefusedError):
+            get({"code": "second", "state": "the-state"})
+        assert server.result.code == "the-code"
+    finally:
+        server.close()
