@@ -322,3 +322,118 @@ def test_pkce_callback_refuses_a_second_request_after_the_answer() -> None:
         assert server.result.code == "the-code"
     finally:
         server.close()
+
+
+# -- 2. the configure page's link works once, for one browser, for 2 minutes ---------------------
+
+
+def test_configure_link_is_exchanged_once_for_an_httponly_strict_cookie(home: Path) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    from tests.pagefetch import Browser
+
+    from aws_sso_tray import configure_web
+
+    page = configure_web.start_configure_page(open_browser=False, timeout=60)
+    try:
+        parts = urlsplit(page.url)
+        conn = http.client.HTTPConnection("127.0.0.1", parts.port, timeout=10)
+        conn.request("GET", f"/?{parts.query}", headers={"Host": f"127.0.0.1:{parts.port}"})
+        answer = conn.getresponse()
+        answer.read()
+        conn.close()
+        assert answer.status == 303
+        assert answer.getheader("Location") == "/"  # the page, without the token
+        cookie = answer.getheader("Set-Cookie") or ""
+        assert "HttpOnly" in cookie and "SameSite=Strict" in cookie and "Path=/" in cookie
+        assert "Max-Age" not in cookie and "Expires" not in cookie
+        # the same browser (it holds the cookie) may come back to the spent link
+        browser = Browser()
+        name_value = cookie.split(";")[0]
+        for opener in (browser._follow, browser._stay):
+            opener.addheaders = [("Cookie", name_value)]
+        status, body = browser.get(page.url)
+        assert status == 200 and 'name="start_url"' in body
+        assert page.problem is None
+    finally:
+        page.stop()
+
+
+def test_second_use_of_the_configure_link_is_refused_reported_and_ends_the_page(
+    home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import urllib.error
+
+    from tests.pagefetch import Browser, form_token
+
+    from aws_sso_tray import configure_web
+
+    page = configure_web.start_configure_page(open_browser=False, timeout=60)
+    try:
+        attacker, victim = Browser(), Browser()
+        with caplog.at_level(logging.WARNING, logger="aws_sso_tray"):
+            status, body = attacker.get(page.url)  # read from /proc, used first
+            assert status == 200
+            csrf = form_token(body)
+            status, body = victim.get(page.url)
+        assert status == 403 and "already used" in body
+        assert page.wait(10) is False
+        assert page.problem is not None and "opened a second time" in page.problem
+        assert any("opened a second time" in r.getMessage() for r in caplog.records)
+        # the page is gone for the first browser too: nothing can be written any more
+        with pytest.raises(urllib.error.URLError):
+            attacker.post(
+                page.base_url + "/start",
+                {"start_url": "https://x.awsapps.com/start", "region": "us-east-1", "token": csrf},
+            )
+        assert not (home / ".aws" / "config").exists()
+    finally:
+        page.stop()
+
+
+def test_unused_configure_link_expires_and_ends_the_page(home: Path) -> None:
+    import urllib.error
+
+    from tests.pagefetch import Browser
+
+    from aws_sso_tray import configure_web
+
+    page = configure_web.start_configure_page(open_browser=False, timeout=60, link_ttl=0.3)
+    try:
+        assert page.wait(20) is False  # long before the page's own 60 s
+        assert page.problem is not None and "expired" in page.problem
+        with pytest.raises(urllib.error.URLError):
+            Browser().get(page.url)
+    finally:
+        page.stop()
+
+
+def test_pagelink_verdicts() -> None:
+    from aws_sso_tray.pagelink import COOKIE_NAME, PageLink, Verdict
+
+    now = [0.0]
+    link = PageLink(ttl=120, clock=lambda: now[0])
+    first = link.new_token()
+    assert link.check(None, None) is Verdict.DENIED
+    assert link.check("guess", None) is Verdict.DENIED
+    assert link.check(first, None) is Verdict.EXCHANGE
+    cookie = link.set_cookie_header().split(";")[0]
+    assert cookie.startswith(f"{COOKIE_NAME}=")
+    assert link.check(None, cookie) is Verdict.OK
+    assert link.check(None, f"{COOKIE_NAME}=forged") is Verdict.DENIED
+    assert link.check(first, cookie) is Verdict.REDIRECT
+    assert link.check(first, None) is Verdict.REUSED
+    second = link.new_token()
+    third = link.new_token()  # replaces the second, unused
+    assert link.check(second, None) is Verdict.EXPIRED
+    now[0] = 121
+    assert link.check(third, None) is Verdict.EXPIRED
+    assert not link.expired_unused()  # a browser holds the cookie
+
+    idle = PageLink(ttl=120, clock=lambda: now[0])
+    idle.new_token()
+    assert not idle.expired_unused()
+    now[0] += 121
+    assert idle.expired_unused()
