@@ -25,7 +25,7 @@ from aws_sso_tray import configedit, configure, configure_web, portal
 from aws_sso_tray.configure import ConfigureRequest, Plan, Selection
 from aws_sso_tray.emulator import Account, EmulatorConfig
 from aws_sso_tray.errors import ConfigError, ExitCode
-from pagefetch import fetch
+from pagefetch import Browser, fetch, form_token
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 
@@ -247,26 +247,28 @@ def test_web_page_with_token_checks(portal_emulator: Any, home: Path) -> None:
         base, token = url.split("/?t=")
         assert fetch(base + "/")[0] == 403
         assert fetch(f"{base}/?t={'x' * len(token)}")[0] == 403
-        status, body = fetch(url)
-        assert status == 200 and 'name="start_url"' in body and token in body
-        # a form posted without the token (another site's forged form): refused
+        browser = Browser()
+        status, body = browser.get(url)  # the one-time link, exchanged for the cookie
+        assert status == 200 and 'name="start_url"' in body and token not in body
+        csrf = form_token(body)
+        # a form posted without the cookie (another site's forged form): refused
         form = {"start_url": START_URL, "region": "us-east-1"}
-        assert fetch(base + "/start", form)[0] == 403
-        assert fetch(f"{base}/start?t={token}", form)[0] == 403  # in the URL only: not enough
+        assert fetch(base + "/start", {**form, "token": csrf})[0] == 403
+        assert browser.post(base + "/start", form)[0] == 403  # cookie without the form token
         assert not (home / ".aws" / "config").exists()
-        status, body = fetch(base + "/start", {**form, "region": "moon", "token": token})
+        status, body = browser.post(base + "/start", {**form, "region": "moon", "token": csrf})
         assert status == 200 and "not an AWS region" in body
-        status, _ = fetch(base + "/start", {**form, "token": token})
+        status, _ = browser.post(base + "/start", {**form, "token": csrf})
         assert status == 303
         deadline = time.monotonic() + 30
         while "Choose profiles" not in body and time.monotonic() < deadline:
             time.sleep(0.2)
-            body = fetch(url)[1]
+            body = browser.get(base + "/")[1]
         assert "Choose profiles" in body, body
         values = re.findall(r'name="role" value="([^"]+)"', body)
         assert len(values) == 16 and "999999999999:Power+User" in values
-        assert fetch(base + "/write", {"role": values[:2]})[0] == 403
-        status, body = fetch(base + "/write", {"role": values[:2], "token": token})
+        assert fetch(base + "/write", {"role": values[:2], "token": csrf})[0] == 403
+        status, body = browser.post(base + "/write", {"role": values[:2], "token": csrf})
         assert status == 303 and "Done" in body
         assert page.wait(10)
     finally:
@@ -284,14 +286,18 @@ def test_web_page_second_run_offers_pruning(portal_emulator: Any, home: Path) ->
     portal_emulator.config = EmulatorConfig(accounts=accounts(drop="Power+User"))
     page = configure_web.start_configure_page(open_browser=False, timeout=60)
     try:
-        base, token = page.url.split("/?t=")
-        fetch(base + "/start", {"start_url": START_URL, "region": "us-east-1", "token": token})
+        browser = Browser()
+        csrf = form_token(browser.get(page.url)[1])
+        base = page.base_url
+        browser.post(
+            base + "/start", {"start_url": START_URL, "region": "us-east-1", "token": csrf}
+        )
         body, deadline = "", time.monotonic() + 30
         while "Choose profiles" not in body and time.monotonic() < deadline:
             time.sleep(0.1)
-            body = fetch(page.url)[1]
+            body = browser.get(base + "/")[1]
         assert 'name="prune" value="Power+User-999999999999"' in body
-        fetch(base + "/write", {"prune": "Power+User-999999999999", "token": token})
+        browser.post(base + "/write", {"prune": "Power+User-999999999999", "token": csrf})
         assert page.wait(10)
     finally:
         page.stop()

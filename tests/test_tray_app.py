@@ -26,7 +26,7 @@ from aws_sso_tray.snapshot import Snapshot
 from aws_sso_tray.tray.app import TrayApp
 from aws_sso_tray.tray.backend import TrayBackend
 from aws_sso_tray.tray.menu import Action, ActionKind, find_entry
-from pagefetch import fetch
+from pagefetch import Browser, fetch, form_token
 from waiting import wait_for
 
 START_URL = "https://d-1234567890.awsapps.com/start"
@@ -112,26 +112,31 @@ def test_setup_entry_serves_the_page_off_the_ui_thread_and_wakes_the_engine(
     menu_now = app._build(engine.snapshot)
     assert menu_now[0].label == "Show the setup page again"
 
-    # A second click opens the same page again: no second server.
+    # A second click opens the same page again with a fresh one-time link: no second server.
     app.dispatch(menu_now[0].action)  # type: ignore[arg-type]
     wait_for(lambda: len(opened()) == 2, "the page to be opened again", timeout=10)
-    assert opened() == [url, url]
+    again = opened()[1]
+    assert again != url and again.startswith(page.base_url + "/?t=")
     assert app._configure_page is page
 
     # The person fills in the page; the sign-in runs in the browser (stand-in: Allow).
-    base, token = url.split("/?t=")
-    form = {"start_url": START_URL, "region": "us-east-1", "token": token}
-    assert fetch(base + "/start", form)[0] == 303
+    browser = Browser()
+    assert browser.get(url)[0] == 403  # the first link was replaced by the second one
+    status, body = browser.get(again)
+    assert status == 200, body
+    base, csrf = page.base_url, form_token(body)
+    form = {"start_url": START_URL, "region": "us-east-1", "token": csrf}
+    assert browser.post(base + "/start", form)[0] == 303
 
     def role_list() -> str | None:
-        body = fetch(url)[1]
+        body = browser.get(base + "/")[1]
         return body if "Choose profiles" in body else None
 
     body = wait_for(role_list, "the role list", timeout=30)
     roles = re.findall(r'name="role" value="([^"]+)"', body)
     assert roles
     assert not engine.woken.is_set()
-    assert fetch(base + "/write", {"role": roles[:1], "token": token})[0] == 303
+    assert browser.post(base + "/write", {"role": roles[:1], "token": csrf})[0] == 303
 
     assert engine.woken.wait(10), "the engine was not woken after the profiles were written"
     assert "[profile " in (home / ".aws" / "config").read_text()
@@ -146,7 +151,7 @@ def test_quitting_closes_an_open_setup_page(home: Path, opened: Callable[[], lis
     app = make_app(engine)
     app.dispatch(Action(ActionKind.CONFIGURE))
     url = wait_for(lambda: opened() and opened()[0], "the configure page to open", timeout=10)
-    assert fetch(url)[0] == 200
+    assert Browser().get(url)[0] == 200
     app._shutdown()  # what run() does once the icon's loop returned
     wait_for(lambda: app._configure_page is None, "the configure worker to finish", timeout=5)
     assert not engine.woken.is_set()  # nothing written: nothing to show

@@ -436,7 +436,9 @@ def test_first_run_menu_opens_the_setup_page(desktop: Desktop, home: Path, tmp_p
         )
         assert url.startswith("http://127.0.0.1:") and "/?t=" in url
         tray.wait_for_log("tray: configure page served")
-        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        # a browser keeps the cookie the one-time link is exchanged for (pagelink)
+        cookies = urllib.request.HTTPCookieProcessor()
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), cookies)
         with opener.open(url, timeout=10) as response:
             assert response.status == 200
             assert 'name="start_url"' in response.read().decode()

@@ -2,9 +2,13 @@
 
 Both `sso` (the access portal) and `sso-oidc` authenticate with bearer tokens or client secrets,
 not SigV4, so the clients are created UNSIGNED: no credential lookup, no instance-metadata probe.
-botocore honours `AWS_ENDPOINT_URL_SSO` / `AWS_ENDPOINT_URL_SSO_OIDC`, which is how the tests and
-the demo point everything at the local emulator. We use `botocore.session` rather than boto3:
-same clients, a smaller import.
+They come from a botocore session that never reads the shared credentials file: botocore's
+`Session.full_config` merges that file's profiles into the config (only to know their names),
+so one duplicate section, BOM or stray line there would make every `sso` / `sso-oidc` call fail
+with ConfigParseError, login and logout included. The AWS config file is still read, so
+config-based endpoint settings keep working. botocore honours `AWS_ENDPOINT_URL_SSO` /
+`AWS_ENDPOINT_URL_SSO_OIDC`, which is how the tests and the demo point everything at the local
+emulator. We use `botocore.session` rather than boto3: same clients, a smaller import.
 
 `ERROR_CODES` is the one table of the services' error codes (and `ERROR_EXCEPTIONS` of botocore's
 own exceptions): which `AppError` class each becomes, and so its exit code and its `recovery`.
@@ -128,12 +132,11 @@ def client(service: str, region: str, *, max_attempts: int = MAX_ATTEMPTS) -> An
         if found is not None:
             return found
         global _session
-        import botocore.session
         from botocore import UNSIGNED
         from botocore.config import Config
 
         if _session is None:
-            _session = botocore.session.get_session()
+            _session = _new_session()
         config = Config(
             signature_version=UNSIGNED,
             region_name=region,
@@ -144,6 +147,23 @@ def client(service: str, region: str, *, max_attempts: int = MAX_ATTEMPTS) -> An
         created = _session.create_client(service, region_name=region, config=config)
         _clients[key] = created
         return created
+
+
+def _new_session() -> Any:
+    """A botocore session for unsigned clients: the AWS config, but never the credentials file."""
+    import os
+
+    import botocore.session
+
+    session = botocore.session.Session()
+    session.set_config_variable("credentials_file", os.devnull)
+    profile = session.get_config_variable("profile")
+    if profile is not None and profile not in session.full_config.get("profiles", {}):
+        # AWS_PROFILE names a profile of the credentials file only (or none at all): it has
+        # nothing our clients use, and botocore would refuse to create any client for it.
+        session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
+        session.set_config_variable("credentials_file", os.devnull)
+    return session
 
 
 def oidc_client(region: str, **kwargs: Any) -> Any:

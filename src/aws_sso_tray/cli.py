@@ -479,8 +479,15 @@ def cmd_configure(args: argparse.Namespace) -> int:
         from aws_sso_tray.configure_web import start_configure_page
 
         page = start_configure_page(open_browser=True)
-        _err(f"Set up your SSO profiles on this page (it closes itself when done):\n{page.url}")
-        return 0 if page.wait(None) else int(ExitCode.LOGIN_TIMEOUT)
+        _err(
+            "Set up your SSO profiles on this page (it closes itself when done; the link "
+            f"works once, within 2 minutes):\n{page.url}"
+        )
+        if page.wait(None):
+            return 0
+        if page.problem is not None:  # already logged as a warning on stderr when it is one
+            return int(ExitCode.ERROR)
+        return int(ExitCode.LOGIN_TIMEOUT)
     return run_terminal_configure()
 
 

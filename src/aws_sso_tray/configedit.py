@@ -86,6 +86,7 @@ __all__ = [
     "SessionSpec",
     "apply",
     "check_name",
+    "check_value",
     "read_snapshot",
     "state_file",
 ]
@@ -219,11 +220,11 @@ def apply(
         check_name(spec.name)
         check_name(spec.session, "sso-session")
         for value in spec.values().values():
-            _check_value(value)
+            check_value(value)
     if session is not None:
         check_name(session.name, "sso-session")
         for value in (session.start_url, session.region, *session.registration_scopes):
-            _check_value(value)
+            check_value(value)
     path = Path(path).expanduser()
     with locked(path):
         target = check_writable(path)
@@ -362,7 +363,8 @@ def _same_url(a: str, b: str) -> bool:
     return a.rstrip("/").rstrip("#").lower() == b.rstrip("/").rstrip("#").lower()
 
 
-def _check_value(value: str) -> None:
+def check_value(value: str) -> None:
+    """ConfigError unless `value` reads back as itself after `key = value` in the config."""
     # A value with a line break, or blank, would change the file's structure or mean nothing.
     if not value or value != value.strip() or "\n" in value or "\r" in value:
         raise ConfigError(f"{value!r} cannot be written as a config value")

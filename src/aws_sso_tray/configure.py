@@ -22,6 +22,7 @@ tray's face is `configure_web`.
 
 from __future__ import annotations
 
+import logging
 import re
 import sys
 import threading
@@ -37,6 +38,8 @@ from aws_sso_tray.login import LoginPrompt
 from aws_sso_tray.portal import NameStyle, PortalRole
 from aws_sso_tray.profiles import SsoSession, display_path
 from aws_sso_tray.tokens import SsoToken
+
+log = logging.getLogger(__name__)
 
 __all__ = [
     "ConfigureRequest",
@@ -82,6 +85,7 @@ class Plan:
     profile_region: str | None
     choices: tuple[RoleChoice, ...]
     prunable: tuple[RoleProfile, ...]
+    skipped: tuple[str, ...] = ()  # one warning per portal role no profile can hold
 
     @property
     def new_choices(self) -> tuple[RoleChoice, ...]:
@@ -198,6 +202,7 @@ def make_plan(
         for p in snapshot.role_profiles
         if p.start_url is not None and _same_url(p.start_url, session.start_url)
     }
+    roles, skipped = _writable(roles)
     new = [r for r in roles if r.key not in existing]
     suggested = portal.unique_names(new, snapshot.profile_names, name_style)
     choices = tuple(
@@ -215,7 +220,32 @@ def make_plan(
         and _same_url(p.start_url, session.start_url)
         and (p.account_id, p.role_name) not in live
     )
-    return Plan(path, session, profile_region, choices, prunable)
+    return Plan(path, session, profile_region, choices, prunable, skipped)
+
+
+def _writable(roles: tuple[PortalRole, ...]) -> tuple[tuple[PortalRole, ...], tuple[str, ...]]:
+    """The roles a profile can name, and a warning for each other one.
+
+    A portal name the AWS config cannot hold (a role called " lead": configparser strips the
+    space, so the profile would name another role) must not cost the user the other roles.
+    """
+    usable: list[PortalRole] = []
+    skipped: list[str] = []
+    for role in roles:
+        try:
+            configedit.check_value(role.account_id)
+            configedit.check_value(role.role_name)
+        except ConfigError:
+            warning = (
+                f"skipped role {role.role_name!r} of account {role.account_name} "
+                f"({role.account_id}): the AWS config cannot hold that name (it has spaces at "
+                "an end, a line break or nothing); the other roles are unaffected"
+            )
+            log.warning("configure: %s", warning)
+            skipped.append(warning)
+            continue
+        usable.append(role)
+    return tuple(usable), tuple(skipped)
 
 
 def apply_plan(plan: Plan, selection: Selection) -> Outcome:
@@ -313,6 +343,8 @@ def run_terminal_configure(
             print_fn(f"and check that it shows the code {prompt.user_code}")
 
     def choose(plan: Plan) -> Selection:
+        for warning in plan.skipped:
+            print_fn(f"Warning: {warning}")
         print_fn(f"\n{len(plan.choices)} roles in the access portal:")
         new = list(plan.new_choices)
         for choice in plan.choices:

@@ -2,17 +2,24 @@
 
     page = start_configure_page()      # opens http://127.0.0.1:PORT/?t=TOKEN in the browser
     page.wait()                        # True once profiles were written; page.stop() ends it early
+    page.new_url()                     # a fresh one-time link to the same page (the tray's "show")
 
 The page walks through the same steps as the terminal (`configure.py` holds the flow): a form
 for the start URL and region, "signing in..." while the sign-in runs in another browser tab,
 a checklist of the portal's accounts and roles (and of generated profiles whose role is gone),
 then the result. The server stops itself after success or after `timeout` (10 minutes).
 
-Safety: bound to 127.0.0.1 on an ephemeral port; every request must carry the one-time random
-token (`?t=` in GET URLs, a hidden `token` field in POST forms: a page of another origin cannot
-read it, so it cannot forge a form; CSRF-safe), or it gets 403; a Host header other than
-`127.0.0.1:PORT` gets 403 too (DNS rebinding). The pages load nothing from elsewhere (a strict
-Content-Security-Policy says so), are never cached, and send no Referer (the token is in the URL).
+Safety: bound to 127.0.0.1 on an ephemeral port. The URL we open is on the browser's command
+line, readable by every local user, so its token is single-use and short-lived (`pagelink`): the
+first GET exchanges it for an HttpOnly, SameSite=Strict cookie and a redirect to `/`, and every
+later request needs that cookie; POST forms also need a hidden `token` field (a second random
+value, only ever in the pages: a page of another origin can neither read it nor send the
+cookie; CSRF-safe). A second use of the link from a browser without the cookie gets 403, is
+logged as a warning and ends the page (`problem` says why), since either browser may be someone
+else's; a link unused for 2 minutes ends the page too. Anything else without the cookie gets
+403, and so does a Host header other than `127.0.0.1:PORT` (DNS rebinding). The pages load
+nothing from elsewhere (a strict Content-Security-Policy says so), are never cached, and send no
+Referer.
 """
 
 from __future__ import annotations
@@ -32,6 +39,7 @@ from aws_sso_tray import configure
 from aws_sso_tray.configure import ConfigureRequest, Outcome, Plan, Selection
 from aws_sso_tray.errors import AppError, LoginNeededError
 from aws_sso_tray.login import LoginPrompt
+from aws_sso_tray.pagelink import LINK_TTL, PageLink, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -45,9 +53,16 @@ class ConfigurePage:
     """The page's server and the state of the one configure run it serves."""
 
     def __init__(
-        self, *, config_path: Path | None = None, timeout: float = DEFAULT_TIMEOUT
+        self,
+        *,
+        config_path: Path | None = None,
+        timeout: float = DEFAULT_TIMEOUT,
+        link_ttl: float = LINK_TTL,
     ) -> None:
-        self.token = secrets.token_urlsafe(24)
+        self.link = PageLink(ttl=link_ttl)
+        self._first_token = self.link.new_token()
+        self.form_token = secrets.token_urlsafe(24)
+        self.problem: str | None = None  # why the page ended without profiles, for the face
         self.config_path = config_path
         self.timeout = timeout
         self.outcome: Outcome | None = None
@@ -65,10 +80,19 @@ class ConfigurePage:
     # -- life cycle ----------------------------------------------------------------------------
 
     @property
-    def url(self) -> str:
+    def base_url(self) -> str:
         if self._server is None:
             raise RuntimeError("configure page not started")
-        return f"http://127.0.0.1:{self._server.server_address[1]}/?t={self.token}"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def url(self) -> str:
+        """The first one-time link (what `start` opens); it works once, within 2 minutes."""
+        return f"{self.base_url}/?t={self._first_token}"
+
+    def new_url(self) -> str:
+        """A fresh one-time link to this page; earlier unused links stop working."""
+        return f"{self.base_url}/?t={self.link.new_token()}"
 
     def start(self, open_browser: bool = True) -> str:
         page = self
@@ -91,6 +115,12 @@ class ConfigurePage:
         self._server.timeout = 0.2
         while not self._finished.is_set() and time.monotonic() < self._deadline:
             self._server.handle_request()
+            if self.link.expired_unused():
+                self._end(
+                    "the setup page's link expired unused (it works for 2 minutes): "
+                    "start the setup again",
+                    warn=False,
+                )
         self._cancel.set()
         self._server.server_close()
         self._finished.set()
@@ -101,6 +131,13 @@ class ConfigurePage:
         if self._thread is not None:
             self._thread.join(1.0)
         return self.outcome is not None
+
+    def _end(self, problem: str, *, warn: bool = True) -> None:
+        """End the page without profiles, saying why (logged; the face shows `problem`)."""
+        self.problem = problem
+        (log.warning if warn else log.info)("configure page: %s", problem)
+        self._cancel.set()
+        self._finished.set()
 
     def stop(self) -> None:
         self._cancel.set()
@@ -183,8 +220,7 @@ class ConfigurePage:
                 self._plan,
                 self.outcome,
             )
-        token = html.escape(self.token)
-        hidden = f'<input type="hidden" name="token" value="{token}">'
+        hidden = f'<input type="hidden" name="token" value="{html.escape(self.form_token)}">'
         if stage == "signing-in":
             link = ""
             if prompt is not None:
@@ -194,7 +230,7 @@ class ConfigurePage:
                     link += f" and check it shows <b>{html.escape(prompt.user_code)}</b>"
                 link += ".</p>"
             body = f"<h1>Signing in&hellip;</h1><p>Finish the sign-in in the other tab.</p>{link}"
-            return _page(body, refresh=f"/?t={token}")
+            return _page(body, refresh="/")
         if stage == "choose" and plan is not None:
             rows = []
             for choice in plan.choices:
@@ -218,8 +254,9 @@ class ConfigurePage:
             )
             if prune:
                 prune = f"<h2>Generated profiles whose role is gone</h2><ul>{prune}</ul>"
+            warnings = "".join(f'<p class="error">{html.escape(w)}</p>' for w in plan.skipped)
             body = (
-                f"<h1>Choose profiles</h1><form method=post action=/write>{hidden}"
+                f"<h1>Choose profiles</h1>{warnings}<form method=post action=/write>{hidden}"
                 f"<ul>{''.join(rows)}</ul>{prune}<button>Write profiles</button></form>"
             )
             return _page(body)
@@ -255,6 +292,17 @@ def _page(body: str, refresh: str | None = None) -> str:
     )
 
 
+_REUSED_PAGE = (
+    "<h1>This link was already used</h1><p>The setup link works once, and another browser "
+    "opened it first. If that was not you, another user of this computer may have read it: "
+    "the setup page has been closed. Check your AWS config, then start the setup again.</p>"
+)
+_EXPIRED_PAGE = (
+    "<h1>This link has expired</h1><p>The setup link works for 2 minutes. "
+    "Start the setup again from the tray or with <code>aws-sso-tray configure --web</code>.</p>"
+)
+
+
 def _handler_for(page: ConfigurePage) -> Callable[..., BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         server_version = "aws-sso-tray"
@@ -263,13 +311,17 @@ def _handler_for(page: ConfigurePage) -> Callable[..., BaseHTTPRequestHandler]:
             # The URLs carry the token: never write them anywhere.
             pass
 
-        def _allowed(self, token: str | None) -> bool:
+        def _right_host(self) -> bool:
             port = page._server.server_address[1] if page._server else 0
-            if self.headers.get("Host") != f"127.0.0.1:{port}":
-                return False
-            return token is not None and secrets.compare_digest(token, page.token)
+            return self.headers.get("Host") == f"127.0.0.1:{port}"
 
-        def _send(self, status: int, text: str, location: str | None = None) -> None:
+        def _send(
+            self,
+            status: int,
+            text: str,
+            location: str | None = None,
+            cookie: str | None = None,
+        ) -> None:
             data = text.encode("utf-8")
             self.send_response(status)
             self.send_header("Content-Type", "text/html; charset=utf-8")
@@ -284,16 +336,36 @@ def _handler_for(page: ConfigurePage) -> Callable[..., BaseHTTPRequestHandler]:
             )
             if location:
                 self.send_header("Location", location)
+            if cookie:
+                self.send_header("Set-Cookie", cookie)
             self.end_headers()
             self.wfile.write(data)
 
         def do_GET(self) -> None:
             parts = urlsplit(self.path)
             token = parse_qs(parts.query).get("t", [None])[0]
-            if parts.path != "/" or not self._allowed(token):
+            if parts.path != "/" or not self._right_host():
                 self._send(403, _page("<h1>Forbidden</h1>"))
                 return
-            self._send(200, page.render())
+            verdict = page.link.check(token, self.headers.get("Cookie"))
+            if verdict is Verdict.EXCHANGE:
+                self._send(303, _page(""), location="/", cookie=page.link.set_cookie_header())
+            elif verdict is Verdict.REDIRECT:
+                self._send(303, _page(""), location="/")
+            elif verdict is Verdict.OK:
+                self._send(200, page.render())
+            elif verdict is Verdict.REUSED:
+                self._send(403, _page(_REUSED_PAGE))
+                page._end(
+                    "the setup page's one-time link was opened a second time, by a browser "
+                    "without the page's cookie, so the page was closed. If you did not open it "
+                    "twice, another user of this computer may have read the link: check your "
+                    "AWS config for sections you did not add, then start the setup again"
+                )
+            elif verdict is Verdict.EXPIRED:
+                self._send(403, _page(_EXPIRED_PAGE))
+            else:
+                self._send(403, _page("<h1>Forbidden</h1>"))
 
         def do_POST(self) -> None:
             try:
@@ -306,7 +378,13 @@ def _handler_for(page: ConfigurePage) -> Callable[..., BaseHTTPRequestHandler]:
             form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
             token = form.get("token", [None])[0]
             path = urlsplit(self.path).path
-            if path not in {"/start", "/write"} or not self._allowed(token):
+            if (
+                path not in {"/start", "/write"}
+                or not self._right_host()
+                or not page.link.has_cookie(self.headers.get("Cookie"))
+                or token is None
+                or not secrets.compare_digest(token, page.form_token)
+            ):
                 self._send(403, _page("<h1>Forbidden</h1>"))
                 return
             if path == "/start":
@@ -316,7 +394,7 @@ def _handler_for(page: ConfigurePage) -> Callable[..., BaseHTTPRequestHandler]:
                     return
             else:
                 page._write(form.get("role", []), form.get("prune", []))
-            self._send(303, page.render(), location=f"/?t={page.token}")
+            self._send(303, page.render(), location="/")
             if page.outcome is not None:
                 page._finished.set()  # the answer above was the last page
 
@@ -328,8 +406,9 @@ def start_configure_page(
     *,
     config_path: Path | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    link_ttl: float = LINK_TTL,
 ) -> ConfigurePage:
     """Serve the configure page and (by default) open it; `.url`, `.wait()`, `.stop()`."""
-    page = ConfigurePage(config_path=config_path, timeout=timeout)
+    page = ConfigurePage(config_path=config_path, timeout=timeout, link_ttl=link_ttl)
     page.start(open_browser)
     return page

@@ -59,6 +59,12 @@ def role_cache_key(
     return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")
 
 
+def usable_key_text(value: object) -> bool:
+    """Whether a cached key, secret or token can be handed out: a non-empty string without
+    whitespace (a space or line break would break a credentials file and every signature)."""
+    return isinstance(value, str) and bool(value) and not any(c.isspace() for c in value)
+
+
 def answer(args: list[str]) -> str | None:
     """The credential_process JSON for `credential-process ARGS`, or None to take the full path."""
     parsed = _parse_args(args)
@@ -85,14 +91,16 @@ def answer(args: list[str]) -> str | None:
         creds = data["Credentials"]
         expiration = clock.parse_time(creds["Expiration"])
         values = SimpleNamespace(
-            access_key_id=str(creds["AccessKeyId"]),
-            secret_access_key=str(creds["SecretAccessKey"]),
+            access_key_id=creds["AccessKeyId"],
+            secret_access_key=creds["SecretAccessKey"],
             session_token=creds.get("SessionToken") or None,
             expiration=expiration,
         )
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    if not values.access_key_id or not values.secret_access_key:
+    if not (usable_key_text(values.access_key_id) and usable_key_text(values.secret_access_key)):
+        return None
+    if values.session_token is not None and not usable_key_text(values.session_token):
         return None
     if expiration - clock.now() <= min_remaining:
         return None

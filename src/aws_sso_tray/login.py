@@ -308,7 +308,15 @@ class _CallbackHandler(BaseHTTPRequestHandler):
 
 
 class _CallbackServer(ThreadingHTTPServer):
-    """The one-shot loopback receiver of `?code=..&state=..` (or `?error=..`)."""
+    """The one-shot loopback receiver of `?code=..&state=..` (or `?error=..`).
+
+    The authorize URL (with `state`) is on the browser's command line, which every local user
+    can read in /proc, as with `aws sso login`; the PKCE verifier never leaves this process, so
+    a code sent elsewhere is useless. To keep the window short, the first answer that carries
+    the right state ends the server: it stops listening before it sends its page, so any later
+    request is refused at connect. Requests with a wrong state or path are answered and do not
+    count (else any local process could abort the login with one request).
+    """
 
     daemon_threads = True
     block_on_close = False
@@ -320,6 +328,8 @@ class _CallbackServer(ThreadingHTTPServer):
         self.result: _CallbackResult | None = None
         self.done = threading.Event()
         self.rejected = 0
+        self._closed = False
+        self._close_lock = threading.Lock()
         self._thread = threading.Thread(
             target=self.serve_forever,
             kwargs={"poll_interval": _WAIT_SLICE},
@@ -339,9 +349,14 @@ class _CallbackServer(ThreadingHTTPServer):
         self._thread.start()
 
     def close(self) -> None:
-        if self._thread.is_alive():
-            self.shutdown()
-        self.server_close()
+        """Stop listening (idempotent; callable from a handler's thread too)."""
+        with self._close_lock:
+            if self._closed:
+                return
+            self._closed = True
+            if self._thread.is_alive():
+                self.shutdown()
+            self.server_close()
 
     def receive(self, handler: _CallbackHandler, query: dict[str, list[str]]) -> None:
         state = _first(query, "state") or ""
@@ -375,6 +390,8 @@ class _CallbackServer(ThreadingHTTPServer):
                 error_description=_first(query, "error_description"),
             )
             self.done.set()
+        # The one answer is in: stop listening first, then answer on this connection.
+        self.close()
         if error is None:
             handler._answer(
                 200,

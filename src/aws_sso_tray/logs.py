@@ -132,3 +132,18 @@ def setup_logging(
             )
             file_handler.addFilter(Redactor())
             root.addHandler(file_handler)
+
+
+_warned: set[tuple[str, str]] = set()
+_warned_lock = threading.Lock()
+
+
+def warn_once(logger: logging.Logger, key: tuple[str, str], message: str, *args: object) -> None:
+    """A warning the first time this process sees `key` (say a file and its problem), DEBUG after.
+
+    For a bad file the engine reads every cycle: one line in the log, not one a minute.
+    """
+    with _warned_lock:
+        first = key not in _warned
+        _warned.add(key)
+    logger.log(logging.WARNING if first else logging.DEBUG, message, *args)

@@ -34,6 +34,7 @@ from __future__ import annotations
 import configparser
 import locale
 import os
+import re
 import shlex
 import threading
 from collections.abc import Iterable, Mapping
@@ -63,12 +64,16 @@ __all__ = [
     "profiles_by_session",
     "read_config",
     "sessions",
+    "valid_region",
 ]
 
 # The keys botocore's SSOProvider requires once a profile has an account id or a role name.
 _ROLE_KEYS = ("sso_account_id", "sso_role_name")
 _SESSION_KEYS = ("sso_start_url", "sso_region")
 _CONFIGURE_SSO = "run `aws configure sso`"
+# botocore's own rule for a region (`utils.validate_region_name`, checked when it creates a
+# client): a host label. Stricter would refuse regions AWS has not opened yet.
+_REGION_RE = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?$")
 
 
 class ProfileNotFoundError(ConfigError):
@@ -330,6 +335,18 @@ def _path(config_file: Path | str | None) -> Path:
     return Path(os.path.expandvars(str(config_file))).expanduser()
 
 
+def valid_region(text: str) -> bool:
+    """Whether botocore accepts `text` as a region name (`us east 1` it does not)."""
+    return bool(_REGION_RE.match(text))
+
+
+def _bad_region(region: str) -> str:
+    return (
+        f"sso_region = {region!r}, which is not an AWS region; use the region's code, "
+        "like us-east-1 or eu-west-1"
+    )
+
+
 def _where(path: Path, line: int | None) -> str:
     shown = display_path(path)
     return f"{shown} line {line}: " if line is not None else f"{shown}: "
@@ -457,10 +474,19 @@ def _build(path: Path, config: Mapping[str, Any], raw: Mapping[str, Any], text: 
                 line=line,
             )
             continue
+        region = _value(section, "sso_region") or ""
+        if not valid_region(region):
+            line = line_of_session(name)
+            session_problems[name] = ConfigProblem(
+                message=f"{_where(path, line)}[sso-session {name}] has {_bad_region(region)}",
+                session=name,
+                line=line,
+            )
+            continue
         valid_sessions[name] = SsoSession(
             name=name,
             start_url=_value(section, "sso_start_url") or "",
-            region=_value(section, "sso_region") or "",
+            region=region,
             registration_scopes=_scopes(_value(section, "sso_registration_scopes")),
         )
 
@@ -545,10 +571,14 @@ def _build(path: Path, config: Mapping[str, Any], raw: Mapping[str, Any], text: 
                     f"[sso-session NAME] section) or {fix}"
                 )
                 continue
+            region = _value(section, "sso_region") or ""
+            if not valid_region(region):
+                problem(f"{at}profile '{name}' has {_bad_region(region)}")
+                continue
             session = SsoSession(
                 name=None,
                 start_url=_value(section, "sso_start_url") or "",
-                region=_value(section, "sso_region") or "",
+                region=region,
             )
 
         role_missing = [k for k in _ROLE_KEYS if _value(section, k) is None]

@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 
 from aws_sso_tray import atomicfile, clock, paths
 from aws_sso_tray.errors import LoginNeededError, NoRoleAccessError
-from aws_sso_tray.fastpath import role_cache_key
+from aws_sso_tray.fastpath import role_cache_key, usable_key_text
+from aws_sso_tray.logs import warn_once
 
 if TYPE_CHECKING:
     from aws_sso_tray.profiles import SsoProfile
@@ -69,13 +70,22 @@ class RoleCredentials:
         if not isinstance(key_id, str) or not key_id or not isinstance(secret, str) or not secret:
             raise ValueError("no AccessKeyId / SecretAccessKey")
         token = data.get("SessionToken")
+        for name, value in (("AccessKeyId", key_id), ("SecretAccessKey", secret)):
+            if not usable_key_text(value):
+                raise ValueError(f"{name} is not usable (it has whitespace)")
+        if token not in (None, "") and not usable_key_text(token):
+            raise ValueError("SessionToken is not usable (whitespace, or not a string)")
         expiration = data.get("Expiration")
         account = data.get("AccountId")
+        try:
+            expires = clock.parse_time(expiration) if expiration not in (None, "") else None
+        except ValueError:
+            raise ValueError("Expiration is not a usable time") from None  # no value: no secret
         return cls(
             access_key_id=key_id,
             secret_access_key=secret,
             session_token=token if isinstance(token, str) and token else None,
-            expiration=clock.parse_time(expiration) if expiration not in (None, "") else None,
+            expiration=expires,
             account_id=str(account) if account not in (None, "") else None,
         )
 
@@ -98,7 +108,16 @@ def read_cached(profile: SsoProfile) -> RoleCredentials | None:
     try:
         return RoleCredentials.from_dict(data["Credentials"])
     except ValueError as exc:
-        log.warning("ignoring unusable role-credential cache for %s (%s)", profile.name, exc)
+        # `exc` names a key or a timestamp, never a secret (a timestamp is none).
+        path = str(cache_file(profile))
+        warn_once(
+            log,
+            (path, str(exc)),
+            "ignoring unusable role-credential cache %s for %s (%s)",
+            path,
+            profile.name,
+            exc,
+        )
         return None
 
 

@@ -32,7 +32,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any, Literal, Protocol, get_args
 
-from aws_sso_tray.clock import parse_duration
+from aws_sso_tray.clock import DURATION_RANGE, OutOfRangeError, parse_duration
 from aws_sso_tray.errors import ConfigError
 
 if sys.version_info >= (3, 11):
@@ -421,22 +421,14 @@ def _parse_sessions(raw: Any, bad: _Bad) -> tuple[SessionSettings, ...]:
 
 
 def _duration_value(raw: Any) -> timedelta:
-    if isinstance(raw, bool):
+    if isinstance(raw, bool) or not isinstance(raw, (int, float, str)):
         raise ValueError(f'must be a duration such as "10m", not {raw!r}')
-    if isinstance(raw, (int, float)):
-        duration = timedelta(seconds=raw)  # plain numbers are seconds, as in parse_duration
-    elif isinstance(raw, str):
-        try:
-            duration = parse_duration(raw)
-        except ValueError:
-            raise ValueError(
-                f'must be a duration such as "90s", "10m" or "8h", not {raw!r}'
-            ) from None
-    else:
-        raise ValueError(f'must be a duration such as "10m", not {raw!r}')
-    if duration <= timedelta(0):
-        raise ValueError(f"must be longer than zero, not {raw!r}")
-    return duration
+    try:
+        return parse_duration(raw)  # plain numbers are seconds
+    except OutOfRangeError:
+        raise ValueError(f"must be {DURATION_RANGE}, not {raw!r}") from None
+    except ValueError:
+        raise ValueError(f'must be a duration such as "90s", "10m" or "8h", not {raw!r}') from None
 
 
 # --- writing --------------------------------------------------------------------------------------

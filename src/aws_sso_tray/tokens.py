@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from aws_sso_tray import atomicfile, clock, paths
 from aws_sso_tray.errors import AppError, LoginNeededError
+from aws_sso_tray.logs import warn_once
 
 if TYPE_CHECKING:
     from aws_sso_tray.profiles import SsoSession
@@ -120,7 +121,10 @@ class SsoToken:
             raise ValueError("no accessToken")
         if "expiresAt" not in data:
             raise ValueError("no expiresAt")
-        expires_at = clock.parse_time(data["expiresAt"])
+        try:
+            expires_at = clock.parse_time(data["expiresAt"])
+        except ValueError:
+            raise ValueError("expiresAt is not a usable time") from None  # no value: no secret
         registration = data.get("registrationExpiresAt")
         return cls(
             start_url=_text(data.get("startUrl")) or start_url,
@@ -201,7 +205,9 @@ def read_token(session: SsoSession) -> SsoToken | None:
         token = SsoToken.from_dict(data, start_url=session.start_url, region=session.region)
     except ValueError as exc:
         # Never echo the content: it holds secrets.
-        log.warning("ignoring unusable SSO token cache %s (%s)", path, type(exc).__name__)
+        warn_once(
+            log, (str(path), str(exc)), "ignoring unusable SSO token cache %s (%s)", path, exc
+        )
         return None
     if not _same_start_url(token.start_url, session.start_url):
         log.info("SSO token cache %s is for another start URL; ignoring it", path)

@@ -335,7 +335,7 @@ class TrayApp:
                 started = False
         if not started:
             log.info("tray: the configure page is already open; showing it again")
-            _open_url(page.url)
+            _open_url(page.new_url())  # the first link works only once
             return False
         log.info("tray: configure page served on 127.0.0.1")
         self.refresh_view()  # the entry now offers to show the open page again
@@ -349,6 +349,8 @@ class TrayApp:
             # The engine also notices the config file change on its own; do not make them wait.
             self.engine.wake()
             log.info("tray: profiles configured")
+        elif page.problem is not None:
+            self.notify("configure", "Setup page closed", page.problem)
         else:
             log.info("tray: the configure page closed without writing profiles")
         return written
