@@ -9,7 +9,15 @@ read-only file in a writable folder and root ignores mode bits altogether.
 
 `locked(path)` is the inter-process lock held across a read-modify-write. Lock files live in our
 state folder, not beside the user's file, so ~/.aws gets no litter and a read-only ~/.aws still
-gives a clear error from the writability check rather than from the lock.
+gives a clear error from the writability check rather than from the lock. A writer waiting for it
+waits longer the bigger the file (`lock_timeout_for`), so it outlasts a legitimate edit of a big
+file instead of failing while the holder is still at work.
+
+Other programs write ~/.aws/credentials without our lock (appending in place, or rewriting it).
+`read_stamped` notes what we read (device, inode, size, mtime in ns, and a SHA-256 of the bytes,
+because mtime alone is too coarse on many filesystems), and `write_atomic(..., unchanged_since=)`
+checks it again as the very last step before `os.replace`: when the file changed, nothing is
+replaced and `FileChangedError` tells the caller to read it again and redo its edit.
 """
 
 from __future__ import annotations
@@ -23,7 +31,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +41,8 @@ from aws_sso_tray.errors import FileWriteError
 TEMP_SUFFIX = ".aws-sso-tray.tmp"
 STALE_TEMP_SECONDS = 60.0
 LOCK_TIMEOUT_SECONDS = 30.0
+LOCK_SECONDS_PER_MB = 1.0  # on top: a 50 MB credentials file edits in a few seconds; be generous
+_READ_CHUNK = 1 << 20
 _REPLACE_RETRIES = 20  # Windows: os.replace fails while another process has the file open
 
 
@@ -77,8 +88,19 @@ def _owner_may_write(path: Path) -> bool:
     return os.access(path, os.W_OK)
 
 
-def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
-    """Replace the file at `path` (through symlinks) with `data`, atomically, with `mode`."""
+def write_atomic(
+    path: Path,
+    data: bytes | Iterable[bytes],
+    *,
+    mode: int = 0o600,
+    unchanged_since: FileStamp | None = None,
+) -> None:
+    """Replace the file at `path` (through symlinks) with `data`, atomically, with `mode`.
+
+    `data` may come in chunks, so a big file need not be held twice in memory. With
+    `unchanged_since`, FileChangedError (and nothing replaced) when the file is no longer the
+    one read then.
+    """
     target = check_writable(path)
     folder = target.parent
     try:
@@ -94,12 +116,14 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.writelines([data] if isinstance(data, bytes) else data)
             handle.flush()
             os.fsync(handle.fileno())
         if sys.platform != "win32":
             tmp.chmod(mode)
             _keep_owner(tmp, target)
+        if unchanged_since is not None:
+            check_unchanged(target, unchanged_since)
         _replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -110,6 +134,66 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
             tmp.unlink()
         raise
     _fsync_folder(folder)
+
+
+class FileChangedError(FileWriteError):
+    """The file changed after we read it (another program wrote it): read it again, redo."""
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What we read of a file: compared again right before we replace it."""
+
+    identity: tuple[int, int, int, int] | None  # st_dev, st_ino, st_size, st_mtime_ns; None: absent
+    digest: bytes  # SHA-256 of the bytes (b"" when absent)
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = Path(path).stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def read_stamped(path: Path) -> tuple[bytes | None, FileStamp]:
+    """The bytes of the file at `path` (None when absent) and the stamp of what was read.
+
+    OSErrors other than a missing file propagate. A file that changed while we read it is read
+    again, so the stamp always describes the bytes returned.
+    """
+    while True:
+        before = _identity(path)
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            data = None
+        if _identity(path) == before and (data is None) == (before is None):
+            digest = hashlib.sha256(data).digest() if data is not None else b""
+            return data, FileStamp(before, digest)
+
+
+def check_unchanged(path: Path, stamp: FileStamp) -> None:
+    """FileChangedError unless the file at `path` is still the one `stamp` describes."""
+    # The identity last too: a writer appending after the bytes were hashed changes the size,
+    # which this last look, right before os.replace, sees.
+    if (
+        _identity(path) != stamp.identity
+        or _digest(path) != stamp.digest
+        or _identity(path) != stamp.identity
+    ):
+        raise FileChangedError(f"{path} changed while we were editing it")
+
+
+def _digest(path: Path) -> bytes:
+    hasher = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_READ_CHUNK):
+                hasher.update(chunk)
+    except FileNotFoundError:
+        return b""
+    return hasher.digest()
 
 
 def _keep_owner(tmp: Path, target: Path) -> None:
@@ -189,10 +273,29 @@ def lock_path_for(path: Path) -> Path:
 _held = threading.local()
 
 
+def lock_timeout_for(path: Path) -> float:
+    """How long a writer waits for the lock of `path`: longer than an edit of it can take.
+
+    An edit reads, parses and rewrites the whole file, so it takes time in proportion to its
+    size: 30 s plus 1 s per MB (80 s for a 50 MB file, which edits in a few seconds).
+    """
+    try:
+        size = resolve_target(path).stat().st_size
+    except OSError:
+        size = 0
+    return LOCK_TIMEOUT_SECONDS + LOCK_SECONDS_PER_MB * size / 1e6
+
+
 @contextlib.contextmanager
-def locked(path: Path, *, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Hold the inter-process lock for the file at `path` (re-entrant within a thread)."""
+def locked(path: Path, *, timeout: float | None = None) -> Iterator[None]:
+    """Hold the inter-process lock for the file at `path` (re-entrant within a thread).
+
+    `timeout` defaults to `lock_timeout_for(path)`.
+    """
     from filelock import FileLock, Timeout
+
+    if timeout is None:
+        timeout = lock_timeout_for(path)
 
     lock_file = lock_path_for(path)
     depths: dict[str, int] = _held.__dict__.setdefault("depths", {})

@@ -81,12 +81,18 @@ import configparser
 import contextlib
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aws_sso_tray.atomicfile import check_writable, locked, resolve_target, write_atomic
+from aws_sso_tray.atomicfile import (
+    FileChangedError,
+    check_writable,
+    locked,
+    resolve_target,
+    write_atomic,
+)
 from aws_sso_tray.clock import format_time
 from aws_sso_tray.errors import AppError, ConfigError, FileWriteError, LongTermKeysError
 from aws_sso_tray.inifile import (
@@ -117,6 +123,7 @@ OWNED_KEYS: tuple[str, ...] = (ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN, 
 STATE_FILE_NAME = "credentials-sections.json"
 _FINGERPRINT_SALT = b"aws-sso-tray credentials section v1:"
 _DEFAULT_SECTION = configparser.DEFAULTSECT
+CHANGED_RETRIES = 5  # reads of a file another program keeps changing under us
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,11 +148,8 @@ def write_many(path: Path, updates: Mapping[str, CredentialValues], *, force: bo
         return
     path = Path(path).expanduser()
     _refuse_config_file(path)
-    with locked(path):
-        target = check_writable(path)
-        doc = _CredentialsDocument.load(target)
-        records = _RECORDS.load(target)
-        edits = Edits()
+
+    def plan(doc: _CredentialsDocument, edits: Edits) -> _Planned:
         new_records: dict[str, _Record | None] = {}
         for section, values in wanted.items():
             occurrences = doc.occurrences(section)
@@ -162,12 +166,14 @@ def write_many(path: Path, updates: Mapping[str, CredentialValues], *, force: bo
             new_records[section] = _Record(created, _fingerprint(values[ACCESS_KEY_ID]))
             doc.plan_write(section, values, edits)
         doc.keep_headers_apart(edits, written=wanted.keys())
-        doc.refuse_problems(path, edits)
-        new_text = doc.render(edits)
-        _verify(doc.text, new_text, {s: dict(v) for s, v in wanted.items()}, removed=())
-        write_atomic(target, (doc.bom + new_text).encode("utf-8"))
+        return _Planned(new_records, {s: dict(v) for s, v in wanted.items()}, ())
+
+    with locked(path):
+        target = check_writable(path)
+        records = _RECORDS.load(target)
+        planned = _edit(path, target, plan)
         log.debug("wrote credentials for %s into %s", ", ".join(sorted(wanted)), target)
-        _RECORDS.save(target, new_records)
+        _RECORDS.save(target, planned.records)
 
 
 def remove_sections(path: Path, sections: Iterable[str]) -> tuple[str, ...]:
@@ -182,15 +188,8 @@ def remove_sections(path: Path, sections: Iterable[str]) -> tuple[str, ...]:
     if not names:
         return ()
     _refuse_config_file(path)
-    with locked(path):
-        target = resolve_target(path)
-        records = _RECORDS.load(target)
-        if not target.exists():
-            _RECORDS.save(target, {name: None for name in names if name in records})
-            return ()
-        check_writable(path)
-        doc = _CredentialsDocument.load(target)
-        edits = Edits()
+
+    def plan(doc: _CredentialsDocument, edits: Edits) -> _Planned:
         removed: list[str] = []
         forget: dict[str, _Record | None] = {}
         for name in names:
@@ -209,13 +208,63 @@ def remove_sections(path: Path, sections: Iterable[str]) -> tuple[str, ...]:
         if removed:
             doc.plan_remove(removed, edits)
             doc.keep_headers_apart(edits, written=())
-            doc.refuse_problems(path, edits)
-            new_text = doc.render(edits)
-            _verify(doc.text, new_text, {}, removed=tuple(removed))
-            write_atomic(target, (doc.bom + new_text).encode("utf-8"))
-            log.debug("removed sections %s from %s", ", ".join(removed), target)
-        _RECORDS.save(target, forget)
-        return tuple(removed)
+        return _Planned(forget, {}, tuple(removed))
+
+    with locked(path):
+        target = resolve_target(path)
+        records = _RECORDS.load(target)
+        if not target.exists():
+            _RECORDS.save(target, {name: None for name in names if name in records})
+            return ()
+        check_writable(path)
+        planned = _edit(path, target, plan)
+        if planned.removed:
+            log.debug("removed sections %s from %s", ", ".join(planned.removed), target)
+        _RECORDS.save(target, planned.records)
+        return planned.removed
+
+
+@dataclass(frozen=True)
+class _Planned:
+    records: dict[str, _Record | None]  # the changes to our record of sections
+    written: dict[str, dict[str, str]]  # sections and the values of ours they get
+    removed: tuple[str, ...]  # sections whose keys of ours go
+
+
+def _edit(
+    path: Path, target: Path, plan: Callable[[_CredentialsDocument, Edits], _Planned]
+) -> _Planned:
+    """Read the file, `plan` the edits, check and write them; under the caller's lock.
+
+    Other programs write the file without our lock. When one did between our read and our
+    rename (`atomicfile` checks right before `os.replace`), its text is read again and the edit
+    planned anew, so what it wrote is kept; a file that keeps changing is left to its writer.
+    """
+    for _ in range(CHANGED_RETRIES):
+        doc, stamp = _CredentialsDocument.load_stamped(target)
+        edits = Edits()
+        planned = plan(doc, edits)
+        if not planned.written and not planned.removed:
+            return planned
+        doc.refuse_problems(path, edits)
+        old, new = doc.excerpts(edits)
+        _verify(old, new, planned.written, removed=planned.removed)
+        try:
+            write_atomic(target, _encoded(doc.bom, doc.render_chunks(edits)), unchanged_since=stamp)
+        except FileChangedError:
+            log.info("%s changed while we edited it (another program wrote it): again", target)
+            continue
+        return planned
+    raise FileWriteError(
+        f"{path} kept changing while we edited it ({CHANGED_RETRIES} tries): another program "
+        f"is writing it; try again when it is done (it was left as that program wrote it)"
+    )
+
+
+def _encoded(bom: str, chunks: Iterable[str]) -> Iterator[bytes]:
+    yield bom.encode("utf-8")
+    for chunk in chunks:
+        yield chunk.encode("utf-8")
 
 
 def read_section(path: Path, section: str) -> dict[str, str] | None:
@@ -353,11 +402,12 @@ class _CredentialsDocument(IniDocument):
         )
 
     def plan_remove(self, names: Iterable[str], edits: Edits) -> None:
-        wanted = set(names)
+        going = sorted(
+            (section for name in set(names) for section in self.occurrences(name)),
+            key=lambda section: section.header,
+        )
         # Last first, so a section followed only by sections that go is known to end the file.
-        for section in reversed(self.sections):
-            if section.name not in wanted:
-                continue
+        for section in reversed(going):
             dropped = self._strip_ours(section, edits, drop_if_empty=True)
             if dropped and all(i in edits.delete for i in range(section.header, len(self.lines))):
                 # The file's last section goes: take the blank line(s) we put before it too.
