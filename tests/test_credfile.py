@@ -1044,3 +1044,62 @@ def test_concurrent_writers_lose_nothing_and_readers_never_see_a_partial_file(
     leftovers = [p.name for p in cred_file.parent.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
     assert stat.S_IMODE(cred_file.stat().st_mode) == 0o600
+
+
+# --------------------------------------------------------------------------------------------
+# Writers that take no lock: another program appends sections in place while we write
+
+APPENDER = textwrap.dedent(
+    """
+    import os
+    import sys
+    import time
+    from pathlib import Path
+
+    path, count, go = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    while not go.exists():
+        time.sleep(0.005)
+    for i in range(count):
+        # What `echo ... >> ~/.aws/credentials` does: no lock, one write in place.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, f"\\n[other{i}]\\nregion = r{i}\\n".encode())
+        finally:
+            os.close(fd)
+        time.sleep(0.01)
+    """
+)
+
+
+def test_sections_appended_by_a_writer_without_our_lock_are_not_lost(
+    cred_file: Path, no_fsync: None
+) -> None:
+    appended = 400
+    filler = "".join(f"[filler{i}]\nregion = eu-west-{i}\n\n" for i in range(200))
+    write(cred_file, "[default]\nregion = eu-west-1\n\n" + filler)
+    go = cred_file.parent.parent / "go"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", APPENDER, str(cred_file), str(appended), str(go)]
+    )
+    go.touch()
+    writes = busy = 0
+    try:
+        while proc.poll() is None:
+            try:
+                credfile.write_many(cred_file, {"ours0": creds(writes), "ours1": creds(writes)})
+            except FileWriteError as exc:
+                assert "kept changing" in str(exc)
+                busy += 1
+                continue
+            last = writes
+            writes += 1
+    finally:
+        proc.wait(timeout=120)
+    assert proc.returncode == 0
+    assert writes >= 20, f"only {writes} writes got through ({busy} gave up)"
+    parsed = botocore_view(cred_file)
+    lost = [i for i in range(appended) if parsed.get(f"other{i}") != {"region": f"r{i}"}]
+    assert lost == [], f"{len(lost)} of {appended} appended sections lost"
+    for name in ("ours0", "ours1"):
+        assert parsed[name]["aws_access_key_id"] == creds(last).access_key_id
+    assert parsed["filler199"] == {"region": "eu-west-199"}

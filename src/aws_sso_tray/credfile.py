@@ -81,6 +81,8 @@ import configparser
 import contextlib
 import hashlib
 import logging
+import os
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -88,8 +90,10 @@ from typing import TYPE_CHECKING, Any
 
 from aws_sso_tray.atomicfile import (
     FileChangedError,
+    FileStamp,
     check_writable,
     locked,
+    read_stamped,
     resolve_target,
     write_atomic,
 )
@@ -249,16 +253,107 @@ def _edit(
         doc.refuse_problems(path, edits)
         old, new = doc.excerpts(edits)
         _verify(old, new, planned.written, removed=planned.removed)
-        try:
-            write_atomic(target, _encoded(doc.bom, doc.render_chunks(edits)), unchanged_since=stamp)
-        except FileChangedError:
-            log.info("%s changed while we edited it (another program wrote it): again", target)
-            continue
+        with _opened(target, stamp) as replaced:
+            busy = _others_write(target, stamp)
+            try:
+                write_atomic(
+                    target, _encoded(doc.bom, doc.render_chunks(edits)), unchanged_since=stamp
+                )
+            except FileChangedError:
+                _FOREIGN[str(target)] = time.monotonic()
+                log.info("%s changed while we edited it (another program wrote it): again", target)
+                continue
+            _remember_ours(target)
+            if busy and replaced is not None:
+                _keep_late_appends(target, replaced, stamp)
         return planned
     raise FileWriteError(
         f"{path} kept changing while we edited it ({CHANGED_RETRIES} tries): another program "
         f"is writing it; try again when it is done (it was left as that program wrote it)"
     )
+
+
+# Writers without our lock, after the rename: one that opened the file before our os.replace
+# writes into the file we replaced, unseen. When another program wrote the file lately, we give
+# such a writer a moment and move what it appended there into the new file.
+LATE_WRITE_GRACE = 0.05  # seconds between opening a file and writing it, for an appender
+_ACTIVE_SECONDS = 2.0  # another program that wrote this recently may still be writing
+_OURS: dict[str, tuple[int, int, int, int] | None] = {}  # what this process last wrote, by file
+_FOREIGN: dict[str, float] = {}  # when another program's write was last seen, by file
+
+
+@contextlib.contextmanager
+def _opened(target: Path, stamp: FileStamp) -> Iterator[int | None]:
+    """A descriptor of the file `stamp` describes, or None (absent, or already another)."""
+    try:
+        fd = os.open(target, os.O_RDONLY)
+    except OSError:
+        yield None
+        return
+    try:
+        st = os.fstat(fd)
+        same = stamp.identity == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        yield fd if same else None
+    finally:
+        os.close(fd)
+
+
+def _others_write(target: Path, stamp: FileStamp) -> bool:
+    key = str(target)
+    identity = stamp.identity
+    if (
+        identity is not None
+        and identity != _OURS.get(key)
+        and time.time() - identity[3] / 1e9 < _ACTIVE_SECONDS
+    ):
+        _FOREIGN[key] = time.monotonic()
+    seen = _FOREIGN.get(key)
+    return seen is not None and time.monotonic() - seen < _ACTIVE_SECONDS
+
+
+def _remember_ours(target: Path) -> None:
+    try:
+        st = target.stat()
+    except OSError:
+        return
+    _OURS[str(target)] = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def _keep_late_appends(target: Path, replaced: int, stamp: FileStamp, depth: int = 0) -> None:
+    """Append to `target` what was appended to the file we replaced (`replaced`) after our read."""
+    time.sleep(LATE_WRITE_GRACE)
+    for _ in range(CHANGED_RETRIES):
+        tail = _late_tail(target, replaced, stamp)
+        if not tail:
+            return
+        data, current = read_stamped(target)
+        head = data or b""
+        if head and not head.endswith((b"\n", b"\r")) and not tail.startswith((b"\n", b"\r")):
+            head += b"\n"
+        with _opened(target, current) as now_replaced:
+            try:
+                write_atomic(target, head + tail, unchanged_since=current)
+            except FileChangedError:
+                continue  # read the file again; the late bytes are still where they were
+            _remember_ours(target)
+            log.info("kept %d bytes another program appended to %s meanwhile", len(tail), target)
+            if now_replaced is not None and depth < CHANGED_RETRIES:
+                _keep_late_appends(target, now_replaced, current, depth + 1)
+            return
+    log.warning("%s kept changing while we kept another program's appends: check it", target)
+
+
+def _late_tail(target: Path, replaced: int, stamp: FileStamp) -> bytes:
+    """What was appended to the replaced file since `stamp` (b"" when nothing was)."""
+    assert stamp.identity is not None
+    _, _, size, mtime_ns = stamp.identity
+    st = os.fstat(replaced)
+    if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
+        return b""
+    if st.st_size <= size:
+        log.warning("another program rewrote %s as we replaced it: check the file", target)
+        return b""
+    return os.pread(replaced, st.st_size - size, size)
 
 
 def _encoded(bom: str, chunks: Iterable[str]) -> Iterator[bytes]:
