@@ -1103,3 +1103,48 @@ def test_sections_appended_by_a_writer_without_our_lock_are_not_lost(
     for name in ("ours0", "ours1"):
         assert parsed[name]["aws_access_key_id"] == creds(last).access_key_id
     assert parsed["filler199"] == {"region": "eu-west-199"}
+
+
+def interleaved_writer(monkeypatch: pytest.MonkeyPatch, path: Path, times: int) -> list[str]:
+    """Another program appending a section between our read and our rename, `times` times."""
+    real = credfile._verify
+    appended: list[str] = []
+
+    def verify_then_someone_appends(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
+        if len(appended) < times:
+            name = f"other{len(appended)}"
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(f"\n[{name}]\nregion = eu-west-2\n")
+            appended.append(name)
+
+    monkeypatch.setattr(credfile, "_verify", verify_then_someone_appends)
+    return appended
+
+
+def test_a_change_between_our_read_and_our_rename_is_read_again_and_kept(
+    cred_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(cred_file, "[default]\nregion = eu-west-1\n")
+    appended = interleaved_writer(monkeypatch, cred_file, times=2)
+    credfile.write_credentials(cred_file, "dev", creds())
+    assert appended == ["other0", "other1"]
+    assert cred_file.read_text() == (
+        "[default]\nregion = eu-west-1\n\n[other0]\nregion = eu-west-2\n\n"
+        "[other1]\nregion = eu-west-2\n\n[dev]\n" + block()
+    )
+
+
+def test_a_file_that_keeps_changing_is_left_to_its_writer_with_one_line(
+    cred_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(cred_file, "[default]\nregion = eu-west-1\n")
+    appended = interleaved_writer(monkeypatch, cred_file, times=100)
+    with pytest.raises(FileWriteError) as caught:
+        credfile.write_credentials(cred_file, "dev", creds())
+    assert caught.value.exit_code == ExitCode.FILE_ERROR
+    assert "kept changing" in str(caught.value) and "\n" not in str(caught.value)
+    assert len(appended) == credfile.CHANGED_RETRIES
+    parsed = botocore_view(cred_file)
+    assert "dev" not in parsed
+    assert all(parsed[name] == {"region": "eu-west-2"} for name in appended)
