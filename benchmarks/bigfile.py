@@ -53,10 +53,12 @@ else:
     before = rss_kb()
     start = time.perf_counter()
     credfile.write_credentials(Path(path), section, creds)
+elapsed = time.perf_counter() - start
+peak = rss_kb()  # before the check below, which reads the whole file again
+if side != "botocore":
     text = Path(path).read_text()
     assert "aws_access_key_id = ASIABENCHMARK0000001" in text, "the edit did not land"
-elapsed = time.perf_counter() - start
-print(json.dumps({"seconds": elapsed, "peak_kb": rss_kb(), "imports_kb": before}))
+print(json.dumps({"seconds": elapsed, "peak_kb": peak, "imports_kb": before}))
 """
 
 

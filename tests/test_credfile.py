@@ -1148,3 +1148,14 @@ def test_a_file_that_keeps_changing_is_left_to_its_writer_with_one_line(
     parsed = botocore_view(cred_file)
     assert "dev" not in parsed
     assert all(parsed[name] == {"region": "eu-west-2"} for name in appended)
+
+
+def test_a_writer_waits_for_the_lock_longer_the_bigger_the_file(cred_file: Path) -> None:
+    from aws_sso_tray import atomicfile
+
+    write(cred_file, "[default]\nregion = eu-west-1\n")
+    small = atomicfile.lock_timeout_for(cred_file)
+    with cred_file.open("r+b") as handle:
+        handle.truncate(50_000_000)  # sparse: the size is what counts
+    # An edit of a 50 MB file takes seconds (benchmarks/bigfile.py): a waiter must outlast it.
+    assert atomicfile.lock_timeout_for(cred_file) >= small + 45 >= 75

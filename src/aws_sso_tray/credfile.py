@@ -66,9 +66,20 @@ Safety of the write
     One read-modify-write under `atomicfile.locked` (the lock is held across the read, so two
     writers never lose each other's sections), written with `atomicfile.write_atomic` (temp file
     in the same folder, fsync, `os.replace`, mode 0600, through symlinks, explicit read-only
-    checks, temp files of killed writers swept). Before writing, the new text is parsed again with
+    checks, temp files of killed writers swept). Before writing, the sections the edit touches
+    (`IniDocument.excerpts`; the rest of the file is kept byte for byte) are parsed again with
     configparser and compared with the old: every section other than the target must be unchanged
-    and the target must hold exactly the expected values, or nothing is written.
+    and the target must hold exactly the expected values, or nothing is written. Nothing reads
+    the whole file more than once, so a 50 MB file edits in seconds (benchmarks/bigfile.py).
+
+Writers that take no lock
+    Other programs append to the file or rewrite it without our lock. Right before `os.replace`
+    `write_atomic` checks the file is still the one we read (device, inode, size, mtime and a
+    SHA-256 of its bytes); when it is not, we read it again and redo the edit, up to
+    `CHANGED_RETRIES` times, then give up with a one-line error (exit 6) and leave the file as
+    that program wrote it. A writer that opened the file before our rename and writes after it
+    writes into the file we replaced: when another program wrote the file in the last seconds we
+    keep the replaced file open for `LATE_WRITE_GRACE` and carry what was appended to it over.
 
 Credentials are accepted as any object with `access_key_id`, `secret_access_key`,
 `session_token` and `expiration` (the `formats.Credentials` protocol, which

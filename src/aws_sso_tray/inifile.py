@@ -37,6 +37,13 @@ How edits are written back
     Every line keeps its own line ending; a line we add takes the file's (that of its first
     line; LF for a new file), and so does a last line without one that now has lines after it.
     A new section goes at the end of the file, after one blank line.
+
+Big files
+    A credentials file can hold hundreds of thousands of sections. One pass over the text keeps
+    only line offsets, section headers and names, and problems; a section's options are parsed
+    when the section is asked for. An edit is checked and verified only in its `windows`: the
+    sections it touches, bounded by untouched headers, which reset configparser's state; the
+    rest is copied as slices of the text.
 """
 
 from __future__ import annotations
