@@ -103,6 +103,7 @@ from aws_sso_tray.atomicfile import (
     FileChangedError,
     FileStamp,
     check_writable,
+    lock_path_for,
     locked,
     read_stamped,
     resolve_target,
@@ -289,7 +290,6 @@ def _edit(
 # such a writer a moment and move what it appended there into the new file.
 LATE_WRITE_GRACE = 0.05  # seconds between opening a file and writing it, for an appender
 _ACTIVE_SECONDS = 2.0  # another program that wrote this recently may still be writing
-_OURS: dict[str, tuple[int, int, int, int] | None] = {}  # what this process last wrote, by file
 _FOREIGN: dict[str, float] = {}  # when another program's write was last seen, by file
 
 
@@ -314,7 +314,7 @@ def _others_write(target: Path, stamp: FileStamp) -> bool:
     identity = stamp.identity
     if (
         identity is not None
-        and identity != _OURS.get(key)
+        and identity != _last_locked_write(target)
         and time.time() - identity[3] / 1e9 < _ACTIVE_SECONDS
     ):
         _FOREIGN[key] = time.monotonic()
@@ -322,12 +322,27 @@ def _others_write(target: Path, stamp: FileStamp) -> bool:
     return seen is not None and time.monotonic() - seen < _ACTIVE_SECONDS
 
 
-def _remember_ours(target: Path) -> None:
+def _written_mark(target: Path) -> Path:
+    # Beside the lock file: every writer that takes our lock (any aws-sso-tray process) says
+    # there which file it left, so only a change by some other program counts as foreign.
+    lock = lock_path_for(target)
+    return lock.with_name(lock.stem + ".written")
+
+
+def _last_locked_write(target: Path) -> tuple[int, int, int, int] | None:
     try:
+        fields = tuple(int(x) for x in _written_mark(target).read_text().split())
+    except (OSError, ValueError):
+        return None
+    return (fields[0], fields[1], fields[2], fields[3]) if len(fields) == 4 else None
+
+
+def _remember_ours(target: Path) -> None:
+    """Note, under the lock, which file we left (see `_written_mark`)."""
+    with contextlib.suppress(OSError):
         st = target.stat()
-    except OSError:
-        return
-    _OURS[str(target)] = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        mark = f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns}\n"
+        _written_mark(target).write_text(mark, encoding="ascii")
 
 
 def _keep_late_appends(target: Path, replaced: int, stamp: FileStamp, depth: int = 0) -> None:
