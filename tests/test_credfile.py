@@ -1159,3 +1159,26 @@ def test_a_writer_waits_for_the_lock_longer_the_bigger_the_file(cred_file: Path)
         handle.truncate(50_000_000)  # sparse: the size is what counts
     # An edit of a 50 MB file takes seconds (benchmarks/bigfile.py): a waiter must outlast it.
     assert atomicfile.lock_timeout_for(cred_file) >= small + 45 >= 75
+
+
+def test_an_edit_of_a_big_file_verifies_only_the_sections_it_touches(
+    cred_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The time and memory are benchmarks/bigfile.py's to measure; this pins the structure that
+    # makes them linear: configparser re-reads the touched sections, not the whole file twice.
+    sections = "".join(f"[p{i}]\n{block(i)}\n" for i in range(5000))
+    write(cred_file, sections)
+    real = credfile.configparser_view
+    read: list[int] = []
+
+    def counting_view(text: str) -> dict[str, dict[str, str]]:
+        read.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(credfile, "configparser_view", counting_view)
+    credfile.write_credentials(cred_file, "p2500", creds(99999))
+    assert read and max(read) < 1000, read
+    parsed = botocore_view(cred_file)
+    assert parsed["p2500"]["aws_access_key_id"] == creds(99999).access_key_id
+    assert parsed["p2499"]["aws_access_key_id"] == creds(2499).access_key_id
+    assert cred_file.read_text() == sections.replace(block(2500), block(99999))
