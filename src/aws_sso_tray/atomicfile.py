@@ -43,6 +43,7 @@ STALE_TEMP_SECONDS = 60.0
 LOCK_TIMEOUT_SECONDS = 30.0
 LOCK_SECONDS_PER_MB = 1.0  # on top: a 50 MB credentials file edits in a few seconds; be generous
 _READ_CHUNK = 1 << 20
+_STAMP_READS = 5  # reads of a file that changes while we read it
 _REPLACE_RETRIES = 20  # Windows: os.replace fails while another process has the file open
 
 
@@ -160,17 +161,20 @@ def read_stamped(path: Path) -> tuple[bytes | None, FileStamp]:
     """The bytes of the file at `path` (None when absent) and the stamp of what was read.
 
     OSErrors other than a missing file propagate. A file that changed while we read it is read
-    again, so the stamp always describes the bytes returned.
+    again (a few times: after that the stamp describes what is there now, so the check before
+    the rename fails and the caller's own bounded retry takes over).
     """
-    while True:
+    for _ in range(_STAMP_READS):
         before = _identity(path)
         try:
             data = Path(path).read_bytes()
         except FileNotFoundError:
             data = None
-        if _identity(path) == before and (data is None) == (before is None):
-            digest = hashlib.sha256(data).digest() if data is not None else b""
-            return data, FileStamp(before, digest)
+        after = _identity(path)
+        if after == before and (data is None) == (before is None):
+            break
+    digest = hashlib.sha256(data).digest() if data is not None else b""
+    return data, FileStamp(after, digest)
 
 
 def check_unchanged(path: Path, stamp: FileStamp) -> None:
