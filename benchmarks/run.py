@@ -1,6 +1,6 @@
 """The benchmarks of aws-sso-tray against aws-export-credentials, side by side, in one run.
 
-    python benchmarks/run.py [--quick] [--aec PATH] [--idle]
+    python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile]
 
 Everything runs against the project's emulator on 127.0.0.1 in a temporary HOME: one device-code
 login (approved through the emulator) writes the SSO token both tools read, then:
@@ -476,6 +476,16 @@ def run_idle(quick: bool) -> str:
     )
 
 
+def run_bigfile(quick: bool) -> str:
+    """A 50 MB credentials file: our one-section edit vs botocore's parse (bigfile.py)."""
+    cmd = [sys.executable, str(HERE / "bigfile.py"), *(["--quick"] if quick else [])]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    output = proc.stdout.strip() or proc.stderr.strip()
+    return f"\n## A huge credentials file\n\n{output}\n" + (
+        f"\n(bigfile.py exited {proc.returncode})\n" if proc.returncode else ""
+    )
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -490,6 +500,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"aws-export-credentials 0.18 executable (default {DEFAULT_AEC}, created if missing)",
     )
     parser.add_argument("--idle", action="store_true", help="also run benchmarks/idle.py")
+    parser.add_argument(
+        "--bigfile", action="store_true", help="also run benchmarks/bigfile.py (a 50 MB file)"
+    )
     return parser.parse_args(argv)
 
 
@@ -528,6 +541,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     report = render(rows, [*machine_info(aec, plan), *notes], args.quick)
     if args.idle:
         report += run_idle(args.quick)
+    if args.bigfile:
+        report += run_bigfile(args.quick)
     print(report)
     results = HERE / "results"
     results.mkdir(exist_ok=True)

@@ -1047,3 +1047,141 @@ def test_concurrent_writers_lose_nothing_and_readers_never_see_a_partial_file(
     leftovers = [p.name for p in cred_file.parent.iterdir() if p.name.endswith(".tmp")]
     assert leftovers == []
     assert stat.S_IMODE(cred_file.stat().st_mode) == 0o600
+
+
+# --------------------------------------------------------------------------------------------
+# Writers that take no lock: another program appends sections in place while we write
+
+APPENDER = textwrap.dedent(
+    """
+    import os
+    import sys
+    import time
+    from pathlib import Path
+
+    path, count, go = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3])
+    while not go.exists():
+        time.sleep(0.005)
+    for i in range(count):
+        # What `echo ... >> ~/.aws/credentials` does: no lock, one write in place.
+        fd = os.open(path, os.O_WRONLY | os.O_APPEND)
+        try:
+            os.write(fd, f"\\n[other{i}]\\nregion = r{i}\\n".encode())
+        finally:
+            os.close(fd)
+        time.sleep(0.01)
+    """
+)
+
+
+def test_sections_appended_by_a_writer_without_our_lock_are_not_lost(
+    cred_file: Path, no_fsync: None
+) -> None:
+    appended = 400
+    filler = "".join(f"[filler{i}]\nregion = eu-west-{i}\n\n" for i in range(200))
+    write(cred_file, "[default]\nregion = eu-west-1\n\n" + filler)
+    go = cred_file.parent.parent / "go"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", APPENDER, str(cred_file), str(appended), str(go)]
+    )
+    go.touch()
+    writes = busy = 0
+    try:
+        while proc.poll() is None:
+            try:
+                credfile.write_many(cred_file, {"ours0": creds(writes), "ours1": creds(writes)})
+            except FileWriteError as exc:
+                assert "kept changing" in str(exc)
+                busy += 1
+                continue
+            last = writes
+            writes += 1
+    finally:
+        proc.wait(timeout=120)
+    assert proc.returncode == 0
+    assert writes >= 20, f"only {writes} writes got through ({busy} gave up)"
+    parsed = botocore_view(cred_file)
+    lost = [i for i in range(appended) if parsed.get(f"other{i}") != {"region": f"r{i}"}]
+    assert lost == [], f"{len(lost)} of {appended} appended sections lost"
+    for name in ("ours0", "ours1"):
+        assert parsed[name]["aws_access_key_id"] == creds(last).access_key_id
+    assert parsed["filler199"] == {"region": "eu-west-199"}
+
+
+def interleaved_writer(monkeypatch: pytest.MonkeyPatch, path: Path, times: int) -> list[str]:
+    """Another program appending a section between our read and our rename, `times` times."""
+    real = credfile._verify
+    appended: list[str] = []
+
+    def verify_then_someone_appends(*args: Any, **kwargs: Any) -> None:
+        real(*args, **kwargs)
+        if len(appended) < times:
+            name = f"other{len(appended)}"
+            with path.open("a", encoding="utf-8") as handle:
+                handle.write(f"\n[{name}]\nregion = eu-west-2\n")
+            appended.append(name)
+
+    monkeypatch.setattr(credfile, "_verify", verify_then_someone_appends)
+    return appended
+
+
+def test_a_change_between_our_read_and_our_rename_is_read_again_and_kept(
+    cred_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(cred_file, "[default]\nregion = eu-west-1\n")
+    appended = interleaved_writer(monkeypatch, cred_file, times=2)
+    credfile.write_credentials(cred_file, "dev", creds())
+    assert appended == ["other0", "other1"]
+    assert cred_file.read_text() == (
+        "[default]\nregion = eu-west-1\n\n[other0]\nregion = eu-west-2\n\n"
+        "[other1]\nregion = eu-west-2\n\n[dev]\n" + block()
+    )
+
+
+def test_a_file_that_keeps_changing_is_left_to_its_writer_with_one_line(
+    cred_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(cred_file, "[default]\nregion = eu-west-1\n")
+    appended = interleaved_writer(monkeypatch, cred_file, times=100)
+    with pytest.raises(FileWriteError) as caught:
+        credfile.write_credentials(cred_file, "dev", creds())
+    assert caught.value.exit_code == ExitCode.FILE_ERROR
+    assert "kept changing" in str(caught.value) and "\n" not in str(caught.value)
+    assert len(appended) == credfile.CHANGED_RETRIES
+    parsed = botocore_view(cred_file)
+    assert "dev" not in parsed
+    assert all(parsed[name] == {"region": "eu-west-2"} for name in appended)
+
+
+def test_a_writer_waits_for_the_lock_longer_the_bigger_the_file(cred_file: Path) -> None:
+    from aws_sso_tray import atomicfile
+
+    write(cred_file, "[default]\nregion = eu-west-1\n")
+    small = atomicfile.lock_timeout_for(cred_file)
+    with cred_file.open("r+b") as handle:
+        handle.truncate(50_000_000)  # sparse: the size is what counts
+    # An edit of a 50 MB file takes seconds (benchmarks/bigfile.py): a waiter must outlast it.
+    assert atomicfile.lock_timeout_for(cred_file) >= small + 45 >= 75
+
+
+def test_an_edit_of_a_big_file_verifies_only_the_sections_it_touches(
+    cred_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The time and memory are benchmarks/bigfile.py's to measure; this pins the structure that
+    # makes them linear: configparser re-reads the touched sections, not the whole file twice.
+    sections = "".join(f"[p{i}]\n{block(i)}\n" for i in range(5000))
+    write(cred_file, sections)
+    real = credfile.configparser_view
+    read: list[int] = []
+
+    def counting_view(text: str) -> dict[str, dict[str, str]]:
+        read.append(len(text))
+        return real(text)
+
+    monkeypatch.setattr(credfile, "configparser_view", counting_view)
+    credfile.write_credentials(cred_file, "p2500", creds(99999))
+    assert read and max(read) < 1000, read
+    parsed = botocore_view(cred_file)
+    assert parsed["p2500"]["aws_access_key_id"] == creds(99999).access_key_id
+    assert parsed["p2499"]["aws_access_key_id"] == creds(2499).access_key_id
+    assert cred_file.read_text() == sections.replace(block(2500), block(99999))

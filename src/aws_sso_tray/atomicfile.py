@@ -18,6 +18,15 @@ replaced as a file, never written through a symlink; only the user's own files (
 config) follow symlinks. Every folder we create is 0700, whatever the umask. Run as root, what
 we create gets the owner of the folder we create it in (`paths.new_owner`): under `sudo -E`, the
 user whose HOME it is.
+
+A writer waiting for the lock waits longer the bigger the file (`lock_timeout_for`), so it outlasts
+a legitimate edit of a big file instead of failing while the holder is still at work.
+
+Other programs write ~/.aws/credentials without our lock (appending in place, or rewriting it).
+`read_stamped` notes what we read (device, inode, size, mtime in ns, and a SHA-256 of the bytes,
+because mtime alone is too coarse on many filesystems), and `write_atomic(..., unchanged_since=)`
+checks it again as the very last step before `os.replace`: when the file changed, nothing is
+replaced and `FileChangedError` tells the caller to read it again and redo its edit.
 """
 
 from __future__ import annotations
@@ -31,7 +40,8 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +51,9 @@ from aws_sso_tray.errors import FileWriteError, UnsafeFolderError
 TEMP_SUFFIX = ".aws-sso-tray.tmp"
 STALE_TEMP_SECONDS = 60.0
 LOCK_TIMEOUT_SECONDS = 30.0
+LOCK_SECONDS_PER_MB = 1.0  # on top: a 50 MB credentials file edits in a few seconds; be generous
+_READ_CHUNK = 1 << 20
+_STAMP_READS = 5  # reads of a file that changes while we read it
 _REPLACE_RETRIES = 20  # Windows: os.replace fails while another process has the file open
 
 
@@ -94,12 +107,20 @@ def _owner_may_write(path: Path) -> bool:
 
 
 def write_atomic(
-    path: Path, data: bytes, *, mode: int = 0o600, follow_symlinks: bool | None = None
+    path: Path,
+    data: bytes | Iterable[bytes],
+    *,
+    mode: int = 0o600,
+    follow_symlinks: bool | None = None,
+    unchanged_since: FileStamp | None = None,
 ) -> None:
     """Replace the file at `path` with `data`, atomically, with `mode`.
 
     A symlink at `path` is written through to its target, except for private files (see the
     module docstring), whose symlink is replaced; `follow_symlinks` overrides that choice.
+    `data` may come in chunks, so a big file need not be held twice in memory. With
+    `unchanged_since`, FileChangedError (and nothing replaced) when the file is no longer the
+    one read then.
     """
     target = check_writable(path, follow_symlinks=follow_symlinks)
     folder = target.parent
@@ -116,12 +137,14 @@ def write_atomic(
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            handle.writelines([data] if isinstance(data, bytes) else data)
             handle.flush()
             os.fsync(handle.fileno())
         if sys.platform != "win32":
             tmp.chmod(mode)
             _keep_owner(tmp, target)
+        if unchanged_since is not None:
+            check_unchanged(target, unchanged_since)
         _replace(tmp, target)
     except OSError as exc:
         with contextlib.suppress(OSError):
@@ -132,6 +155,69 @@ def write_atomic(
             tmp.unlink()
         raise
     _fsync_folder(folder)
+
+
+class FileChangedError(FileWriteError):
+    """The file changed after we read it (another program wrote it): read it again, redo."""
+
+
+@dataclass(frozen=True)
+class FileStamp:
+    """What we read of a file: compared again right before we replace it."""
+
+    identity: tuple[int, int, int, int] | None  # st_dev, st_ino, st_size, st_mtime_ns; None: absent
+    digest: bytes  # SHA-256 of the bytes (b"" when absent)
+
+
+def _identity(path: Path) -> tuple[int, int, int, int] | None:
+    try:
+        st = Path(path).stat()
+    except FileNotFoundError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+
+
+def read_stamped(path: Path) -> tuple[bytes | None, FileStamp]:
+    """The bytes of the file at `path` (None when absent) and the stamp of what was read.
+
+    OSErrors other than a missing file propagate. A file that changed while we read it is read
+    again (a few times: after that the stamp describes what is there now, so the check before
+    the rename fails and the caller's own bounded retry takes over).
+    """
+    for _ in range(_STAMP_READS):
+        before = _identity(path)
+        try:
+            data = Path(path).read_bytes()
+        except FileNotFoundError:
+            data = None
+        after = _identity(path)
+        if after == before and (data is None) == (before is None):
+            break
+    digest = hashlib.sha256(data).digest() if data is not None else b""
+    return data, FileStamp(after, digest)
+
+
+def check_unchanged(path: Path, stamp: FileStamp) -> None:
+    """FileChangedError unless the file at `path` is still the one `stamp` describes."""
+    # The identity last too: a writer appending after the bytes were hashed changes the size,
+    # which this last look, right before os.replace, sees.
+    if (
+        _identity(path) != stamp.identity
+        or _digest(path) != stamp.digest
+        or _identity(path) != stamp.identity
+    ):
+        raise FileChangedError(f"{path} changed while we were editing it")
+
+
+def _digest(path: Path) -> bytes:
+    hasher = hashlib.sha256()
+    try:
+        with open(path, "rb") as handle:
+            while chunk := handle.read(_READ_CHUNK):
+                hasher.update(chunk)
+    except FileNotFoundError:
+        return b""
+    return hasher.digest()
 
 
 def _keep_owner(tmp: Path, target: Path) -> None:
@@ -358,10 +444,29 @@ def _unopenable(path: Path, exc: OSError, *, what: str) -> str:
 _held = threading.local()
 
 
+def lock_timeout_for(path: Path) -> float:
+    """How long a writer waits for the lock of `path`: longer than an edit of it can take.
+
+    An edit reads, parses and rewrites the whole file, so it takes time in proportion to its
+    size: 30 s plus 1 s per MB (80 s for a 50 MB file, which edits in a few seconds).
+    """
+    try:
+        size = resolve_target(path).stat().st_size
+    except OSError:
+        size = 0
+    return LOCK_TIMEOUT_SECONDS + LOCK_SECONDS_PER_MB * size / 1e6
+
+
 @contextlib.contextmanager
-def locked(path: Path, *, timeout: float = LOCK_TIMEOUT_SECONDS) -> Iterator[None]:
-    """Hold the inter-process lock for the file at `path` (re-entrant within a thread)."""
+def locked(path: Path, *, timeout: float | None = None) -> Iterator[None]:
+    """Hold the inter-process lock for the file at `path` (re-entrant within a thread).
+
+    `timeout` defaults to `lock_timeout_for(path)`.
+    """
     from filelock import Timeout
+
+    if timeout is None:
+        timeout = lock_timeout_for(path)
 
     lock_file = lock_path_for(path)
     depths: dict[str, int] = _held.__dict__.setdefault("depths", {})

@@ -66,9 +66,20 @@ Safety of the write
     One read-modify-write under `atomicfile.locked` (the lock is held across the read, so two
     writers never lose each other's sections), written with `atomicfile.write_atomic` (temp file
     in the same folder, fsync, `os.replace`, mode 0600, through symlinks, explicit read-only
-    checks, temp files of killed writers swept). Before writing, the new text is parsed again with
+    checks, temp files of killed writers swept). Before writing, the sections the edit touches
+    (`IniDocument.excerpts`; the rest of the file is kept byte for byte) are parsed again with
     configparser and compared with the old: every section other than the target must be unchanged
-    and the target must hold exactly the expected values, or nothing is written.
+    and the target must hold exactly the expected values, or nothing is written. Nothing reads
+    the whole file more than once, so a 50 MB file edits in seconds (benchmarks/bigfile.py).
+
+Writers that take no lock
+    Other programs append to the file or rewrite it without our lock. Right before `os.replace`
+    `write_atomic` checks the file is still the one we read (device, inode, size, mtime and a
+    SHA-256 of its bytes); when it is not, we read it again and redo the edit, up to
+    `CHANGED_RETRIES` times, then give up with a one-line error (exit 6) and leave the file as
+    that program wrote it. A writer that opened the file before our rename and writes after it
+    writes into the file we replaced: when another program wrote the file in the last seconds we
+    keep the replaced file open for `LATE_WRITE_GRACE` and carry what was appended to it over.
 
 Credentials are accepted as any object with `access_key_id`, `secret_access_key`,
 `session_token` and `expiration` (the `formats.Credentials` protocol, which
@@ -81,12 +92,24 @@ import configparser
 import contextlib
 import hashlib
 import logging
-from collections.abc import Iterable, Mapping
+import os
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aws_sso_tray.atomicfile import check_writable, locked, resolve_target, write_atomic
+from aws_sso_tray.atomicfile import (
+    FileChangedError,
+    FileStamp,
+    check_writable,
+    lock_path_for,
+    locked,
+    read_stamped,
+    read_text,
+    resolve_target,
+    write_atomic,
+)
 from aws_sso_tray.clock import format_time
 from aws_sso_tray.errors import AppError, ConfigError, FileWriteError, LongTermKeysError
 from aws_sso_tray.inifile import (
@@ -117,6 +140,7 @@ OWNED_KEYS: tuple[str, ...] = (ACCESS_KEY_ID, SECRET_ACCESS_KEY, SESSION_TOKEN, 
 STATE_FILE_NAME = "credentials-sections.json"
 _FINGERPRINT_SALT = b"aws-sso-tray credentials section v1:"
 _DEFAULT_SECTION = configparser.DEFAULTSECT
+CHANGED_RETRIES = 5  # reads of a file another program keeps changing under us
 
 
 # --------------------------------------------------------------------------------------------
@@ -141,11 +165,8 @@ def write_many(path: Path, updates: Mapping[str, CredentialValues], *, force: bo
         return
     path = Path(path).expanduser()
     _refuse_config_file(path)
-    with locked(path):
-        target = check_writable(path)
-        doc = _CredentialsDocument.load(target)
-        records = _RECORDS.load(target)
-        edits = Edits()
+
+    def plan(doc: _CredentialsDocument, edits: Edits) -> _Planned:
         new_records: dict[str, _Record | None] = {}
         for section, values in wanted.items():
             occurrences = doc.occurrences(section)
@@ -162,12 +183,14 @@ def write_many(path: Path, updates: Mapping[str, CredentialValues], *, force: bo
             new_records[section] = _Record(created, _fingerprint(values[ACCESS_KEY_ID]))
             doc.plan_write(section, values, edits)
         doc.keep_headers_apart(edits, written=wanted.keys())
-        doc.refuse_problems(path, edits)
-        new_text = doc.render(edits)
-        _verify(doc.text, new_text, {s: dict(v) for s, v in wanted.items()}, removed=())
-        write_atomic(target, (doc.bom + new_text).encode("utf-8"))
+        return _Planned(new_records, {s: dict(v) for s, v in wanted.items()}, ())
+
+    with locked(path):
+        target = check_writable(path)
+        records = _RECORDS.load(target)
+        planned = _edit(path, target, plan)
         log.debug("wrote credentials for %s into %s", ", ".join(sorted(wanted)), target)
-        _RECORDS.save(target, new_records)
+        _RECORDS.save(target, planned.records)
 
 
 def remove_sections(path: Path, sections: Iterable[str]) -> tuple[str, ...]:
@@ -182,15 +205,8 @@ def remove_sections(path: Path, sections: Iterable[str]) -> tuple[str, ...]:
     if not names:
         return ()
     _refuse_config_file(path)
-    with locked(path):
-        target = resolve_target(path)
-        records = _RECORDS.load(target)
-        if not target.exists():
-            _RECORDS.save(target, {name: None for name in names if name in records})
-            return ()
-        check_writable(path)
-        doc = _CredentialsDocument.load(target)
-        edits = Edits()
+
+    def plan(doc: _CredentialsDocument, edits: Edits) -> _Planned:
         removed: list[str] = []
         forget: dict[str, _Record | None] = {}
         for name in names:
@@ -209,13 +225,168 @@ def remove_sections(path: Path, sections: Iterable[str]) -> tuple[str, ...]:
         if removed:
             doc.plan_remove(removed, edits)
             doc.keep_headers_apart(edits, written=())
-            doc.refuse_problems(path, edits)
-            new_text = doc.render(edits)
-            _verify(doc.text, new_text, {}, removed=tuple(removed))
-            write_atomic(target, (doc.bom + new_text).encode("utf-8"))
-            log.debug("removed sections %s from %s", ", ".join(removed), target)
-        _RECORDS.save(target, forget)
-        return tuple(removed)
+        return _Planned(forget, {}, tuple(removed))
+
+    with locked(path):
+        target = resolve_target(path)
+        records = _RECORDS.load(target)
+        if not target.exists():
+            _RECORDS.save(target, {name: None for name in names if name in records})
+            return ()
+        check_writable(path)
+        planned = _edit(path, target, plan)
+        if planned.removed:
+            log.debug("removed sections %s from %s", ", ".join(planned.removed), target)
+        _RECORDS.save(target, planned.records)
+        return planned.removed
+
+
+@dataclass(frozen=True)
+class _Planned:
+    records: dict[str, _Record | None]  # the changes to our record of sections
+    written: dict[str, dict[str, str]]  # sections and the values of ours they get
+    removed: tuple[str, ...]  # sections whose keys of ours go
+
+
+def _edit(
+    path: Path, target: Path, plan: Callable[[_CredentialsDocument, Edits], _Planned]
+) -> _Planned:
+    """Read the file, `plan` the edits, check and write them; under the caller's lock.
+
+    Other programs write the file without our lock. When one did between our read and our
+    rename (`atomicfile` checks right before `os.replace`), its text is read again and the edit
+    planned anew, so what it wrote is kept; a file that keeps changing is left to its writer.
+    """
+    for _ in range(CHANGED_RETRIES):
+        doc, stamp = _CredentialsDocument.load_stamped(target)
+        edits = Edits()
+        planned = plan(doc, edits)
+        if not planned.written and not planned.removed:
+            return planned
+        doc.refuse_problems(path, edits)
+        old, new = doc.excerpts(edits)
+        _verify(old, new, planned.written, removed=planned.removed)
+        with _opened(target, stamp) as replaced:
+            busy = _others_write(target, stamp)
+            try:
+                write_atomic(
+                    target, _encoded(doc.bom, doc.render_chunks(edits)), unchanged_since=stamp
+                )
+            except FileChangedError:
+                _FOREIGN[str(target)] = time.monotonic()
+                log.info("%s changed while we edited it (another program wrote it): again", target)
+                continue
+            _remember_ours(target)
+            if busy and replaced is not None:
+                _keep_late_appends(target, replaced, stamp)
+        return planned
+    raise FileWriteError(
+        f"{path} kept changing while we edited it ({CHANGED_RETRIES} tries): another program "
+        f"is writing it; try again when it is done (it was left as that program wrote it)"
+    )
+
+
+# Writers without our lock, after the rename: one that opened the file before our os.replace
+# writes into the file we replaced, unseen. When another program wrote the file lately, we give
+# such a writer a moment and move what it appended there into the new file.
+LATE_WRITE_GRACE = 0.05  # seconds between opening a file and writing it, for an appender
+_ACTIVE_SECONDS = 2.0  # another program that wrote this recently may still be writing
+_FOREIGN: dict[str, float] = {}  # when another program's write was last seen, by file
+
+
+@contextlib.contextmanager
+def _opened(target: Path, stamp: FileStamp) -> Iterator[int | None]:
+    """A descriptor of the file `stamp` describes, or None (absent, or already another)."""
+    try:
+        fd = os.open(target, os.O_RDONLY)
+    except OSError:
+        yield None
+        return
+    try:
+        st = os.fstat(fd)
+        same = stamp.identity == (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns)
+        yield fd if same else None
+    finally:
+        os.close(fd)
+
+
+def _others_write(target: Path, stamp: FileStamp) -> bool:
+    key = str(target)
+    identity = stamp.identity
+    if (
+        identity is not None
+        and identity != _last_locked_write(target)
+        and time.time() - identity[3] / 1e9 < _ACTIVE_SECONDS
+    ):
+        _FOREIGN[key] = time.monotonic()
+    seen = _FOREIGN.get(key)
+    return seen is not None and time.monotonic() - seen < _ACTIVE_SECONDS
+
+
+def _written_mark(target: Path) -> Path:
+    # Beside the lock file: every writer that takes our lock (any aws-sso-tray process) says
+    # there which file it left, so only a change by some other program counts as foreign.
+    lock = lock_path_for(target)
+    return lock.with_name(lock.stem + ".written")
+
+
+def _last_locked_write(target: Path) -> tuple[int, int, int, int] | None:
+    try:
+        fields = tuple(int(x) for x in (read_text(_written_mark(target)) or "").split())
+    except (OSError, ValueError, AppError):
+        return None
+    return (fields[0], fields[1], fields[2], fields[3]) if len(fields) == 4 else None
+
+
+def _remember_ours(target: Path) -> None:
+    """Note, under the lock, which file we left (see `_written_mark`)."""
+    with contextlib.suppress(OSError, AppError):  # a lost mark costs one 50 ms wait, no more
+        st = target.stat()
+        mark = f"{st.st_dev} {st.st_ino} {st.st_size} {st.st_mtime_ns}\n"
+        write_atomic(_written_mark(target), mark.encode("ascii"))  # private: checked, no symlink
+
+
+def _keep_late_appends(target: Path, replaced: int, stamp: FileStamp, depth: int = 0) -> None:
+    """Append to `target` what was appended to the file we replaced (`replaced`) after our read."""
+    time.sleep(LATE_WRITE_GRACE)
+    for _ in range(CHANGED_RETRIES):
+        tail = _late_tail(target, replaced, stamp)
+        if not tail:
+            return
+        data, current = read_stamped(target)
+        head = data or b""
+        if head and not head.endswith((b"\n", b"\r")) and not tail.startswith((b"\n", b"\r")):
+            head += b"\n"
+        with _opened(target, current) as now_replaced:
+            try:
+                write_atomic(target, head + tail, unchanged_since=current)
+            except FileChangedError:
+                continue  # read the file again; the late bytes are still where they were
+            _remember_ours(target)
+            log.info("kept %d bytes another program appended to %s meanwhile", len(tail), target)
+            if now_replaced is not None and depth < CHANGED_RETRIES:
+                _keep_late_appends(target, now_replaced, current, depth + 1)
+            return
+    log.warning("%s kept changing while we kept another program's appends: check it", target)
+
+
+def _late_tail(target: Path, replaced: int, stamp: FileStamp) -> bytes:
+    """What was appended to the replaced file since `stamp` (b"" when nothing was)."""
+    assert stamp.identity is not None
+    _, _, size, mtime_ns = stamp.identity
+    st = os.fstat(replaced)
+    if (st.st_size, st.st_mtime_ns) == (size, mtime_ns):
+        return b""
+    if st.st_size <= size:
+        log.warning("another program rewrote %s as we replaced it: check the file", target)
+        return b""
+    return os.pread(replaced, st.st_size - size, size)
+
+
+def _encoded(bom: str, chunks: Iterable[str]) -> Iterator[bytes]:
+    yield bom.encode("utf-8")
+    for chunk in chunks:
+        yield chunk.encode("utf-8")
 
 
 def read_section(path: Path, section: str) -> dict[str, str] | None:
@@ -353,11 +524,12 @@ class _CredentialsDocument(IniDocument):
         )
 
     def plan_remove(self, names: Iterable[str], edits: Edits) -> None:
-        wanted = set(names)
+        going = sorted(
+            (section for name in set(names) for section in self.occurrences(name)),
+            key=lambda section: section.header,
+        )
         # Last first, so a section followed only by sections that go is known to end the file.
-        for section in reversed(self.sections):
-            if section.name not in wanted:
-                continue
+        for section in reversed(going):
             dropped = self._strip_ours(section, edits, drop_if_empty=True)
             if dropped and all(i in edits.delete for i in range(section.header, len(self.lines))):
                 # The file's last section goes: take the blank line(s) we put before it too.

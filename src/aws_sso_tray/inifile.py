@@ -37,17 +37,28 @@ How edits are written back
     Every line keeps its own line ending; a line we add takes the file's (that of its first
     line; LF for a new file), and so does a last line without one that now has lines after it.
     A new section goes at the end of the file, after one blank line.
+
+Big files
+    A credentials file can hold hundreds of thousands of sections. One pass over the text keeps
+    only line offsets, section headers and names, and problems; a section's options are parsed
+    when the section is asked for. An edit is checked and verified only in its `windows`: the
+    sections it touches, bounded by untouched headers, which reset configparser's state; the
+    rest is copied as slices of the text.
 """
 
 from __future__ import annotations
 
+import bisect
 import configparser
 import io
-from collections.abc import Collection, Iterable
+import re
+from array import array
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import TypeVar, overload
 
+from aws_sso_tray.atomicfile import FileStamp, read_stamped
 from aws_sso_tray.errors import ConfigError, FileWriteError
 
 # configparser's own patterns, so a line means to us what it means to botocore.
@@ -127,24 +138,15 @@ class Edits:
     append: list[list[str]] = field(default_factory=list)  # new sections, one list each
 
 
+# One line and its ending; the last line may have none. Only LF, CRLF and a lone CR end a line,
+# as in universal-newline reading (not str.splitlines, which also splits at \f, \x1c, ...).
+_LINE_RE = re.compile(r"(?=[\s\S])([^\r\n]*)(\r\n?|\n|\Z)")
+_CHUNK = 1 << 20  # characters per piece of rendered output
+
+
 def split_lines(text: str) -> list[Line]:
     """`text` as lines with their endings, split where universal-newline reading splits."""
-    lines: list[Line] = []
-    start = 0
-    i = 0
-    length = len(text)
-    while i < length:
-        char = text[i]
-        if char == "\n" or char == "\r":
-            end = "\r\n" if text.startswith("\r\n", i) else char
-            lines.append(Line(text[start:i], end))
-            i += len(end)
-            start = i
-        else:
-            i += 1
-    if start < length:
-        lines.append(Line(text[start:], ""))
-    return lines
+    return [Line(m.group(1), m.group(2)) for m in _LINE_RE.finditer(text)]
 
 
 def indent_of(text: str) -> str:
@@ -153,24 +155,90 @@ def indent_of(text: str) -> str:
     return text[: match.start()] if match else ""
 
 
+class _Lines(Sequence[Line]):
+    """The lines of a text, made on demand from their offsets (a big file has millions)."""
+
+    def __init__(self, text: str, starts: array[int]) -> None:
+        self._text = text
+        self._starts = starts  # one more than there are lines: the end of the text
+
+    def __len__(self) -> int:
+        return len(self._starts) - 1
+
+    @overload
+    def __getitem__(self, index: int) -> Line: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Line]: ...
+    def __getitem__(self, index: int | slice) -> Line | list[Line]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        raw = self._text[self._starts[index] : self._starts[index + 1]]
+        if raw.endswith("\r\n"):
+            return Line(raw[:-2], "\r\n")
+        if raw[-1:] in ("\n", "\r") and raw:
+            return Line(raw[:-1], raw[-1])
+        return Line(raw, "")
+
+
+class _Sections(Sequence[Section]):
+    """A document's sections, each parsed when it is first asked for."""
+
+    def __init__(self, doc: IniDocument) -> None:
+        self._doc = doc
+
+    def __len__(self) -> int:
+        return len(self._doc._headers)
+
+    @overload
+    def __getitem__(self, index: int) -> Section: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[Section]: ...
+    def __getitem__(self, index: int | slice) -> Section | list[Section]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._doc._section(index)
+
+
 class IniDocument:
-    """A parsed INI file: its lines, its sections in order, and what botocore rejects."""
+    """A parsed INI file: its lines, its sections in order, and what botocore rejects.
+
+    Built to stay linear for big files (a credentials file of 400k sections): one pass over the
+    text records only where lines start, where sections start and their names, and the lines
+    botocore rejects; `lines` and `sections` make their objects when asked for. Planning,
+    checking (`reread`, `excerpts`) and rendering look only at the sections an edit touches.
+    """
 
     def __init__(self, text: str, bom: str = "") -> None:
         self.text = text
         self.bom = bom
-        self.lines = split_lines(text)
-        self.sections: list[Section] = []
+        self._starts: array[int] = array("q")
+        self._headers: array[int] = array("q")  # line index of each section's header
+        self._names: list[str] = []
+        self._built: dict[int, Section] = {}
         self.problems: list[Problem] = []
         self._parse()
+        self.lines: Sequence[Line] = _Lines(text, self._starts)
+        self.sections: Sequence[Section] = _Sections(self)
+        self._nested_problems()
 
     @classmethod
     def load(cls: type[_Doc], target: Path) -> _Doc:
         """The file at `target` (an absent file is empty); refuses what is not UTF-8."""
+        return cls.load_stamped(target)[0]
+
+    @classmethod
+    def load_stamped(cls: type[_Doc], target: Path) -> tuple[_Doc, FileStamp]:
+        """`load`, and the stamp `atomicfile.write_atomic` checks before replacing the file."""
         try:
-            data = target.read_bytes()
-        except FileNotFoundError:
-            return cls("")
+            data, stamp = read_stamped(target)
         except IsADirectoryError:
             raise FileWriteError(
                 f"{target} is a directory, not a file: move it away and try again"
@@ -179,6 +247,8 @@ class IniDocument:
             raise FileWriteError(
                 f"cannot read {target}: {exc.strerror or exc}; fix its permissions and retry"
             ) from None
+        if data is None:
+            return cls(""), stamp
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -186,61 +256,127 @@ class IniDocument:
                 f"{target} is not UTF-8 text (byte {data[exc.start]:#04x} at offset "
                 f"{exc.start}): save it as UTF-8 and retry; it was left untouched"
             ) from None
+        del data  # a big file: do not hold it twice
         if text.startswith(BOM):
-            return cls(text[1:], BOM)
-        return cls(text)
+            return cls(text[1:], BOM), stamp
+        return cls(text), stamp
 
     def _parse(self) -> None:
         # A transcription of configparser.RawConfigParser._read (strict, default prefixes,
         # empty lines allowed in values), recording positions instead of building dicts.
-        section: Section | None = None
+        # Options are not kept here (`_section` parses a section's body when asked); this
+        # pass only needs to know whether one is current and where the empty-valued (nested)
+        # ones have their first continuation.
+        starts, headers, names = self._starts, self._headers, self._names
+        in_section = False
+        has_option = False
+        nested = False  # the current option's value started empty: botocore parses it nested
+        indent_level = 0
+        index = -1
+        self._nested_at: list[int] = []  # first continuation of each nested value
+        for index, match in enumerate(_LINE_RE.finditer(self.text)):
+            starts.append(match.start())
+            line = match.group(1)
+            stripped = line.strip()
+            if not stripped or stripped.startswith(COMMENT_PREFIXES):
+                continue
+            indent = len(indent_of(line))
+            if has_option and in_section and indent > indent_level:
+                if nested:
+                    self._nested_at.append(index)
+                    nested = False  # the option is flagged: its value is checked later
+                continue
+            indent_level = indent
+            header = SECTION_RE.match(stripped)
+            if header:
+                headers.append(index)
+                names.append(header.group("header"))
+                in_section, has_option, nested = True, False, False
+                continue
+            if not in_section:
+                self.problems.append(Problem(index, "a setting before the first [section]"))
+                continue
+            option = _OPTION_RE.match(stripped)
+            if option is None:
+                # configparser keeps the previous option current after such a line.
+                self.problems.append(Problem(index, "not `key = value`, a comment or [section]"))
+                continue
+            if not option.group("option"):
+                self.problems.append(Problem(index, "a value without a key"))
+                has_option = nested = False
+                continue
+            has_option = True
+            nested = not option.group("value").strip()
+        starts.append(len(self.text))
+
+    def _nested_problems(self) -> None:
+        for line in self._nested_at:
+            section = self._section(self._section_of(line))
+            option = next(o for o in section.options if o.continuations[:1] == [line])
+            problem = _nested_problem(option)
+            if problem is not None:
+                self.problems.append(Problem(problem, "an indented line without `=`", option))
+
+    def _section_of(self, index: int) -> int:
+        """The number of the section line `index` is in (-1: before the first header)."""
+        return bisect.bisect_right(self._headers, index) - 1
+
+    def _section_end(self, number: int) -> int:
+        if number + 1 < len(self._headers):
+            return self._headers[number + 1]
+        return len(self._starts) - 1
+
+    def _section(self, number: int) -> Section:
+        section = self._built.get(number)
+        if section is not None:
+            return section
+        # A header resets configparser's state, so a section's body reads the same on its own.
+        header = self._headers[number]
+        section = Section(self._names[number], header, self._section_end(number))
         option: Option | None = None
         indent_level = 0
-        for index, line in enumerate(self.lines):
-            stripped = line.text.strip()
+        for index in range(header + 1, section.end):
+            text = self.lines[index].text
+            stripped = text.strip()
             if stripped.startswith(COMMENT_PREFIXES):
                 continue
             if not stripped:
                 if option is not None:
                     option.pieces.append("")
                 continue
-            indent = len(indent_of(line.text))
-            if section is not None and option is not None and indent > indent_level:
+            indent = len(indent_of(text))
+            if option is not None and indent > indent_level:
                 option.pieces.append(stripped)
                 option.continuations.append(index)
                 continue
             indent_level = indent
-            header = SECTION_RE.match(stripped)
-            if header:
-                if section is not None:
-                    section.end = index
-                section = Section(header.group("header"), index, len(self.lines))
-                self.sections.append(section)
-                option = None
-                continue
-            if section is None:
-                self.problems.append(Problem(index, "a setting before the first [section]"))
-                continue
             match = _OPTION_RE.match(stripped)
             if match is None:
-                # configparser keeps the previous option current after such a line.
-                self.problems.append(Problem(index, "not `key = value`, a comment or [section]"))
-                continue
+                continue  # a problem found by _parse; the previous option stays current
             name = match.group("option")
             if not name:
-                self.problems.append(Problem(index, "a value without a key"))
                 option = None
                 continue
             option = Option(name.rstrip().lower(), index, pieces=[match.group("value").strip()])
             section.options.append(option)
-        for section_ in self.sections:
-            for option_ in section_.options:
-                problem = _nested_problem(option_)
-                if problem is not None:
-                    self.problems.append(Problem(problem, "an indented line without `=`", option_))
+        self._built[number] = section
+        return section
 
     def occurrences(self, name: str) -> list[Section]:
-        return [section for section in self.sections if section.name == name]
+        found: list[Section] = []
+        names = self._names
+        start = 0
+        while True:
+            try:
+                number = names.index(name, start)  # no dict of 400k names: a C-speed scan
+            except ValueError:
+                return found
+            found.append(self._section(number))
+            start = number + 1
+
+    def is_header(self, index: int) -> bool:
+        number = self._section_of(index)
+        return number >= 0 and self._headers[number] == index
 
     def with_value(self, index: int, value: str) -> str:
         """Line `index` (an option) with its value replaced, its key, spacing and indent kept."""
@@ -253,25 +389,56 @@ class IniDocument:
             head += " "
         return head + value
 
+    def windows(self, edits: Edits) -> list[tuple[int, int]]:
+        """The line ranges `[start, end)` that hold every change `edits` make, in order.
+
+        Each range runs from the header of the untouched section before the first touched one
+        (or from line 0) to the header of the untouched section after the last one (or the
+        end): headers reset configparser's state, so a range reads the same alone as in the
+        file, and what lies between ranges is kept byte for byte.
+        """
+        touched = {
+            self._section_of(index)
+            for index in (*edits.replace, *edits.delete, *edits.insert_after)
+        }
+        if edits.append:
+            touched.add(len(self._headers) - 1)
+        windows: list[tuple[int, int]] = []
+        for number in sorted(touched):
+            start = self._headers[number - 1] if number >= 1 else 0
+            end = self._section_end(number)
+            if windows and start <= windows[-1][1]:
+                windows[-1] = (windows[-1][0], max(end, windows[-1][1]))
+            else:
+                windows.append((start, end))
+        return windows
+
     def reread(self, edits: Edits) -> list[int]:
         """The lines `edits` keep that would be read as something else once they are applied.
 
         A kept header that would become a continuation of the option above it (that option's
-        section would swallow it) is the case that matters; see the module docstring.
+        section would swallow it) is the case that matters; see the module docstring. Only the
+        `windows` are read, each with the header after it: once that header is still a
+        header, everything up to the next window reads as before.
         """
-        kept: list[tuple[int, str]] = []  # (index in the loaded text, or -1 for a new line)
-        for index, line in enumerate(self.lines):
-            if index not in edits.delete:
-                kept.append((index, edits.replace.get(index, line.text)))
-            kept.extend((-1, text) for text in edits.insert_after.get(index, []))
-        # Sections appended at the end start with a header at column 0: nothing above changes.
-        before = _roles(line.text for line in self.lines)
-        after = _roles(text for _, text in kept)
-        return [
-            index
-            for (index, _), role in zip(kept, after, strict=True)
-            if index >= 0 and role != before[index]
-        ]
+        changed: list[int] = []
+        for start, end in self.windows(edits):
+            stop = min(end + 1, len(self.lines))  # with the next header
+            kept: list[tuple[int, str]] = []  # (index in the loaded text, or -1 for a new line)
+            for index in range(start, stop):
+                if index not in edits.delete:
+                    kept.append((index, edits.replace.get(index, self.lines[index].text)))
+                if index < end:
+                    kept.extend((-1, text) for text in edits.insert_after.get(index, []))
+            # Sections appended at the end start with a header at column 0: nothing above changes.
+            before = _roles(self.lines[index].text for index in range(start, stop))
+            after = _roles(text for _, text in kept)
+            changed += [
+                index
+                for (index, _), role in zip(kept, after, strict=True)
+                if index >= 0 and role != before[index - start]
+            ]
+        return changed
 
     def keep_headers_apart(self, edits: Edits, *, written: Collection[str]) -> None:
         """Undo what `edits` would do to a kept header: read it as the option above it.
@@ -282,18 +449,17 @@ class IniDocument:
         nearest dropped header above it stays. Anything else `reread` reports is left to the
         editor's verification, which refuses the write.
         """
-        headers = {section.header: section for section in self.sections}
         while True:
-            joined = [index for index in self.reread(edits) if index in headers]
+            joined = [index for index in self.reread(edits) if self.is_header(index)]
             if not joined:
                 return
             index = joined[0]
             text = edits.replace.get(index, self.lines[index].text)
             indent = indent_of(text)
-            if headers[index].name in written and indent:
+            if self._names[self._section_of(index)] in written and indent:
                 edits.replace[index] = text[len(indent) :]
                 continue
-            dropped = [header for header in headers if header < index and header in edits.delete]
+            dropped = [i for i in edits.delete if i < index and self.is_header(i)]
             if not dropped:
                 return
             edits.delete.discard(max(dropped))
@@ -329,21 +495,86 @@ class IniDocument:
 
     def render(self, edits: Edits) -> str:
         """The text with `edits` applied (without the BOM, which is in `bom`)."""
-        eol = self.lines[0].end if self.lines and self.lines[0].end else "\n"
-        out: list[list[str]] = []
-        for index, line in enumerate(self.lines):
+        return "".join(self.render_chunks(edits))
+
+    def render_chunks(self, edits: Edits) -> Iterator[str]:
+        """`render` in pieces of at most about a megabyte, for writing a big file out."""
+        yield from self._render_range(edits, 0, len(self.lines), tail=True)
+
+    def excerpts(self, edits: Edits) -> tuple[str, str]:
+        """The `windows` of the text before and after `edits`, each joined into one text.
+
+        configparser reads the sections in them as it reads them in the whole file, so
+        comparing the two readings checks an edit without reading a big file twice. A
+        window's first header loses its indentation (configparser ignores it), so it cannot
+        read as a continuation of the window before it.
+        """
+        old: list[str] = []
+        new: list[str] = []
+        for start, end in self.windows(edits):
+            tail = end == len(self.lines)
+            before = self.text[self._starts[start] : self._starts[end]]
+            after = "".join(self._render_range(edits, start, end, tail=tail))
+            if start > 0:
+                indent = indent_of(self.lines[start].text)
+                before, after = before[len(indent) :], after[len(indent) :]
+            old.append(before)
+            new.append(after)
+        return "".join(old), "".join(new)
+
+    def _render_range(self, edits: Edits, start: int, end: int, *, tail: bool) -> Iterator[str]:
+        # Kept lines go out as slices of the text; only the lines an edit names are visited.
+        # `tail`: the range ends the file, so appended sections follow it.
+        count = len(self.lines)
+        eol = self.lines[0].end if count and self.lines[0].end else "\n"
+        marks = {
+            index
+            for index in (*edits.replace, *edits.delete, *edits.insert_after)
+            if start <= index < end
+        }
+        last = count - 1
+        if tail and count and not self.lines[last].end and (edits.append or last in marks):
+            marks.add(last)  # a last line without an ending may need one now
+        position = start  # the first line not written yet
+        for index in sorted(marks):
+            if position < index:
+                yield from self._slices(position, index)
+            line = self.lines[index]
+            inserted = edits.insert_after.get(index, [])
             if index not in edits.delete:
-                out.append([edits.replace.get(index, line.text), line.end])
-            for text in edits.insert_after.get(index, []):
-                out.append([text, eol])
-        for new_section in edits.append:
-            if out and out[-1][0].strip():
-                out.append(["", eol])
-            out.extend([text, eol] for text in new_section)
-        for item in out[:-1]:
-            if not item[1]:
-                item[1] = eol  # a last line that now has lines after it
-        return "".join(text + end for text, end in out)
+                text = edits.replace.get(index, line.text)
+                followed = bool(inserted) or (index == last and bool(edits.append))
+                yield text + (line.end or (eol if followed else ""))
+            for text in inserted:
+                yield text + eol
+            position = index + 1
+        if position < end:
+            yield from self._slices(position, end)
+        if not (tail and edits.append):
+            return
+        before = self._last_written(edits, end)
+        for section in edits.append:
+            if before is not None and before.strip():
+                yield eol
+                before = ""
+            for text in section:
+                yield text + eol
+                before = text
+
+    def _last_written(self, edits: Edits, end: int) -> str | None:
+        """The text of the last line rendered before line `end` (None: there is none)."""
+        for index in range(end - 1, -1, -1):
+            inserted = edits.insert_after.get(index)
+            if inserted:
+                return inserted[-1]
+            if index not in edits.delete:
+                return edits.replace.get(index, self.lines[index].text)
+        return None
+
+    def _slices(self, start: int, end: int) -> Iterator[str]:
+        begin, finish = self._starts[start], self._starts[end]
+        for offset in range(begin, finish, _CHUNK):
+            yield self.text[offset : min(offset + _CHUNK, finish)]
 
 
 def _roles(texts: Iterable[str]) -> list[str]:
