@@ -139,10 +139,13 @@ def soak(minutes: float, tray: bool) -> int:
         os.kill(os.getpid(), signal.SIGTERM)
 
     def sign_in_from_another_terminal() -> None:
-        # The tray waits for a click; sign in as a second terminal would, through the CLI.
+        # On a first run the tray opens the sign-in by itself (a kept-fresh profile needs it);
+        # when it has not within 20 s, sign in as a second terminal would, through the CLI.
         while "emulator" not in holder or "AWS_SSO_TRAY_HOME" not in os.environ:
             time.sleep(0.5)
-        time.sleep(5)
+        time.sleep(20)
+        if holder["emulator"].count("StartDeviceAuthorization"):
+            return
         subprocess.run(
             [
                 sys.executable,
