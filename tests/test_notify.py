@@ -536,7 +536,7 @@ def test_a_sign_in_withdraws_the_ends_soon_notice_from_the_screen(
     )
     engine = Engine(notifier=notifier, watch_interval=0, env={}, publish_file=False)
     engine.tick()
-    wait_for(lambda: notify_calls_titled(monitor, "SSO session corp ends soon"), 10, "ends soon")
+    wait_for(lambda: notify_calls_titled(monitor, "SSO session corp ends soon"), "ends soon", 10)
     wait_for(lambda: session.displayed() == 1, what="dunst to show it")
 
     device_login(emulator, corp)  # `aws-sso-tray login dev` in a terminal
@@ -544,8 +544,8 @@ def test_a_sign_in_withdraws_the_ends_soon_notice_from_the_screen(
         corp.cache_key, sessionstate.SessionRecord(clock.now(), corp.start_url, "device")
     )
     engine.tick()
-    wait_for(lambda: monitor.calls("CloseNotification"), 10, "the ends-soon notice closed")
-    wait_for(lambda: notify_calls_titled(monitor, "Signed in to corp"), 10, "signed in")
+    wait_for(lambda: monitor.calls("CloseNotification"), "the ends-soon notice closed", 10)
+    wait_for(lambda: notify_calls_titled(monitor, "Signed in to corp"), "signed in", 10)
     wait_for(lambda: session.displayed() == 1, what="only the signed-in notice on screen")
     history = session.ctl("history")
     assert "ends soon" in history  # it was shown, then taken down (dunst keeps it in history)

@@ -192,7 +192,7 @@ class Engine:
         self._profiles: list[SsoProfile] = []
         self._work: dict[str, _Work] = {}
         self._sessions: dict[str, _SessionInfo] = {}
-        self._missing: list[str] = []  # auto-sync profiles not in the config
+        self._missing: list[str] = []  # why auto-sync profiles are not usable, one line each
         # The credentials file's signature after our last write (none yet: matches nothing).
         self._own_write: object = object()
         self._loaded = False
@@ -628,7 +628,7 @@ class Engine:
         for target in self._settings.auto_sync:
             profile = by_name.get(target.profile)
             if profile is None:
-                self._missing.append(target.profile)
+                self._missing.append(_why_unusable(config, target.profile))
                 continue
             old = self._work.get(target.profile)
             if old is not None and old.profile == profile and old.section == target.section:
@@ -928,17 +928,14 @@ class Engine:
                 )
             )
         problems = [p for p in (self._config_problem,) if p]
-        problems += [
-            f"auto-sync profile '{name}' is not an SSO profile in {paths.aws_config_file()}"
-            for name in self._missing
-        ]
+        problems += self._missing
         problems += self._settings_problems
         return Snapshot(
             taken_at=now,
             sessions=sessions,
             profiles=tuple(states),
             busy=busy,
-            config_error="; ".join(problems) or None,
+            config_error="; ".join(dict.fromkeys(problems)) or None,  # a session's problem once
             pid=os.getpid(),
         )
 
@@ -1054,6 +1051,15 @@ class Engine:
 def _listed(names: list[str]) -> str:
     """`a`, `a and b`, `a, b and c`: names in a sentence."""
     return names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+
+
+def _why_unusable(config: Any, name: str) -> str:
+    """One line on why auto-sync profile `name` is not among the config's usable profiles."""
+    try:
+        config.find_profile(name)  # a broken SSO profile (or its session) says what to fix
+    except ConfigError as exc:
+        return exc.message
+    return f"auto-sync profile '{name}' is not an SSO profile in {paths.aws_config_file()}"
 
 
 def _noop() -> None:
