@@ -96,3 +96,21 @@ def settled_count(emu: Any, op: str, expected: int, timeout: float = 2.0) -> int
     while emu.count(op) < expected and time.monotonic() < deadline:
         time.sleep(0.01)
     return int(emu.count(op))
+
+
+def run_stock_botocore(script: str) -> str:
+    """`script` with stock botocore in a fresh interpreter, this test's HOME and endpoints."""
+    import os
+    import subprocess
+    import sys
+
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ),
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout

@@ -29,6 +29,7 @@ from aws_sso_tray.profiles import SsoSession
 from sso_helpers import (
     device_login,
     oidc,
+    run_stock_botocore,
     save_like_botocore,
     session_config,
     settled_count,
@@ -95,20 +96,6 @@ def refresh_token_is_live(refresh_token: str, client_id: str, client_secret: str
         assert exc.response["Error"]["Code"] == "InvalidGrantException"
         return False
     return True
-
-
-def run_stock_botocore(script: str) -> str:
-    """`script` with stock botocore in a fresh interpreter, this test's HOME and endpoints."""
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def botocore_renewal_script(now: datetime) -> str:

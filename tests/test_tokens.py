@@ -10,8 +10,6 @@ import hashlib
 import json
 import os
 import stat
-import subprocess
-import sys
 import threading
 import time
 from datetime import datetime, timedelta, timezone
@@ -23,7 +21,7 @@ import pytest
 from aws_sso_tray import atomicfile, tokens
 from aws_sso_tray.errors import LoginNeededError, NetworkError
 from aws_sso_tray.profiles import SsoSession
-from sso_helpers import settled_count
+from sso_helpers import run_stock_botocore, settled_count
 
 UTC = timezone.utc
 START_URL = "https://d-1234567890.awsapps.com/start"
@@ -379,20 +377,6 @@ print(json.dumps([creds.access_key, provider.load_token().get_frozen_token().tok
     )  # boto3 used ours; botocore's refresh is the 3rd
     ours = tokens.read_token(EMU_SESSION)
     assert ours is not None and ours.access_token == botocore_token != token.access_token
-
-
-def run_stock_botocore(script: str) -> str:
-    """Run `script` with stock boto3 in a fresh interpreter and this test's HOME and endpoints."""
-    done = subprocess.run(
-        [sys.executable, "-c", script],
-        capture_output=True,
-        text=True,
-        env=dict(os.environ),
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    return done.stdout
 
 
 def test_refresh_refused_after_the_session_ended(emulator: Any) -> None:
