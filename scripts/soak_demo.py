@@ -54,16 +54,17 @@ def soak(minutes: float, tray: bool) -> int:
         AWS_EC2_METADATA_DISABLED="true",
     )
     helpers: list[subprocess.Popen[bytes]] = []
-    if tray:
-        display = f":{90 + os.getpid() % 9}"
-        helpers.append(
-            subprocess.Popen(
-                ["Xvfb", display, "-screen", "0", "800x400x24", "-nolisten", "tcp"],
-                stderr=subprocess.DEVNULL,
-            )
+    # The notification server (dunst) needs a screen even when the demo runs without one.
+    display = f":{90 + os.getpid() % 9}"
+    helpers.append(
+        subprocess.Popen(
+            ["Xvfb", display, "-screen", "0", "800x400x24", "-nolisten", "tcp"],
+            stderr=subprocess.DEVNULL,
         )
+    )
+    time.sleep(1.5)
+    if tray:
         os.environ["DISPLAY"] = display
-        time.sleep(1.5)
         helpers.append(
             subprocess.Popen(
                 [
@@ -104,7 +105,12 @@ def soak(minutes: float, tray: bool) -> int:
         )
     if shutil.which("dunst"):
         helpers.append(
-            subprocess.Popen(["dunst"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            subprocess.Popen(
+                ["dunst"],
+                env=dict(os.environ, DISPLAY=display),
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
         )
     time.sleep(1.0)
 
