@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from aws_sso_tray import clock, logs, paths, profiles, rolecreds, settings, tokens
+from aws_sso_tray import clock, fastpath, logs, paths, profiles, rolecreds, settings, tokens
 from aws_sso_tray.errors import ExitCode
 from aws_sso_tray.profiles import SsoSession
 from sso_helpers import device_login, session_config
@@ -271,6 +271,27 @@ def test_cli_with_settings_in_a_folder_others_can_write_to(home: Path, aws_confi
     added = run_cli("auto", "add", "prod")
     one_line_error(added, ExitCode.FILE_ERROR, f"folder {folder}", f"`chmod go-w {folder}`")
     assert settings.settings_file().read_bytes() == before
+
+
+def test_a_fifo_planted_as_the_settings_note_in_an_open_state_folder_is_not_opened(
+    logged_in: Any, home: Path
+) -> None:
+    # The full path of credential-process compares the note it leaves for the fast path before
+    # rewriting it. In a state folder others can write to, nothing there may be opened: a FIFO
+    # (or a link to one, or to /dev/zero) would hang every AWS command that runs us.
+    assert run_cli("sync", "dev").returncode == 0  # a warm role cache
+    settings.save_settings(settings.DEFAULTS.replace(min_remaining=timedelta(minutes=5)))
+    state = paths.state_dir()
+    state.chmod(0o777)
+    note = state / fastpath.SETTINGS_NOTE
+    note.unlink(missing_ok=True)
+    os.mkfifo(note)
+    command = [sys.executable, "-m", "aws_sso_tray", "credential-process", "--profile", "dev"]
+    # The timeout only bounds the hang this test is about; it measures nothing.
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
+    assert stat.S_ISFIFO(note.lstat().st_mode)  # left alone: not ours to replace in that folder
 
 
 @pytest.fixture
