@@ -208,12 +208,14 @@ class DemoLock:
 
 
 def demo_running(root: Path) -> bool:
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
+
+    from aws_sso_tray.atomicfile import file_lock
 
     path = root / LOCK_NAME
-    if not path.exists():
+    if not os.path.lexists(path):
         return False
-    probe = FileLock(str(path), mode=0o600)
+    probe = file_lock(path)  # a checked folder, and no symlink followed (older filelocks do)
     try:
         probe.acquire(timeout=0)
     except Timeout:
@@ -225,13 +227,15 @@ def demo_running(root: Path) -> bool:
 def env_lines(root: Path | None = None) -> str:
     """Shell lines that put a terminal into the running demo's world (`demo --env`)."""
     root = demo_root() if root is None else root
+    # Read before point_at_world: until then the demo folder is in our private state folder,
+    # so these reads check it and follow no symlink (see `_read`).
     url = _read(root / URL_NAME)
+    pid = _read(root / PID_NAME)
     if not demo_running(root) or not url:
         raise ConfigError(
             f"no demo is running in {root}: start `{_program()} demo` in another terminal first"
         )
     values = point_at_world(root, url)
-    pid = _read(root / PID_NAME)
     lines = [
         f"# the aws-sso-tray demo's world{f' (pid {pid})' if pid else ''}: "
         "every AWS call of this shell goes to its emulator",
@@ -245,10 +249,16 @@ def env_lines(root: Path | None = None) -> str:
 
 
 def _read(path: Path) -> str | None:
+    """A private file of the demo folder (its pid, its emulator's URL), None when unreadable.
+
+    UnsafeFolderError when the folder is open to other users: `demo --env` turns the URL into
+    lines the user evals, so nobody else may have written it."""
+    from aws_sso_tray.atomicfile import read_text
+
     try:
-        return path.read_text(encoding="utf-8").strip() or None
+        return (read_text(path) or "").strip() or None
     except OSError:
-        return None
+        return None  # also a symlink in its place: never followed
 
 
 def _program() -> str:
