@@ -300,6 +300,11 @@ def _read(path: Path) -> _Parsed:
         return _Parsed(DEFAULTS, [], [])
     except OSError as exc:
         raise _BrokenFile(f"cannot read settings file {path}: {exc.strerror or exc}") from exc
+    if data.startswith(b"\xef\xbb\xbf"):  # tomllib would say only "Invalid statement"
+        raise _BrokenFile(
+            f"settings file {path} line 1: the file starts with a byte-order mark (U+FEFF), "
+            "which TOML does not allow: save it as UTF-8 without BOM"
+        )
     try:
         text = data.decode("utf-8")
         doc = tomllib.loads(text)
