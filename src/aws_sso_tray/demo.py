@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aws_sso_tray import paths
-from aws_sso_tray.atomicfile import ensure_private_folder
+from aws_sso_tray.atomicfile import ensure_private_folder, file_lock, read_text, write_atomic
 from aws_sso_tray.errors import AlreadyRunningError, ConfigError
 
 if TYPE_CHECKING:
@@ -157,7 +157,6 @@ def prepare_world(root: Path, emulator_url: str, *, device_code: bool = False) -
     _wipe(root)  # the emulator forgets everything between runs: so do we
     point_at_world(root, emulator_url)
 
-    from aws_sso_tray.atomicfile import write_atomic
     from aws_sso_tray.settings import Settings, save_settings
 
     write_atomic(paths.aws_config_file(), _CONFIG.encode())
@@ -181,8 +180,6 @@ class DemoLock:
     """One running demo per world folder: `acquire()` or AlreadyRunningError (exit 13)."""
 
     def __init__(self, root: Path) -> None:
-        from aws_sso_tray.atomicfile import file_lock
-
         self.root = root
         self._lock: BaseFileLock = file_lock(root / LOCK_NAME)  # makes `root` 0700, checked
 
@@ -209,8 +206,6 @@ class DemoLock:
 
 def demo_running(root: Path) -> bool:
     from filelock import Timeout
-
-    from aws_sso_tray.atomicfile import file_lock
 
     path = root / LOCK_NAME
     if not os.path.lexists(path):
@@ -253,8 +248,6 @@ def _read(path: Path) -> str | None:
 
     UnsafeFolderError when the folder is open to other users: `demo --env` turns the URL into
     lines the user evals, so nobody else may have written it."""
-    from aws_sso_tray.atomicfile import read_text
-
     try:
         return (read_text(path) or "").strip() or None
     except OSError:
@@ -319,8 +312,6 @@ def run_demo(
         emulator = start_emulator(port)
         world = prepare_world(root, emulator.url, device_code=auto_approve)
         _log_to_world(debug)
-        from aws_sso_tray.atomicfile import write_atomic
-
         write_atomic(root / PID_NAME, f"{os.getpid()}\n".encode(), mode=0o600)
         write_atomic(root / URL_NAME, f"{emulator.url}\n".encode(), mode=0o600)
         profile, section = KEPT_FRESH
