@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import configparser
+import os
 import plistlib
 import shlex
+import stat
 import sys
 from pathlib import Path
 
@@ -95,3 +97,29 @@ def test_a_separate_world_starts_nothing_at_login(
     assert path.is_relative_to(world), path
     assert autostart.is_enabled(platform)
     assert not any(p.is_file() for p in home.rglob("*")), "wrote into the real HOME"
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX modes")
+@pytest.mark.parametrize("platform", ["linux", "darwin", "win32"])
+def test_folders_made_for_the_entry_are_0700_under_umask_000_and_existing_ones_unchanged(
+    home: Path, monkeypatch: pytest.MonkeyPatch, platform: str
+) -> None:
+    # The login-entry folder is shared with other apps: one we create is 0700 like every folder
+    # we make (a 0777 one would let other users swap the command run at login), whatever the
+    # umask; one that is already there keeps its mode.
+    monkeypatch.setenv("APPDATA", str(home / "AppData" / "Roaming"))
+    (home / "AppData").mkdir(mode=0o755)
+    (home / "AppData").chmod(0o755)
+    previous = os.umask(0)
+    try:
+        path = autostart.enable(platform)
+    finally:
+        os.umask(previous)
+    created = [p for p in path.relative_to(home).parents if p != Path()]
+    for folder in created:
+        if folder == Path("AppData"):
+            continue
+        assert stat.S_IMODE((home / folder).stat().st_mode) == 0o700, folder
+    assert stat.S_IMODE((home / "AppData").stat().st_mode) == 0o755
+    assert stat.S_IMODE(path.stat().st_mode) == 0o644
+    assert autostart.is_enabled(platform)

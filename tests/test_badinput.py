@@ -11,6 +11,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import botocore.configloader
+import botocore.exceptions
 import pytest
 
 CONFIG = """\
@@ -26,16 +28,25 @@ sso_role_name = ReadOnly
 """
 
 # Files botocore refuses (ConfigParseError), and what `sync dev:dev` does with each: the exit
-# code, and for 3 the line the one-line error names.
+# code, and for 3 what the one-line error says (the line first).
 BROKEN_CREDENTIALS = {
     # a duplicated section of the user's: left as it is (credfile), our section is written
-    "duplicate-other": ("[other]\naws_access_key_id = AKIAOTHER\n[other]\nregion = x\n", 0),
+    "duplicate-other": ("[other]\naws_access_key_id = AKIAOTHER\n[other]\nregion = x\n", 0, ""),
     # the documented repair: an empty earlier copy of the target section is dropped
-    "duplicate-target": ("[dev]\n\n[static]\nregion = x\n[dev]\nregion = y\n", 0),
-    # a BOM is set aside and written back by our editor
-    "bom": ("\ufeff[static]\naws_access_key_id = AKIASTATIC\naws_secret_access_key = s\n", 0),
+    "duplicate-target": ("[dev]\n\n[static]\nregion = x\n[dev]\nregion = y\n", 0, ""),
+    # a BOM: botocore and the other SDKs cannot read the file, and it is not ours to drop
+    "bom": (
+        "\ufeff[static]\naws_access_key_id = AKIASTATIC\naws_secret_access_key = s\n",
+        3,
+        "line 1: the file starts with a byte-order mark (U+FEFF), which the AWS SDKs cannot "
+        "read: save it as UTF-8 without BOM",
+    ),
     # a line that is no option: we cannot tell whose it is, so we refuse, naming it
-    "stray": ("[static]\naws_access_key_id = AKIASTATIC\nthis is a stray line\n", 3),
+    "stray": (
+        "[static]\naws_access_key_id = AKIASTATIC\nthis is a stray line\n",
+        3,
+        "line 3: not `key = value`",
+    ),
 }
 
 
@@ -66,7 +77,7 @@ def test_broken_credentials_file_does_not_break_login_sync_logout(
     setup: Any, cli: Any, home: Path, standin_env: dict[str, str], kind: str
 ) -> None:
     creds = home / ".aws" / "credentials"
-    text, expected = BROKEN_CREDENTIALS[kind]
+    text, expected, says = BROKEN_CREDENTIALS[kind]
     creds.write_text(text, encoding="utf-8")
     before = creds.read_bytes()
 
@@ -77,7 +88,9 @@ def test_broken_credentials_file_does_not_break_login_sync_logout(
     assert sync.returncode == expected, sync.stderr
     if expected == 3:
         line = _one_line(sync)
-        assert f"{creds} line 3:" in line, line
+        assert f"{creds} {says}" in line, line
+        with pytest.raises(botocore.exceptions.ConfigParseError):  # not just our opinion
+            botocore.configloader.raw_config_parse(str(creds))
         assert creds.read_bytes() == before
     else:
         assert setup.count("GetRoleCredentials") == 1
@@ -86,8 +99,6 @@ def test_broken_credentials_file_does_not_break_login_sync_logout(
         assert written.get("dev", "aws_access_key_id").startswith("ASIA")
     if kind == "duplicate-target":
         # the repair made the file readable for botocore again
-        import botocore.configloader
-
         parsed = botocore.configloader.raw_config_parse(str(creds))
         assert parsed["dev"]["region"] == "y"
 

@@ -219,14 +219,24 @@ def test_result_passes_strict_configparser(home: Path) -> None:
     assert path.read_text().startswith("[default]\nregion = x\n\n\n# trailing comment\n\n[sso")
 
 
-def test_bom_and_lone_cr_survive(home: Path) -> None:
+def test_lone_cr_survives(home: Path) -> None:
     path = home / ".aws" / "config"
-    path.write_bytes("\ufeff[default]\rregion = x\r".encode())
+    path.write_bytes(b"[default]\rregion = x\r")
     configedit.apply(path, add=[spec("a")])
     assert path.read_bytes().decode() == (
-        "\ufeff[default]\rregion = x\r\r[profile a]\rsso_session = corp\r"
+        "[default]\rregion = x\r\r[profile a]\rsso_session = corp\r"
         "sso_account_id = 111111111111\rsso_role_name = ReadOnly\rregion = eu-west-1\r"
     )
+
+
+def test_a_bom_is_refused_naming_line_1_and_left_in_place(home: Path) -> None:
+    # botocore cannot read a config that starts with a BOM: profiles added to it would not work
+    path = home / ".aws" / "config"
+    original = "\ufeff[default]\rregion = x\r".encode()
+    path.write_bytes(original)
+    with pytest.raises(ConfigError, match="line 1: the file starts with a byte-order mark"):
+        configedit.apply(path, add=[spec("a")])
+    assert path.read_bytes() == original
 
 
 def test_keys_for_a_header_only_session_keep_the_next_indented_header_a_header(

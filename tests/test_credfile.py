@@ -298,11 +298,27 @@ def test_crlf_section_edited_in_place_keeps_crlf(cred_file: Path) -> None:
     assert cred_file.read_bytes() == expected.encode()
 
 
-def test_utf8_bom_is_kept(cred_file: Path) -> None:
-    write(cred_file, "\ufeff[default]\nregion = x\n".encode())
+@pytest.mark.parametrize("rest", ["[default]\nregion = x\n", "# mine\n[dev]\n", "\n", ""])
+def test_a_utf8_bom_is_refused_naming_line_1_and_left_in_place(cred_file: Path, rest: str) -> None:
+    # botocore (and every SDK) reads the BOM as part of line 1 and rejects the whole file; the
+    # byte is the user's, so we say so rather than write into a file no SDK reads, or drop it.
+    original = ("\ufeff" + rest).encode()
+    write(cred_file, original)
+    with pytest.raises(ConfigParseError):
+        botocore_view(cred_file)
+    with pytest.raises(ConfigError) as info:
+        credfile.write_credentials(cred_file, "dev", creds())
+    assert info.value.message == (
+        f"{cred_file} line 1: the file starts with a byte-order mark (U+FEFF), which the AWS "
+        "SDKs cannot read: save it as UTF-8 without BOM and retry (the file was left untouched)"
+    )
+    assert cred_file.read_bytes() == original
+    with pytest.raises(ConfigError, match="line 1: the file starts with a byte-order mark"):
+        credfile.read_section(cred_file, "dev")
+    # Saved without it, the same text is edited as usual.
+    write(cred_file, rest.encode())
     credfile.write_credentials(cred_file, "dev", creds())
-    assert cred_file.read_bytes() == ("\ufeff[default]\nregion = x\n\n[dev]\n" + block()).encode()
-    assert credfile.read_section(cred_file, "default") == {"region": "x"}
+    assert not cred_file.read_bytes().startswith(b"\xef\xbb\xbf")
 
 
 def test_header_with_trailing_comment_is_the_section(cred_file: Path) -> None:

@@ -290,3 +290,46 @@ def test_demo_env_puts_another_terminal_into_the_demo_world(home: Path, cli: Any
     assert after.stdout == ""
     assert "no demo is running" in after.stderr.strip()
     assert len(after.stderr.strip().splitlines()) == 1
+
+
+def test_demo_env_reads_nothing_from_a_demo_folder_others_can_write_to(
+    home: Path, cli: Any
+) -> None:
+    # `demo --env` turns what the demo folder says into `export AWS_ENDPOINT_URL_SSO=...` lines
+    # the user evals: whoever could write there could send that shell's AWS calls anywhere.
+    from aws_sso_tray import demo
+
+    root = demo.demo_root()
+    lock = demo.DemoLock(root)  # a running demo, as far as `demo --env` can tell
+    lock.acquire()
+    try:
+        (root / demo.URL_NAME).write_text("http://attacker.example\n")
+        root.chmod(0o777)
+        result = cli("demo", "--env")
+        assert result.returncode == 6, result.stdout + result.stderr
+        assert result.stdout == ""
+        line = result.stderr.strip()
+        assert len(line.splitlines()) == 1 and "Traceback" not in line
+        assert f"folder {root} is writable by other users" in line
+        assert f"`chmod go-w {root}`" in line
+    finally:
+        root.chmod(0o700)
+        lock.release()
+
+
+def test_demo_env_does_not_follow_a_symlink_in_place_of_the_url_file(home: Path, cli: Any) -> None:
+    from aws_sso_tray import demo
+
+    root = demo.demo_root()
+    lock = demo.DemoLock(root)
+    lock.acquire()
+    try:
+        elsewhere = home / "elsewhere"
+        elsewhere.write_text("http://attacker.example\n")
+        (root / demo.URL_NAME).symlink_to(elsewhere)
+        result = cli("demo", "--env")
+        assert "attacker.example" not in result.stdout
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert "no demo is running" in result.stderr
+    finally:
+        lock.release()

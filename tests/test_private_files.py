@@ -27,7 +27,7 @@ from typing import Any
 
 import pytest
 
-from aws_sso_tray import clock, logs, paths, profiles, rolecreds, settings, tokens
+from aws_sso_tray import clock, fastpath, logs, paths, profiles, rolecreds, settings, tokens
 from aws_sso_tray.errors import ExitCode
 from aws_sso_tray.profiles import SsoSession
 from sso_helpers import device_login, session_config
@@ -218,6 +218,80 @@ def test_settings_toml_linked_from_dotfiles_is_still_written_through(home: Path)
     settings.add_auto_sync("dev")
     assert settings.settings_file().is_symlink()
     assert '[[auto_sync]]\nprofile = "dev"\nsection = "dev"' in real.read_text()
+    # ... and read through it: the link is the user's, in a folder only they can write to
+    assert settings.load_settings()[0].sync_section("dev") == "dev"
+
+
+SETTINGS_TEXT = '[[auto_sync]]\nprofile = "dev"\nsection = "dev"\n'
+
+
+def _settings_in_open_folder(home: Path) -> tuple[Path, bytes]:
+    """settings.toml in a config folder other users can write to (an older version's 0777)."""
+    folder = settings.settings_file().parent
+    folder.mkdir(parents=True)
+    folder.chmod(0o777)
+    settings.settings_file().write_text(SETTINGS_TEXT)
+    return folder, settings.settings_file().read_bytes()
+
+
+def test_settings_in_a_folder_others_can_write_to_are_not_read(home: Path) -> None:
+    # Whoever can write there can swap settings.toml (or link it anywhere): which sections get
+    # credentials, and how long cached ones are trusted. Read like every private file: from a
+    # checked folder only; reading never fails, so a warning and the defaults.
+    folder, _ = _settings_in_open_folder(home)
+    loaded, warnings = settings.load_settings()
+    assert loaded == settings.DEFAULTS
+    assert len(warnings) == 1, warnings
+    assert f"folder {folder} is writable by other users" in warnings[0]
+    assert f"`chmod go-w {folder}`" in warnings[0]
+    folder.chmod(0o700)  # what the user does
+    assert settings.load_settings() == (settings.DEFAULTS.with_auto_sync("dev"), [])
+
+
+def test_a_settings_symlink_in_a_folder_others_can_write_to_is_not_followed(home: Path) -> None:
+    planted = home / "planted.toml"
+    planted.write_text('[[auto_sync]]\nprofile = "dev"\nsection = "default"\n')
+    folder = settings.settings_file().parent
+    folder.mkdir(parents=True)
+    folder.chmod(0o777)
+    settings.settings_file().symlink_to(planted)
+    loaded, warnings = settings.load_settings()
+    assert loaded.auto_sync == ()
+    assert len(warnings) == 1 and "writable by other users" in warnings[0]
+
+
+def test_cli_with_settings_in_a_folder_others_can_write_to(home: Path, aws_config: Any) -> None:
+    aws_config(session_config(SESSION, "prod", "222222222222", "Admin"))
+    folder, before = _settings_in_open_folder(home)
+    listed = run_cli("auto", "list")
+    assert listed.returncode == 0, listed.stderr
+    assert "writable by other users" in listed.stderr and "Traceback" not in listed.stderr
+    assert "No profile is kept fresh" in listed.stdout
+    # A change is a write: refused like any write into an unsafe private folder (exit 6).
+    added = run_cli("auto", "add", "prod")
+    one_line_error(added, ExitCode.FILE_ERROR, f"folder {folder}", f"`chmod go-w {folder}`")
+    assert settings.settings_file().read_bytes() == before
+
+
+def test_a_fifo_planted_as_the_settings_note_in_an_open_state_folder_is_not_opened(
+    logged_in: Any, home: Path
+) -> None:
+    # The full path of credential-process compares the note it leaves for the fast path before
+    # rewriting it. In a state folder others can write to, nothing there may be opened: a FIFO
+    # (or a link to one, or to /dev/zero) would hang every AWS command that runs us.
+    assert run_cli("sync", "dev").returncode == 0  # a warm role cache
+    settings.save_settings(settings.DEFAULTS.replace(min_remaining=timedelta(minutes=5)))
+    state = paths.state_dir()
+    state.chmod(0o777)
+    note = state / fastpath.SETTINGS_NOTE
+    note.unlink(missing_ok=True)
+    os.mkfifo(note)
+    command = [sys.executable, "-m", "aws_sso_tray", "credential-process", "--profile", "dev"]
+    # The timeout only bounds the hang this test is about; it measures nothing.
+    result = subprocess.run(command, capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["AccessKeyId"].startswith("ASIA")
+    assert stat.S_ISFIFO(note.lstat().st_mode)  # left alone: not ours to replace in that folder
 
 
 @pytest.fixture

@@ -277,6 +277,24 @@ def test_non_utf8_file(settings_path: Path) -> None:
     assert len(warnings) == 1 and "UTF-8" in warnings[0]
 
 
+def test_a_bom_is_named_with_the_fix_and_the_file_never_rewritten(settings_path: Path) -> None:
+    # tomllib only says "Invalid statement (at line 1, column 1)" of a file an editor saved
+    # with a byte-order mark, which nobody can see in the file.
+    original = '\ufeffrefresh_before = "5m"\n'.encode()
+    settings_path.parent.mkdir(parents=True)
+    settings_path.write_bytes(original)
+    settings, warnings = st.load_settings()
+    assert settings == DEFAULTS
+    assert warnings == [
+        f"settings file {settings_path} line 1: the file starts with a byte-order mark "
+        "(U+FEFF), which TOML does not allow: save it as UTF-8 without BOM: using default "
+        "settings until it is fixed"
+    ]
+    with pytest.raises(SettingsError, match="byte-order mark"):
+        st.add_auto_sync("dev")
+    assert settings_path.read_bytes() == original
+
+
 def test_unreadable_file(settings_path: Path) -> None:
     # A directory where the file should be: unreadable even for root, which ignores mode bits.
     settings_path.mkdir(parents=True)

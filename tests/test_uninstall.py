@@ -197,3 +197,27 @@ def test_demo_world_home_removes_only_our_folders(
     assert sorted(p.name for p in root.iterdir()) == ["aws"]
     assert (aws / "config").read_text() == "[profile demo]\n"
     assert credfile.read_section(paths.aws_credentials_file(), "demo") is None
+
+
+def test_only_the_current_credentials_file_is_cleaned_and_only_of_what_we_created_there(
+    home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Known limit (kept): sections we wrote into an earlier AWS_SHARED_CREDENTIALS_FILE stay.
+    # What matters is that nothing is removed that we did not create in the current file, even
+    # a section with the name of one of ours elsewhere.
+    earlier = home / "earlier-credentials"
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(earlier))
+    credfile.write_credentials(earlier, "dev", creds("ASIAEARLIER000000001"))
+    earlier_bytes = earlier.read_bytes()
+    monkeypatch.delenv("AWS_SHARED_CREDENTIALS_FILE")
+    current = credentials_file(home)
+    user_dev = "[dev]\naws_access_key_id = ASIAUSERS0000000001\naws_secret_access_key = s\n"
+    current.write_text(user_dev + "aws_session_token = t\n")
+    before = current.read_bytes()
+
+    plan = uninstall.plan_uninstall()
+    assert plan.credentials_file == current and plan.credential_sections == ()
+    uninstall.apply(plan)
+
+    assert current.read_bytes() == before
+    assert earlier.read_bytes() == earlier_bytes

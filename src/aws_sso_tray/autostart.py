@@ -11,6 +11,11 @@ Windows so no console stays open): it works in a venv, under pipx and from a che
 and `--autostart` makes the tray wait for the panel and fall back quietly to the daemon.
 `platform` and `home`-style arguments exist so tests can exercise every platform anywhere.
 
+The entry is written with `atomicfile.write_atomic` (temp file, fsync, rename): a folder it has
+to create for it (`~/.config/autostart`, `~/Library/LaunchAgents`, the Startup folder) is made
+0700 whatever the umask, and a folder that is already there is left as it is (other apps share
+it).
+
 In a separate world (`AWS_SSO_TRAY_HOME`, the demo) the entry lives in that world's
 `autostart/` folder, which nothing reads at login: the demo's "Start at login" never changes what
 the user's real session starts.
@@ -125,7 +130,7 @@ def enable(platform: str | None = None) -> Path:
         data = windows_script(command).encode("utf-8")
     else:
         data = desktop_entry(command).encode("utf-8")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    # No mkdir here: write_atomic makes missing folders 0700 (see the module docstring).
     write_atomic(path, data, mode=0o644)  # a launcher, not a secret: readable like any other
     return path
 

@@ -6,12 +6,13 @@ This module owns every write to the shared credentials file (`~/.aws/credentials
     aws_access_key_id, aws_secret_access_key, aws_session_token, aws_credential_expiration
 
 and keeps every other byte: other keys of the section, comments, blank lines, other sections,
-their order, CRLF or lone-CR line endings, a UTF-8 BOM, a missing final newline.
+their order, CRLF or lone-CR line endings, a missing final newline.
 
 How the file is read
     Through `inifile`'s line model (shared with the config editor), which reads a file exactly
-    as botocore does and says what makes one unreadable: bytes that are not UTF-8, or a line
-    botocore rejects. Such a file is left untouched, with an error naming the line.
+    as botocore does and says what makes one unreadable: bytes that are not UTF-8, a UTF-8
+    byte-order mark (botocore and the other SDKs cannot read a file that starts with one), or a
+    line botocore rejects. Such a file is left untouched, with an error naming the line (exit 3).
 
 What else we refuse (the file is left untouched)
     - the section `[DEFAULT]`, which configparser copies into every other section;

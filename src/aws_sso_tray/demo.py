@@ -38,7 +38,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from aws_sso_tray import paths
-from aws_sso_tray.atomicfile import ensure_private_folder
+from aws_sso_tray.atomicfile import ensure_private_folder, file_lock, read_text, write_atomic
 from aws_sso_tray.errors import AlreadyRunningError, ConfigError
 
 if TYPE_CHECKING:
@@ -157,7 +157,6 @@ def prepare_world(root: Path, emulator_url: str, *, device_code: bool = False) -
     _wipe(root)  # the emulator forgets everything between runs: so do we
     point_at_world(root, emulator_url)
 
-    from aws_sso_tray.atomicfile import write_atomic
     from aws_sso_tray.settings import Settings, save_settings
 
     write_atomic(paths.aws_config_file(), _CONFIG.encode())
@@ -181,8 +180,6 @@ class DemoLock:
     """One running demo per world folder: `acquire()` or AlreadyRunningError (exit 13)."""
 
     def __init__(self, root: Path) -> None:
-        from aws_sso_tray.atomicfile import file_lock
-
         self.root = root
         self._lock: BaseFileLock = file_lock(root / LOCK_NAME)  # makes `root` 0700, checked
 
@@ -208,12 +205,12 @@ class DemoLock:
 
 
 def demo_running(root: Path) -> bool:
-    from filelock import FileLock, Timeout
+    from filelock import Timeout
 
     path = root / LOCK_NAME
-    if not path.exists():
+    if not os.path.lexists(path):
         return False
-    probe = FileLock(str(path), mode=0o600)
+    probe = file_lock(path)  # a checked folder, and no symlink followed (older filelocks do)
     try:
         probe.acquire(timeout=0)
     except Timeout:
@@ -225,13 +222,15 @@ def demo_running(root: Path) -> bool:
 def env_lines(root: Path | None = None) -> str:
     """Shell lines that put a terminal into the running demo's world (`demo --env`)."""
     root = demo_root() if root is None else root
+    # Read before point_at_world: until then the demo folder is in our private state folder,
+    # so these reads check it and follow no symlink (see `_read`).
     url = _read(root / URL_NAME)
+    pid = _read(root / PID_NAME)
     if not demo_running(root) or not url:
         raise ConfigError(
             f"no demo is running in {root}: start `{_program()} demo` in another terminal first"
         )
     values = point_at_world(root, url)
-    pid = _read(root / PID_NAME)
     lines = [
         f"# the aws-sso-tray demo's world{f' (pid {pid})' if pid else ''}: "
         "every AWS call of this shell goes to its emulator",
@@ -245,10 +244,14 @@ def env_lines(root: Path | None = None) -> str:
 
 
 def _read(path: Path) -> str | None:
+    """A private file of the demo folder (its pid, its emulator's URL), None when unreadable.
+
+    UnsafeFolderError when the folder is open to other users: `demo --env` turns the URL into
+    lines the user evals, so nobody else may have written it."""
     try:
-        return path.read_text(encoding="utf-8").strip() or None
+        return (read_text(path) or "").strip() or None
     except OSError:
-        return None
+        return None  # also a symlink in its place: never followed
 
 
 def _program() -> str:
@@ -309,8 +312,6 @@ def run_demo(
         emulator = start_emulator(port)
         world = prepare_world(root, emulator.url, device_code=auto_approve)
         _log_to_world(debug)
-        from aws_sso_tray.atomicfile import write_atomic
-
         write_atomic(root / PID_NAME, f"{os.getpid()}\n".encode(), mode=0o600)
         write_atomic(root / URL_NAME, f"{emulator.url}\n".encode(), mode=0o600)
         profile, section = KEPT_FRESH

@@ -172,17 +172,19 @@ def remember_min_remaining(identity: list[int] | None, min_remaining: timedelta)
             "identity": identity,
             "min_remaining_seconds": min_remaining.total_seconds(),
         }
-        try:
-            with open(_note_location(), encoding="utf-8") as handle:
-                if json.load(handle) == note:
-                    return
-        except (OSError, ValueError):
-            pass
-        from aws_sso_tray.atomicfile import write_atomic
+        from aws_sso_tray.atomicfile import read_text, write_atomic
         from aws_sso_tray.errors import AppError
 
+        note_file = paths.state_dir() / SETTINGS_NOTE
         try:
-            write_atomic(paths.state_dir() / SETTINGS_NOTE, json.dumps(note).encode("utf-8"))
+            # A private file: read from a checked folder only, never through a symlink (in a
+            # folder others can write to, a FIFO or /dev/zero there would hang us).
+            if json.loads(read_text(note_file) or "null") == note:
+                return
+        except (OSError, ValueError, AppError):
+            pass  # an unsafe folder: write_atomic refuses it too
+        try:
+            write_atomic(note_file, json.dumps(note).encode("utf-8"))
         except AppError:
             return
     except OSError:

@@ -16,10 +16,15 @@ How a file is read
     which botocore does not use for profile `dev`, so neither do we); `key = value`, `key=value`
     and `key: value` are options, keys compared lower-cased; a line indented deeper than the
     option above it continues that option's value. Lines end at LF, CRLF or a lone CR, as in
-    Python's universal-newline reading. A UTF-8 BOM is set aside and written back.
+    Python's universal-newline reading.
 
 What makes a file unreadable (an editor leaves it untouched)
     - bytes that are not UTF-8: we would have to guess the encoding;
+    - a UTF-8 byte-order mark (U+FEFF) at the start: botocore reads it as part of the first
+      line, which is then no header, comment or option, so it refuses the whole file (and so
+      do the other SDKs). Removing it would make the file readable, but that byte is the user's
+      (their editor put it there, and may again): we name it and the fix instead (line 1),
+      never drop it silently. The rest of the file is parsed without it, and `bom` holds it.
     - a line that is none of the above (no `=`/`:`, a key before the first section, an
       indented block under `key =` without `=` in it): botocore rejects the file too, and we
       cannot tell which section the user meant that line to be in. The error names the line.
@@ -72,6 +77,7 @@ _Doc = TypeVar("_Doc", bound="IniDocument")
 
 __all__ = [
     "BOM",
+    "BOM_PROBLEM",
     "COMMENT_PREFIXES",
     "SECTION_RE",
     "Edits",
@@ -126,6 +132,13 @@ class Problem:
     line: int
     message: str
     option: Option | None = None  # the option whose value is at fault, if any
+    fix: str = "botocore cannot read this file either: fix that line"  # "" when `message` says
+
+
+BOM_PROBLEM = (
+    "the file starts with a byte-order mark (U+FEFF), which the AWS SDKs cannot read: "
+    "save it as UTF-8 without BOM"
+)
 
 
 @dataclass
@@ -223,7 +236,7 @@ class IniDocument:
         self._headers: array[int] = array("q")  # line index of each section's header
         self._names: list[str] = []
         self._built: dict[int, Section] = {}
-        self.problems: list[Problem] = []
+        self.problems: list[Problem] = [Problem(0, BOM_PROBLEM, fix="")] if bom else []
         self._parse()
         self.lines: Sequence[Line] = _Lines(text, self._starts)
         self.sections: Sequence[Section] = _Sections(self)
@@ -488,9 +501,10 @@ class IniDocument:
                 edits.replace
             ):
                 continue  # the faulty value is one the edit replaces
+            fix = f"; {problem.fix}" if problem.fix else ""
             raise ConfigError(
-                f"{path} line {problem.line + 1}: {problem.message}; botocore cannot read this "
-                f"file either: fix that line and retry (the file was left untouched)"
+                f"{path} line {problem.line + 1}: {problem.message}{fix} and retry (the file "
+                f"was left untouched)"
             )
 
     def render(self, edits: Edits) -> str:

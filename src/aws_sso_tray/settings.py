@@ -19,6 +19,15 @@ comment at the top explaining each key. What we do keep on a rewrite is the user
 not use: unknown keys (perhaps from a newer version) and bad values stay in the file verbatim, so
 the warning stays visible until the user fixes it, unless the rewrite itself sets that key. A file
 that is not valid TOML is never rewritten: `update_settings` raises `SettingsError` instead.
+
+Symlinks and the folder: settings.toml may be a symlink into a dotfiles folder, and both reads
+and writes follow it to the user's file (`write_atomic(..., follow_symlinks=True)`), as for
+~/.aws/credentials. What makes following it safe is the folder the link is in: our config
+folder is a private folder (`atomicfile.check_private_folder`: ours, closed to group and
+others), checked before every read and so before every `update_settings` write too, so only
+the user can have put a link there. In a folder other users can write to, the file is not read
+at all: `load_settings` warns (naming the folder and the `chmod`) and uses the defaults, and
+`update_settings` raises `UnsafeFolderError` (exit 6) and writes nothing.
 """
 
 from __future__ import annotations
@@ -234,12 +243,18 @@ class _BrokenFile(Exception):
 
 
 def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
-    """The settings and human-readable warnings about the file; never raises for file content."""
+    """The settings and human-readable warnings about the file; never raises for file content,
+    nor for an unsafe folder (a warning naming it and the fix, and the defaults)."""
+    from aws_sso_tray.errors import UnsafeFolderError
+
     path = settings_file() if path is None else Path(path)
     try:
         parsed = _read(path)
     except _BrokenFile as exc:
         return DEFAULTS, [f"{exc.problem}: using default settings until it is fixed"]
+    except UnsafeFolderError as exc:
+        problem = f"settings file {path} not read: {exc.message}"
+        return DEFAULTS, [f"{problem}; using default settings until it is fixed"]
     return parsed.settings, parsed.warnings
 
 
@@ -275,12 +290,21 @@ def settings_mtime(path: Path | None = None) -> int | None:
 
 
 def _read(path: Path) -> _Parsed:
+    """UnsafeFolderError when the folder holding the file is not closed to other users."""
+    from aws_sso_tray.atomicfile import check_private_folder
+
+    check_private_folder(path.parent)  # then through the user's own symlink, if it is one
     try:
         data = path.read_bytes()
     except FileNotFoundError:
         return _Parsed(DEFAULTS, [], [])
     except OSError as exc:
         raise _BrokenFile(f"cannot read settings file {path}: {exc.strerror or exc}") from exc
+    if data.startswith(b"\xef\xbb\xbf"):  # tomllib would say only "Invalid statement"
+        raise _BrokenFile(
+            f"settings file {path} line 1: the file starts with a byte-order mark (U+FEFF), "
+            "which TOML does not allow: save it as UTF-8 without BOM"
+        )
     try:
         text = data.decode("utf-8")
         doc = tomllib.loads(text)
