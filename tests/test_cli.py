@@ -525,3 +525,16 @@ def test_logout_with_nothing_to_log_out_says_so(cli: Any, aws_config: Any) -> No
     result = cli("logout")
     assert result.returncode == 0, result.stderr
     assert "Nothing to log out" in result.stdout
+
+
+def test_a_portal_expiration_out_of_range_is_a_one_line_service_error(
+    logged_in: Any, cli: Any
+) -> None:
+    logged_in.config.credential_ttl = 1e17  # GetRoleCredentials says expiration 1e20 ms
+    result = cli("export", "--profile", "dev")
+    assert result.returncode == 12, result.stderr  # README: AWS service error
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "expiration" in lines[0] and "'dev'" in lines[0], lines[0]
+    assert "unexpected" not in lines[0] and "ValueError" not in lines[0]
+    assert result.stdout == ""

@@ -684,3 +684,23 @@ def test_a_browser_that_cannot_open_leaves_the_url_in_log_notice_and_menu(
     wait_for(lambda: len(tries) == 2, "a second try")
     assert tries[1] == url
     engine.stop()
+
+
+def test_a_portal_expiration_out_of_range_is_retried_with_backoff(setup: Any) -> None:
+    emu, fake, _notices, make = setup
+    emu.config.credential_ttl = 1e17  # GetRoleCredentials says expiration 1e20 ms
+    engine = make()
+    engine.tick()
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.next_refresh_at is not None, state
+    assert "expiration" in (state.last_error or ""), state
+    assert "internal error" not in (state.last_error or "")
+    asked = role_calls(emu, *PROFILES["dev"])
+    engine.tick()  # not before the backoff is over
+    assert role_calls(emu, *PROFILES["dev"]) == asked
+    emu.config.credential_ttl = 3600
+    fake.advance((state.next_refresh_at - fake.now()).total_seconds() + 1)
+    engine.tick()
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.FRESH, state
+    assert read_credentials()["dev"]["aws_access_key_id"].startswith("ASIA")
