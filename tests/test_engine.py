@@ -505,6 +505,10 @@ def test_a_denied_role_stops_in_an_error_state_until_the_config_changes(
     assert state.last_error and "sso_role_name" in state.last_error  # says what to do
     assert state.next_refresh_at is None  # nothing planned: waiting for the user
     assert "refresh-failed" in notices.keys_sent()
+    (notice,) = [n for n in notices.sent if n.key == "refresh-failed"]
+    # A fix-it error is not retried: the notice says what to fix, not "Retrying".
+    assert "retrying" not in notice.message.lower(), notice.message
+    assert "sso_role_name" in notice.message and "AWS config" in notice.message, notice.message
     an_hour_of_ticks(engine, fake)  # the others refresh (our own writes are no fix)
     assert role_calls(emu, "111111111111", "Ghost") == 1
     assert role_calls(emu, *PROFILES["dev"]) == 2
