@@ -402,6 +402,25 @@ def test_throttled_is_a_throttled_error(setup: Any, op: str) -> None:
     assert caught.value.exit_code == ExitCode.THROTTLED
 
 
+def test_a_server_error_while_registering_is_retried_later_not_a_rejected_registration(
+    setup: Any,
+) -> None:
+    """What to do after a RegisterClient failure comes from awsclients.ERROR_CODES: a 500
+    (InternalServerException, after botocore's own retries) is a service error to retry, not
+    "the registration was rejected: check the config"."""
+    from aws_sso_tray.errors import Recovery, ServiceError
+
+    emu = setup
+    emu.inject_fault("RegisterClient", "5xx", count=10)
+    with pytest.raises(ServiceError) as caught:
+        login.login(SESSION, flow="device", open_browser=False, timeout=5)
+    assert not isinstance(caught.value, RegistrationError)
+    assert caught.value.exit_code == ExitCode.SERVICE
+    assert caught.value.recovery is Recovery.RETRY
+    assert "InternalServerException" in caught.value.message
+    assert "\n" not in caught.value.message
+
+
 def test_error_exit_codes_are_distinct() -> None:
     classes = [
         LoginDeniedError,

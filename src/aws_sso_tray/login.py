@@ -61,9 +61,8 @@ from aws_sso_tray.errors import (
     LoginDeniedError,
     LoginNeededError,
     LoginTimeoutError,
-    NetworkError,
+    Recovery,
     RegistrationError,
-    ThrottledError,
 )
 from aws_sso_tray.tokens import SsoToken
 
@@ -511,11 +510,10 @@ def _registration(session: SsoSession, client: Any, flow: Flow, now: datetime) -
     try:
         response = client.register_client(**kwargs)
     except ClientError as exc:
-        if awsclients.error_code(exc) == "SlowDownException":
-            raise _throttled(what) from exc
-        error = awsclients.to_app_error(exc, what=what)
-        if isinstance(error, (NetworkError, ThrottledError)):
-            raise error from exc
+        # What to do next comes from the one table: throttling and 5xx are retried later;
+        # any other refusal is of this registration, which the config's values decide.
+        if awsclients.recovery_of(exc) is Recovery.RETRY:
+            raise awsclients.to_app_error(exc, what=what) from exc
         raise RegistrationError(
             f"{what}: {awsclients.error_code(exc)}: {awsclients.error_message(exc)}; "
             "check sso_start_url, sso_region and sso_registration_scopes in ~/.aws/config"
@@ -540,11 +538,6 @@ def _registration(session: SsoSession, client: Any, flow: Flow, now: datetime) -
 def _drop_registration(session: SsoSession) -> None:
     with contextlib.suppress(FileNotFoundError):
         registration_cache_file(session).unlink()
-
-
-def _throttled(what: str) -> ThrottledError:
-    # SlowDownException is the OIDC API's way of throttling; botocore does not retry it.
-    return ThrottledError(f"{what}: AWS is throttling requests (SlowDown); wait a minute and retry")
 
 
 def _translated(exc: BaseException, what: str) -> AppError:
@@ -691,12 +684,18 @@ class _Attempt:
         )
 
     def _token_error(self, exc: Exception, what: str) -> AppError:
-        """CreateToken's refusals as the errors a person sees."""
+        """CreateToken's refusals as the errors a person sees.
+
+        The class (and so the exit code and what to do next) is awsclients.ERROR_CODES'; only
+        the wording is the login's own, and ExpiredTokenException, which the poll protocol
+        uses for a device code that ran out before approval, is a timed-out login.
+        """
         from aws_sso_tray import awsclients
 
         code = awsclients.error_code(exc)
+        kind = awsclients.error_class(exc)
         name = self.session.display_name
-        if code == "AccessDeniedException":
+        if kind is LoginDeniedError:
             return LoginDeniedError(
                 f"sign-in to SSO session '{name}' was denied in the browser: "
                 "run the login again and choose Allow"
@@ -706,15 +705,13 @@ class _Attempt:
                 f"the sign-in code for SSO session '{name}' expired before it was approved: "
                 "run the login again"
             )
-        if code in ("InvalidClientException", "UnauthorizedClientException"):
+        if kind is RegistrationError:
             _drop_registration(self.session)
             return RegistrationError(
                 f"{what}: the OIDC client registration was rejected ({code}); "
                 "it has been discarded: run the login again"
             )
-        if code == "SlowDownException":
-            return _throttled(what)
-        if code == "InvalidGrantException":
+        if kind is LoginNeededError:
             return LoginNeededError(
                 f"{what}: the sign-in answer was refused ({awsclients.error_message(exc)}); "
                 "run the login again"
@@ -1161,8 +1158,13 @@ def logout(session: SsoSession) -> LogoutResult:
             awsclients.portal_client(session.region).logout(accessToken=token.access_token)
             revoked = True
         except ClientError as exc:
-            if awsclients.error_code(exc) in ("UnauthorizedException", "InvalidRequestException"):
-                revoked = True  # already invalid: nothing left to end on the server
+            # A token the table calls dead (UnauthorizedException...), or one Logout finds
+            # malformed (its own use of InvalidRequestException): nothing left to end.
+            if (
+                awsclients.error_class(exc) is LoginNeededError
+                or awsclients.error_code(exc) == "InvalidRequestException"
+            ):
+                revoked = True
             else:
                 revoke_error = awsclients.to_app_error(exc, what="signing out").message
         except BotoCoreError as exc:
