@@ -708,3 +708,73 @@ def test_a_portal_expiration_out_of_range_is_retried_with_backoff(setup: Any) ->
     state = engine.snapshot.profile("dev")
     assert state is not None and state.status == ProfileStatus.FRESH, state
     assert read_credentials()["dev"]["aws_access_key_id"].startswith("ASIA")
+
+
+def _sign_out_like_the_aws_cli() -> None:
+    """What `aws sso logout` leaves: the token file gone, and every sso role-cache entry."""
+    from aws_sso_tray import rolecreds, tokens
+
+    tokens.token_cache_file(SESSION).unlink()
+    rolecreds.delete_cached_credentials(None)
+
+
+def test_a_token_deleted_by_another_tool_is_a_sign_out_not_an_expiry(setup: Any) -> None:
+    """`aws sso logout` (or botocore deleting the token file) while the session was live leaves
+    no sign-out marker of ours: it is still the user signing out. No "expired" notice, no
+    browser, no portal call until the user signs in, and a restarted engine agrees."""
+    from aws_sso_tray import rolecreds
+
+    emu, fake, notices, make = setup
+    opened: list[str] = []
+    engine = make(opener=opened.append, env={"DISPLAY": ":99"})  # auto_login is on by default
+    engine.tick()
+    assert engine.snapshot.session("corp").status == SessionStatus.LOGGED_IN  # type: ignore[union-attr]
+    rolecreds.get_credentials(_profile("dev"))  # an entry in the AWS CLI's role cache too
+    _sign_out_like_the_aws_cli()
+    emu.clear_requests()
+    engine.tick()
+    assert engine.snapshot.session("corp").status == SessionStatus.SIGNED_OUT  # type: ignore[union-attr]
+    for _ in range(3):  # long past the credentials' refresh time
+        fake.advance(51 * 60)
+        engine.tick()
+    assert _login_threads() == []  # no login started, so no page to open
+    assert opened == []
+    assert _alarming(notices) == [], notices.sent
+    assert "auto-login:corp" not in notices.keys_sent()
+    assert [r.op for r in emu.requests if r.op in ("GetRoleCredentials", "CreateToken")] == []
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.LOGIN_NEEDED
+    assert "signed out" in (state.last_error or "")
+    engine.stop()
+
+    again = make(opener=opened.append, env={"DISPLAY": ":99"})
+    again.tick()
+    assert again.snapshot.session("corp").status == SessionStatus.SIGNED_OUT  # type: ignore[union-attr]
+    assert opened == []
+    again.stop()
+
+
+def test_a_token_deleted_while_no_engine_ran_is_a_sign_out_of_our_recorded_sign_in(
+    setup: Any,
+) -> None:
+    from aws_sso_tray import sessionstate
+
+    _emu, _fake, notices, make = setup
+    sessionstate.record_login(
+        SESSION.cache_key, sessionstate.SessionRecord(clock.now(), SESSION.start_url, "pkce")
+    )
+    _sign_out_like_the_aws_cli()
+    opened: list[str] = []
+    engine = make(opener=opened.append, env={"DISPLAY": ":99"})
+    engine.tick()
+    engine.tick()
+    assert engine.snapshot.session("corp").status == SessionStatus.SIGNED_OUT  # type: ignore[union-attr]
+    assert opened == [] and _alarming(notices) == []
+    assert "auto-login:corp" not in notices.keys_sent()
+    engine.stop()
+
+
+def _profile(name: str) -> Any:
+    from aws_sso_tray import profiles
+
+    return profiles.get_profile(name)

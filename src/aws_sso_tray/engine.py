@@ -199,6 +199,7 @@ class Engine:
         self._last_wall: float | None = None
         self._last_mono: float | None = None
         self._resumed_at: datetime | None = None
+        self._offline = False  # offline_snapshot(): read the files, write nothing
         self._alert_prev: Snapshot | None = None
         self._sent = alerts.Sent()
         self._bugs = 0
@@ -302,6 +303,7 @@ class Engine:
 
     def offline_snapshot(self) -> Snapshot:
         """What the files say, with no portal call: `status` when no engine is running."""
+        self._offline = True
         self._watch()
         return self._build(self._clock.now())
 
@@ -664,27 +666,36 @@ class Engine:
             work.fetched_at = None
 
     def _reload_sessions(self, now: datetime, force_rearm: Iterable[str] = ()) -> None:
-        from aws_sso_tray import login, sessionstate, tokens
+        from aws_sso_tray import login, tokens
 
         rearm = set(force_rearm)
         for key, info in self._sessions.items():
             token = tokens.read_token(info.session)
             before = (info.has_token, info.token_expires_at)
+            duration = self._settings.session_duration_for(info.session.name)
+            was_live = self._live(info, now)
             info.signed_in_at = login.login_time(info.session)
             # A token (a sign-in by any tool) outranks an older sign-out.
             was_signed_out = info.signed_out_at
-            info.signed_out_at = (
-                None
-                if token is not None
-                else sessionstate.signed_out_at(key, info.session.start_url)
-            )
+            if token is not None:
+                info.signed_out_at = None
+            elif was_signed_out is not None:
+                info.signed_out_at = was_signed_out
+            else:
+                info.signed_out_at = login.signed_out_at(
+                    info.session, now=now, session_duration=duration
+                )
+                if info.signed_out_at is None and was_live and login.token_file_gone(info.session):
+                    # Seen signed in here (by any tool), and the file went before the session
+                    # ended: another tool signed out (`aws sso logout`), not an expiry.
+                    info.signed_out_at = now
             if info.signed_out_at is not None and was_signed_out is None:
                 log.info("SSO session %s was signed out", info.session.display_name)
                 self._sign_out(info)
+                self._record_sign_out(info, now)
             info.has_token = token is not None
             info.token_expires_at = token.expires_at if token else None
             info.can_refresh = bool(token and token.can_refresh(now))
-            duration = self._settings.session_duration_for(info.session.name)
             info.session_ends_at = None
             if token is not None:
                 if token.refresh_token and login.login_time(info.session) is None:
@@ -699,6 +710,35 @@ class Engine:
             # A new token (our login, a terminal `aws sso login`, a refresh) re-arms the session.
             if usable and (changed or key in rearm):
                 self._rearm(info)
+
+    @staticmethod
+    def _live(info: _SessionInfo, now: datetime) -> bool:
+        """The session was signed in at the last look: a token usable now, not refused."""
+        if not info.has_token or info.refused or info.token_expires_at is None:
+            return False
+        if info.token_expires_at > now:
+            return True
+        ended = info.session_ends_at is not None and info.session_ends_at <= now
+        return info.can_refresh and not ended
+
+    def _record_sign_out(self, info: _SessionInfo, now: datetime) -> None:
+        """Make another tool's sign-out (a deleted token file) one of ours: the next start,
+        `status` and `list` then see it too, after the session's estimated end as well."""
+        from aws_sso_tray import sessionstate
+
+        if self._offline:  # `status` without an engine only reads
+            return
+        key, start_url = info.session.cache_key, info.session.start_url
+        try:
+            if sessionstate.signed_out_at(key, start_url) is None:
+                log.info(
+                    "the token file of SSO session %s was deleted (`aws sso logout`?): "
+                    "treating it as a sign-out",
+                    info.session.display_name,
+                )
+                sessionstate.record_logout(key, start_url, now)
+        except AppError as exc:
+            log.warning("cannot record the sign-out of %s: %s", info.session.display_name, exc)
 
     def _sign_out(self, info: _SessionInfo) -> None:
         """The user signed out: its profiles wait for a sign-in, asking the portal nothing."""

@@ -1110,6 +1110,40 @@ def login_time(session: SsoSession) -> datetime | None:
     return record.login_time
 
 
+def signed_out_at(
+    session: SsoSession,
+    *,
+    now: datetime,
+    session_duration: timedelta = DEFAULT_SESSION_DURATION,
+) -> datetime | None:
+    """When the user signed out of `session`, which has no usable token (a token, from any
+    tool's sign-in, outranks a sign-out: callers that found one do not ask); None: not since
+    the last sign-in.
+
+    Our `logout` records the sign-out. Another tool's leaves no record: `aws sso logout`, or
+    botocore, deletes the token file. A token file that is gone while the sign-in we recorded
+    says the session still runs is that sign-out too (its time unknown: `now` is returned).
+    """
+    recorded = sessionstate.signed_out_at(session.cache_key, session.start_url)
+    if recorded is not None:
+        return recorded
+    started = login_time(session)
+    if started is not None and started + session_duration > now and token_file_gone(session):
+        return now
+    return None
+
+
+def token_file_gone(session: SsoSession) -> bool:
+    """True when the session's token file does not exist (False when we cannot tell)."""
+    try:
+        tokens.token_cache_file(session).stat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def session_end(
     session: SsoSession,
     *,
