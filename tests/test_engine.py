@@ -778,3 +778,44 @@ def _profile(name: str) -> Any:
     from aws_sso_tray import profiles
 
     return profiles.get_profile(name)
+
+
+def test_first_run_with_auto_login_sends_one_notice_not_two(emulator: Any, aws_config: Any) -> None:
+    aws_config(config_text())
+    settings.add_auto_sync("dev")
+    notices = Notices()
+    opened: list[str] = []
+    engine = Engine(
+        clock=FakeClock(emulator),
+        notifier=notices,
+        watch_interval=0,
+        env={"DISPLAY": ":99"},  # a desktop: auto_login (on by default) opens the sign-in
+        opener=opened.append,
+    )
+    engine.tick()
+    wait_for(lambda: opened, "the sign-in page to be opened")
+    engine.tick()
+    about_signing_in = [n for n in notices.sent if n.key.endswith(":corp")]
+    assert len(about_signing_in) == 1, [(n.key, n.title) for n in notices.sent]
+    assert _alarming(notices) == []
+    engine.stop()
+
+
+def test_the_confirm_the_code_notice_is_withdrawn_after_the_sign_in(setup: Any) -> None:
+    emu, fake, notices, make = setup
+    from aws_sso_tray import tokens
+
+    tokens.token_cache_file(SESSION).unlink()  # not signed in yet
+    engine = make(opener=list().append, env={})  # no display: device code
+    engine.tick()
+    assert engine.login("corp", reason="you pressed Log in")
+    code = wait_for(lambda: emu.pending_user_codes(), "the device sign-in")[0]
+    notice = wait_for(
+        lambda: next((n for n in notices.sent if code in n.message), None), "the code notice"
+    )
+    emu.approve_device(code)
+    wait_for(lambda: not _login_threads(), "the sign-in to finish")
+    engine.tick()
+    assert engine.snapshot.session("corp").status == SessionStatus.LOGGED_IN  # type: ignore[union-attr]
+    assert notice.key in notices.cleared, (notice.key, notices.cleared)
+    engine.stop()

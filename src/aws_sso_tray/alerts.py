@@ -18,8 +18,8 @@ Events:
   notice;
 - `login:KEY`: a sign-in to the session succeeded, in this process or another (the session
   came back to life, or our recorded sign-in time moved on): it takes the notices about the
-  session's end or expiry, the engine's "Signing in" notice and its "Open this page" notice
-  off the screen.
+  session's end or expiry, and the engine's "Signing in", "Open this page" and "Confirm the
+  code" notices off the screen.
 
 A session the user signed out of (`SIGNED_OUT`) gets no notice at all, and its notices about
 an end or expiry are taken off the screen: a sign-out is not an expiry.
@@ -52,6 +52,7 @@ LOGGED_IN = "login"
 NOT_SIGNED_IN = "not-signed-in"
 AUTO_LOGIN = "auto-login"  # the engine's "Signing in to ..." notice (engine._auto_login)
 LOGIN_PAGE = "login-page"  # the engine's "Open this page to sign in" notice
+LOGIN_CODE = "login-code"  # the engine's "Confirm the code" notice (device code)
 COOLDOWN = timedelta(hours=1)  # a re-armed failure notice waits this long after the last one
 FORGET_AFTER = timedelta(days=2)  # sent-event records older than this are dropped
 LOG_IN = "Log in"
@@ -200,6 +201,7 @@ def _about_the_end(key: str) -> list[str]:
         f"{ENDING}:{key}",
         f"{AUTO_LOGIN}:{key}",
         f"{LOGIN_PAGE}:{key}",
+        f"{LOGIN_CODE}:{key}",
     ]
 
 
@@ -281,4 +283,13 @@ def _failing(profiles: list[ProfileState]) -> str:
     return f"profile{plural} {names}: {error}"
 
 
-__all__ = ["AUTO_LOGIN", "COOLDOWN", "LOGIN_PAGE", "Decision", "Sent", "decide", "session_of"]
+__all__ = [
+    "AUTO_LOGIN",
+    "COOLDOWN",
+    "LOGIN_CODE",
+    "LOGIN_PAGE",
+    "Decision",
+    "Sent",
+    "decide",
+    "session_of",
+]

@@ -183,6 +183,9 @@ class Engine:
         self._login_results: dict[str, str | None] = {}  # session key -> error or None
         self._login_prompts: dict[str, LoginPrompt] = {}  # session key -> the waiting login
         self._browser_errors: dict[str, str] = {}  # session key -> why its page did not open
+        # session key -> (title, why) of the automatic sign-in started: its one notice goes
+        # out with the sign-in page (and the device code, if any), see _on_prompt
+        self._auto_notices: dict[str, tuple[str, str]] = {}
         self._busy = False
 
         # Worker-thread state.
@@ -437,7 +440,9 @@ class Engine:
         self._set_busy(True)
         for work in due:
             work.status = ProfileStatus.REFRESHING
-        self._publish(self._clock.now())
+        # Shown, not judged: notices wait for the tick's outcome (a first run that opens the
+        # sign-in by itself must not first say "Sign in" and then "Signing in").
+        self._publish(self._clock.now(), notify=False)
         lead = self.refresh_before
 
         def fetch(work: _Work) -> tuple[RoleCredentials, datetime]:
@@ -812,6 +817,7 @@ class Engine:
                 self._logins.pop(session.cache_key, None)
                 self._login_prompts.pop(session.cache_key, None)
                 self._browser_errors.pop(session.cache_key, None)
+                self._auto_notices.pop(session.cache_key, None)
                 self._login_results[session.cache_key] = error
             self.wake()
 
@@ -821,10 +827,22 @@ class Engine:
             return
         with self._lock:
             self._login_prompts[key] = prompt
-        if prompt.user_code:
+            auto = self._auto_notices.pop(key, None)
+        code = f" and confirm the code {prompt.user_code}" if prompt.user_code else ""
+        if auto is not None:
+            # One notice for an automatic sign-in: why, and what to do on the page.
+            title, why = auto
             self._send(
                 Notice(
-                    key=f"login-code:{prompt.session}",
+                    key=f"{alerts.AUTO_LOGIN}:{key}",
+                    title=title,
+                    message=f"{why}: sign in on the page that opened{code}.",
+                )
+            )
+        elif prompt.user_code:
+            self._send(
+                Notice(
+                    key=f"{alerts.LOGIN_CODE}:{key}",
                     title=f"Sign in to {prompt.session}",
                     message=f"Confirm the code {prompt.user_code} on the page that opened.",
                 )
@@ -908,15 +926,14 @@ class Engine:
             verb = "is" if len(names) == 1 else "are"
             # No cached token at all is a first sign-in, not an ended session: say which.
             state = "has ended" if info.token_expires_at else "is not signed in yet"
-            self._send(
-                Notice(
-                    key=f"{alerts.AUTO_LOGIN}:{key}",
-                    title=f"Signing in to {name}",
-                    message=f"Your SSO session '{name}' {state} and {kept} {verb} "
-                    "kept fresh: sign in on the page that opened.",
+            with self._lock:
+                self._auto_notices[key] = (
+                    f"Signing in to {name}",
+                    f"Your SSO session '{name}' {state} and {kept} {verb} kept fresh",
                 )
-            )
-            self.login(key, reason=f"session {name} {state}; {kept} kept fresh")
+            if not self.login(key, reason=f"session {name} {state}; {kept} kept fresh"):
+                with self._lock:
+                    self._auto_notices.pop(key, None)
 
     # --- publishing ----------------------------------------------------------------------------
 
@@ -1020,7 +1037,7 @@ class Engine:
             browser_error=browser_error,
         )
 
-    def _publish(self, now: datetime) -> None:
+    def _publish(self, now: datetime, *, notify: bool = True) -> None:
         snap = self._build(now)
         with self._lock:
             previous = self._snapshot
@@ -1044,6 +1061,8 @@ class Engine:
                     callback(snap)
                 except Exception:
                     log.exception("a snapshot subscriber failed")
+        if not notify:
+            return
         decision = alerts.decide(
             self._alert_prev, snap, self._sent, now=now, warn_before=self.warn_before
         )
