@@ -802,7 +802,7 @@ def test_first_run_with_auto_login_sends_one_notice_not_two(emulator: Any, aws_c
 
 
 def test_the_confirm_the_code_notice_is_withdrawn_after_the_sign_in(setup: Any) -> None:
-    emu, fake, notices, make = setup
+    emu, _fake, notices, make = setup
     from aws_sso_tray import tokens
 
     tokens.token_cache_file(SESSION).unlink()  # not signed in yet
@@ -819,3 +819,30 @@ def test_the_confirm_the_code_notice_is_withdrawn_after_the_sign_in(setup: Any) 
     assert engine.snapshot.session("corp").status == SessionStatus.LOGGED_IN  # type: ignore[union-attr]
     assert notice.key in notices.cleared, (notice.key, notices.cleared)
     engine.stop()
+
+
+def test_status_prints_where_to_sign_in_when_no_browser_could_show_the_page(
+    setup: Any, cli: Any
+) -> None:
+    from aws_sso_tray import instance
+
+    _emu, _fake, notices, make = setup
+
+    def broken(url: str) -> str:
+        return "the browser command 'chromium' exited with status 1"
+
+    with instance.InstanceLock():  # this test's engine is the running one `status` reads
+        engine = make(opener=broken, env={"DISPLAY": ":99"}, publish_file=True)
+        engine.tick()
+        assert engine.login("corp", reason="test")
+        wait_for(lambda: "login-page:corp" in notices.keys_sent(), "the where-to-sign-in notice")
+        engine.tick()
+        session = engine.snapshot.session("corp")
+        assert session is not None and session.login_url and session.browser_error
+        done = cli("status")
+        engine.stop()
+    assert done.returncode == 0, done.stderr
+    assert "engine: running" in done.stdout, done.stdout
+    line = next((x for x in done.stdout.splitlines() if session.login_url in x), None)
+    assert line is not None, done.stdout
+    assert "exited with status 1" in line and "corp" in line, line
