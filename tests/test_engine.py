@@ -99,6 +99,7 @@ def config_text() -> str:
 @pytest.fixture
 def setup(emulator: Any, aws_config: Any) -> Any:
     aws_config(config_text())
+    emulator.config.device_poll_interval = 0  # device sign-ins here are approved at once
     device_login(emulator, SESSION)
     for name in PROFILES:
         settings.add_auto_sync(name)

@@ -85,6 +85,7 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 PKCE_GRANTS = (AUTH_CODE_GRANT, REFRESH_GRANT)
 REGISTRATION_MIN_REMAINING = timedelta(minutes=15)  # the AWS CLI's _EXPIRY_WINDOW
 DEFAULT_POLL_INTERVAL = 5.0  # RFC 8628 3.2
+MIN_POLL_INTERVAL = 0.2  # an `interval` of 0 is honoured, but never as a busy loop
 SLOW_DOWN_DELAY = 5.0  # RFC 8628 3.5: add 5 s to the interval on slow_down
 _WAIT_SLICE = 0.1  # how often a wait checks `cancel` and the deadline
 
@@ -401,6 +402,16 @@ class _CallbackServer(ThreadingHTTPServer):
             handler._answer(
                 200, "Sign-in not completed", "The sign-in was not allowed. You can close this tab."
             )
+
+
+def poll_interval(authorization: Mapping[str, Any]) -> float:
+    """Seconds between device-code polls: the StartDeviceAuthorization `interval` (AWS says
+    whole seconds, 1 or more), 5 when it gives none (RFC 8628 3.2); an interval of 0 (the
+    emulator's for tests that approve at once) is a value, not a missing one."""
+    value = authorization.get("interval")
+    if value is None:
+        return DEFAULT_POLL_INTERVAL
+    return max(float(value), MIN_POLL_INTERVAL)
 
 
 def _first(query: Mapping[str, list[str]], key: str) -> str | None:
@@ -818,7 +829,7 @@ class _Attempt:
             raise self._token_error(exc, what) from exc
         device_code = auth["deviceCode"]
         logs.register_secret(device_code)
-        interval = float(auth.get("interval") or DEFAULT_POLL_INTERVAL)
+        interval = poll_interval(auth)
         self._prompt(
             LoginPrompt(
                 session=name,
