@@ -254,3 +254,32 @@ def test_login_needed_never_nests_parentheses() -> None:
     assert error.rstrip(".") in notice.message
     assert _depth(notice.message) <= 1, notice.message
     assert ".." not in notice.message
+
+
+def test_refresh_failed_says_retrying_only_for_profiles_that_are_retried() -> None:
+    fix = profile(
+        ProfileStatus.ERROR,
+        last_error="you have no access to role Ghost: check sso_role_name",
+        next_refresh_at=None,
+    )
+    _keys, decisions = run([(T0, snap(session(), fix))])
+    (notice,) = decisions[0].notices
+    assert "retrying" not in notice.message.lower(), notice.message
+    assert "check sso_role_name" in notice.message
+    assert "AWS config" in notice.message  # what trying again waits for
+
+    retried = profile(
+        ProfileStatus.ERROR,
+        name="prod",
+        synced_section="prod",
+        last_error="cannot reach the AWS endpoint",
+        next_refresh_at=T0 + timedelta(minutes=2),
+    )
+    _keys, decisions = run([(T0, snap(session(), retried))])
+    assert "Retrying in the background" in decisions[0].notices[0].message
+
+    _keys, decisions = run([(T0, snap(session(), retried, fix))])
+    message = decisions[0].notices[0].message
+    assert "check sso_role_name" in message and "cannot reach the AWS endpoint" in message
+    # Fix-it first, then the retried one: "Retrying" is said of prod only.
+    assert message.index("check sso_role_name") < message.index("prod") < message.index("Retr")

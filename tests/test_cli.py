@@ -525,3 +525,46 @@ def test_logout_with_nothing_to_log_out_says_so(cli: Any, aws_config: Any) -> No
     result = cli("logout")
     assert result.returncode == 0, result.stderr
     assert "Nothing to log out" in result.stdout
+
+
+def test_a_portal_expiration_out_of_range_is_a_one_line_service_error(
+    logged_in: Any, cli: Any
+) -> None:
+    logged_in.config.credential_ttl = 1e17  # GetRoleCredentials says expiration 1e20 ms
+    result = cli("export", "--profile", "dev")
+    assert result.returncode == 12, result.stderr  # README: AWS service error
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "expiration" in lines[0] and "'dev'" in lines[0], lines[0]
+    assert "unexpected" not in lines[0] and "ValueError" not in lines[0]
+    assert result.stdout == ""
+
+
+def test_list_uses_the_trays_words_for_a_session_without_a_token(
+    logged_in: Any, cli: Any, home: Path
+) -> None:
+    from aws_sso_tray import clock, sessionstate
+    from aws_sso_tray.profiles import SsoSession
+    from aws_sso_tray.tokens import token_cache_file
+
+    def login_column() -> set[str]:
+        result = cli("list")
+        assert result.returncode == 0, result.stderr
+        assert "logged out" not in result.stdout, result.stdout
+        return {state for state in ("not signed in", "signed out") if state in result.stdout}
+
+    session = SsoSession(
+        "corp", "https://corp.awsapps.com/start", "us-east-1", ("sso:account:access",)
+    )
+    token_cache_file(session).unlink()  # never signed in here (the file of another tool, gone)
+    assert login_column() == {"not signed in"}
+    # Our sign-in, then `aws sso logout` deletes the token file: signed out.
+    sessionstate.record_login(
+        session.cache_key, sessionstate.SessionRecord(clock.now(), session.start_url, "pkce")
+    )
+    assert login_column() == {"signed out"}
+    # `aws-sso-tray logout` records it itself.
+    sessionstate.clear(session.cache_key)
+    assert login_column() == {"not signed in"}
+    assert cli("logout", "dev").returncode == 0
+    assert login_column() == {"signed out"}

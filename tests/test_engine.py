@@ -99,6 +99,7 @@ def config_text() -> str:
 @pytest.fixture
 def setup(emulator: Any, aws_config: Any) -> Any:
     aws_config(config_text())
+    emulator.config.device_poll_interval = 0  # device sign-ins here are approved at once
     device_login(emulator, SESSION)
     for name in PROFILES:
         settings.add_auto_sync(name)
@@ -505,6 +506,10 @@ def test_a_denied_role_stops_in_an_error_state_until_the_config_changes(
     assert state.last_error and "sso_role_name" in state.last_error  # says what to do
     assert state.next_refresh_at is None  # nothing planned: waiting for the user
     assert "refresh-failed" in notices.keys_sent()
+    (notice,) = [n for n in notices.sent if n.key == "refresh-failed"]
+    # A fix-it error is not retried: the notice says what to fix, not "Retrying".
+    assert "retrying" not in notice.message.lower(), notice.message
+    assert "sso_role_name" in notice.message and "AWS config" in notice.message, notice.message
     an_hour_of_ticks(engine, fake)  # the others refresh (our own writes are no fix)
     assert role_calls(emu, "111111111111", "Ghost") == 1
     assert role_calls(emu, *PROFILES["dev"]) == 2
@@ -685,3 +690,161 @@ def test_a_browser_that_cannot_open_leaves_the_url_in_log_notice_and_menu(
     wait_for(lambda: len(tries) == 2, "a second try")
     assert tries[1] == url
     engine.stop()
+
+
+def test_a_portal_expiration_out_of_range_is_retried_with_backoff(setup: Any) -> None:
+    emu, fake, _notices, make = setup
+    emu.config.credential_ttl = 1e17  # GetRoleCredentials says expiration 1e20 ms
+    engine = make()
+    engine.tick()
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.next_refresh_at is not None, state
+    assert "expiration" in (state.last_error or ""), state
+    assert "internal error" not in (state.last_error or "")
+    asked = role_calls(emu, *PROFILES["dev"])
+    engine.tick()  # not before the backoff is over
+    assert role_calls(emu, *PROFILES["dev"]) == asked
+    emu.config.credential_ttl = 3600
+    fake.advance((state.next_refresh_at - fake.now()).total_seconds() + 1)
+    engine.tick()
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.FRESH, state
+    assert read_credentials()["dev"]["aws_access_key_id"].startswith("ASIA")
+
+
+def _sign_out_like_the_aws_cli() -> None:
+    """What `aws sso logout` leaves: the token file gone, and every sso role-cache entry."""
+    from aws_sso_tray import rolecreds, tokens
+
+    tokens.token_cache_file(SESSION).unlink()
+    rolecreds.delete_cached_credentials(None)
+
+
+def test_a_token_deleted_by_another_tool_is_a_sign_out_not_an_expiry(setup: Any) -> None:
+    """`aws sso logout` (or botocore deleting the token file) while the session was live leaves
+    no sign-out marker of ours: it is still the user signing out. No "expired" notice, no
+    browser, no portal call until the user signs in, and a restarted engine agrees."""
+    from aws_sso_tray import rolecreds
+
+    emu, fake, notices, make = setup
+    opened: list[str] = []
+    engine = make(opener=opened.append, env={"DISPLAY": ":99"})  # auto_login is on by default
+    engine.tick()
+    assert engine.snapshot.session("corp").status == SessionStatus.LOGGED_IN  # type: ignore[union-attr]
+    rolecreds.get_credentials(_profile("dev"))  # an entry in the AWS CLI's role cache too
+    _sign_out_like_the_aws_cli()
+    emu.clear_requests()
+    engine.tick()
+    assert engine.snapshot.session("corp").status == SessionStatus.SIGNED_OUT  # type: ignore[union-attr]
+    for _ in range(3):  # long past the credentials' refresh time
+        fake.advance(51 * 60)
+        engine.tick()
+    assert _login_threads() == []  # no login started, so no page to open
+    assert opened == []
+    assert _alarming(notices) == [], notices.sent
+    assert "auto-login:corp" not in notices.keys_sent()
+    assert [r.op for r in emu.requests if r.op in ("GetRoleCredentials", "CreateToken")] == []
+    state = engine.snapshot.profile("dev")
+    assert state is not None and state.status == ProfileStatus.LOGIN_NEEDED
+    assert "signed out" in (state.last_error or "")
+    engine.stop()
+
+    again = make(opener=opened.append, env={"DISPLAY": ":99"})
+    again.tick()
+    assert again.snapshot.session("corp").status == SessionStatus.SIGNED_OUT  # type: ignore[union-attr]
+    assert opened == []
+    again.stop()
+
+
+def test_a_token_deleted_while_no_engine_ran_is_a_sign_out_of_our_recorded_sign_in(
+    setup: Any,
+) -> None:
+    from aws_sso_tray import sessionstate
+
+    _emu, _fake, notices, make = setup
+    sessionstate.record_login(
+        SESSION.cache_key, sessionstate.SessionRecord(clock.now(), SESSION.start_url, "pkce")
+    )
+    _sign_out_like_the_aws_cli()
+    opened: list[str] = []
+    engine = make(opener=opened.append, env={"DISPLAY": ":99"})
+    engine.tick()
+    engine.tick()
+    assert engine.snapshot.session("corp").status == SessionStatus.SIGNED_OUT  # type: ignore[union-attr]
+    assert opened == [] and _alarming(notices) == []
+    assert "auto-login:corp" not in notices.keys_sent()
+    engine.stop()
+
+
+def _profile(name: str) -> Any:
+    from aws_sso_tray import profiles
+
+    return profiles.get_profile(name)
+
+
+def test_first_run_with_auto_login_sends_one_notice_not_two(emulator: Any, aws_config: Any) -> None:
+    aws_config(config_text())
+    settings.add_auto_sync("dev")
+    notices = Notices()
+    opened: list[str] = []
+    engine = Engine(
+        clock=FakeClock(emulator),
+        notifier=notices,
+        watch_interval=0,
+        env={"DISPLAY": ":99"},  # a desktop: auto_login (on by default) opens the sign-in
+        opener=opened.append,
+    )
+    engine.tick()
+    wait_for(lambda: opened, "the sign-in page to be opened")
+    engine.tick()
+    about_signing_in = [n for n in notices.sent if n.key.endswith(":corp")]
+    assert len(about_signing_in) == 1, [(n.key, n.title) for n in notices.sent]
+    assert _alarming(notices) == []
+    engine.stop()
+
+
+def test_the_confirm_the_code_notice_is_withdrawn_after_the_sign_in(setup: Any) -> None:
+    emu, _fake, notices, make = setup
+    from aws_sso_tray import tokens
+
+    tokens.token_cache_file(SESSION).unlink()  # not signed in yet
+    engine = make(opener=list().append, env={})  # no display: device code
+    engine.tick()
+    assert engine.login("corp", reason="you pressed Log in")
+    code = wait_for(lambda: emu.pending_user_codes(), "the device sign-in")[0]
+    notice = wait_for(
+        lambda: next((n for n in notices.sent if code in n.message), None), "the code notice"
+    )
+    emu.approve_device(code)
+    wait_for(lambda: not _login_threads(), "the sign-in to finish")
+    engine.tick()
+    assert engine.snapshot.session("corp").status == SessionStatus.LOGGED_IN  # type: ignore[union-attr]
+    assert notice.key in notices.cleared, (notice.key, notices.cleared)
+    engine.stop()
+
+
+def test_status_prints_where_to_sign_in_when_no_browser_could_show_the_page(
+    setup: Any, cli: Any
+) -> None:
+    from aws_sso_tray import instance
+
+    _emu, _fake, notices, make = setup
+
+    def broken(url: str) -> str:
+        return "the browser command 'chromium' exited with status 1"
+
+    with instance.InstanceLock():  # this test's engine is the running one `status` reads
+        engine = make(opener=broken, env={"DISPLAY": ":99"}, publish_file=True)
+        engine.tick()
+        assert engine.login("corp", reason="test")
+        wait_for(lambda: "login-page:corp" in notices.keys_sent(), "the where-to-sign-in notice")
+        engine.tick()
+        session = engine.snapshot.session("corp")
+        assert session is not None and session.login_url and session.browser_error
+        done = cli("status")
+        engine.stop()
+    assert done.returncode == 0, done.stderr
+    assert "engine: running" in done.stdout, done.stdout
+    line = next((x for x in done.stdout.splitlines() if session.login_url in x), None)
+    assert line is not None, done.stdout
+    assert "exited with status 1" in line and "corp" in line, line

@@ -69,6 +69,10 @@ LEGACY = SsoSession(None, "https://d-legacy.awsapps.com/start", "us-east-1", ())
 @pytest.fixture
 def setup(aws_config: Callable[[str], Path], emulator: Any) -> Any:
     aws_config(CONFIG)
+    # Device logins here wait for an approval the emulator gives at once: interval 0, so
+    # they poll every MIN_POLL_INTERVAL, not every second (the tests of the interval itself
+    # set AWS's whole seconds back).
+    emulator.config.device_poll_interval = 0
     return emulator
 
 
@@ -402,6 +406,33 @@ def test_throttled_is_a_throttled_error(setup: Any, op: str) -> None:
     assert caught.value.exit_code == ExitCode.THROTTLED
 
 
+def test_a_server_error_while_registering_is_retried_later_not_a_rejected_registration(
+    setup: Any,
+) -> None:
+    """What to do after a RegisterClient failure comes from awsclients.ERROR_CODES: a 500
+    (InternalServerException, after botocore's own retries) is a service error to retry, not
+    "the registration was rejected: check the config"."""
+    from aws_sso_tray.errors import Recovery, ServiceError
+
+    emu = setup
+    emu.inject_fault("RegisterClient", "5xx", count=10)
+    with pytest.raises(ServiceError) as caught:
+        login.login(SESSION, flow="device", open_browser=False, timeout=5)
+    assert not isinstance(caught.value, RegistrationError)
+    assert caught.value.exit_code == ExitCode.SERVICE
+    assert caught.value.recovery is Recovery.RETRY
+    assert "InternalServerException" in caught.value.message
+    assert "\n" not in caught.value.message
+
+
+def test_poll_interval_is_the_services_with_rfc_8628s_default() -> None:
+    assert login.poll_interval({"interval": 5}) == 5.0
+    assert login.poll_interval({"interval": 1}) == 1.0
+    assert login.poll_interval({}) == login.DEFAULT_POLL_INTERVAL == 5.0  # none given
+    # 0 is a value (poll without waiting), but never a busy loop.
+    assert login.poll_interval({"interval": 0}) == login.MIN_POLL_INTERVAL > 0
+
+
 def test_error_exit_codes_are_distinct() -> None:
     classes = [
         LoginDeniedError,
@@ -463,6 +494,7 @@ def test_device_deny(setup: Any, browser: Callable[..., Path]) -> None:
 @pytest.mark.slow  # real time: the emulator's device code and poll interval
 def test_device_code_expired(setup: Any, browser: Callable[..., Path]) -> None:
     emu = setup
+    emu.config.device_poll_interval = 1
     emu.config.device_code_ttl = 1.5
     browser("ignore")
     with pytest.raises(LoginTimeoutError, match="expired before it was approved"):
@@ -472,6 +504,7 @@ def test_device_code_expired(setup: Any, browser: Callable[..., Path]) -> None:
 @pytest.mark.slow  # real time: the emulator's device code and poll interval
 def test_device_slow_down_adds_to_the_interval(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     emu = setup
+    emu.config.device_poll_interval = 1
     monkeypatch.setattr(login, "SLOW_DOWN_DELAY", 0.5)  # 5 s in production: keep the test fast
     emu.inject_fault("CreateToken", "throttle", count=1)  # SlowDownException
     prompts = Prompts()

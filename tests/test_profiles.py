@@ -153,7 +153,7 @@ def test_aws_config_file_overrides_home(
         profiles.get_profile("elsewhere")
     assert str(info.value) == (
         "no profile 'elsewhere' in ~/work/aws.ini (SSO profiles: legacy, dev, with space); "
-        "check the name or run `aws configure sso`"
+        "check the name or run `aws-sso-tray configure` (or `aws configure sso`)"
     )
 
 
@@ -172,7 +172,9 @@ def test_missing_file_is_empty_not_an_error() -> None:
     for lookup in (profiles.get_profile, profiles.get_session):
         with pytest.raises(ConfigError) as info:
             lookup("dev")
-        assert str(info.value) == "no AWS config at ~/.aws/config: run `aws configure sso`"
+        assert str(info.value) == (
+            "no AWS config at ~/.aws/config: run `aws-sso-tray configure` (or `aws configure sso`)"
+        )
         assert info.value.exit_code == ExitCode.CONFIG
 
 
@@ -189,14 +191,15 @@ def test_non_sso_profiles_have_their_own_error_type(aws_config: WriteConfig) -> 
     assert str(info.value) == (
         "~/.aws/config line 25: profile 'static' is not an SSO profile (no sso_session or "
         "sso_start_url, sso_account_id, sso_role_name); run `aws configure sso --profile static` "
-        "to make it one"
+        "to make it one, or set up SSO profiles with `aws-sso-tray configure`"
     )
     with pytest.raises(NotSsoProfileError) as info:
         profiles.get_profile("codecatalyst")
     assert str(info.value) == (
         "~/.aws/config line 35: profile 'codecatalyst' uses sso_session 'corp' for tokens only "
-        "(no sso_account_id / sso_role_name); add them or run "
-        "`aws configure sso --profile codecatalyst`"
+        "(no sso_account_id / sso_role_name); add them, run "
+        "`aws configure sso --profile codecatalyst`, or set up role profiles with "
+        "`aws-sso-tray configure`"
     )
     with pytest.raises(ProfileNotFoundError):
         profiles.get_profile("not-in-config")
@@ -210,7 +213,7 @@ def test_unknown_session(aws_config: WriteConfig) -> None:
         profiles.get_session("nope")
     assert str(info.value) == (
         "no [sso-session nope] section in ~/.aws/config (sessions: corp, unused, d-123abc); "
-        "add it or run `aws configure sso`"
+        "add it or run `aws-sso-tray configure` (or `aws configure sso`)"
     )
 
 
@@ -394,7 +397,8 @@ BROKEN = GOOD + dedent("""
 EXPECTED_PROBLEMS = {
     "typo": (
         "~/.aws/config line 47: profile 'typo' names sso_session 'crop' but ~/.aws/config has "
-        "no [sso-session crop] section; add it or run `aws configure sso`"
+        "no [sso-session crop] section; add it or run `aws-sso-tray configure` "
+        "(or `aws configure sso`)"
     ),
     "half": (
         "~/.aws/config line 52: profile 'half' has sso_start_url, sso_account_id but no "

@@ -298,3 +298,22 @@ def test_endpoint_that_keeps_dropping_is_a_network_error(
         rolecreds.get_credentials(DEV)
     assert "profile 'dev'" in info.value.message
     assert not rolecreds.cache_file(DEV).exists()
+
+
+@pytest.mark.parametrize("ttl", [1e17, -1e12])  # expiration 1e20 ms; before 1970
+def test_an_expiration_out_of_range_is_a_one_line_service_error(
+    emulator: Any, logged_in: dict[str, Any], ttl: float
+) -> None:
+    from aws_sso_tray.errors import ExitCode, Recovery, ServiceError
+
+    emulator.config.credential_ttl = ttl
+    with pytest.raises(ServiceError) as info:
+        rolecreds.get_credentials(DEV)
+    assert info.value.exit_code == ExitCode.SERVICE
+    assert info.value.recovery is Recovery.RETRY  # the engine backs off and asks again
+    message = info.value.message
+    assert "profile 'dev'" in message and "expiration" in message, message
+    assert "\n" not in message
+    assert not rolecreds.cache_file(DEV).exists()
+    emulator.config.credential_ttl = 3600
+    assert rolecreds.get_credentials(DEV).access_key_id.startswith("ASIA")

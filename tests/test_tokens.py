@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 
-from aws_sso_tray import atomicfile, tokens
+from aws_sso_tray import atomicfile, awsclients, tokens
 from aws_sso_tray.errors import LoginNeededError, NetworkError
 from aws_sso_tray.profiles import SsoSession
 from sso_helpers import run_stock_botocore, settled_count
@@ -521,3 +521,25 @@ def test_no_secret_is_logged(emulator: Any, caplog: pytest.LogCaptureFixture) ->
     assert secrets
     for secret in secrets:
         assert secret not in ours
+
+
+@pytest.mark.parametrize("code", sorted(awsclients.ERROR_CODES))
+def test_what_a_refused_renewal_means_comes_from_the_one_table(no_network: None, code: str) -> None:
+    """Every service error code a renewal can meet is judged by awsclients.ERROR_CODES: the
+    codes only a new login answers end the session; the others keep the still-valid token.
+    botocore's Stubber plays the service's answer (the emulator has no way to say each code)."""
+    from botocore.stub import Stubber
+
+    from aws_sso_tray.errors import Recovery
+
+    write_raw(SESSION, token_dict(expiresAt="2026-03-01T12:05:00Z"))
+    current = tokens.read_token(SESSION)
+    client = awsclients.oidc_client(SESSION.region)
+    with Stubber(client) as stub:
+        stub.add_client_error("create_token", service_error_code=code, http_status_code=400)
+        if awsclients.ERROR_CODES[code].recovery is Recovery.LOGIN:
+            with pytest.raises(LoginNeededError, match="refresh refused"):
+                tokens.valid_token(SESSION, now=NOW)
+        else:
+            assert tokens.valid_token(SESSION, now=NOW) == current
+        stub.assert_no_pending_responses()

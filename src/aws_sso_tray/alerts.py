@@ -13,11 +13,13 @@ Events:
 - `login-needed:KEY`: the session has ended or its token was refused, with a "Log in" button;
 - `not-signed-in:KEY`: a session kept-fresh profiles rely on was never signed in here: the same
   button, in a normal (not critical) notice that says nothing ended;
-- `refresh-failed`: kept-fresh profiles whose refresh failed after retries, in one notice;
+- `refresh-failed`: kept-fresh profiles whose refresh failed after retries, or stopped on an
+  error only the user can fix (no next refresh: the notice says so, never "Retrying"), in one
+  notice;
 - `login:KEY`: a sign-in to the session succeeded, in this process or another (the session
   came back to life, or our recorded sign-in time moved on): it takes the notices about the
-  session's end or expiry, the engine's "Signing in" notice and its "Open this page" notice
-  off the screen.
+  session's end or expiry, and the engine's "Signing in", "Open this page" and "Confirm the
+  code" notices off the screen.
 
 A session the user signed out of (`SIGNED_OUT`) gets no notice at all, and its notices about
 an end or expiry are taken off the screen: a sign-out is not an expiry.
@@ -50,6 +52,7 @@ LOGGED_IN = "login"
 NOT_SIGNED_IN = "not-signed-in"
 AUTO_LOGIN = "auto-login"  # the engine's "Signing in to ..." notice (engine._auto_login)
 LOGIN_PAGE = "login-page"  # the engine's "Open this page to sign in" notice
+LOGIN_CODE = "login-code"  # the engine's "Confirm the code" notice (device code)
 COOLDOWN = timedelta(hours=1)  # a re-armed failure notice waits this long after the last one
 FORGET_AFTER = timedelta(days=2)  # sent-event records older than this are dropped
 LOG_IN = "Log in"
@@ -198,6 +201,7 @@ def _about_the_end(key: str) -> list[str]:
         f"{ENDING}:{key}",
         f"{AUTO_LOGIN}:{key}",
         f"{LOGIN_PAGE}:{key}",
+        f"{LOGIN_CODE}:{key}",
     ]
 
 
@@ -251,14 +255,41 @@ def _logged_in(session: SessionState) -> Notice:
 
 
 def _refresh_failed(profiles: list[ProfileState]) -> Notice:
-    names = ", ".join(p.name for p in profiles)
-    error = profiles[0].last_error if profiles and profiles[0].last_error else "unknown error"
-    plural = "s" if len(profiles) > 1 else ""
+    # A profile with no next refresh stopped on a fix-it error (no access to the role,
+    # long-term keys in its section...): its error says what to fix, and nothing is retried.
+    stopped = [p for p in profiles if p.next_refresh_at is None]
+    retried = [p for p in profiles if p.next_refresh_at is not None]
+    parts = []
+    if stopped:
+        parts.append(
+            f"Cannot refresh {_failing(stopped)}. Tried again once you change the AWS config, "
+            "the credentials file or the settings."
+        )
+    if retried:
+        lead = "Also failing: " if stopped else "Cannot refresh "
+        parts.append(f"{lead}{_failing(retried)}. Retrying in the background.")
     return Notice(
         key=REFRESH_FAILED,
         title="Credentials refresh failing",
-        message=f"Cannot refresh profile{plural} {names}: {error}. Retrying in the background.",
+        message=" ".join(parts),
     )
 
 
-__all__ = ["AUTO_LOGIN", "COOLDOWN", "LOGIN_PAGE", "Decision", "Sent", "decide", "session_of"]
+def _failing(profiles: list[ProfileState]) -> str:
+    """`profile dev: ERROR` / `profiles a, b: ERROR` (the first one's error)."""
+    names = ", ".join(p.name for p in profiles)
+    error = (profiles[0].last_error or "unknown error").rstrip(".")
+    plural = "s" if len(profiles) > 1 else ""
+    return f"profile{plural} {names}: {error}"
+
+
+__all__ = [
+    "AUTO_LOGIN",
+    "COOLDOWN",
+    "LOGIN_CODE",
+    "LOGIN_PAGE",
+    "Decision",
+    "Sent",
+    "decide",
+    "session_of",
+]

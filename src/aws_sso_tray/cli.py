@@ -57,16 +57,19 @@ def _err(text: str) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     import json
 
-    from aws_sso_tray import profiles, tokens
+    from aws_sso_tray import login, profiles, settings, tokens
     from aws_sso_tray.clock import format_time, now
 
     loaded = profiles.load_profiles()
     for problem in profiles.config_problems():
         _err(f"{PROG}: warning: {problem}")
-    synced = _synced_sections()
+    kept, _warnings = settings.load_settings()
+    synced = kept.auto_sync_map()
     current = now()
     rows: list[dict[str, Any]] = []
     token_cache: dict[str, datetime | None] = {}
+    # Without a live token, the tray's and `status`'s words for the session.
+    states: dict[str, str] = {}
     for profile in loaded:
         key = profile.session.cache_key
         if key not in token_cache:
@@ -74,6 +77,12 @@ def cmd_list(args: argparse.Namespace) -> int:
             token_cache[key] = (
                 token.expires_at if token is not None and token.expires_at > current else None
             )
+            if token is not None:
+                states[key] = "expired"
+            else:
+                duration = kept.session_duration_for(profile.session.name)
+                out = login.signed_out_at(profile.session, now=current, session_duration=duration)
+                states[key] = "signed out" if out is not None else "not signed in"
         expires = token_cache[key]
         rows.append(
             {
@@ -93,29 +102,22 @@ def cmd_list(args: argparse.Namespace) -> int:
     if not rows:
         _print("No SSO profiles in the AWS config. Add some with `aws-sso-tray configure`.\n")
         return 0
-    _print(_table(rows, current))
+    _print(_table(rows, current, [states[p.session.cache_key] for p in loaded]))
     return 0
 
 
-def _synced_sections() -> dict[str, str]:
-    from aws_sso_tray import settings
-
-    loaded, _warnings = settings.load_settings()
-    return loaded.auto_sync_map()
-
-
-def _table(rows: list[dict[str, Any]], current: datetime) -> str:
+def _table(rows: list[dict[str, Any]], current: datetime, states: list[str]) -> str:
     from aws_sso_tray.clock import format_remaining, parse_time
 
     headers = ("PROFILE", "SESSION", "ACCOUNT", "ROLE", "LOGIN", "SYNCED TO")
     lines: list[tuple[str, ...]] = [headers]
-    for row in rows:
+    for row, without_token in zip(rows, states, strict=True):
         if row["token_expires_at"]:
             expires = parse_time(row["token_expires_at"])
             local = expires.astimezone().strftime("%H:%M")
             state = f"until {local} ({format_remaining(expires - current)})"
         else:
-            state = "logged out"
+            state = without_token
         session = row["sso_session"] or f"(legacy) {row['start_url']}"
         lines.append(
             (

@@ -172,6 +172,15 @@ def render(snapshot: Snapshot, running: bool, now: datetime) -> str:
                 )
             )
         lines += ["", *_table(rows)]
+        for s in snapshot.sessions:
+            # A sign-in waiting in the browser: where, and why no browser showed it.
+            if s.login_url and s.browser_error:
+                lines.append(
+                    f"sign in to {s.name}: no browser could show the page ({s.browser_error}); "
+                    f"open {s.login_url}"
+                )
+            elif s.login_url:
+                lines.append(f"sign in to {s.name}: waiting for the page {s.login_url}")
     if snapshot.profiles:
         profile_rows: list[tuple[str, ...]] = [
             ("PROFILE", "STATUS", "SECTION", "CREDENTIALS EXPIRE", "NEXT REFRESH", "ERROR")

@@ -183,6 +183,9 @@ class Engine:
         self._login_results: dict[str, str | None] = {}  # session key -> error or None
         self._login_prompts: dict[str, LoginPrompt] = {}  # session key -> the waiting login
         self._browser_errors: dict[str, str] = {}  # session key -> why its page did not open
+        # session key -> (title, why) of the automatic sign-in started: its one notice goes
+        # out with the sign-in page (and the device code, if any), see _on_prompt
+        self._auto_notices: dict[str, tuple[str, str]] = {}
         self._busy = False
 
         # Worker-thread state.
@@ -199,6 +202,7 @@ class Engine:
         self._last_wall: float | None = None
         self._last_mono: float | None = None
         self._resumed_at: datetime | None = None
+        self._offline = False  # offline_snapshot(): read the files, write nothing
         self._alert_prev: Snapshot | None = None
         self._sent = alerts.Sent()
         self._bugs = 0
@@ -302,6 +306,7 @@ class Engine:
 
     def offline_snapshot(self) -> Snapshot:
         """What the files say, with no portal call: `status` when no engine is running."""
+        self._offline = True
         self._watch()
         return self._build(self._clock.now())
 
@@ -435,7 +440,9 @@ class Engine:
         self._set_busy(True)
         for work in due:
             work.status = ProfileStatus.REFRESHING
-        self._publish(self._clock.now())
+        # Shown, not judged: notices wait for the tick's outcome (a first run that opens the
+        # sign-in by itself must not first say "Sign in" and then "Signing in").
+        self._publish(self._clock.now(), notify=False)
         lead = self.refresh_before
 
         def fetch(work: _Work) -> tuple[RoleCredentials, datetime]:
@@ -664,27 +671,36 @@ class Engine:
             work.fetched_at = None
 
     def _reload_sessions(self, now: datetime, force_rearm: Iterable[str] = ()) -> None:
-        from aws_sso_tray import login, sessionstate, tokens
+        from aws_sso_tray import login, tokens
 
         rearm = set(force_rearm)
         for key, info in self._sessions.items():
             token = tokens.read_token(info.session)
             before = (info.has_token, info.token_expires_at)
+            duration = self._settings.session_duration_for(info.session.name)
+            was_live = self._live(info, now)
             info.signed_in_at = login.login_time(info.session)
             # A token (a sign-in by any tool) outranks an older sign-out.
             was_signed_out = info.signed_out_at
-            info.signed_out_at = (
-                None
-                if token is not None
-                else sessionstate.signed_out_at(key, info.session.start_url)
-            )
+            if token is not None:
+                info.signed_out_at = None
+            elif was_signed_out is not None:
+                info.signed_out_at = was_signed_out
+            else:
+                info.signed_out_at = login.signed_out_at(
+                    info.session, now=now, session_duration=duration
+                )
+                if info.signed_out_at is None and was_live and login.token_file_gone(info.session):
+                    # Seen signed in here (by any tool), and the file went before the session
+                    # ended: another tool signed out (`aws sso logout`), not an expiry.
+                    info.signed_out_at = now
             if info.signed_out_at is not None and was_signed_out is None:
                 log.info("SSO session %s was signed out", info.session.display_name)
                 self._sign_out(info)
+                self._record_sign_out(info, now)
             info.has_token = token is not None
             info.token_expires_at = token.expires_at if token else None
             info.can_refresh = bool(token and token.can_refresh(now))
-            duration = self._settings.session_duration_for(info.session.name)
             info.session_ends_at = None
             if token is not None:
                 if token.refresh_token and login.login_time(info.session) is None:
@@ -699,6 +715,35 @@ class Engine:
             # A new token (our login, a terminal `aws sso login`, a refresh) re-arms the session.
             if usable and (changed or key in rearm):
                 self._rearm(info)
+
+    @staticmethod
+    def _live(info: _SessionInfo, now: datetime) -> bool:
+        """The session was signed in at the last look: a token usable now, not refused."""
+        if not info.has_token or info.refused or info.token_expires_at is None:
+            return False
+        if info.token_expires_at > now:
+            return True
+        ended = info.session_ends_at is not None and info.session_ends_at <= now
+        return info.can_refresh and not ended
+
+    def _record_sign_out(self, info: _SessionInfo, now: datetime) -> None:
+        """Make another tool's sign-out (a deleted token file) one of ours: the next start,
+        `status` and `list` then see it too, after the session's estimated end as well."""
+        from aws_sso_tray import sessionstate
+
+        if self._offline:  # `status` without an engine only reads
+            return
+        key, start_url = info.session.cache_key, info.session.start_url
+        try:
+            if sessionstate.signed_out_at(key, start_url) is None:
+                log.info(
+                    "the token file of SSO session %s was deleted (`aws sso logout`?): "
+                    "treating it as a sign-out",
+                    info.session.display_name,
+                )
+                sessionstate.record_logout(key, start_url, now)
+        except AppError as exc:
+            log.warning("cannot record the sign-out of %s: %s", info.session.display_name, exc)
 
     def _sign_out(self, info: _SessionInfo) -> None:
         """The user signed out: its profiles wait for a sign-in, asking the portal nothing."""
@@ -772,6 +817,7 @@ class Engine:
                 self._logins.pop(session.cache_key, None)
                 self._login_prompts.pop(session.cache_key, None)
                 self._browser_errors.pop(session.cache_key, None)
+                self._auto_notices.pop(session.cache_key, None)
                 self._login_results[session.cache_key] = error
             self.wake()
 
@@ -781,10 +827,22 @@ class Engine:
             return
         with self._lock:
             self._login_prompts[key] = prompt
-        if prompt.user_code:
+            auto = self._auto_notices.pop(key, None)
+        code = f" and confirm the code {prompt.user_code}" if prompt.user_code else ""
+        if auto is not None:
+            # One notice for an automatic sign-in: why, and what to do on the page.
+            title, why = auto
             self._send(
                 Notice(
-                    key=f"login-code:{prompt.session}",
+                    key=f"{alerts.AUTO_LOGIN}:{key}",
+                    title=title,
+                    message=f"{why}: sign in on the page that opened{code}.",
+                )
+            )
+        elif prompt.user_code:
+            self._send(
+                Notice(
+                    key=f"{alerts.LOGIN_CODE}:{key}",
                     title=f"Sign in to {prompt.session}",
                     message=f"Confirm the code {prompt.user_code} on the page that opened.",
                 )
@@ -868,15 +926,14 @@ class Engine:
             verb = "is" if len(names) == 1 else "are"
             # No cached token at all is a first sign-in, not an ended session: say which.
             state = "has ended" if info.token_expires_at else "is not signed in yet"
-            self._send(
-                Notice(
-                    key=f"{alerts.AUTO_LOGIN}:{key}",
-                    title=f"Signing in to {name}",
-                    message=f"Your SSO session '{name}' {state} and {kept} {verb} "
-                    "kept fresh: sign in on the page that opened.",
+            with self._lock:
+                self._auto_notices[key] = (
+                    f"Signing in to {name}",
+                    f"Your SSO session '{name}' {state} and {kept} {verb} kept fresh",
                 )
-            )
-            self.login(key, reason=f"session {name} {state}; {kept} kept fresh")
+            if not self.login(key, reason=f"session {name} {state}; {kept} kept fresh"):
+                with self._lock:
+                    self._auto_notices.pop(key, None)
 
     # --- publishing ----------------------------------------------------------------------------
 
@@ -977,7 +1034,7 @@ class Engine:
             browser_error=browser_error,
         )
 
-    def _publish(self, now: datetime) -> None:
+    def _publish(self, now: datetime, *, notify: bool = True) -> None:
         snap = self._build(now)
         with self._lock:
             previous = self._snapshot
@@ -1001,6 +1058,8 @@ class Engine:
                     callback(snap)
                 except Exception:
                     log.exception("a snapshot subscriber failed")
+        if not notify:
+            return
         decision = alerts.decide(
             self._alert_prev, snap, self._sent, now=now, warn_before=self.warn_before
         )

@@ -61,9 +61,8 @@ from aws_sso_tray.errors import (
     LoginDeniedError,
     LoginNeededError,
     LoginTimeoutError,
-    NetworkError,
+    Recovery,
     RegistrationError,
-    ThrottledError,
 )
 from aws_sso_tray.tokens import SsoToken
 
@@ -86,6 +85,7 @@ DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 PKCE_GRANTS = (AUTH_CODE_GRANT, REFRESH_GRANT)
 REGISTRATION_MIN_REMAINING = timedelta(minutes=15)  # the AWS CLI's _EXPIRY_WINDOW
 DEFAULT_POLL_INTERVAL = 5.0  # RFC 8628 3.2
+MIN_POLL_INTERVAL = 0.2  # an `interval` of 0 is honoured, but never as a busy loop
 SLOW_DOWN_DELAY = 5.0  # RFC 8628 3.5: add 5 s to the interval on slow_down
 _WAIT_SLICE = 0.1  # how often a wait checks `cancel` and the deadline
 
@@ -404,6 +404,16 @@ class _CallbackServer(ThreadingHTTPServer):
             )
 
 
+def poll_interval(authorization: Mapping[str, Any]) -> float:
+    """Seconds between device-code polls: the StartDeviceAuthorization `interval` (AWS says
+    whole seconds, 1 or more), 5 when it gives none (RFC 8628 3.2); an interval of 0 (the
+    emulator's for tests that approve at once) is a value, not a missing one."""
+    value = authorization.get("interval")
+    if value is None:
+        return DEFAULT_POLL_INTERVAL
+    return max(float(value), MIN_POLL_INTERVAL)
+
+
 def _first(query: Mapping[str, list[str]], key: str) -> str | None:
     values = query.get(key)
     return values[0] if values else None
@@ -511,11 +521,10 @@ def _registration(session: SsoSession, client: Any, flow: Flow, now: datetime) -
     try:
         response = client.register_client(**kwargs)
     except ClientError as exc:
-        if awsclients.error_code(exc) == "SlowDownException":
-            raise _throttled(what) from exc
-        error = awsclients.to_app_error(exc, what=what)
-        if isinstance(error, (NetworkError, ThrottledError)):
-            raise error from exc
+        # What to do next comes from the one table: throttling and 5xx are retried later;
+        # any other refusal is of this registration, which the config's values decide.
+        if awsclients.recovery_of(exc) is Recovery.RETRY:
+            raise awsclients.to_app_error(exc, what=what) from exc
         raise RegistrationError(
             f"{what}: {awsclients.error_code(exc)}: {awsclients.error_message(exc)}; "
             "check sso_start_url, sso_region and sso_registration_scopes in ~/.aws/config"
@@ -540,11 +549,6 @@ def _registration(session: SsoSession, client: Any, flow: Flow, now: datetime) -
 def _drop_registration(session: SsoSession) -> None:
     with contextlib.suppress(FileNotFoundError):
         registration_cache_file(session).unlink()
-
-
-def _throttled(what: str) -> ThrottledError:
-    # SlowDownException is the OIDC API's way of throttling; botocore does not retry it.
-    return ThrottledError(f"{what}: AWS is throttling requests (SlowDown); wait a minute and retry")
 
 
 def _translated(exc: BaseException, what: str) -> AppError:
@@ -691,12 +695,18 @@ class _Attempt:
         )
 
     def _token_error(self, exc: Exception, what: str) -> AppError:
-        """CreateToken's refusals as the errors a person sees."""
+        """CreateToken's refusals as the errors a person sees.
+
+        The class (and so the exit code and what to do next) is awsclients.ERROR_CODES'; only
+        the wording is the login's own, and ExpiredTokenException, which the poll protocol
+        uses for a device code that ran out before approval, is a timed-out login.
+        """
         from aws_sso_tray import awsclients
 
         code = awsclients.error_code(exc)
+        kind = awsclients.error_class(exc)
         name = self.session.display_name
-        if code == "AccessDeniedException":
+        if kind is LoginDeniedError:
             return LoginDeniedError(
                 f"sign-in to SSO session '{name}' was denied in the browser: "
                 "run the login again and choose Allow"
@@ -706,15 +716,13 @@ class _Attempt:
                 f"the sign-in code for SSO session '{name}' expired before it was approved: "
                 "run the login again"
             )
-        if code in ("InvalidClientException", "UnauthorizedClientException"):
+        if kind is RegistrationError:
             _drop_registration(self.session)
             return RegistrationError(
                 f"{what}: the OIDC client registration was rejected ({code}); "
                 "it has been discarded: run the login again"
             )
-        if code == "SlowDownException":
-            return _throttled(what)
-        if code == "InvalidGrantException":
+        if kind is LoginNeededError:
             return LoginNeededError(
                 f"{what}: the sign-in answer was refused ({awsclients.error_message(exc)}); "
                 "run the login again"
@@ -821,7 +829,7 @@ class _Attempt:
             raise self._token_error(exc, what) from exc
         device_code = auth["deviceCode"]
         logs.register_secret(device_code)
-        interval = float(auth.get("interval") or DEFAULT_POLL_INTERVAL)
+        interval = poll_interval(auth)
         self._prompt(
             LoginPrompt(
                 session=name,
@@ -1113,6 +1121,40 @@ def login_time(session: SsoSession) -> datetime | None:
     return record.login_time
 
 
+def signed_out_at(
+    session: SsoSession,
+    *,
+    now: datetime,
+    session_duration: timedelta = DEFAULT_SESSION_DURATION,
+) -> datetime | None:
+    """When the user signed out of `session`, which has no usable token (a token, from any
+    tool's sign-in, outranks a sign-out: callers that found one do not ask); None: not since
+    the last sign-in.
+
+    Our `logout` records the sign-out. Another tool's leaves no record: `aws sso logout`, or
+    botocore, deletes the token file. A token file that is gone while the sign-in we recorded
+    says the session still runs is that sign-out too (its time unknown: `now` is returned).
+    """
+    recorded = sessionstate.signed_out_at(session.cache_key, session.start_url)
+    if recorded is not None:
+        return recorded
+    started = login_time(session)
+    if started is not None and started + session_duration > now and token_file_gone(session):
+        return now
+    return None
+
+
+def token_file_gone(session: SsoSession) -> bool:
+    """True when the session's token file does not exist (False when we cannot tell)."""
+    try:
+        tokens.token_cache_file(session).stat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
 def session_end(
     session: SsoSession,
     *,
@@ -1161,8 +1203,13 @@ def logout(session: SsoSession) -> LogoutResult:
             awsclients.portal_client(session.region).logout(accessToken=token.access_token)
             revoked = True
         except ClientError as exc:
-            if awsclients.error_code(exc) in ("UnauthorizedException", "InvalidRequestException"):
-                revoked = True  # already invalid: nothing left to end on the server
+            # A token the table calls dead (UnauthorizedException...), or one Logout finds
+            # malformed (its own use of InvalidRequestException): nothing left to end.
+            if (
+                awsclients.error_class(exc) is LoginNeededError
+                or awsclients.error_code(exc) == "InvalidRequestException"
+            ):
+                revoked = True
             else:
                 revoke_error = awsclients.to_app_error(exc, what="signing out").message
         except BotoCoreError as exc:

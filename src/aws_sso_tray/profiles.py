@@ -70,7 +70,8 @@ __all__ = [
 # The keys botocore's SSOProvider requires once a profile has an account id or a role name.
 _ROLE_KEYS = ("sso_account_id", "sso_role_name")
 _SESSION_KEYS = ("sso_start_url", "sso_region")
-_CONFIGURE_SSO = "run `aws configure sso`"
+# Ours first: it sets up sessions and profiles from the portal; the AWS CLI's does one profile.
+_CONFIGURE_SSO = "run `aws-sso-tray configure` (or `aws configure sso`)"
 # botocore's own rule for a region (`utils.validate_region_name`, checked when it creates a
 # client): a host label. Stricter would refuse regions AWS has not opened yet.
 _REGION_RE = re.compile(r"^[a-zA-Z0-9](?:[a-zA-Z0-9\-]{0,61}[a-zA-Z0-9])?$")
@@ -181,13 +182,15 @@ class SsoConfig:
             raise NotSsoProfileError(
                 f"{self._at(name)}profile '{name}' uses sso_session "
                 f"'{self._token_only[name]}' for tokens only (no sso_account_id / "
-                f"sso_role_name); add them or run `aws configure sso --profile {name}`"
+                f"sso_role_name); add them, run `aws configure sso --profile {name}`, or "
+                "set up role profiles with `aws-sso-tray configure`"
             )
         if name in self.other_profiles:
             raise NotSsoProfileError(
                 f"{self._at(name)}profile '{name}' is not an SSO profile (no sso_session or "
                 f"sso_start_url, sso_account_id, sso_role_name); "
-                f"run `aws configure sso --profile {name}` to make it one"
+                f"run `aws configure sso --profile {name}` to make it one, or set up SSO "
+                "profiles with `aws-sso-tray configure`"
             )
         known = ", ".join(p.name for p in self.profiles) or "none"
         raise ProfileNotFoundError(

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aws_sso_tray import atomicfile, clock, paths
-from aws_sso_tray.errors import LoginNeededError, NoRoleAccessError
+from aws_sso_tray.errors import LoginNeededError, NoRoleAccessError, ServiceError
 from aws_sso_tray.fastpath import role_cache_key, usable_key_text
 from aws_sso_tray.logs import warn_once
 
@@ -213,13 +213,30 @@ def fetch_credentials(profile: SsoProfile, access_token: str) -> RoleCredentials
         raise awsclients.to_app_error(exc, what=what, login_hint=_login_advice(profile)) from exc
     except BotoCoreError as exc:
         raise awsclients.to_app_error(exc, what=what) from exc
-    raw = response["roleCredentials"]
-    return RoleCredentials(
-        access_key_id=raw["accessKeyId"],
-        secret_access_key=raw["secretAccessKey"],
-        session_token=raw.get("sessionToken"),
+    raw = response.get("roleCredentials") or {}
+    try:
+        key_id, secret = raw["accessKeyId"], raw["secretAccessKey"]
+    except KeyError as exc:
+        raise ServiceError(f"{what}: the portal's answer has no {exc.args[0]}") from None
+    expiration = raw.get("expiration")
+    try:
         # epoch milliseconds; botocore keeps whole seconds in the cache, so do we.
-        expiration=clock.parse_time(int(raw["expiration"]) // 1000),
+        expires = clock.parse_time(int(expiration) // 1000)  # type: ignore[arg-type]
+    except (TypeError, ValueError, OverflowError):
+        # A transient fault of the service, as far as we can tell: retried with backoff.
+        what_was_wrong = (
+            "has no expiration"
+            if expiration is None
+            else f"has an expiration out of range ({expiration!r}, epoch milliseconds)"
+        )
+        raise ServiceError(
+            f"{what}: the portal's answer {what_was_wrong}; try again later"
+        ) from None
+    return RoleCredentials(
+        access_key_id=key_id,
+        secret_access_key=secret,
+        session_token=raw.get("sessionToken"),
+        expiration=expires,
         account_id=profile.account_id,
     )
 

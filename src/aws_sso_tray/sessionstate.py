@@ -7,7 +7,9 @@ time is what that end is estimated from, so we record it here, in `state_dir()/s
 keyed by the session's cache key (sso-session name, or start URL for a legacy profile). The
 file holds no secret. A sign-out is recorded too (`record_logout`), because a sign-out is the
 user's word: the tray and the daemon, in other processes, see it at their next file-watch tick
-and stop treating the session as one that "expired". Writes are atomic and under an
+and stop treating the session as one that "expired". Another tool's sign-out (`aws sso
+logout` deletes the token file of a live session) is recorded the same way by the engine that
+notices it (`login.signed_out_at` tells it from an expiry). Writes are atomic and under an
 inter-process lock, since the tray and the CLI may log in to different sessions at the same
 moment.
 """

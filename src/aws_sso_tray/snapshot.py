@@ -20,7 +20,9 @@ class SessionStatus(str, Enum):
     EXPIRING = "expiring"  # the SSO session ends within the warning window
     LOGIN_NEEDED = "login_needed"  # the session expired, ended, or its token was refused
     NOT_SIGNED_IN = "not_signed_in"  # no token yet (never signed in here): nothing has ended
-    SIGNED_OUT = "signed_out"  # the user signed out (`logout`): no login until they ask
+    # the user signed out (`logout`, or `aws sso logout` deleting the token file of a live
+    # session): no login until they ask
+    SIGNED_OUT = "signed_out"
     LOGGING_IN = "logging_in"  # a browser login is waiting for the user
     ERROR = "error"  # the last attempt failed for another reason (network, throttling...)
 

@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from aws_sso_tray import atomicfile, clock, paths
-from aws_sso_tray.errors import AppError, LoginNeededError
+from aws_sso_tray.errors import AppError, LoginNeededError, Recovery
 from aws_sso_tray.logs import warn_once
 
 if TYPE_CHECKING:
@@ -53,18 +53,6 @@ MANDATORY_WINDOW = timedelta(minutes=10)  # botocore's _MANDATORY_REFRESH_WINDOW
 # computed from two clocks (ours and the service's).
 _NO_GAIN = timedelta(seconds=5)
 REFRESH_GRANT_TYPE = "refresh_token"
-
-# The server says the refresh token or the client registration is no good any more: only a new
-# login helps. Anything else (network, throttling, 5xx) is transient.
-_REFUSAL_CODES = frozenset(
-    {
-        "InvalidGrantException",
-        "ExpiredTokenException",
-        "InvalidClientException",
-        "UnauthorizedClientException",
-        "AccessDeniedException",
-    }
-)
 
 # botocore's key order, so a file we write is byte-for-byte what botocore would write.
 _KNOWN_KEYS = (
@@ -418,7 +406,10 @@ def _refresh_locked(
         fresh = _create_token(session, current, now)
     except ClientError as exc:
         code = awsclients.error_code(exc)
-        if code in _REFUSAL_CODES:
+        # awsclients.ERROR_CODES decides: a refusal only a new login answers (the refresh
+        # token or the client registration is no good any more). Anything else (network,
+        # throttling, 5xx, a rejected request) fails without ending the session.
+        if awsclients.recovery_of(exc) is Recovery.LOGIN:
             # The AWS CLI or an SDK may have renewed with the same refresh token under us (they
             # take no lock of ours), spending it: their token in the file is the answer, not a
             # login prompt. Identity, not expiry: near the session end both expire alike.
