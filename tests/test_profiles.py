@@ -606,3 +606,14 @@ def test_import_and_lookup_do_not_load_boto3(aws_config: WriteConfig) -> None:
 def test_display_path(home: Path, tmp_path: Path) -> None:
     assert profiles.display_path(home / ".aws" / "config") == "~/.aws/config"
     assert profiles.display_path(tmp_path / "x") == str(tmp_path / "x")
+
+
+def test_a_config_with_a_byte_order_mark_says_so_and_how_to_fix_it(aws_config: Any) -> None:
+    path = aws_config(
+        "[profile dev]\nsso_start_url = https://x.awsapps.com/start\nsso_region = us-east-1\n"
+    )
+    path.write_bytes(b"\xef\xbb\xbf" + path.read_bytes())
+    with pytest.raises(ConfigError) as caught:
+        profiles.load_profiles()
+    assert "line 1" in caught.value.message and "byte-order mark" in caught.value.message
+    assert "without BOM" in caught.value.message

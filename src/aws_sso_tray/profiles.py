@@ -636,6 +636,10 @@ def _syntax_error(path: Path, data: bytes, text: str, error: object) -> ConfigEr
     if not isinstance(error, (configparser.Error, ValueError)):
         # Unknown shape: ask configparser again, on the same text, for something with a line.
         error = _reparse(text)
+    if text.startswith("\ufeff"):  # botocore reads it as part of the first line
+        from aws_sso_tray.inifile import BOM_PROBLEM
+
+        return ConfigError(f"{_where(path, 1)}{BOM_PROBLEM}")
     lines = text.splitlines()
 
     def quoted(lineno: int) -> str:
