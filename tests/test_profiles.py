@@ -608,7 +608,7 @@ def test_display_path(home: Path, tmp_path: Path) -> None:
     assert profiles.display_path(tmp_path / "x") == str(tmp_path / "x")
 
 
-def test_a_config_with_a_byte_order_mark_says_so_and_how_to_fix_it(aws_config: Any) -> None:
+def test_a_config_with_a_byte_order_mark_says_so_and_how_to_fix_it(aws_config: WriteConfig) -> None:
     path = aws_config(
         "[profile dev]\nsso_start_url = https://x.awsapps.com/start\nsso_region = us-east-1\n"
     )
