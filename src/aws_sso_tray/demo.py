@@ -368,7 +368,11 @@ def _run_tray(auto_approve: bool, say: Callable[[str], None]) -> int:
     from aws_sso_tray.errors import NoTrayError
     from aws_sso_tray.tray import run_tray
 
-    say("Click the tray icon, then dev-readonly, and press Allow in the browser page that opens.")
+    say(
+        f"{KEPT_FRESH[0]} is kept fresh, so the sign-in page opens in your browser by itself: "
+        "press Allow there. A left or right click on the tray icon opens its menu (each "
+        "profile's state; click a profile to sign in again)."
+    )
     try:
         return run_tray()
     except NoTrayError as exc:
