@@ -136,6 +136,10 @@ def test_daemon_keeps_the_section_fresh_survives_faults_and_stops_on_sigterm(
         second_key = section_key()
         wait_for(lambda: section_key() != second_key, "a refresh after the faults", timeout=90)
         assert emu.count("GetRoleCredentials") >= 3
+        # The reader polls on its own thread: on a busy machine it may not have read the last
+        # rewrite yet when the test sees it.
+        last = section_key()
+        wait_for(lambda: last in reads, "the reader to read the last rewrite", timeout=30)
     finally:
         done.set()
         proc.send_signal(signal.SIGTERM)
