@@ -13,6 +13,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
+
+# Property tests: 200 examples in the full run (CI), fewer in the fast loop
+# (`-m "not slow and not desktop"`, see CONTRIBUTING.md), where speed is the point.
+hypothesis_settings.register_profile("full", max_examples=200)
+hypothesis_settings.register_profile("fast", max_examples=50)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    fast = "not slow" in (config.getoption("markexpr", "") or "")
+    hypothesis_settings.load_profile("fast" if fast else "full")
 
 _AWS_VARS_TO_CLEAR = (
     "AWS_PROFILE",

@@ -167,9 +167,16 @@ def _replace_json_value(path: Path, key: str, literal: str) -> None:
 
 
 @pytest.fixture
-def logged_in(setup: Any, cli: Any, standin_env: dict[str, str]) -> Any:
-    result = cli("login", "dev", "--use-device-code", env=standin_env, timeout=60)
-    assert result.returncode == 0, result.stderr
+def logged_in(setup: Any) -> Any:
+    """Signed in as `aws sso login` leaves it, in-process (the CLI's own login is tested by the
+    tests that call `login`; a CLI login per case was most of this file's time)."""
+    from aws_sso_tray.profiles import SsoSession
+    from sso_helpers import device_login
+
+    device_login(
+        setup,
+        SsoSession("corp", "https://corp.awsapps.com/start", "us-east-1", ("sso:account:access",)),
+    )
     return setup
 
 

@@ -872,8 +872,7 @@ def no_fsync(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(os, "fsync", lambda fd: None)
 
 
-@settings(
-    max_examples=200,
+@settings(  # max_examples: the profile conftest.py loads (200 in the full run)
     deadline=None,
     suppress_health_check=[
         HealthCheck.filter_too_much,
