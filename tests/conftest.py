@@ -25,6 +25,7 @@ def pytest_configure(config: pytest.Config) -> None:
     fast = "not slow" in (config.getoption("markexpr", "") or "")
     hypothesis_settings.load_profile("fast" if fast else "full")
 
+
 _AWS_VARS_TO_CLEAR = (
     "AWS_PROFILE",
     "AWS_DEFAULT_PROFILE",
