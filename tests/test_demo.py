@@ -229,6 +229,16 @@ def test_a_second_demo_with_the_same_home_refuses_and_leaves_the_first_alone(
         assert "Traceback" not in second.stderr
         # The first demo's world is untouched and it still answers.
         assert credentials.read_text() == before
+        # The same from a terminal put into the demo's world (`eval "$(... demo --env)"` sets
+        # AWS_SSO_TRAY_HOME): it refuses too, and makes no world inside the running one's.
+        inside = cli(
+            "demo",
+            "--no-tray",
+            "--auto-approve",
+            env={"AWS_SSO_TRAY_HOME": str(_demo_folder(home))},
+        )
+        assert inside.returncode == 13, inside.stderr
+        assert not (_demo_folder(home) / "state" / "demo").exists()
         status = cli("status", env={"AWS_SSO_TRAY_HOME": str(_demo_folder(home))})
         assert status.returncode == 0, status.stderr
         assert "dev-readonly" in status.stdout

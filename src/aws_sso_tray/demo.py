@@ -112,8 +112,10 @@ class DemoWorld:
 
 
 def demo_root() -> Path:
-    """`<state>/demo`, computed from the user's real state folder."""
-    return paths.state_dir() / "demo"
+    """`<state>/demo` in the user's real state folder, also from a terminal that `demo --env` put
+    into the demo's world (AWS_SSO_TRAY_HOME set): that finds the running demo, not a new world
+    inside it."""
+    return paths.user_state_dir() / "demo"
 
 
 def point_at_world(root: Path, emulator_url: str) -> dict[str, str]:

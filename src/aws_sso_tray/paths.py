@@ -97,6 +97,11 @@ def state_dir() -> Path:
     root = _override()
     if root:
         return root / "state"
+    return user_state_dir()
+
+
+def user_state_dir() -> Path:
+    """The user's own state folder, whatever `AWS_SSO_TRAY_HOME` says (the demo's home is there)."""
     from platformdirs import user_state_path
 
     return user_state_path(APP_NAME, appauthor=False)
