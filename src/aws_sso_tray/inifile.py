@@ -168,7 +168,30 @@ def indent_of(text: str) -> str:
     return text[: match.start()] if match else ""
 
 
-class _Lines(Sequence[Line]):
+_Item = TypeVar("_Item")
+
+
+class _OnDemand(Sequence[_Item]):
+    """A sequence whose items are made when asked for: subclasses give `__len__` and `_item`."""
+
+    def _item(self, index: int) -> _Item:  # 0 <= index < len(self)
+        raise NotImplementedError
+
+    @overload
+    def __getitem__(self, index: int) -> _Item: ...
+    @overload
+    def __getitem__(self, index: slice) -> list[_Item]: ...
+    def __getitem__(self, index: int | slice) -> _Item | list[_Item]:
+        if isinstance(index, slice):
+            return [self._item(i) for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError(index)
+        return self._item(index)
+
+
+class _Lines(_OnDemand[Line]):
     """The lines of a text, made on demand from their offsets (a big file has millions)."""
 
     def __init__(self, text: str, starts: array[int]) -> None:
@@ -178,17 +201,7 @@ class _Lines(Sequence[Line]):
     def __len__(self) -> int:
         return len(self._starts) - 1
 
-    @overload
-    def __getitem__(self, index: int) -> Line: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Line]: ...
-    def __getitem__(self, index: int | slice) -> Line | list[Line]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
+    def _item(self, index: int) -> Line:
         raw = self._text[self._starts[index] : self._starts[index + 1]]
         if raw.endswith("\r\n"):
             return Line(raw[:-2], "\r\n")
@@ -197,7 +210,7 @@ class _Lines(Sequence[Line]):
         return Line(raw, "")
 
 
-class _Sections(Sequence[Section]):
+class _Sections(_OnDemand[Section]):
     """A document's sections, each parsed when it is first asked for."""
 
     def __init__(self, doc: IniDocument) -> None:
@@ -206,17 +219,7 @@ class _Sections(Sequence[Section]):
     def __len__(self) -> int:
         return len(self._doc._headers)
 
-    @overload
-    def __getitem__(self, index: int) -> Section: ...
-    @overload
-    def __getitem__(self, index: slice) -> list[Section]: ...
-    def __getitem__(self, index: int | slice) -> Section | list[Section]:
-        if isinstance(index, slice):
-            return [self[i] for i in range(*index.indices(len(self)))]
-        if index < 0:
-            index += len(self)
-        if not 0 <= index < len(self):
-            raise IndexError(index)
+    def _item(self, index: int) -> Section:
         return self._doc._section(index)
 
 
