@@ -46,8 +46,8 @@ if side == "botocore":
     raw_config_parse(path)
 else:
     from datetime import datetime, timezone
-    from aws_sso_tray import credfile
-    from aws_sso_tray.rolecreds import RoleCredentials
+    from aws_sso_tray.files import credfile
+    from aws_sso_tray.aws.rolecreds import RoleCredentials
     creds = RoleCredentials("ASIABENCHMARK0000001", "bench/secret", "bench-token",
                             datetime(2030, 1, 1, tzinfo=timezone.utc))
     before = rss_kb()

@@ -62,9 +62,9 @@ def main() -> int:
 
     from tests.sso_helpers import device_login
 
-    from aws_sso_tray import settings
+    from aws_sso_tray.aws.profiles import SsoSession
     from aws_sso_tray.emulator import Emulator, EmulatorConfig
-    from aws_sso_tray.profiles import SsoSession
+    from aws_sso_tray.files import settings
 
     emu = Emulator(EmulatorConfig(credential_ttl=3600))
     emu.start()

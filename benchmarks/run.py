@@ -217,20 +217,21 @@ def bench_env(home: Path, url: str) -> dict[str, str]:
 
 def log_in(emu: Emulator, env: dict[str, str]) -> None:
     """Device-code login as `aws sso login --use-device-code` would, approved via the emulator."""
-    from aws_sso_tray import login, profiles
+    from aws_sso_tray.aws import profiles
+    from aws_sso_tray.login import flows
 
     # Our core reads HOME and the endpoints from os.environ at call time.
     for key in [k for k in os.environ if k.startswith("AWS_")]:
         del os.environ[key]
     os.environ.update(env)
 
-    def approve(prompt: login.LoginPrompt) -> None:
+    def approve(prompt: flows.LoginPrompt) -> None:
         if prompt.user_code is None:
             raise BenchError("the device login gave no user code")
         emu.approve_device(prompt.user_code)
 
     session = profiles.get_session(SESSION)
-    login.login(session, flow="device", open_browser=False, timeout=60, on_prompt=approve)
+    flows.login(session, flow="device", open_browser=False, timeout=60, on_prompt=approve)
 
 
 # --- running ----------------------------------------------------------------------------------

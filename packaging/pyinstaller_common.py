@@ -20,7 +20,7 @@ from pathlib import Path
 PACKAGING_DIR = Path(__file__).resolve().parent
 ENTRY_DIR = PACKAGING_DIR / "entry"
 CLI_SCRIPT = ENTRY_DIR / "aws_sso_tray_cli.py"  # aws_sso_tray.launch:main
-GUI_SCRIPT = ENTRY_DIR / "aws_sso_tray_gui.py"  # aws_sso_tray.cli:gui_main (windowless)
+GUI_SCRIPT = ENTRY_DIR / "aws_sso_tray_gui.py"  # aws_sso_tray.cli.main:gui_main (windowless)
 RUNTIME_HOOKS = [str(PACKAGING_DIR / "rthooks" / "pyi_rth_child_env.py")]
 
 APP_NAME = "aws-sso-tray"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
-from aws_sso_tray import alerts
+from aws_sso_tray.engine import alerts
 from aws_sso_tray.snapshot import (
     ProfileState,
     ProfileStatus,

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from aws_sso_tray import autostart
+from aws_sso_tray.desktop import autostart
 
 
 def test_linux_desktop_entry_round_trip(home: Path) -> None:

@@ -145,13 +145,13 @@ OUT_OF_RANGE = ['"9999-12-31T23:59:59-01:00"', "1e20", "Infinity", "-Infinity", 
 
 
 def _token_file() -> Path:
-    from aws_sso_tray import profiles, tokens
+    from aws_sso_tray.aws import profiles, tokens
 
     return tokens.token_cache_file(profiles.get_session("corp"))
 
 
 def _role_file() -> Path:
-    from aws_sso_tray import profiles, rolecreds
+    from aws_sso_tray.aws import profiles, rolecreds
 
     return rolecreds.cache_file(profiles.get_profile("dev"))
 
@@ -170,7 +170,7 @@ def _replace_json_value(path: Path, key: str, literal: str) -> None:
 def logged_in(setup: Any) -> Any:
     """Signed in as `aws sso login` leaves it, in-process (the CLI's own login is tested by the
     tests that call `login`; a CLI login per case was most of this file's time)."""
-    from aws_sso_tray.profiles import SsoSession
+    from aws_sso_tray.aws.profiles import SsoSession
     from sso_helpers import device_login
 
     device_login(
@@ -235,7 +235,7 @@ def test_unusable_role_cache_entry_is_logged_once(
 ) -> None:
     import logging
 
-    from aws_sso_tray import profiles, rolecreds
+    from aws_sso_tray.aws import profiles, rolecreds
 
     assert cli("export", "--profile", "dev", "--json").returncode == 0
     _replace_json_value(_role_file(), "Expiration", "Infinity")
@@ -296,7 +296,7 @@ def test_configure_skips_a_role_the_config_cannot_hold_and_writes_the_rest(
     import botocore.session
     from tests.test_configure import Script
 
-    from aws_sso_tray import configure
+    from aws_sso_tray.setup import configure
 
     start_url = "https://d-1234567890.awsapps.com/start"
     script = Script(start_url, "us-east-1", "", "", "all")
@@ -317,9 +317,9 @@ def test_pkce_callback_refuses_a_second_request_after_the_answer() -> None:
     import http.client
     from urllib.parse import urlencode
 
-    from aws_sso_tray import login
+    from aws_sso_tray.login import flows
 
-    server = login._CallbackServer("the-state")
+    server = flows._CallbackServer("the-state")
     server.start()
     try:
 
@@ -351,9 +351,9 @@ def test_configure_link_is_exchanged_once_for_an_httponly_strict_cookie(home: Pa
 
     from tests.pagefetch import Browser
 
-    from aws_sso_tray import configure_web
+    from aws_sso_tray.setup import configure_page
 
-    page = configure_web.start_configure_page(open_browser=False, timeout=60)
+    page = configure_page.start_configure_page(open_browser=False, timeout=60)
     try:
         parts = urlsplit(page.url)
         conn = http.client.HTTPConnection("127.0.0.1", parts.port, timeout=10)
@@ -386,9 +386,9 @@ def test_second_use_of_the_configure_link_is_refused_reported_and_ends_the_page(
 
     from tests.pagefetch import Browser, form_token
 
-    from aws_sso_tray import configure_web
+    from aws_sso_tray.setup import configure_page
 
-    page = configure_web.start_configure_page(open_browser=False, timeout=60)
+    page = configure_page.start_configure_page(open_browser=False, timeout=60)
     try:
         attacker, victim = Browser(), Browser()
         with caplog.at_level(logging.WARNING, logger="aws_sso_tray"):
@@ -416,9 +416,9 @@ def test_unused_configure_link_expires_and_ends_the_page(home: Path) -> None:
 
     from tests.pagefetch import Browser
 
-    from aws_sso_tray import configure_web
+    from aws_sso_tray.setup import configure_page
 
-    page = configure_web.start_configure_page(open_browser=False, timeout=60, link_ttl=0.3)
+    page = configure_page.start_configure_page(open_browser=False, timeout=60, link_ttl=0.3)
     try:
         assert page.wait(20) is False  # long before the page's own 60 s
         assert page.problem is not None and "expired" in page.problem
@@ -429,7 +429,7 @@ def test_unused_configure_link_expires_and_ends_the_page(home: Path) -> None:
 
 
 def test_pagelink_verdicts() -> None:
-    from aws_sso_tray.pagelink import COOKIE_NAME, PageLink, Verdict
+    from aws_sso_tray.setup.pagelink import COOKIE_NAME, PageLink, Verdict
 
     now = [0.0]
     link = PageLink(ttl=120, clock=lambda: now[0])

@@ -80,7 +80,7 @@ def logged_in(setup: Any) -> Any:
     """Logged in as `aws sso login` leaves it (botocore's own cache writer), in-process: the
     CLI's own login is tested by the tests that call `login`, and two extra Python processes
     and a device-code poll per test are most of this file's time."""
-    from aws_sso_tray.profiles import SsoSession
+    from aws_sso_tray.aws.profiles import SsoSession
     from sso_helpers import device_login
 
     session = SsoSession(
@@ -222,7 +222,7 @@ def test_credential_process_warm_cache_needs_no_boto3_and_no_request(
     # the CLI module itself (cli.main) answers from the cache without boto3.
     probes = {
         "launch": "from aws_sso_tray.launch import main\nrc = main()\n",
-        "cli": "from aws_sso_tray.cli import main\nrc = main(sys.argv[1:])\n",
+        "cli": "from aws_sso_tray.cli.main import main\nrc = main(sys.argv[1:])\n",
     }
     for name, body in probes.items():
         code = (
@@ -252,19 +252,19 @@ def test_credential_process_warm_cache_needs_no_boto3_and_no_request(
 def test_credential_process_fast_path_declines_what_it_cannot_answer(
     logged_in: Any, cli: Any
 ) -> None:
-    from aws_sso_tray import fastpath
+    from aws_sso_tray.aws import warmcache
 
     assert cli("credential-process", "--profile", "dev").returncode == 0  # warm the cache
-    assert fastpath.answer(["--profile", "dev"]) is not None
-    assert fastpath.answer(["--profile", "dev", "--min-remaining", "2h"]) is None  # expiring
-    assert fastpath.answer(["--profile", "prod"]) is None  # nothing cached yet
-    assert fastpath.answer(["--profile", "static"]) is None  # not an SSO profile
-    assert fastpath.answer(["--profile", "dev", "--debug"]) is None
-    assert fastpath.answer(["--profile"]) is None
+    assert warmcache.answer(["--profile", "dev"]) is not None
+    assert warmcache.answer(["--profile", "dev", "--min-remaining", "2h"]) is None  # expiring
+    assert warmcache.answer(["--profile", "prod"]) is None  # nothing cached yet
+    assert warmcache.answer(["--profile", "static"]) is None  # not an SSO profile
+    assert warmcache.answer(["--profile", "dev", "--debug"]) is None
+    assert warmcache.answer(["--profile"]) is None
     # what it declines, the full CLI answers (fetching prod) or explains
     result = cli("credential-process", "--profile", "prod")
     assert result.returncode == 0, result.stderr
-    assert fastpath.answer(["--profile=prod"]) == result.stdout
+    assert warmcache.answer(["--profile=prod"]) == result.stdout
 
 
 def test_credential_process_is_used_by_stock_boto3(logged_in: Any, cli: Any, home: Path) -> None:
@@ -469,29 +469,29 @@ def test_credential_process_honours_min_remaining_from_settings(
 
 
 def test_fast_path_follows_edits_of_the_settings_file(logged_in: Any, cli: Any, home: Path) -> None:
-    from aws_sso_tray import fastpath
+    from aws_sso_tray.aws import warmcache
 
     settings_file = home / ".config" / "aws-sso-tray" / "settings.toml"
-    assert fastpath.settings_min_remaining() == fastpath.DEFAULT_MIN_REMAINING  # no file
+    assert warmcache.settings_min_remaining() == warmcache.DEFAULT_MIN_REMAINING  # no file
     assert cli("credential-process", "--profile", "dev").returncode == 0
     assert _fast_path_answers(["--profile", "dev"])
     # an edit the full path has not read yet: the fast path does not guess
     settings_file.parent.mkdir(parents=True)
     settings_file.write_text('min_remaining = "2h"\n', encoding="utf-8")
-    assert fastpath.settings_min_remaining() is None
-    assert fastpath.answer(["--profile", "dev"]) is None
+    assert warmcache.settings_min_remaining() is None
+    assert warmcache.answer(["--profile", "dev"]) is None
     fetched = logged_in.count("GetRoleCredentials")
     assert cli("credential-process", "--profile", "dev").returncode == 0  # reads it: 1h < 2h
     assert logged_in.count("GetRoleCredentials") == fetched + 1
-    assert fastpath.settings_min_remaining() == timedelta(hours=2)
-    assert fastpath.answer(["--profile", "dev"]) is None  # still 1h < 2h, now from the note
+    assert warmcache.settings_min_remaining() == timedelta(hours=2)
+    assert warmcache.answer(["--profile", "dev"]) is None  # still 1h < 2h, now from the note
     # a rewrite through our own writer notes the new value at once
     assert cli("auto", "add", "dev").returncode == 0
-    assert fastpath.settings_min_remaining() == timedelta(hours=2)
+    assert warmcache.settings_min_remaining() == timedelta(hours=2)
     settings_file.write_text('min_remaining = "5m"\n', encoding="utf-8")
-    assert fastpath.settings_min_remaining() is None
+    assert warmcache.settings_min_remaining() is None
     assert cli("credential-process", "--profile", "dev").returncode == 0
-    assert fastpath.settings_min_remaining() == timedelta(minutes=5)
+    assert warmcache.settings_min_remaining() == timedelta(minutes=5)
     assert _fast_path_answers(["--profile", "dev"])
 
 
@@ -543,9 +543,10 @@ def test_a_portal_expiration_out_of_range_is_a_one_line_service_error(
 def test_list_uses_the_trays_words_for_a_session_without_a_token(
     logged_in: Any, cli: Any, home: Path
 ) -> None:
-    from aws_sso_tray import clock, sessionstate
-    from aws_sso_tray.profiles import SsoSession
-    from aws_sso_tray.tokens import token_cache_file
+    from aws_sso_tray import clock
+    from aws_sso_tray.aws.profiles import SsoSession
+    from aws_sso_tray.aws.tokens import token_cache_file
+    from aws_sso_tray.login import history
 
     def login_column() -> set[str]:
         result = cli("list")
@@ -559,12 +560,12 @@ def test_list_uses_the_trays_words_for_a_session_without_a_token(
     token_cache_file(session).unlink()  # never signed in here (the file of another tool, gone)
     assert login_column() == {"not signed in"}
     # Our sign-in, then `aws sso logout` deletes the token file: signed out.
-    sessionstate.record_login(
-        session.cache_key, sessionstate.SessionRecord(clock.now(), session.start_url, "pkce")
+    history.record_login(
+        session.cache_key, history.SessionRecord(clock.now(), session.start_url, "pkce")
     )
     assert login_column() == {"signed out"}
     # `aws-sso-tray logout` records it itself.
-    sessionstate.clear(session.cache_key)
+    history.clear(session.cache_key)
     assert login_column() == {"not signed in"}
     assert cli("logout", "dev").returncode == 0
     assert login_column() == {"signed out"}

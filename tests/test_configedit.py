@@ -9,9 +9,9 @@ from pathlib import Path
 import botocore.session
 import pytest
 
-from aws_sso_tray import configedit
-from aws_sso_tray.configedit import ProfileSpec, SessionSpec
 from aws_sso_tray.errors import ConfigError
+from aws_sso_tray.files import configedit
+from aws_sso_tray.files.configedit import ProfileSpec, SessionSpec
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 SESSION = SessionSpec("corp", START_URL, "us-east-1")

@@ -21,10 +21,12 @@ from typing import Any
 import botocore.session
 import pytest
 
-from aws_sso_tray import configedit, configure, configure_web, portal
-from aws_sso_tray.configure import ConfigureRequest, Plan, Selection
+from aws_sso_tray.aws import portal
 from aws_sso_tray.emulator import Account, EmulatorConfig
 from aws_sso_tray.errors import ConfigError, ExitCode
+from aws_sso_tray.files import configedit
+from aws_sso_tray.setup import configure, configure_page
+from aws_sso_tray.setup.configure import ConfigureRequest, Plan, Selection
 from pagefetch import Browser, fetch, form_token
 
 START_URL = "https://d-1234567890.awsapps.com/start"
@@ -225,7 +227,7 @@ def test_terminal_reports_app_errors_with_exit_code(portal_emulator: Any, home: 
 def test_module_runs_as_a_command(portal_emulator: Any, home: Path) -> None:
     answers = f"{START_URL}\nus-east-1\ncorp\neu-west-1\nall\n"
     result = subprocess.run(
-        [sys.executable, "-m", "aws_sso_tray.configure"],
+        [sys.executable, "-m", "aws_sso_tray.setup.configure"],
         input=answers,
         capture_output=True,
         text=True,
@@ -241,7 +243,7 @@ def test_module_runs_as_a_command(portal_emulator: Any, home: Path) -> None:
 
 
 def test_web_page_with_token_checks(portal_emulator: Any, home: Path) -> None:
-    page = configure_web.start_configure_page(open_browser=False, timeout=60)
+    page = configure_page.start_configure_page(open_browser=False, timeout=60)
     try:
         url = page.url
         base, token = url.split("/?t=")
@@ -284,7 +286,7 @@ def test_web_page_second_run_offers_pruning(portal_emulator: Any, home: Path) ->
     request = ConfigureRequest(START_URL, "us-east-1")
     configure.configure(request, lambda plan: Selection((("999999999999", "Power+User"),)))
     portal_emulator.config = EmulatorConfig(accounts=accounts(drop="Power+User"))
-    page = configure_web.start_configure_page(open_browser=False, timeout=60)
+    page = configure_page.start_configure_page(open_browser=False, timeout=60)
     try:
         browser = Browser()
         csrf = form_token(browser.get(page.url)[1])
@@ -306,7 +308,7 @@ def test_web_page_second_run_offers_pruning(portal_emulator: Any, home: Path) ->
 
 
 def test_web_page_times_out(home: Path) -> None:
-    page = configure_web.start_configure_page(open_browser=False, timeout=0.5)
+    page = configure_page.start_configure_page(open_browser=False, timeout=0.5)
     url = page.url
     assert page.wait(5) is False
     with pytest.raises(urllib.error.URLError):

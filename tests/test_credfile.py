@@ -28,7 +28,6 @@ from botocore.exceptions import ConfigParseError
 from hypothesis import HealthCheck, assume, event, given, settings
 from hypothesis import strategies as st
 
-from aws_sso_tray import credfile
 from aws_sso_tray.errors import (
     AppError,
     ConfigError,
@@ -36,6 +35,7 @@ from aws_sso_tray.errors import (
     FileWriteError,
     LongTermKeysError,
 )
+from aws_sso_tray.files import credfile
 from waiting import wait_for
 
 UTC = timezone.utc
@@ -997,8 +997,8 @@ WRITER = textwrap.dedent(
     import time
     from datetime import datetime, timezone
     from pathlib import Path
-    from aws_sso_tray import credfile
-    from aws_sso_tray.rolecreds import RoleCredentials as C
+    from aws_sso_tray.files import credfile
+    from aws_sso_tray.aws.rolecreds import RoleCredentials as C
 
     path, me, rounds, go = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), Path(sys.argv[4])
     (go.parent / f"ready{me}").touch()
@@ -1169,7 +1169,7 @@ def test_a_file_that_keeps_changing_is_left_to_its_writer_with_one_line(
 
 
 def test_a_writer_waits_for_the_lock_longer_the_bigger_the_file(cred_file: Path) -> None:
-    from aws_sso_tray import atomicfile
+    from aws_sso_tray.files import atomicfile
 
     write(cred_file, "[default]\nregion = eu-west-1\n")
     small = atomicfile.lock_timeout_for(cred_file)

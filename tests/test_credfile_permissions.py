@@ -24,8 +24,8 @@ from pathlib import Path
 
 import pytest
 
-from aws_sso_tray import atomicfile, credfile
 from aws_sso_tray.errors import ExitCode, FileWriteError
+from aws_sso_tray.files import atomicfile, credfile
 
 NOBODY = 65534
 ORIGINAL = b"# mine\n[default]\nregion = eu-west-1\n"
@@ -160,8 +160,8 @@ AS_NOBODY = textwrap.dedent(
     import sys
     from datetime import datetime, timezone
     from pathlib import Path
-    from aws_sso_tray import credfile
-    from aws_sso_tray.rolecreds import RoleCredentials as C
+    from aws_sso_tray.files import credfile
+    from aws_sso_tray.aws.rolecreds import RoleCredentials as C
     from aws_sso_tray.errors import AppError
 
     try:
@@ -192,7 +192,7 @@ def nobody_home() -> Iterator[Path]:
     if switch is None:
         pytest.skip("needs root and setpriv to run the write as the unprivileged user nobody")
     probe = subprocess.run(
-        [*switch, sys.executable, "-c", "import aws_sso_tray.credfile"],
+        [*switch, sys.executable, "-c", "import aws_sso_tray.files.credfile"],
         capture_output=True,
         text=True,
         check=False,

@@ -19,9 +19,12 @@ from typing import Any
 
 import pytest
 
-from aws_sso_tray import clock, daemon, instance, paths, sessionstate, settings
+from aws_sso_tray import clock, daemon
+from aws_sso_tray.aws.profiles import SsoSession
+from aws_sso_tray.engine import instance
 from aws_sso_tray.errors import AlreadyRunningError, ExitCode
-from aws_sso_tray.profiles import SsoSession
+from aws_sso_tray.files import paths, settings
+from aws_sso_tray.login import history
 from desktop_fixtures import desktop_session
 from sso_helpers import device_login, session_config
 from waiting import wait_for
@@ -170,9 +173,9 @@ def test_session_ending_warning_reaches_a_real_notification_server(
     device_login(emulator, SESSION)
     settings.add_auto_sync("dev")
     # ...and we logged in 7 h 50 min ago, of an 8 h session.
-    sessionstate.record_login(
+    history.record_login(
         SESSION.cache_key,
-        sessionstate.SessionRecord(
+        history.SessionRecord(
             clock.now() - timedelta(hours=7, minutes=50), SESSION.start_url, "device"
         ),
     )
@@ -290,7 +293,7 @@ def test_logout_from_another_process_is_respected_by_the_running_daemon(
             "the daemon to keep dev fresh after the login",
             timeout=60,
         )
-        assert sessionstate.signed_out_at(SESSION.cache_key) is None
+        assert history.signed_out_at(SESSION.cache_key) is None
         assert not calls.exists()
     finally:
         proc.send_signal(signal.SIGTERM)

@@ -19,10 +19,11 @@ from typing import Any
 
 import pytest
 
-from aws_sso_tray import clock, credfile, paths, settings
-from aws_sso_tray.engine import THREAD_NAME, Engine
-from aws_sso_tray.notify import Notice
-from aws_sso_tray.profiles import SsoSession
+from aws_sso_tray import clock
+from aws_sso_tray.aws.profiles import SsoSession
+from aws_sso_tray.desktop.notify import Notice
+from aws_sso_tray.engine.worker import THREAD_NAME, Engine
+from aws_sso_tray.files import credfile, paths, settings
 from aws_sso_tray.snapshot import ProfileStatus, SessionStatus
 from sso_helpers import device_login
 from waiting import wait_for
@@ -235,7 +236,7 @@ def test_endpoint_failures_back_off_with_jitter_then_recover(setup: Any) -> None
 
 
 def planning_cap_seconds() -> float:
-    from aws_sso_tray import planning
+    from aws_sso_tray.engine import planning
 
     return planning.BACKOFF_CAP.total_seconds() + 1
 
@@ -379,7 +380,7 @@ def test_worker_thread_survives_a_bug_and_stops_fast(setup: Any) -> None:
 
 
 def test_subscribers_and_snapshot_file(setup: Any) -> None:
-    from aws_sso_tray import instance
+    from aws_sso_tray.engine import instance
 
     _emu, _fake, _notices, make = setup
     seen: list[Any] = []
@@ -394,7 +395,7 @@ def test_subscribers_and_snapshot_file(setup: Any) -> None:
 
 
 def test_an_engine_with_no_profiles_still_publishes_for_status(aws_config: Any) -> None:
-    from aws_sso_tray import instance
+    from aws_sso_tray.engine import instance
 
     aws_config("")  # a fresh install: no SSO profiles, no settings
     Engine(watch_interval=0).tick()
@@ -470,7 +471,7 @@ def test_short_credentials_are_fetched_at_most_once_per_half_lifetime(
 
 
 def planning_min_interval() -> float:
-    from aws_sso_tray import planning
+    from aws_sso_tray.engine import planning
 
     return planning.MIN_REFRESH_INTERVAL.total_seconds()
 
@@ -619,14 +620,14 @@ def test_first_run_without_a_token_is_not_signed_in_and_raises_no_alarm(
 def test_logout_elsewhere_is_signed_out_no_alarm_no_browser_until_the_user_signs_in(
     setup: Any,
 ) -> None:
-    from aws_sso_tray import login
+    from aws_sso_tray.login import flows
 
     emu, fake, notices, make = setup
     opened: list[str] = []
     engine = make(opener=opened.append, env={"DISPLAY": ":99"})  # auto_login is on by default
     engine.tick()
     assert engine.snapshot.session("corp").status == SessionStatus.LOGGED_IN  # type: ignore[union-attr]
-    login.logout(SESSION)  # what `aws-sso-tray logout` in another process does to the files
+    flows.logout(SESSION)  # what `aws-sso-tray logout` in another process does to the files
     emu.clear_requests()
     engine.tick()
     assert engine.snapshot.session("corp").status.value == "signed_out"  # type: ignore[union-attr]
@@ -646,7 +647,7 @@ def test_logout_elsewhere_is_signed_out_no_alarm_no_browser_until_the_user_signs
     def approve(prompt: Any) -> None:
         emu.approve_device(prompt.user_code)
 
-    login.login(SESSION, flow="device", open_browser=False, timeout=30, on_prompt=approve)
+    flows.login(SESSION, flow="device", open_browser=False, timeout=30, on_prompt=approve)
     engine.tick()
     assert engine.snapshot.session("corp").status == SessionStatus.LOGGED_IN  # type: ignore[union-attr]
     state = engine.snapshot.profile("dev")
@@ -714,7 +715,7 @@ def test_a_portal_expiration_out_of_range_is_retried_with_backoff(setup: Any) ->
 
 def _sign_out_like_the_aws_cli() -> None:
     """What `aws sso logout` leaves: the token file gone, and every sso role-cache entry."""
-    from aws_sso_tray import rolecreds, tokens
+    from aws_sso_tray.aws import rolecreds, tokens
 
     tokens.token_cache_file(SESSION).unlink()
     rolecreds.delete_cached_credentials(None)
@@ -724,7 +725,7 @@ def test_a_token_deleted_by_another_tool_is_a_sign_out_not_an_expiry(setup: Any)
     """`aws sso logout` (or botocore deleting the token file) while the session was live leaves
     no sign-out marker of ours: it is still the user signing out. No "expired" notice, no
     browser, no portal call until the user signs in, and a restarted engine agrees."""
-    from aws_sso_tray import rolecreds
+    from aws_sso_tray.aws import rolecreds
 
     emu, fake, notices, make = setup
     opened: list[str] = []
@@ -759,11 +760,11 @@ def test_a_token_deleted_by_another_tool_is_a_sign_out_not_an_expiry(setup: Any)
 def test_a_token_deleted_while_no_engine_ran_is_a_sign_out_of_our_recorded_sign_in(
     setup: Any,
 ) -> None:
-    from aws_sso_tray import sessionstate
+    from aws_sso_tray.login import history
 
     _emu, _fake, notices, make = setup
-    sessionstate.record_login(
-        SESSION.cache_key, sessionstate.SessionRecord(clock.now(), SESSION.start_url, "pkce")
+    history.record_login(
+        SESSION.cache_key, history.SessionRecord(clock.now(), SESSION.start_url, "pkce")
     )
     _sign_out_like_the_aws_cli()
     opened: list[str] = []
@@ -777,7 +778,7 @@ def test_a_token_deleted_while_no_engine_ran_is_a_sign_out_of_our_recorded_sign_
 
 
 def _profile(name: str) -> Any:
-    from aws_sso_tray import profiles
+    from aws_sso_tray.aws import profiles
 
     return profiles.get_profile(name)
 
@@ -805,7 +806,7 @@ def test_first_run_with_auto_login_sends_one_notice_not_two(emulator: Any, aws_c
 
 def test_the_confirm_the_code_notice_is_withdrawn_after_the_sign_in(setup: Any) -> None:
     emu, _fake, notices, make = setup
-    from aws_sso_tray import tokens
+    from aws_sso_tray.aws import tokens
 
     tokens.token_cache_file(SESSION).unlink()  # not signed in yet
     engine = make(opener=list().append, env={})  # no display: device code
@@ -826,7 +827,7 @@ def test_the_confirm_the_code_notice_is_withdrawn_after_the_sign_in(setup: Any) 
 def test_status_prints_where_to_sign_in_when_no_browser_could_show_the_page(
     setup: Any, cli: Any
 ) -> None:
-    from aws_sso_tray import instance
+    from aws_sso_tray.engine import instance
 
     _emu, _fake, notices, make = setup
 

@@ -11,7 +11,7 @@ from botocore.exceptions import (
     ReadTimeoutError,
 )
 
-from aws_sso_tray import awsclients
+from aws_sso_tray.aws import clients
 from aws_sso_tray.errors import (
     AppError,
     ConfigError,
@@ -48,10 +48,10 @@ def client_error(code: str, message: str = "boom") -> ClientError:
 def test_service_codes_map_to_a_class_an_exit_code_and_a_recovery(
     code: str, cls: type[AppError], exit_code: ExitCode, recovery: Recovery
 ) -> None:
-    error = awsclients.to_app_error(client_error(code), what="getting credentials")
+    error = clients.to_app_error(client_error(code), what="getting credentials")
     assert isinstance(error, cls)
     assert error.exit_code == exit_code
-    assert error.recovery is recovery is awsclients.recovery_of(client_error(code))
+    assert error.recovery is recovery is clients.recovery_of(client_error(code))
     assert error.message.startswith("getting credentials: ") and "\n" not in error.message
 
 
@@ -67,7 +67,7 @@ def test_service_codes_map_to_a_class_an_exit_code_and_a_recovery(
 def test_botocore_exceptions_map_along_their_class_tree(
     exc: Exception, cls: type[AppError], recovery: Recovery
 ) -> None:
-    error = awsclients.to_app_error(exc, what="getting credentials")
+    error = clients.to_app_error(exc, what="getting credentials")
     assert type(error) is cls and error.recovery is recovery
 
 
@@ -78,5 +78,5 @@ def test_every_error_class_says_what_to_do_next() -> None:
     assert len(classes) > 10
     for cls in classes:
         assert isinstance(cls.recovery, Recovery), cls
-    for cls in awsclients.ERROR_CODES.values():
+    for cls in clients.ERROR_CODES.values():
         assert cls in classes

@@ -1,4 +1,4 @@
-"""login.py against the emulator over real HTTP, with the $BROWSER stand-in playing the person.
+"""flows.py against the emulator over real HTTP, with the $BROWSER stand-in playing the person.
 
 The stand-in is a real subprocess started by Python's webbrowser through $BROWSER; it presses
 Allow or Deny on the emulator's pages and follows the redirect to our 127.0.0.1 callback.
@@ -24,7 +24,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 
-from aws_sso_tray import clock, login, sessionstate, tokens
+from aws_sso_tray import clock
+from aws_sso_tray.aws import tokens
+from aws_sso_tray.aws.profiles import SsoSession
 from aws_sso_tray.errors import (
     AlreadyRunningError,
     ConfigError,
@@ -35,8 +37,8 @@ from aws_sso_tray.errors import (
     RegistrationError,
     ThrottledError,
 )
-from aws_sso_tray.login import LoginPrompt
-from aws_sso_tray.profiles import SsoSession
+from aws_sso_tray.login import flows, history
+from aws_sso_tray.login.flows import LoginPrompt
 from waiting import wait_for
 
 # The browser stand-in (python -m ... [--deny] [--foreground] URL, tuned by STANDIN_* variables)
@@ -168,7 +170,7 @@ def choose(env: dict[str, str], **kw: Any) -> tuple[str, str]:
     kw.setdefault("platform", "linux")
     kw.setdefault("proc_version", "Linux version 6.1.0-13-amd64 (Debian)")
     kw.setdefault("path_exists", lambda path: False)
-    return login.choose_flow(SESSION, env, **kw)
+    return flows.choose_flow(SESSION, env, **kw)
 
 
 def test_choose_flow_desktop_session_uses_pkce() -> None:
@@ -218,17 +220,17 @@ def test_choose_flow_browser_variable_is_the_users_word(
     assert "$BROWSER" in reason
     assert choose({**env, "BROWSER": " "}, **kw)[0] == "device"  # blank: not set
     # A legacy profile has no PKCE, $BROWSER or not.
-    assert login.choose_flow(LEGACY, helper, platform="linux", proc_version="")[0] == "device"
+    assert flows.choose_flow(LEGACY, helper, platform="linux", proc_version="")[0] == "device"
 
 
 def test_choose_flow_legacy_and_explicit_requests() -> None:
-    flow, reason = login.choose_flow(LEGACY, DESKTOP, platform="linux", proc_version="")
+    flow, reason = flows.choose_flow(LEGACY, DESKTOP, platform="linux", proc_version="")
     assert flow == "device" and "legacy" in reason
     assert choose(DESKTOP, requested="device")[0] == "device"
     # An explicit pkce skips the environment checks (the user knows the browser can reach us).
     assert choose({"SSH_TTY": "x"}, requested="pkce")[0] == "pkce"
     with pytest.raises(ConfigError, match="sso-session"):
-        login.choose_flow(LEGACY, DESKTOP, requested="pkce")
+        flows.choose_flow(LEGACY, DESKTOP, requested="pkce")
 
 
 # --- PKCE ----------------------------------------------------------------------------------------
@@ -241,7 +243,7 @@ def test_pkce_allow_writes_cli_caches_that_stock_boto3_uses(
     log_file = browser("allow")
     prompts = Prompts()
 
-    token = login.login(SESSION, flow="pkce", timeout=20, on_prompt=prompts)
+    token = flows.login(SESSION, flow="pkce", timeout=20, on_prompt=prompts)
 
     # The prompt carried the authorize URL on the (overridden) OIDC endpoint, with PKCE.
     (prompt,) = prompts
@@ -274,7 +276,7 @@ def test_pkce_allow_writes_cli_caches_that_stock_boto3_uses(
     assert data["expiresAt"].endswith("Z")
     assert cache.stat().st_mode & 0o777 == 0o600
     # The AWS CLI's registration cache, with the auth-code grants.
-    registration = json.loads(login.registration_cache_file(SESSION).read_text())
+    registration = json.loads(flows.registration_cache_file(SESSION).read_text())
     assert registration["clientId"] == data["clientId"]
     assert registration["grantTypes"] == ["authorization_code", "refresh_token"]
     assert registration["scopes"] == ["sso:account:access"]
@@ -285,9 +287,9 @@ def test_pkce_allow_writes_cli_caches_that_stock_boto3_uses(
     wait_for(lambda: emu.count("GetRoleCredentials") == 1)
 
     # The login time is recorded, and the session end estimated from it.
-    started = login.login_time(SESSION)
+    started = flows.login_time(SESSION)
     assert started is not None and abs((clock.now() - started).total_seconds()) < 10
-    end = login.session_end(SESSION, session_duration=timedelta(hours=8))
+    end = flows.session_end(SESSION, session_duration=timedelta(hours=8))
     assert end == started + timedelta(hours=8)
 
 
@@ -296,9 +298,9 @@ def test_pkce_deny_raises_login_denied_and_writes_nothing(
 ) -> None:
     browser("deny")
     with pytest.raises(LoginDeniedError, match="denied"):
-        login.login(SESSION, flow="pkce", timeout=20)
+        flows.login(SESSION, flow="pkce", timeout=20)
     assert not tokens.token_cache_file(SESSION).exists()
-    assert login.login_time(SESSION) is None
+    assert flows.login_time(SESSION) is None
 
 
 def test_pkce_wrong_state_is_rejected_and_login_still_completes(
@@ -309,7 +311,7 @@ def test_pkce_wrong_state_is_rejected_and_login_still_completes(
     browser("ignore")
     prompts = Prompts()
     thread, outcome = run_in_thread(
-        lambda: login.login(SESSION, flow="pkce", timeout=60, on_prompt=prompts)
+        lambda: flows.login(SESSION, flow="pkce", timeout=60, on_prompt=prompts)
     )
     wait_for(lambda: prompts)
     redirect = parse_qs(urlsplit(prompts[0].url).query)["redirect_uri"][0]
@@ -327,7 +329,7 @@ def test_pkce_wrong_state_is_rejected_and_login_still_completes(
 def test_pkce_timeout_when_nobody_acts(setup: Any, browser: Callable[..., Path]) -> None:
     log_file = browser("ignore")
     with pytest.raises(LoginTimeoutError, match="not completed within 1 s"):
-        login.login(SESSION, flow="pkce", timeout=1.0)
+        flows.login(SESSION, flow="pkce", timeout=1.0)
     assert [s["step"] for s in standin_steps(log_file, until="ignore")][-1] == "ignore"
     assert not tokens.token_cache_file(SESSION).exists()
 
@@ -337,21 +339,21 @@ def test_cancel_stops_waiting_promptly(setup: Any, browser: Callable[..., Path])
     cancel = threading.Event()
     prompts = Prompts()
     thread, outcome = run_in_thread(
-        lambda: login.login(SESSION, flow="pkce", timeout=60, on_prompt=prompts, cancel=cancel)
+        lambda: flows.login(SESSION, flow="pkce", timeout=60, on_prompt=prompts, cancel=cancel)
     )
     wait_for(lambda: prompts)
     cancel.set()
     # The login would wait its 60 s: ending well before that proves the cancel was heard.
     thread.join(30)
     assert not thread.is_alive()
-    assert isinstance(outcome["error"], login.LoginCancelledError)
+    assert isinstance(outcome["error"], flows.LoginCancelledError)
 
 
 def test_registration_is_reused_across_logins(setup: Any, browser: Callable[..., Path]) -> None:
     emu = setup
     browser("allow")
-    first = login.login(SESSION, flow="pkce", timeout=20)
-    second = login.login(SESSION, flow="pkce", timeout=20)
+    first = flows.login(SESSION, flow="pkce", timeout=20)
+    second = flows.login(SESSION, flow="pkce", timeout=20)
     assert emu.count("RegisterClient") == 1
     assert second.client_id == first.client_id
     assert second.access_token != first.access_token
@@ -362,12 +364,12 @@ def test_registration_expiring_within_15_minutes_is_replaced(
 ) -> None:
     emu = setup
     browser("allow")
-    login.login(SESSION, flow="pkce", timeout=20)
-    path = login.registration_cache_file(SESSION)
+    flows.login(SESSION, flow="pkce", timeout=20)
+    path = flows.registration_cache_file(SESSION)
     data = json.loads(path.read_text())
     data["expiresAt"] = clock.format_time(clock.now() + timedelta(minutes=10))
     path.write_text(json.dumps(data))
-    login.login(SESSION, flow="pkce", timeout=20)
+    flows.login(SESSION, flow="pkce", timeout=20)
     assert emu.count("RegisterClient") == 2
 
 
@@ -377,7 +379,7 @@ def test_registration_rejected_is_a_registration_error(
     browser("allow")
     bad = SsoSession("corp", START_URL, "us-east-1", ("not a valid scope!",))
     with pytest.raises(RegistrationError):
-        login.login(bad, flow="pkce", timeout=5)
+        flows.login(bad, flow="pkce", timeout=5)
     assert not tokens.token_cache_file(bad).exists()
 
 
@@ -392,7 +394,7 @@ def test_unreachable_endpoint_is_a_network_error(
     monkeypatch.setenv("AWS_ENDPOINT_URL_SSO_OIDC", f"http://127.0.0.1:{port}")
     browser("allow")
     with pytest.raises(NetworkError) as caught:
-        login.login(SESSION, flow="pkce", timeout=5)
+        flows.login(SESSION, flow="pkce", timeout=5)
     assert "\n" not in caught.value.message
     assert caught.value.exit_code == ExitCode.NETWORK
 
@@ -402,14 +404,14 @@ def test_throttled_is_a_throttled_error(setup: Any, op: str) -> None:
     emu = setup
     emu.inject_fault(op, "throttle", count=10)
     with pytest.raises(ThrottledError) as caught:
-        login.login(SESSION, flow="device", open_browser=False, timeout=5)
+        flows.login(SESSION, flow="device", open_browser=False, timeout=5)
     assert caught.value.exit_code == ExitCode.THROTTLED
 
 
 def test_a_server_error_while_registering_is_retried_later_not_a_rejected_registration(
     setup: Any,
 ) -> None:
-    """What to do after a RegisterClient failure comes from awsclients.ERROR_CODES: a 500
+    """What to do after a RegisterClient failure comes from clients.ERROR_CODES: a 500
     (InternalServerException, after botocore's own retries) is a service error to retry, not
     "the registration was rejected: check the config"."""
     from aws_sso_tray.errors import Recovery, ServiceError
@@ -417,7 +419,7 @@ def test_a_server_error_while_registering_is_retried_later_not_a_rejected_regist
     emu = setup
     emu.inject_fault("RegisterClient", "5xx", count=10)
     with pytest.raises(ServiceError) as caught:
-        login.login(SESSION, flow="device", open_browser=False, timeout=5)
+        flows.login(SESSION, flow="device", open_browser=False, timeout=5)
     assert not isinstance(caught.value, RegistrationError)
     assert caught.value.exit_code == ExitCode.SERVICE
     assert caught.value.recovery is Recovery.RETRY
@@ -426,11 +428,11 @@ def test_a_server_error_while_registering_is_retried_later_not_a_rejected_regist
 
 
 def test_poll_interval_is_the_services_with_rfc_8628s_default() -> None:
-    assert login.poll_interval({"interval": 5}) == 5.0
-    assert login.poll_interval({"interval": 1}) == 1.0
-    assert login.poll_interval({}) == login.DEFAULT_POLL_INTERVAL == 5.0  # none given
+    assert flows.poll_interval({"interval": 5}) == 5.0
+    assert flows.poll_interval({"interval": 1}) == 1.0
+    assert flows.poll_interval({}) == flows.DEFAULT_POLL_INTERVAL == 5.0  # none given
     # 0 is a value (poll without waiting), but never a busy loop.
-    assert login.poll_interval({"interval": 0}) == login.MIN_POLL_INTERVAL > 0
+    assert flows.poll_interval({"interval": 0}) == flows.MIN_POLL_INTERVAL > 0
 
 
 def test_error_exit_codes_are_distinct() -> None:
@@ -452,7 +454,7 @@ def test_device_allow_for_legacy_profile(setup: Any, browser: Callable[..., Path
     emu = setup
     log_file = browser("allow")
     prompts = Prompts()
-    token = login.login(LEGACY, flow="auto", timeout=20, on_prompt=prompts)
+    token = flows.login(LEGACY, flow="auto", timeout=20, on_prompt=prompts)
     (prompt,) = prompts
     assert prompt.flow == "device" and "legacy" in prompt.reason
     assert prompt.user_code and prompt.user_code in prompt.url
@@ -464,7 +466,7 @@ def test_device_allow_for_legacy_profile(setup: Any, browser: Callable[..., Path
     )
     assert token.refresh_token is None
     # Without a refresh token the session ends when the token does.
-    assert login.session_end(LEGACY) == token.expires_at
+    assert flows.session_end(LEGACY) == token.expires_at
     assert stock_boto3_access_key("legacy").startswith("ASIA")
 
 
@@ -476,7 +478,7 @@ def test_device_login_of_an_sso_session_renews_silently(
     emu = setup
     browser("allow")
     bare = SsoSession("corp", START_URL, "us-east-1", ())  # no sso_registration_scopes
-    token = login.login(bare, flow="device", timeout=20)
+    token = flows.login(bare, flow="device", timeout=20)
     assert token.refresh_token
     emu.clear_requests()
     renewed = tokens.valid_token(bare, now=token.expires_at - timedelta(minutes=5))
@@ -487,7 +489,7 @@ def test_device_login_of_an_sso_session_renews_silently(
 def test_device_deny(setup: Any, browser: Callable[..., Path]) -> None:
     browser("deny")
     with pytest.raises(LoginDeniedError, match="denied"):
-        login.login(SESSION, flow="device", timeout=20)
+        flows.login(SESSION, flow="device", timeout=20)
     assert not tokens.token_cache_file(SESSION).exists()
 
 
@@ -498,14 +500,14 @@ def test_device_code_expired(setup: Any, browser: Callable[..., Path]) -> None:
     emu.config.device_code_ttl = 1.5
     browser("ignore")
     with pytest.raises(LoginTimeoutError, match="expired before it was approved"):
-        login.login(SESSION, flow="device", timeout=20)
+        flows.login(SESSION, flow="device", timeout=20)
 
 
 @pytest.mark.slow  # real time: the emulator's device code and poll interval
 def test_device_slow_down_adds_to_the_interval(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     emu = setup
     emu.config.device_poll_interval = 1
-    monkeypatch.setattr(login, "SLOW_DOWN_DELAY", 0.5)  # 5 s in production: keep the test fast
+    monkeypatch.setattr(flows, "SLOW_DOWN_DELAY", 0.5)  # 5 s in production: keep the test fast
     emu.inject_fault("CreateToken", "throttle", count=1)  # SlowDownException
     prompts = Prompts()
 
@@ -513,7 +515,7 @@ def test_device_slow_down_adds_to_the_interval(setup: Any, monkeypatch: pytest.M
         prompts.append(prompt)
 
     thread, outcome = run_in_thread(
-        lambda: login.login(
+        lambda: flows.login(
             SESSION, flow="device", open_browser=False, timeout=20, on_prompt=approve
         )
     )
@@ -536,7 +538,7 @@ def test_no_browser_reports_the_url_and_opens_nothing(
     log_file = browser("allow")
     prompts = Prompts()
     thread, outcome = run_in_thread(
-        lambda: login.login(
+        lambda: flows.login(
             SESSION, flow="device", open_browser=False, timeout=20, on_prompt=prompts
         )
     )
@@ -581,7 +583,7 @@ def waiting_login(setup: Any, browser: Callable[..., Path]) -> Iterator[dict[str
     thread, outcome = run_in_thread(
         # Long enough to outlast a slow machine: every test finishes this login itself, and
         # a timed-out login would close the callback the test's browser then redirects to.
-        lambda: login.login(SESSION, flow="pkce", timeout=90, on_prompt=prompts)
+        lambda: flows.login(SESSION, flow="pkce", timeout=90, on_prompt=prompts)
     )
     wait_for(lambda: prompts)
     # The stand-in starts in the background: until it has looked at the page and done nothing,
@@ -594,7 +596,7 @@ def waiting_login(setup: Any, browser: Callable[..., Path]) -> Iterator[dict[str
 
 def test_second_login_reports_the_waiting_one(waiting_login: dict[str, Any]) -> None:
     with pytest.raises(AlreadyRunningError) as caught:
-        login.login(SESSION, flow="pkce", timeout=5)
+        flows.login(SESSION, flow="pkce", timeout=5)
     assert waiting_login["prompt"].url in caught.value.message
     # Finish the first login as the person would, in the browser.
     subprocess_run_standin(waiting_login["prompt"].url, "allow")
@@ -605,7 +607,7 @@ def test_second_login_reports_the_waiting_one(waiting_login: dict[str, Any]) -> 
 def test_second_login_can_join_the_waiting_one(waiting_login: dict[str, Any]) -> None:
     joined = Prompts()
     thread, outcome = run_in_thread(
-        lambda: login.login(SESSION, flow="pkce", timeout=20, on_prompt=joined, join=True)
+        lambda: flows.login(SESSION, flow="pkce", timeout=20, on_prompt=joined, join=True)
     )
     wait_for(lambda: joined)
     assert joined[0].joined and joined[0].url == waiting_login["prompt"].url
@@ -617,7 +619,7 @@ def test_second_login_can_join_the_waiting_one(waiting_login: dict[str, Any]) ->
 
 def test_other_sessions_are_not_blocked(waiting_login: dict[str, Any], monkeypatch: Any) -> None:
     monkeypatch.setenv("STANDIN_ACTION", "allow")
-    assert login.login(LEGACY, flow="device", timeout=20).access_token
+    assert flows.login(LEGACY, flow="device", timeout=20).access_token
     subprocess_run_standin(waiting_login["prompt"].url, "allow")
 
 
@@ -629,28 +631,28 @@ def test_logout_revokes_and_deletes_files(
 ) -> None:
     emu = setup
     browser("allow")
-    token = login.login(SESSION, flow="pkce", timeout=20)
-    from aws_sso_tray import profiles, rolecreds
+    token = flows.login(SESSION, flow="pkce", timeout=20)
+    from aws_sso_tray.aws import profiles, rolecreds
 
     profile = profiles.get_profile("dev")
     rolecreds.get_credentials(profile)  # our own role-credential cache for the profile
     assert rolecreds.cache_file(profile).exists()
 
-    result = login.logout(SESSION)
+    result = flows.logout(SESSION)
 
     assert result.token_found and result.revoked and result.revoke_error is None
     assert result.credentials_deleted >= 1
     assert not tokens.token_cache_file(SESSION).exists()
     assert not rolecreds.cache_file(profile).exists()
-    assert login.login_time(SESSION) is None
-    assert sessionstate.get(SESSION.cache_key) is None
+    assert flows.login_time(SESSION) is None
+    assert history.get(SESSION.cache_key) is None
     wait_for(lambda: emu.count("Logout") == 1)
     # The server-side session is over: the old token gets 401.
     from botocore.exceptions import ClientError
 
-    from aws_sso_tray import awsclients
+    from aws_sso_tray.aws import clients
 
-    portal = awsclients.portal_client("us-east-1")
+    portal = clients.portal_client("us-east-1")
     with pytest.raises(ClientError) as caught:
         portal.get_role_credentials(
             roleName="ReadOnly", accountId="111111111111", accessToken=token.access_token
@@ -663,12 +665,12 @@ def test_logout_with_an_already_invalid_token_and_without_one(
 ) -> None:
     emu = setup
     browser("allow")
-    login.login(SESSION, flow="pkce", timeout=20)
+    flows.login(SESSION, flow="pkce", timeout=20)
     emu.revoke_all()
-    result = login.logout(SESSION)
+    result = flows.logout(SESSION)
     assert result.revoked and result.revoke_error is None
     assert not tokens.token_cache_file(SESSION).exists()
-    again = login.logout(SESSION)
+    again = flows.logout(SESSION)
     assert not again.token_found and not again.revoked
 
 
@@ -676,7 +678,7 @@ def test_token_written_by_the_aws_cli_is_used(setup: Any, browser: Callable[...,
     """A token file as `aws sso login` writes it (no refresh token, ISO with +00:00)."""
     emu = setup
     browser("allow")
-    real = login.login(SESSION, flow="pkce", timeout=20)
+    real = flows.login(SESSION, flow="pkce", timeout=20)
     cli_form = {
         "startUrl": START_URL,
         "region": "us-east-1",
@@ -684,18 +686,18 @@ def test_token_written_by_the_aws_cli_is_used(setup: Any, browser: Callable[...,
         "expiresAt": (clock.now() + timedelta(minutes=50)).isoformat(),
     }
     tokens.token_cache_file(SESSION).write_text(json.dumps(cli_form))
-    sessionstate.clear(SESSION.cache_key)
-    end = login.session_end(SESSION)
+    history.clear(SESSION.cache_key)
+    end = flows.session_end(SESSION)
     assert end is not None and abs((end - clock.now()) - timedelta(minutes=50)) < timedelta(
         seconds=5
     )
-    assert login.logout(SESSION).revoked
+    assert flows.logout(SESSION).revoked
     wait_for(lambda: emu.count("Logout") == 1)
 
 
 def test_session_end_without_token_is_none(home: Path) -> None:
-    assert login.session_end(SESSION) is None
-    assert login.login_time(SESSION) is None
+    assert flows.session_end(SESSION) is None
+    assert flows.login_time(SESSION) is None
 
 
 # --- secrets -------------------------------------------------------------------------------------
@@ -715,9 +717,9 @@ def test_no_secret_in_logs_at_debug(
         logger.setLevel(logging.INFO)
     caplog.set_level(logging.DEBUG)
     try:
-        login.login(SESSION, flow="pkce", timeout=20)
-        login.login(LEGACY, flow="device", timeout=20)
-        login.logout(SESSION)
+        flows.login(SESSION, flow="pkce", timeout=20)
+        flows.login(LEGACY, flow="device", timeout=20)
+        flows.logout(SESSION)
     finally:
         for logger, level in zip(noisy, levels, strict=True):
             logger.setLevel(level)
@@ -725,7 +727,7 @@ def test_no_secret_in_logs_at_debug(
     assert len(issued) >= 4
     text = caplog.text + "".join(repr(r.args) for r in caplog.records)
     debug = [r for r in caplog.records if r.levelno == logging.DEBUG]
-    assert {"aws_sso_tray.login", "aws_sso_tray.emulator"} <= {r.name for r in debug}
+    assert {"aws_sso_tray.login.flows", "aws_sso_tray.emulator"} <= {r.name for r in debug}
     for secret in issued:
         assert secret not in text
 
@@ -782,18 +784,18 @@ def test_launch_browser_reports_a_browser_that_dies_at_once(
 ) -> None:
     command, calls = dying_browser(tmp_path)
     monkeypatch.setenv("BROWSER", command)
-    problem = login.launch_browser("http://127.0.0.1:9/authorize?x=1")
+    problem = flows.launch_browser("http://127.0.0.1:9/authorize?x=1")
     assert problem is not None
     assert "exited with status 1" in problem and "--no-sandbox" in problem
     assert calls.read_text().split() == ["http://127.0.0.1:9/authorize?x=1"]
-    assert login.open_url("http://127.0.0.1:9/") is False
+    assert flows.open_url("http://127.0.0.1:9/") is False
     # A launcher that hands the URL on and exits 0, or a browser that stays up, opened it.
     monkeypatch.setenv("BROWSER", "true %s")
-    assert login.launch_browser("http://127.0.0.1:9/") is None
+    assert flows.launch_browser("http://127.0.0.1:9/") is None
     monkeypatch.setenv("BROWSER", "sh -c 'sleep 5' browser %s")
-    assert login.launch_browser("http://127.0.0.1:9/") is None
+    assert flows.launch_browser("http://127.0.0.1:9/") is None
     monkeypatch.setenv("BROWSER", str(tmp_path / "no-such-browser"))
-    problem = login.launch_browser("http://127.0.0.1:9/")
+    problem = flows.launch_browser("http://127.0.0.1:9/")
     assert problem is not None and "cannot be run" in problem
 
 
@@ -821,16 +823,16 @@ def test_logout_records_a_sign_out_that_the_next_sign_in_clears(
     setup: Any, browser: Callable[..., Path]
 ) -> None:
     browser("allow")
-    login.login(SESSION, flow="pkce", timeout=30)
-    assert sessionstate.signed_out_at(SESSION.cache_key) is None
-    login.logout(SESSION)
-    when = sessionstate.signed_out_at(SESSION.cache_key, SESSION.start_url)
+    flows.login(SESSION, flow="pkce", timeout=30)
+    assert history.signed_out_at(SESSION.cache_key) is None
+    flows.logout(SESSION)
+    when = history.signed_out_at(SESSION.cache_key, SESSION.start_url)
     assert when is not None and abs((clock.now() - when).total_seconds()) < 120
-    assert sessionstate.get(SESSION.cache_key) is None  # the login time is forgotten
+    assert history.get(SESSION.cache_key) is None  # the login time is forgotten
     # A sign-out of another start URL under the same name (a renamed session) does not count.
-    assert sessionstate.signed_out_at(SESSION.cache_key, "https://other.awsapps.com/start") is None
-    mode = sessionstate.state_file().stat().st_mode & 0o777
+    assert history.signed_out_at(SESSION.cache_key, "https://other.awsapps.com/start") is None
+    mode = history.state_file().stat().st_mode & 0o777
     assert mode == 0o600
-    login.login(SESSION, flow="pkce", timeout=30)
-    assert sessionstate.signed_out_at(SESSION.cache_key) is None
-    assert sessionstate.get(SESSION.cache_key) is not None
+    flows.login(SESSION, flow="pkce", timeout=30)
+    assert history.signed_out_at(SESSION.cache_key) is None
+    assert history.get(SESSION.cache_key) is not None

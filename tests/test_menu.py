@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from aws_sso_tray.settings import Settings, SyncTarget
+from aws_sso_tray.files.settings import Settings, SyncTarget
 from aws_sso_tray.snapshot import (
     ProfileState,
     ProfileStatus,

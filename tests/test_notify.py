@@ -25,7 +25,7 @@ from typing import Any
 
 import pytest
 
-from aws_sso_tray.notify import Notice, Notifier
+from aws_sso_tray.desktop.notify import Notice, Notifier
 from waiting import wait_for
 
 _TOOLS = ("Xvfb", "dunst", "dunstctl", "dbus-daemon", "dbus-monitor")
@@ -375,7 +375,7 @@ def test_disabled_notifier_logs_and_shows_nothing(
     quiet = Notifier(enabled=False)
     quiet.start()
     try:
-        with caplog.at_level(logging.INFO, logger="aws_sso_tray.notify"):
+        with caplog.at_level(logging.INFO, logger="aws_sso_tray.desktop.notify"):
             quiet.send(Notice("k", "Quiet title", "quiet body"))
     finally:
         quiet.stop()
@@ -417,7 +417,7 @@ def test_a_failing_action_handler_does_not_stop_the_notifier(
     try:
         n.send(Notice("k", "Boom", "x", "Log in"))
         wait_for(lambda: session.displayed() == 1)
-        with caplog.at_level(logging.ERROR, logger="aws_sso_tray.notify"):
+        with caplog.at_level(logging.ERROR, logger="aws_sso_tray.desktop.notify"):
             session.press("Log in", "Boom")
             wait_for(lambda: any("action handler" in r.getMessage() for r in caplog.records))
         n.send(Notice("k2", "Still alive", "y"))
@@ -435,7 +435,7 @@ def _assert_logged_not_raised(
     with caplog.at_level(logging.DEBUG):
         n.send(Notice("k", "Session ended", "log in again", "Log in"))
         time.sleep(0.1)  # anything sent to a loop would have failed by now
-    logged = [r for r in caplog.records if r.name == "aws_sso_tray.notify"]
+    logged = [r for r in caplog.records if r.name == "aws_sso_tray.desktop.notify"]
     assert any(
         r.levelno == logging.INFO and "Session ended: log in again" in r.getMessage()
         for r in logged
@@ -498,7 +498,7 @@ def test_bus_without_notification_service_logs_instead(
 
 def test_import_is_light() -> None:
     code = (
-        "import sys, aws_sso_tray.notify; "
+        "import sys, aws_sso_tray.desktop.notify; "
         "print(sorted(m for m in ('desktop_notifier', 'dbus_fast') if m in sys.modules))"
     )
     out = subprocess.run(
@@ -516,9 +516,11 @@ def test_a_sign_in_withdraws_the_ends_soon_notice_from_the_screen(
     (in a terminal: the engine only sees the files change), and the notice goes away."""
     from datetime import timedelta
 
-    from aws_sso_tray import clock, sessionstate, settings
-    from aws_sso_tray.engine import Engine
-    from aws_sso_tray.profiles import SsoSession
+    from aws_sso_tray import clock
+    from aws_sso_tray.aws.profiles import SsoSession
+    from aws_sso_tray.engine.worker import Engine
+    from aws_sso_tray.files import settings
+    from aws_sso_tray.login import history
     from sso_helpers import device_login, session_config
 
     corp = SsoSession(
@@ -531,17 +533,15 @@ def test_a_sign_in_withdraws_the_ends_soon_notice_from_the_screen(
     device_login(emulator, corp)
     emulator.config.session_ttl = session_ttl
     started = clock.now() - timedelta(hours=7, minutes=50)  # of an 8 h session
-    sessionstate.record_login(
-        corp.cache_key, sessionstate.SessionRecord(started, corp.start_url, "device")
-    )
+    history.record_login(corp.cache_key, history.SessionRecord(started, corp.start_url, "device"))
     engine = Engine(notifier=notifier, watch_interval=0, env={}, publish_file=False)
     engine.tick()
     wait_for(lambda: notify_calls_titled(monitor, "SSO session corp ends soon"), "ends soon", 10)
     wait_for(lambda: session.displayed() == 1, what="dunst to show it")
 
     device_login(emulator, corp)  # `aws-sso-tray login dev` in a terminal
-    sessionstate.record_login(
-        corp.cache_key, sessionstate.SessionRecord(clock.now(), corp.start_url, "device")
+    history.record_login(
+        corp.cache_key, history.SessionRecord(clock.now(), corp.start_url, "device")
     )
     engine.tick()
     wait_for(lambda: monitor.calls("CloseNotification"), "the ends-soon notice closed", 10)

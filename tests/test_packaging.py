@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from aws_sso_tray import autostart
+from aws_sso_tray.desktop import autostart
 from aws_sso_tray.tray.icons import ASSET_SIZES
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -110,7 +110,7 @@ def test_autostart_entry_starts_the_tray_in_autostart_mode() -> None:
 
 
 def test_exec_lines_are_commands_the_installed_cli_accepts() -> None:
-    from aws_sso_tray.cli import build_parser
+    from aws_sso_tray.cli.main import build_parser
 
     scripts = _pyproject()["project"]["scripts"]
     assert scripts["aws-sso-tray"] == "aws_sso_tray.launch:main"

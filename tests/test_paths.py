@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from aws_sso_tray import paths
+from aws_sso_tray.files import paths
 
 
 def test_defaults_follow_home_at_call_time(home: Path) -> None:

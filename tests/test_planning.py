@@ -8,7 +8,7 @@ from datetime import datetime, timedelta, timezone
 from hypothesis import given
 from hypothesis import strategies as st
 
-from aws_sso_tray import planning
+from aws_sso_tray.engine import planning
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=timezone.utc)
 LEAD = timedelta(minutes=10)

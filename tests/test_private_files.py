@@ -27,9 +27,11 @@ from typing import Any
 
 import pytest
 
-from aws_sso_tray import clock, fastpath, logs, paths, profiles, rolecreds, settings, tokens
+from aws_sso_tray import clock, logs
+from aws_sso_tray.aws import profiles, rolecreds, tokens, warmcache
+from aws_sso_tray.aws.profiles import SsoSession
 from aws_sso_tray.errors import ExitCode
-from aws_sso_tray.profiles import SsoSession
+from aws_sso_tray.files import paths, settings
 from sso_helpers import device_login, session_config
 from test_credfile_permissions import NOBODY, _switch_command
 
@@ -283,7 +285,7 @@ def test_a_fifo_planted_as_the_settings_note_in_an_open_state_folder_is_not_open
     settings.save_settings(settings.DEFAULTS.replace(min_remaining=timedelta(minutes=5)))
     state = paths.state_dir()
     state.chmod(0o777)
-    note = state / fastpath.SETTINGS_NOTE
+    note = state / warmcache.SETTINGS_NOTE
     note.unlink(missing_ok=True)
     os.mkfifo(note)
     command = [sys.executable, "-m", "aws_sso_tray", "credential-process", "--profile", "dev"]
@@ -380,7 +382,7 @@ def nobody_world(logged_in: Any, home: Path, monkeypatch: pytest.MonkeyPatch) ->
             "NO_PROXY": "127.0.0.1,localhost",
         }
         probe = subprocess.run(
-            [*switch, sys.executable, "-c", "import aws_sso_tray.cli"],
+            [*switch, sys.executable, "-c", "import aws_sso_tray.cli.main"],
             capture_output=True,
             text=True,
             env=env,

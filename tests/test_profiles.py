@@ -11,14 +11,14 @@ from pathlib import Path
 
 import pytest
 
-from aws_sso_tray import profiles
-from aws_sso_tray.errors import ConfigError, ExitCode
-from aws_sso_tray.profiles import (
+from aws_sso_tray.aws import profiles
+from aws_sso_tray.aws.profiles import (
     NotSsoProfileError,
     ProfileNotFoundError,
     SsoProfile,
     SsoSession,
 )
+from aws_sso_tray.errors import ConfigError, ExitCode
 
 WriteConfig = Callable[[str], Path]
 
@@ -590,7 +590,7 @@ def test_each_path_cached_separately(tmp_path: Path, aws_config: WriteConfig) ->
 def test_import_and_lookup_do_not_load_boto3(aws_config: WriteConfig) -> None:
     aws_config(GOOD)
     code = (
-        "import sys, aws_sso_tray.profiles as p\n"
+        "import sys, aws_sso_tray.aws.profiles as p\n"
         "heavy = ('boto3', 'botocore.session', 'botocore.client', 'botocore.credentials')\n"
         "assert not [m for m in heavy if m in sys.modules], 'import'\n"
         "assert p.get_profile('dev').account_id == '222222222222'\n"

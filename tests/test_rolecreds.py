@@ -18,10 +18,11 @@ from typing import Any
 
 import pytest
 
-from aws_sso_tray import clock, rolecreds
+from aws_sso_tray import clock
+from aws_sso_tray.aws import rolecreds
+from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
+from aws_sso_tray.aws.rolecreds import NoRoleAccessError, RoleCredentials
 from aws_sso_tray.errors import LoginNeededError, NetworkError
-from aws_sso_tray.profiles import SsoProfile, SsoSession
-from aws_sso_tray.rolecreds import NoRoleAccessError, RoleCredentials
 from sso_helpers import settled_count
 
 UTC = timezone.utc
@@ -146,8 +147,8 @@ def test_cache_only_path_imports_neither_boto3_nor_a_botocore_session(home: Path
     write_cache(DEV, cached_dict("2099-01-01T00:00:00Z"))
     script = """
 import json, sys
-from aws_sso_tray import rolecreds
-from aws_sso_tray.profiles import SsoProfile, SsoSession
+from aws_sso_tray.aws import rolecreds
+from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
 session = SsoSession("corp", START_URL, "us-east-1")
 profile = SsoProfile("dev", session, "111111111111", "ReadOnly", None)
 creds = rolecreds.cached_credentials(profile)

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from aws_sso_tray import settings as st
 from aws_sso_tray.errors import ExitCode
-from aws_sso_tray.settings import (
+from aws_sso_tray.files import settings as st
+from aws_sso_tray.files.settings import (
     DEFAULTS,
     RECENT_LIMIT,
     SessionSettings,
@@ -398,7 +398,7 @@ def _add_many(args: tuple[str, str, int]) -> None:
     os.environ["HOME"] = home
     os.environ["XDG_CONFIG_HOME"] = str(Path(home) / ".config")
     os.environ["XDG_STATE_HOME"] = str(Path(home) / ".local" / "state")
-    from aws_sso_tray import settings as worker_settings
+    from aws_sso_tray.files import settings as worker_settings
 
     for i in range(count):
         worker_settings.add_auto_sync(f"{prefix}{i}")

@@ -23,9 +23,10 @@ from typing import Any
 
 import pytest
 
-from aws_sso_tray import atomicfile, tokens
+from aws_sso_tray.aws import tokens
+from aws_sso_tray.aws.profiles import SsoSession
 from aws_sso_tray.errors import LoginNeededError
-from aws_sso_tray.profiles import SsoSession
+from aws_sso_tray.files import atomicfile
 from sso_helpers import (
     device_login,
     oidc,
@@ -129,9 +130,9 @@ def in_thread(call: Any) -> tuple[threading.Thread, dict[str, Any]]:
 def patient(monkeypatch: pytest.MonkeyPatch) -> None:
     """Our clients wait long for a held answer: a busy machine must not turn a held request
     into a read timeout and a retry (20 s by default)."""
-    from aws_sso_tray import awsclients
+    from aws_sso_tray.aws import clients
 
-    monkeypatch.setattr(awsclients, "READ_TIMEOUT", 300)
+    monkeypatch.setattr(clients, "READ_TIMEOUT", 300)
 
 
 # --- the emulator can order two clients' calls ---------------------------------------------
@@ -194,7 +195,7 @@ def test_short_lived_tokens_are_still_renewed_before_they_expire(emulator: Any) 
 def test_two_threads_renewing_at_once_make_one_create_token(
     emulator: Any, caplog: pytest.LogCaptureFixture, patient: None
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="aws_sso_tray.tokens")
+    caplog.set_level(logging.DEBUG, logger="aws_sso_tray.aws.tokens")
     token, clk = late_session(emulator)
     clk.advance(token.expires_at - clk.now - timedelta(minutes=14))
     emulator.inject_fault("CreateToken", "hold")
@@ -222,7 +223,7 @@ def test_two_threads_renewing_at_once_make_one_create_token(
 def test_two_threads_share_a_refused_renewal(
     emulator: Any, caplog: pytest.LogCaptureFixture, patient: None
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="aws_sso_tray.tokens")
+    caplog.set_level(logging.DEBUG, logger="aws_sso_tray.aws.tokens")
     login = device_login(emulator, SESSION)
     now = login["expiresAt"] - timedelta(minutes=10)
     before = file_text()
@@ -270,7 +271,7 @@ def test_invalid_grant_after_botocore_renewed_meanwhile_uses_its_token(
 def test_a_renewal_by_another_process_while_we_wait_for_the_lock_is_used(
     emulator: Any, aws_config: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="aws_sso_tray.tokens")
+    caplog.set_level(logging.DEBUG, logger="aws_sso_tray.aws.tokens")
     aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
     token, clk = late_session(emulator)
     clk.advance(token.expires_at - clk.now - timedelta(minutes=14))

@@ -18,9 +18,10 @@ from typing import Any
 
 import pytest
 
-from aws_sso_tray import atomicfile, awsclients, tokens
+from aws_sso_tray.aws import clients, tokens
+from aws_sso_tray.aws.profiles import SsoSession
 from aws_sso_tray.errors import LoginNeededError, NetworkError
-from aws_sso_tray.profiles import SsoSession
+from aws_sso_tray.files import atomicfile
 from sso_helpers import run_stock_botocore, settled_count
 
 UTC = timezone.utc
@@ -423,12 +424,12 @@ def test_transient_refresh_failures(emulator: Any) -> None:
 
 
 def test_never_overwrites_a_newer_token_written_during_the_refresh(emulator: Any) -> None:
-    from aws_sso_tray import awsclients
+    from aws_sso_tray.aws import clients
     from sso_helpers import device_login, save_like_botocore
 
     login = device_login(emulator, EMU_SESSION)
     now = near_expiry(login)
-    awsclients.oidc_client(EMU_SESSION.region)  # created up front: timing below is the call's
+    clients.oidc_client(EMU_SESSION.region)  # created up front: timing below is the call's
     newer = {**login, "accessToken": "written-by-aws-cli", "expiresAt": now + timedelta(hours=5)}
     emulator.inject_fault("CreateToken", "latency", delay=1.0)
     writer = threading.Timer(0.4, save_like_botocore, (EMU_SESSION, newer))
@@ -466,12 +467,12 @@ def test_rereads_after_waiting_for_the_lock(emulator: Any) -> None:
 
 
 def test_invalid_grant_after_another_tool_rotated_the_refresh_token(emulator: Any) -> None:
-    from aws_sso_tray import awsclients
+    from aws_sso_tray.aws import clients
     from sso_helpers import device_login, oidc, save_like_botocore
 
     login = device_login(emulator, EMU_SESSION)
     now = near_expiry(login)
-    awsclients.oidc_client(EMU_SESSION.region)
+    clients.oidc_client(EMU_SESSION.region)
 
     def aws_cli_refresh() -> None:
         # The AWS CLI (no lock of ours) refreshes with the same refresh token first.
@@ -523,9 +524,9 @@ def test_no_secret_is_logged(emulator: Any, caplog: pytest.LogCaptureFixture) ->
         assert secret not in ours
 
 
-@pytest.mark.parametrize("code", sorted(awsclients.ERROR_CODES))
+@pytest.mark.parametrize("code", sorted(clients.ERROR_CODES))
 def test_what_a_refused_renewal_means_comes_from_the_one_table(no_network: None, code: str) -> None:
-    """Every service error code a renewal can meet is judged by awsclients.ERROR_CODES: the
+    """Every service error code a renewal can meet is judged by clients.ERROR_CODES: the
     codes only a new login answers end the session; the others keep the still-valid token.
     botocore's Stubber plays the service's answer (the emulator has no way to say each code)."""
     from botocore.stub import Stubber
@@ -534,10 +535,10 @@ def test_what_a_refused_renewal_means_comes_from_the_one_table(no_network: None,
 
     write_raw(SESSION, token_dict(expiresAt="2026-03-01T12:05:00Z"))
     current = tokens.read_token(SESSION)
-    client = awsclients.oidc_client(SESSION.region)
+    client = clients.oidc_client(SESSION.region)
     with Stubber(client) as stub:
         stub.add_client_error("create_token", service_error_code=code, http_status_code=400)
-        if awsclients.ERROR_CODES[code].recovery is Recovery.LOGIN:
+        if clients.ERROR_CODES[code].recovery is Recovery.LOGIN:
             with pytest.raises(LoginNeededError, match="refresh refused"):
                 tokens.valid_token(SESSION, now=NOW)
         else:

@@ -229,7 +229,7 @@ class Tray:
 
 
 def _snapshot() -> Any:
-    from aws_sso_tray.instance import read_snapshot
+    from aws_sso_tray.engine.instance import read_snapshot
 
     return read_snapshot()
 
@@ -250,8 +250,9 @@ def test_tray_login_sync_and_quit_on_a_real_desktop(
     emulator: Any,
     home: Path,
 ) -> None:
-    from aws_sso_tray import settings, tokens
-    from aws_sso_tray.profiles import SsoSession
+    from aws_sso_tray.aws import tokens
+    from aws_sso_tray.aws.profiles import SsoSession
+    from aws_sso_tray.files import settings
     from aws_sso_tray.snapshot import ProfileStatus, SessionStatus
 
     aws_config(CONFIG)
@@ -380,8 +381,8 @@ def test_without_a_tray_host_it_says_what_to_install(aws_config: Callable[[str],
 def test_log_in_button_on_a_notification_starts_the_login(
     desktop: Desktop, aws_config: Callable[[str], Path], emulator: Any, home: Path
 ) -> None:
-    from aws_sso_tray import tokens
-    from aws_sso_tray.profiles import SsoSession
+    from aws_sso_tray.aws import tokens
+    from aws_sso_tray.aws.profiles import SsoSession
 
     aws_config(CONFIG)
     settings_file = home / ".config" / "aws-sso-tray" / "settings.toml"
@@ -450,8 +451,8 @@ def test_first_run_menu_opens_the_setup_page(desktop: Desktop, home: Path, tmp_p
 def test_a_left_click_opens_the_menu(
     desktop: Desktop, aws_config: Callable[[str], Path], emulator: Any, backend: str
 ) -> None:
-    from aws_sso_tray import tokens
-    from aws_sso_tray.profiles import SsoSession
+    from aws_sso_tray.aws import tokens
+    from aws_sso_tray.aws.profiles import SsoSession
 
     aws_config(CONFIG)
     env = {

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from aws_sso_tray import autostart, credfile, instance, paths, settings, uninstall
+from aws_sso_tray.aws.rolecreds import RoleCredentials
+from aws_sso_tray.desktop import autostart
+from aws_sso_tray.engine import instance
 from aws_sso_tray.errors import AlreadyRunningError, ConfigError
-from aws_sso_tray.rolecreds import RoleCredentials
+from aws_sso_tray.files import credfile, paths, settings
+from aws_sso_tray.setup import uninstall
 
 EXPIRES = datetime(2030, 1, 1, 12, 0, tzinfo=timezone.utc) + timedelta(hours=1)
 

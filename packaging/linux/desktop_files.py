@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """The Linux desktop integration files, generated from the app's own code, and their install.
 
-There is one source for the .desktop text: `aws_sso_tray.autostart.desktop_entry`, the function
-the tray's "start at login" toggle writes `~/.config/autostart/aws-sso-tray.desktop` with. This
-script derives from it:
+There is one source for the .desktop text: `aws_sso_tray.desktop.autostart.desktop_entry`,
+the function the tray's "start at login" toggle writes
+`~/.config/autostart/aws-sso-tray.desktop` with. This script derives from it:
 
 - `aws-sso-tray.desktop` (next to this file): the application entry for menus and launchers,
   `Exec=aws-sso-tray tray`, with `Categories` and without the autostart keys;
@@ -36,7 +36,7 @@ SRC = HERE.parent.parent / "src"
 if SRC.is_dir() and str(SRC) not in sys.path:
     sys.path.append(SRC.as_posix())  # a checkout without an install: after any installed copy
 
-from aws_sso_tray.autostart import DESKTOP_FILE_NAME, desktop_entry  # noqa: E402
+from aws_sso_tray.desktop.autostart import DESKTOP_FILE_NAME, desktop_entry  # noqa: E402
 from aws_sso_tray.tray.icons import ASSET_SIZES, IconState, asset_name  # noqa: E402
 
 COMMAND = "aws-sso-tray"  # the console script pyproject.toml installs

@@ -25,13 +25,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from types import FrameType
 
-from aws_sso_tray import clock, paths
+from aws_sso_tray import clock
 from aws_sso_tray.errors import AppError
+from aws_sso_tray.files import paths
 from aws_sso_tray.snapshot import Snapshot
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from aws_sso_tray.notify import Notice
+    from aws_sso_tray.desktop.notify import Notice
 
 log = logging.getLogger(__name__)
 
@@ -55,10 +56,11 @@ def run_daemon(
     Raises AlreadyRunningError when a tray or daemon already runs for this user.
     `setup_logs=False` leaves logging as the caller set it up (the CLI may do it itself).
     """
-    from aws_sso_tray import instance, logs
-    from aws_sso_tray.engine import Engine
-    from aws_sso_tray.notify import Notifier
-    from aws_sso_tray.settings import load_settings
+    from aws_sso_tray import logs
+    from aws_sso_tray.desktop.notify import Notifier
+    from aws_sso_tray.engine import instance
+    from aws_sso_tray.engine.worker import Engine
+    from aws_sso_tray.files.settings import load_settings
 
     if setup_logs:
         logs.setup_logging(debug=debug, log_file=log_file(), stderr_level=None if debug else 20)
@@ -115,7 +117,7 @@ def _pid() -> int:
 
 def current_snapshot() -> tuple[Snapshot, bool]:
     """The running engine's snapshot (True), or one built from the files alone (False)."""
-    from aws_sso_tray import instance
+    from aws_sso_tray.engine import instance
 
     if instance.engine_running():
         published = instance.read_snapshot()
@@ -126,7 +128,7 @@ def current_snapshot() -> tuple[Snapshot, bool]:
 
 def offline_snapshot() -> Snapshot:
     """What the files say, without an engine and without any network call."""
-    from aws_sso_tray.engine import Engine
+    from aws_sso_tray.engine.worker import Engine
 
     engine = Engine(publish_file=False, watch_interval=0)
     return engine.offline_snapshot()

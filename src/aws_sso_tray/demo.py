@@ -37,9 +37,9 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aws_sso_tray import paths
-from aws_sso_tray.atomicfile import ensure_private_folder, file_lock, read_text, write_atomic
 from aws_sso_tray.errors import AlreadyRunningError, ConfigError
+from aws_sso_tray.files import paths
+from aws_sso_tray.files.atomicfile import ensure_private_folder, file_lock, read_text, write_atomic
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -159,7 +159,7 @@ def prepare_world(root: Path, emulator_url: str, *, device_code: bool = False) -
     _wipe(root)  # the emulator forgets everything between runs: so do we
     point_at_world(root, emulator_url)
 
-    from aws_sso_tray.settings import Settings, save_settings
+    from aws_sso_tray.files.settings import Settings, save_settings
 
     write_atomic(paths.aws_config_file(), _CONFIG.encode())
     write_atomic(paths.aws_credentials_file(), _CREDENTIALS.encode())
@@ -383,12 +383,13 @@ def _run_tray(auto_approve: bool, say: Callable[[str], None]) -> int:
 
 
 def _run_headless(auto_approve: bool, say: Callable[[str], None]) -> int:
-    from aws_sso_tray import login, profiles
+    from aws_sso_tray.aws import profiles
     from aws_sso_tray.daemon import run_daemon
+    from aws_sso_tray.login import flows
 
     session = profiles.get_session(SESSION_NAME)
 
-    def on_prompt(prompt: login.LoginPrompt) -> None:
+    def on_prompt(prompt: flows.LoginPrompt) -> None:
         if auto_approve:
             say("Signing in (--auto-approve presses Allow for you)...")
         elif prompt.browser_error:
@@ -407,7 +408,7 @@ def _run_headless(auto_approve: bool, say: Callable[[str], None]) -> int:
         or os.environ.get("WAYLAND_DISPLAY")
         or os.environ.get("BROWSER", "").strip()
     )
-    token = login.login(
+    token = flows.login(
         session,
         on_prompt=on_prompt,
         open_browser=browser and not auto_approve,

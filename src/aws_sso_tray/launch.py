@@ -13,7 +13,7 @@ import sys
 def main() -> int:
     args = sys.argv[1:]
     if args[:1] == ["credential-process"]:
-        from aws_sso_tray.fastpath import answer
+        from aws_sso_tray.aws.warmcache import answer
 
         output = answer(args[1:])
         if output is not None:
@@ -23,6 +23,6 @@ def main() -> int:
             except BrokenPipeError:
                 pass
             return 0
-    from aws_sso_tray.cli import main as cli_main
+    from aws_sso_tray.cli.main import main as cli_main
 
     return cli_main(args)

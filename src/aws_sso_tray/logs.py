@@ -114,9 +114,11 @@ def setup_logging(
     root.addHandler(stderr)
 
     if log_file is not None:
-        from aws_sso_tray import atomicfile
         from aws_sso_tray.errors import AppError
-        from aws_sso_tray.logfile import PrivateFileHandler  # logging.handlers: not for the CLI
+        from aws_sso_tray.files import atomicfile
+        from aws_sso_tray.files.logfile import (
+            PrivateFileHandler,  # logging.handlers: not for the CLI
+        )
 
         try:
             atomicfile.ensure_private_folder(log_file.parent)

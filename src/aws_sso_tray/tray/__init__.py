@@ -27,10 +27,10 @@ def run_tray(*, autostart: bool = False) -> int:
     prompt, so it waits for the panel, then runs headless and says so in a notification.
     Raises AlreadyRunningError when another tray or daemon holds the engine lock.
     """
-    from aws_sso_tray.engine import Engine
-    from aws_sso_tray.instance import InstanceLock
-    from aws_sso_tray.notify import Notice, Notifier
-    from aws_sso_tray.settings import load_settings
+    from aws_sso_tray.desktop.notify import Notice, Notifier
+    from aws_sso_tray.engine.instance import InstanceLock
+    from aws_sso_tray.engine.worker import Engine
+    from aws_sso_tray.files.settings import load_settings
     from aws_sso_tray.tray.backend import choose_backend, import_pystray
 
     loaded, warnings = load_settings()

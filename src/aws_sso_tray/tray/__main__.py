@@ -8,7 +8,7 @@ from aws_sso_tray.errors import AppError
 
 
 def main(argv: list[str]) -> int:
-    from aws_sso_tray import paths
+    from aws_sso_tray.files import paths
     from aws_sso_tray.logs import setup_logging
     from aws_sso_tray.tray import run_tray
 

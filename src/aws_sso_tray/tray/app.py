@@ -35,9 +35,10 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any, Protocol
 
-from aws_sso_tray import autostart, settings
+from aws_sso_tray.desktop import autostart
+from aws_sso_tray.desktop.notify import Notice
 from aws_sso_tray.errors import AppError
-from aws_sso_tray.notify import Notice
+from aws_sso_tray.files import settings
 from aws_sso_tray.snapshot import Snapshot
 from aws_sso_tray.tray import menu
 from aws_sso_tray.tray.backend import TrayBackend
@@ -45,8 +46,8 @@ from aws_sso_tray.tray.icons import TRAY_SIZE, IconState, load_icon
 from aws_sso_tray.tray.menu import Action, ActionKind, MenuEntry
 
 if TYPE_CHECKING:
-    from aws_sso_tray.configure_web import ConfigurePage
-    from aws_sso_tray.profiles import SsoProfile, SsoSession
+    from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
+    from aws_sso_tray.setup.configure_page import ConfigurePage
 
 log = logging.getLogger(__name__)
 
@@ -299,7 +300,7 @@ class TrayApp:
         elif kind is ActionKind.REFRESH_ALL:
             self.engine.refresh_now()
         elif kind is ActionKind.OPEN_CONFIG:
-            from aws_sso_tray.paths import aws_config_file
+            from aws_sso_tray.files.paths import aws_config_file
 
             path = aws_config_file()
             open_path(path if path.exists() else path.parent)
@@ -323,12 +324,12 @@ class TrayApp:
         With a page already open, open its URL in the browser again and return at once.
         True when this call ran a page that wrote profiles.
         """
-        from aws_sso_tray import configure_web
+        from aws_sso_tray.setup import configure_page
 
         with self._configure_lock:
             page = self._configure_page
             if page is None:
-                page = configure_web.start_configure_page(open_browser=True)
+                page = configure_page.start_configure_page(open_browser=True)
                 self._configure_page = page
                 started = True
             else:
@@ -389,14 +390,14 @@ class TrayApp:
             self.engine.refresh_now(profile_name)
             return
         # Not kept fresh: renew its cached role credentials (what the AWS CLI and SDKs reuse).
-        from aws_sso_tray import profiles, rolecreds
+        from aws_sso_tray.aws import profiles, rolecreds
 
         creds = rolecreds.get_credentials(profiles.get_profile(profile_name), force_refresh=True)
         until = f" until {menu.format_clock(creds.expiration, _now())}" if creds.expiration else ""
         self.notify(f"refresh:{profile_name}", "Credentials refreshed", f"{profile_name}{until}")
 
     def _copy_export(self, profile_name: str) -> None:
-        from aws_sso_tray import formats, profiles, rolecreds
+        from aws_sso_tray.aws import formats, profiles, rolecreds
         from aws_sso_tray.tray import clipboard
 
         self._note_recent(profile_name)
@@ -412,12 +413,12 @@ class TrayApp:
         )
 
     def _logout(self, session_key: str) -> None:
-        from aws_sso_tray import login
+        from aws_sso_tray.login import flows
 
         session = _find_session(session_key)
         if session is None:
             raise AppError(f"no SSO session {session_key!r} in the AWS config any more")
-        result = login.logout(session)
+        result = flows.logout(session)
         self.engine.wake()
         message = f"Signed out of {session.display_name}"
         if result.revoke_error:
@@ -486,14 +487,14 @@ def _now() -> Any:
 
 
 def _find_session(key: str) -> SsoSession | None:
-    from aws_sso_tray import profiles
+    from aws_sso_tray.aws import profiles
 
     loaded: list[SsoProfile] = profiles.load_profiles()
     return next((p.session for p in loaded if p.session.cache_key == key), None)
 
 
 def _open_url(url: str) -> None:
-    from aws_sso_tray.login import open_url
+    from aws_sso_tray.login.flows import open_url
 
     if not open_url(url):
         log.warning("tray: could not open a browser for %s", url)

@@ -31,7 +31,7 @@ from datetime import datetime, tzinfo
 from enum import Enum
 
 from aws_sso_tray.clock import format_remaining
-from aws_sso_tray.settings import Settings
+from aws_sso_tray.files.settings import Settings
 from aws_sso_tray.snapshot import (
     ProfileState,
     ProfileStatus,

@@ -18,7 +18,7 @@ from logging.handlers import RotatingFileHandler
 from pathlib import Path
 from typing import Any
 
-from aws_sso_tray.atomicfile import give_to_folder_owner
+from aws_sso_tray.files.atomicfile import give_to_folder_owner
 
 
 class PrivateFileHandler(RotatingFileHandler):

@@ -160,7 +160,7 @@ DEFAULTS = Settings()
 
 
 def settings_file() -> Path:
-    from aws_sso_tray.paths import config_dir
+    from aws_sso_tray.files.paths import config_dir
 
     return config_dir() / SETTINGS_FILE_NAME
 
@@ -260,11 +260,11 @@ def load_settings(path: Path | None = None) -> tuple[Settings, list[str]]:
 
 def load_min_remaining() -> timedelta:
     """`min_remaining` from the settings file, noted for credential-process's fast path."""
-    from aws_sso_tray import fastpath
+    from aws_sso_tray.aws import warmcache
 
     path = settings_file()
     try:
-        identity = fastpath.settings_identity(str(path))
+        identity = warmcache.settings_identity(str(path))
     except OSError:
         identity = None
     loaded, _warnings = load_settings(path)
@@ -273,11 +273,11 @@ def load_min_remaining() -> timedelta:
 
 
 def _note_for_fastpath(path: Path, identity: list[int] | None, loaded: Settings) -> None:
-    from aws_sso_tray import fastpath
+    from aws_sso_tray.aws import warmcache
 
     # Only the file the fast path itself would look at (not a test's or a caller's own file).
-    if identity is not None and str(path) == fastpath.settings_location():
-        fastpath.remember_min_remaining(identity, loaded.min_remaining)
+    if identity is not None and str(path) == warmcache.settings_location():
+        warmcache.remember_min_remaining(identity, loaded.min_remaining)
 
 
 def settings_mtime(path: Path | None = None) -> int | None:
@@ -291,7 +291,7 @@ def settings_mtime(path: Path | None = None) -> int | None:
 
 def _read(path: Path) -> _Parsed:
     """UnsafeFolderError when the folder holding the file is not closed to other users."""
-    from aws_sso_tray.atomicfile import check_private_folder
+    from aws_sso_tray.files.atomicfile import check_private_folder
 
     check_private_folder(path.parent)  # then through the user's own symlink, if it is one
     try:
@@ -579,7 +579,7 @@ def update_settings(fn: Callable[[Settings], Settings], path: Path | None = None
     Raises SettingsError when the file is not valid TOML (we never overwrite the user's broken
     file), FileWriteError when it cannot be written. The file is not touched when nothing changed.
     """
-    from aws_sso_tray.atomicfile import locked, write_atomic
+    from aws_sso_tray.files.atomicfile import locked, write_atomic
 
     path = settings_file() if path is None else Path(path)
     with locked(path):
@@ -592,7 +592,7 @@ def update_settings(fn: Callable[[Settings], Settings], path: Path | None = None
             raise TypeError(f"update_settings: fn returned {type(new).__name__}, not Settings")
         if new != parsed.settings or not path.exists():
             write_atomic(path, _render(new, parsed), follow_symlinks=True)  # dotfiles link it
-            from aws_sso_tray.fastpath import settings_identity
+            from aws_sso_tray.aws.warmcache import settings_identity
 
             with contextlib.suppress(OSError):  # the note only saves time; the write is done
                 _note_for_fastpath(path, settings_identity(str(path)), new)

@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Generic, TypeVar
 
-from aws_sso_tray.atomicfile import locked, read_json_object, write_atomic
 from aws_sso_tray.errors import AppError
+from aws_sso_tray.files.atomicfile import locked, read_json_object, write_atomic
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class RecordFile(Generic[Entry]):
     entry_to_json: Callable[[Entry], dict[str, Any]]
 
     def path(self) -> Path:
-        from aws_sso_tray.paths import state_dir
+        from aws_sso_tray.files.paths import state_dir
 
         return state_dir() / self.file_name
 

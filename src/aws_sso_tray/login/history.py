@@ -23,7 +23,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from aws_sso_tray import atomicfile, clock, paths
+from aws_sso_tray import clock
+from aws_sso_tray.files import atomicfile, paths
 
 log = logging.getLogger(__name__)
 

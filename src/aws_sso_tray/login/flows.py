@@ -52,7 +52,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
-from aws_sso_tray import atomicfile, clock, logs, paths, sessionstate, tokens
+from aws_sso_tray import clock, logs
+from aws_sso_tray.aws import tokens
+from aws_sso_tray.aws.tokens import SsoToken
 from aws_sso_tray.errors import (
     AlreadyRunningError,
     AppError,
@@ -64,10 +66,11 @@ from aws_sso_tray.errors import (
     Recovery,
     RegistrationError,
 )
-from aws_sso_tray.tokens import SsoToken
+from aws_sso_tray.files import atomicfile, paths
+from aws_sso_tray.login import history
 
 if TYPE_CHECKING:
-    from aws_sso_tray.profiles import SsoSession
+    from aws_sso_tray.aws.profiles import SsoSession
 
 log = logging.getLogger(__name__)
 
@@ -492,7 +495,7 @@ def read_registration(session: SsoSession) -> Registration | None:
 def _registration(session: SsoSession, client: Any, flow: Flow, now: datetime) -> Registration:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from aws_sso_tray import awsclients
+    from aws_sso_tray.aws import clients
 
     # An [sso-session] always asks for scopes (the portal's default when the config names none):
     # a client registered with scopes gets refresh tokens, so the session renews silently in
@@ -523,10 +526,10 @@ def _registration(session: SsoSession, client: Any, flow: Flow, now: datetime) -
     except ClientError as exc:
         # What to do next comes from the one table: throttling and 5xx are retried later;
         # any other refusal is of this registration, which the config's values decide.
-        if awsclients.recovery_of(exc) is Recovery.RETRY:
-            raise awsclients.to_app_error(exc, what=what) from exc
+        if clients.recovery_of(exc) is Recovery.RETRY:
+            raise clients.to_app_error(exc, what=what) from exc
         raise RegistrationError(
-            f"{what}: {awsclients.error_code(exc)}: {awsclients.error_message(exc)}; "
+            f"{what}: {clients.error_code(exc)}: {clients.error_message(exc)}; "
             "check sso_start_url, sso_region and sso_registration_scopes in ~/.aws/config"
         ) from exc
     except BotoCoreError as exc:
@@ -552,9 +555,9 @@ def _drop_registration(session: SsoSession) -> None:
 
 
 def _translated(exc: BaseException, what: str) -> AppError:
-    from aws_sso_tray import awsclients
+    from aws_sso_tray.aws import clients
 
-    return awsclients.to_app_error(exc, what=what)
+    return clients.to_app_error(exc, what=what)
 
 
 # --- the login ------------------------------------------------------------------------------
@@ -606,9 +609,9 @@ def login(
         else:
             token = attempt.device(reason)
         tokens.write_token(session, token)
-        sessionstate.record_login(
+        history.record_login(
             session.cache_key,
-            sessionstate.SessionRecord(clock.now(), session.start_url, chosen),
+            history.SessionRecord(clock.now(), session.start_url, chosen),
         )
         log.info(
             "signed in to SSO session %s (%s); token expires %s",
@@ -635,7 +638,7 @@ class _Attempt:
         on_prompt: PromptHandler | None,
         cancel: threading.Event,
     ) -> None:
-        from aws_sso_tray import awsclients
+        from aws_sso_tray.aws import clients
 
         self.session = session
         self.open_browser = open_browser
@@ -643,7 +646,7 @@ class _Attempt:
         self.timeout = timeout
         self.on_prompt = on_prompt
         self.cancel = cancel
-        self.client = awsclients.oidc_client(session.region)
+        self.client = clients.oidc_client(session.region)
 
     # -- shared ---------------------------------------------------------------------------
 
@@ -697,14 +700,14 @@ class _Attempt:
     def _token_error(self, exc: Exception, what: str) -> AppError:
         """CreateToken's refusals as the errors a person sees.
 
-        The class (and so the exit code and what to do next) is awsclients.ERROR_CODES'; only
+        The class (and so the exit code and what to do next) is clients.ERROR_CODES'; only
         the wording is the login's own, and ExpiredTokenException, which the poll protocol
         uses for a device code that ran out before approval, is a timed-out login.
         """
-        from aws_sso_tray import awsclients
+        from aws_sso_tray.aws import clients
 
-        code = awsclients.error_code(exc)
-        kind = awsclients.error_class(exc)
+        code = clients.error_code(exc)
+        kind = clients.error_class(exc)
         name = self.session.display_name
         if kind is LoginDeniedError:
             return LoginDeniedError(
@@ -724,10 +727,10 @@ class _Attempt:
             )
         if kind is LoginNeededError:
             return LoginNeededError(
-                f"{what}: the sign-in answer was refused ({awsclients.error_message(exc)}); "
+                f"{what}: the sign-in answer was refused ({clients.error_message(exc)}); "
                 "run the login again"
             )
-        return awsclients.to_app_error(exc, what=what)
+        return clients.to_app_error(exc, what=what)
 
     # -- authorization code + PKCE ----------------------------------------------------------
 
@@ -859,9 +862,9 @@ class _Attempt:
                     deviceCode=device_code,
                 )
             except ClientError as exc:
-                from aws_sso_tray import awsclients
+                from aws_sso_tray.aws import clients
 
-                code = awsclients.error_code(exc)
+                code = clients.error_code(exc)
                 if code == "AuthorizationPendingException":
                     continue
                 if code == "SlowDownException":
@@ -1097,7 +1100,7 @@ def _join_or_report(
                 continue
         break
     token = tokens.read_token(session)
-    record = sessionstate.get(session.cache_key)
+    record = history.get(session.cache_key)
     if (
         token is not None
         and not token.expired(clock.now())
@@ -1115,7 +1118,7 @@ def _join_or_report(
 
 def login_time(session: SsoSession) -> datetime | None:
     """When we last signed in to `session` (None: never, or someone else did, e.g. the CLI)."""
-    record = sessionstate.get(session.cache_key)
+    record = history.get(session.cache_key)
     if record is None or record.start_url.rstrip("/") != session.start_url.rstrip("/"):
         return None
     return record.login_time
@@ -1135,7 +1138,7 @@ def signed_out_at(
     botocore, deletes the token file. A token file that is gone while the sign-in we recorded
     says the session still runs is that sign-out too (its time unknown: `now` is returned).
     """
-    recorded = sessionstate.signed_out_at(session.cache_key, session.start_url)
+    recorded = history.signed_out_at(session.cache_key, session.start_url)
     if recorded is not None:
         return recorded
     started = login_time(session)
@@ -1193,32 +1196,32 @@ def logout(session: SsoSession) -> LogoutResult:
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from aws_sso_tray import awsclients, rolecreds
+    from aws_sso_tray.aws import clients, rolecreds
 
     token = tokens.read_token(session)
     revoked = False
     revoke_error: str | None = None
     if token is not None:
         try:
-            awsclients.portal_client(session.region).logout(accessToken=token.access_token)
+            clients.portal_client(session.region).logout(accessToken=token.access_token)
             revoked = True
         except ClientError as exc:
             # A token the table calls dead (UnauthorizedException...), or one Logout finds
             # malformed (its own use of InvalidRequestException): nothing left to end.
             if (
-                awsclients.error_class(exc) is LoginNeededError
-                or awsclients.error_code(exc) == "InvalidRequestException"
+                clients.error_class(exc) is LoginNeededError
+                or clients.error_code(exc) == "InvalidRequestException"
             ):
                 revoked = True
             else:
-                revoke_error = awsclients.to_app_error(exc, what="signing out").message
+                revoke_error = clients.to_app_error(exc, what="signing out").message
         except BotoCoreError as exc:
-            revoke_error = awsclients.to_app_error(exc, what="signing out").message
+            revoke_error = clients.to_app_error(exc, what="signing out").message
         if revoke_error:
             log.warning("SSO session %s: %s", session.display_name, revoke_error)
     tokens.delete_token(session)
     deleted = rolecreds.delete_cached_credentials(_profiles_of(session))
-    sessionstate.record_logout(session.cache_key, session.start_url, clock.now())
+    history.record_logout(session.cache_key, session.start_url, clock.now())
     log.info(
         "signed out of SSO session %s (%d cached role credentials deleted)",
         session.display_name,
@@ -1233,7 +1236,7 @@ def logout(session: SsoSession) -> LogoutResult:
 
 
 def _profiles_of(session: SsoSession) -> list[Any]:
-    from aws_sso_tray import profiles
+    from aws_sso_tray.aws import profiles
 
     try:
         loaded = profiles.load_profiles()

@@ -24,8 +24,8 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from aws_sso_tray import atomicfile, paths
 from aws_sso_tray.errors import AlreadyRunningError, AppError, FileWriteError
+from aws_sso_tray.files import atomicfile, paths
 from aws_sso_tray.snapshot import Snapshot
 
 log = logging.getLogger(__name__)

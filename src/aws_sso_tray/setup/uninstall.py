@@ -34,8 +34,10 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_sso_tray import autostart, credfile, instance, paths
+from aws_sso_tray.desktop import autostart
+from aws_sso_tray.engine import instance
 from aws_sso_tray.errors import AlreadyRunningError, AppError, ConfigError, FileWriteError
+from aws_sso_tray.files import credfile, paths
 
 log = logging.getLogger(__name__)
 

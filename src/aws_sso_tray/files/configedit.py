@@ -59,9 +59,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_sso_tray.atomicfile import check_writable, locked, resolve_target, write_atomic
 from aws_sso_tray.errors import AppError, ConfigError
-from aws_sso_tray.inifile import (
+from aws_sso_tray.files.atomicfile import check_writable, locked, resolve_target, write_atomic
+from aws_sso_tray.files.inifile import (
     Edits,
     IniDocument,
     Section,
@@ -69,7 +69,7 @@ from aws_sso_tray.inifile import (
     effective_values,
     indent_of,
 )
-from aws_sso_tray.ownership import RecordFile
+from aws_sso_tray.files.ownership import RecordFile
 
 log = logging.getLogger(__name__)
 

@@ -46,15 +46,17 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import schedule
 
-from aws_sso_tray import alerts, clock, paths, planning
+from aws_sso_tray import clock
+from aws_sso_tray.desktop.notify import Notice
+from aws_sso_tray.engine import alerts, planning
 from aws_sso_tray.errors import (
     AlreadyRunningError,
     AppError,
     ConfigError,
     Recovery,
 )
-from aws_sso_tray.notify import Notice
-from aws_sso_tray.settings import Settings
+from aws_sso_tray.files import paths
+from aws_sso_tray.files.settings import Settings
 from aws_sso_tray.snapshot import (
     ProfileState,
     ProfileStatus,
@@ -64,9 +66,9 @@ from aws_sso_tray.snapshot import (
 )
 
 if TYPE_CHECKING:
-    from aws_sso_tray.login import LoginPrompt
-    from aws_sso_tray.profiles import SsoProfile, SsoSession
-    from aws_sso_tray.rolecreds import RoleCredentials
+    from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
+    from aws_sso_tray.aws.rolecreds import RoleCredentials
+    from aws_sso_tray.login.flows import LoginPrompt
 
 log = logging.getLogger(__name__)
 
@@ -103,7 +105,7 @@ class NoticeSink(Protocol):
     def clear(self, key: str) -> None: ...
 
 
-Opener = Callable[[str], Any]  # opens a URL in the browser (login.open_url by default)
+Opener = Callable[[str], Any]  # opens a URL in the browser (flows.open_url by default)
 Subscriber = Callable[[Snapshot], None]
 
 
@@ -211,7 +213,7 @@ class Engine:
         if watch_interval > 0:  # 0: at every tick (tests); schedule cannot repeat at 0 s
             self._scheduler.every(math.ceil(watch_interval)).seconds.do(self._watch).tag("watch")
 
-        from aws_sso_tray.instance import FileWatcher
+        from aws_sso_tray.engine.instance import FileWatcher
 
         self._watcher = FileWatcher(self._watched_paths)
         if notifier is not None and getattr(notifier, "on_action", False) is None:
@@ -435,7 +437,8 @@ class Engine:
     # --- refreshing --------------------------------------------------------------------------
 
     def _refresh(self, due: list[_Work]) -> None:
-        from aws_sso_tray import credfile, rolecreds, tokens
+        from aws_sso_tray.aws import rolecreds, tokens
+        from aws_sso_tray.files import credfile
 
         self._set_busy(True)
         for work in due:
@@ -564,16 +567,18 @@ class Engine:
 
     def _note_own_write(self, path: Path) -> None:
         """Remember the credentials file as we left it: our own write is no user's fix."""
-        from aws_sso_tray import instance
+        from aws_sso_tray.engine import instance
 
         self._own_write = instance.signature(path)
 
     # --- watching files ----------------------------------------------------------------------
 
     def _watched_paths(self) -> dict[str, list[Path]]:
-        from aws_sso_tray import sessionstate, settings, tokens
+        from aws_sso_tray.aws import tokens
+        from aws_sso_tray.files import settings
+        from aws_sso_tray.login import history
 
-        token_paths = [paths.sso_cache_dir(), sessionstate.state_file()]
+        token_paths = [paths.sso_cache_dir(), history.state_file()]
         token_paths += [tokens.token_cache_file(i.session) for i in self._sessions.values()]
         return {
             "settings": [settings.settings_file()],
@@ -596,7 +601,7 @@ class Engine:
         if changed & {"settings", "config"}:
             self._load_profiles()
         if "credentials" in changed and not changed & {"settings", "config"}:
-            from aws_sso_tray import instance
+            from aws_sso_tray.engine import instance
 
             if instance.signature(paths.aws_credentials_file()) == self._own_write:
                 changed.discard("credentials")  # only our own write: nothing to re-check
@@ -611,14 +616,14 @@ class Engine:
         self.wake()
 
     def _load_settings(self) -> None:
-        from aws_sso_tray import settings
+        from aws_sso_tray.files import settings
 
         self._settings, self._settings_problems = settings.load_settings()
         for problem in self._settings_problems:
             log.warning("%s", problem)
 
     def _load_profiles(self) -> None:
-        from aws_sso_tray import profiles
+        from aws_sso_tray.aws import profiles
 
         try:
             config = profiles.read_config()
@@ -655,7 +660,7 @@ class Engine:
 
     def _load_section(self, work: _Work) -> None:
         """What the credentials file holds for `work` (no portal call at start-up)."""
-        from aws_sso_tray import credfile
+        from aws_sso_tray.files import credfile
 
         try:
             values = credfile.read_section(paths.aws_credentials_file(), work.section)
@@ -671,7 +676,8 @@ class Engine:
             work.fetched_at = None
 
     def _reload_sessions(self, now: datetime, force_rearm: Iterable[str] = ()) -> None:
-        from aws_sso_tray import login, tokens
+        from aws_sso_tray.aws import tokens
+        from aws_sso_tray.login import flows
 
         rearm = set(force_rearm)
         for key, info in self._sessions.items():
@@ -679,7 +685,7 @@ class Engine:
             before = (info.has_token, info.token_expires_at)
             duration = self._settings.session_duration_for(info.session.name)
             was_live = self._live(info, now)
-            info.signed_in_at = login.login_time(info.session)
+            info.signed_in_at = flows.login_time(info.session)
             # A token (a sign-in by any tool) outranks an older sign-out.
             was_signed_out = info.signed_out_at
             if token is not None:
@@ -687,10 +693,10 @@ class Engine:
             elif was_signed_out is not None:
                 info.signed_out_at = was_signed_out
             else:
-                info.signed_out_at = login.signed_out_at(
+                info.signed_out_at = flows.signed_out_at(
                     info.session, now=now, session_duration=duration
                 )
-                if info.signed_out_at is None and was_live and login.token_file_gone(info.session):
+                if info.signed_out_at is None and was_live and flows.token_file_gone(info.session):
                     # Seen signed in here (by any tool), and the file went before the session
                     # ended: another tool signed out (`aws sso logout`), not an expiry.
                     info.signed_out_at = now
@@ -703,11 +709,11 @@ class Engine:
             info.can_refresh = bool(token and token.can_refresh(now))
             info.session_ends_at = None
             if token is not None:
-                if token.refresh_token and login.login_time(info.session) is None:
+                if token.refresh_token and flows.login_time(info.session) is None:
                     # Logged in by another tool: the end is unknown (not the hourly expiry).
                     info.session_ends_at = None
                 else:
-                    info.session_ends_at = login.session_end(
+                    info.session_ends_at = flows.session_end(
                         info.session, session_duration=duration
                     )
             usable = token is not None and (not token.expired(now) or info.can_refresh)
@@ -729,19 +735,19 @@ class Engine:
     def _record_sign_out(self, info: _SessionInfo, now: datetime) -> None:
         """Make another tool's sign-out (a deleted token file) one of ours: the next start,
         `status` and `list` then see it too, after the session's estimated end as well."""
-        from aws_sso_tray import sessionstate
+        from aws_sso_tray.login import history
 
         if self._offline:  # `status` without an engine only reads
             return
         key, start_url = info.session.cache_key, info.session.start_url
         try:
-            if sessionstate.signed_out_at(key, start_url) is None:
+            if history.signed_out_at(key, start_url) is None:
                 log.info(
                     "the token file of SSO session %s was deleted (`aws sso logout`?): "
                     "treating it as a sign-out",
                     info.session.display_name,
                 )
-                sessionstate.record_logout(key, start_url, now)
+                history.record_logout(key, start_url, now)
         except AppError as exc:
             log.warning("cannot record the sign-out of %s: %s", info.session.display_name, exc)
 
@@ -775,7 +781,7 @@ class Engine:
         info = self._sessions.get(key)
         if info is not None:
             return info.session
-        from aws_sso_tray import profiles
+        from aws_sso_tray.aws import profiles
 
         try:
             config = profiles.read_config()
@@ -789,13 +795,13 @@ class Engine:
             return thread is not None and thread.is_alive()
 
     def _run_login(self, session: SsoSession, reason: str | None) -> None:
-        from aws_sso_tray import login
+        from aws_sso_tray.login import flows
 
         error: str | None = None
         try:
             if reason:
                 log.info("signing in to SSO session %s: %s", session.display_name, reason)
-            login.login(
+            flows.login(
                 session,
                 flow=self._settings.login_flow,
                 open_browser=False,
@@ -854,7 +860,7 @@ class Engine:
         sign in: in the log (and so the terminal), in a notice, and in the snapshot."""
         opener = self._opener
         if opener is None:
-            from aws_sso_tray.login import launch_browser
+            from aws_sso_tray.login.flows import launch_browser
 
             opener = launch_browser
 
@@ -874,7 +880,7 @@ class Engine:
         threading.Thread(target=run, name="login-browser", daemon=True).start()
 
     def _browser_failed(self, key: str, prompt: LoginPrompt, problem: str) -> None:
-        from aws_sso_tray.login import log_browser_failure
+        from aws_sso_tray.login.flows import log_browser_failure
 
         with self._lock:
             if self._login_prompts.get(key) is not prompt:
@@ -1050,7 +1056,7 @@ class Engine:
             subscribers = list(self._subscribers)
         if changed:
             if self._publish_file:
-                from aws_sso_tray import instance
+                from aws_sso_tray.engine import instance
 
                 instance.write_snapshot(snap)
             for callback in subscribers:

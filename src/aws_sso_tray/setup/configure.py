@@ -6,7 +6,7 @@ The flow, independent of any face:
    existing `[sso-session]` with the same start URL is reused; otherwise the first label of the
    start URL's host, `d-1234567890` or `mycorp`, with `-2`... when taken by another URL) and
    add or update `[sso-session NAME]` with `sso_registration_scopes = sso:account:access`.
-2. `sign_in(session)`: a valid cached token is reused; otherwise `login.login` (the browser
+2. `sign_in(session)`: a valid cached token is reused; otherwise `flows.login` (the browser
    opens).
 3. `make_plan(session, token)`: the portal's accounts and roles (`portal.scan`), each marked
    as already configured (some profile in the file names that start URL, account and role) or
@@ -16,7 +16,7 @@ The flow, independent of any face:
    ones in one locked edit (`configedit.apply`).
 
 `configure(request, choose)` runs all four with a callback that turns the plan into a selection.
-The terminal face is `run_terminal_configure` (and `python -m aws_sso_tray.configure`); the
+The terminal face is `run_terminal_configure` (and `python -m aws_sso_tray.setup.configure`); the
 tray's face is `configure_web`.
 """
 
@@ -31,13 +31,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from aws_sso_tray import configedit, paths, portal
-from aws_sso_tray.configedit import ConfigSnapshot, ProfileSpec, RoleProfile, SessionSpec
+from aws_sso_tray.aws import portal
+from aws_sso_tray.aws.portal import NameStyle, PortalRole
+from aws_sso_tray.aws.profiles import SsoSession, display_path
+from aws_sso_tray.aws.tokens import SsoToken
 from aws_sso_tray.errors import AppError, ConfigError, ExitCode, LoginNeededError
-from aws_sso_tray.login import LoginPrompt
-from aws_sso_tray.portal import NameStyle, PortalRole
-from aws_sso_tray.profiles import SsoSession, display_path
-from aws_sso_tray.tokens import SsoToken
+from aws_sso_tray.files import configedit, paths
+from aws_sso_tray.files.configedit import ConfigSnapshot, ProfileSpec, RoleProfile, SessionSpec
+from aws_sso_tray.login.flows import LoginPrompt
 
 log = logging.getLogger(__name__)
 
@@ -176,14 +177,15 @@ def sign_in(
     force: bool = False,
 ) -> SsoToken:
     """A usable token for `session`: the cached one when valid, else a browser sign-in."""
-    from aws_sso_tray import login, tokens
+    from aws_sso_tray.aws import tokens
+    from aws_sso_tray.login import flows
 
     if not force:
         try:
             return tokens.valid_token(session)
         except LoginNeededError:
             pass
-    return login.login(session, on_prompt=on_prompt, cancel=cancel, join=True)
+    return flows.login(session, on_prompt=on_prompt, cancel=cancel, join=True)
 
 
 def make_plan(

@@ -33,7 +33,8 @@ import os
 from datetime import timedelta
 from types import SimpleNamespace
 
-from aws_sso_tray import clock, paths
+from aws_sso_tray import clock
+from aws_sso_tray.files import paths
 
 try:  # CPython's own SHA-1: hashlib would first load OpenSSL, a few ms of every AWS command
     from _sha1 import sha1 as _sha1  # type: ignore[import-not-found,unused-ignore]
@@ -104,7 +105,7 @@ def answer(args: list[str]) -> str | None:
         return None
     if expiration - clock.now() <= min_remaining:
         return None
-    from aws_sso_tray.formats import process_json
+    from aws_sso_tray.aws.formats import process_json
 
     return process_json(values)
 
@@ -172,8 +173,8 @@ def remember_min_remaining(identity: list[int] | None, min_remaining: timedelta)
             "identity": identity,
             "min_remaining_seconds": min_remaining.total_seconds(),
         }
-        from aws_sso_tray.atomicfile import read_text, write_atomic
         from aws_sso_tray.errors import AppError
+        from aws_sso_tray.files.atomicfile import read_text, write_atomic
 
         note_file = paths.state_dir() / SETTINGS_NOTE
         try:

@@ -43,8 +43,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
-from aws_sso_tray import paths
 from aws_sso_tray.errors import ConfigError
+from aws_sso_tray.files import paths
 
 __all__ = [
     "ConfigProblem",
@@ -637,7 +637,7 @@ def _syntax_error(path: Path, data: bytes, text: str, error: object) -> ConfigEr
         # Unknown shape: ask configparser again, on the same text, for something with a line.
         error = _reparse(text)
     if text.startswith("\ufeff"):  # botocore reads it as part of the first line
-        from aws_sso_tray.inifile import BOM_PROBLEM
+        from aws_sso_tray.files.inifile import BOM_PROBLEM
 
         return ConfigError(f"{_where(path, 1)}{BOM_PROBLEM}")
     lines = text.splitlines()

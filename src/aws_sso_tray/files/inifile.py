@@ -63,8 +63,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar, overload
 
-from aws_sso_tray.atomicfile import FileStamp, read_stamped
 from aws_sso_tray.errors import ConfigError, FileWriteError
+from aws_sso_tray.files.atomicfile import FileStamp, read_stamped
 
 # configparser's own patterns, so a line means to us what it means to botocore.
 SECTION_RE = configparser.RawConfigParser.SECTCRE

@@ -28,8 +28,8 @@ import plistlib
 import sys
 from pathlib import Path
 
-from aws_sso_tray.atomicfile import write_atomic
-from aws_sso_tray.paths import APP_NAME, HOME_VARIABLE
+from aws_sso_tray.files.atomicfile import write_atomic
+from aws_sso_tray.files.paths import APP_NAME, HOME_VARIABLE
 
 LAUNCH_AGENT_LABEL = "io.github.aws-sso-tray"
 DESKTOP_FILE_NAME = f"{APP_NAME}.desktop"

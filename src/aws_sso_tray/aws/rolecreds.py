@@ -22,13 +22,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aws_sso_tray import atomicfile, clock, paths
+from aws_sso_tray import clock
+from aws_sso_tray.aws.warmcache import role_cache_key, usable_key_text
 from aws_sso_tray.errors import LoginNeededError, NoRoleAccessError, ServiceError
-from aws_sso_tray.fastpath import role_cache_key, usable_key_text
+from aws_sso_tray.files import atomicfile, paths
 from aws_sso_tray.logs import warn_once
 
 if TYPE_CHECKING:
-    from aws_sso_tray.profiles import SsoProfile
+    from aws_sso_tray.aws.profiles import SsoProfile
 
 log = logging.getLogger(__name__)
 
@@ -169,7 +170,7 @@ def get_credentials(
             found = cached_credentials(profile, min_remaining=min_remaining, now=now)
             if found is not None:
                 return found
-        from aws_sso_tray import tokens
+        from aws_sso_tray.aws import tokens
 
         token = tokens.valid_token(profile.session, now=now, login_hint=profile.name)
         creds = fetch_credentials(profile, token.access_token)
@@ -186,11 +187,11 @@ def fetch_credentials(profile: SsoProfile, access_token: str) -> RoleCredentials
     """GetRoleCredentials for the profile's account and role (no cache)."""
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from aws_sso_tray import awsclients
+    from aws_sso_tray.aws import clients
 
     what = f"getting credentials for profile '{profile.name}'"
     try:
-        client = awsclients.portal_client(profile.session.region)
+        client = clients.portal_client(profile.session.region)
         response = client.get_role_credentials(
             roleName=profile.role_name,
             accountId=profile.account_id,
@@ -198,7 +199,7 @@ def fetch_credentials(profile: SsoProfile, access_token: str) -> RoleCredentials
         )
     except ClientError as exc:
         # Classified by awsclients' table; only the wording is this call's own.
-        kind = awsclients.error_class(exc)
+        kind = clients.error_class(exc)
         if kind is LoginNeededError:
             raise LoginNeededError(
                 f"SSO session '{profile.session.display_name}' for profile "
@@ -210,9 +211,9 @@ def fetch_credentials(profile: SsoProfile, access_token: str) -> RoleCredentials
                 f"{profile.account_id} (profile '{profile.name}'): check sso_role_name "
                 "and sso_account_id, or ask your administrator for access"
             ) from exc
-        raise awsclients.to_app_error(exc, what=what, login_hint=_login_advice(profile)) from exc
+        raise clients.to_app_error(exc, what=what, login_hint=_login_advice(profile)) from exc
     except BotoCoreError as exc:
-        raise awsclients.to_app_error(exc, what=what) from exc
+        raise clients.to_app_error(exc, what=what) from exc
     raw = response.get("roleCredentials") or {}
     try:
         key_id, secret = raw["accessKeyId"], raw["secretAccessKey"]

@@ -18,7 +18,7 @@ from aws_sso_tray import __version__
 from aws_sso_tray.errors import AppError, ConfigError, ExitCode, UsageError
 
 if TYPE_CHECKING:
-    from aws_sso_tray.profiles import SsoProfile, SsoSession
+    from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
 
 PROG = "aws-sso-tray"
 SYNC_WORKERS = 8  # the portal throttles: a small bounded pool
@@ -57,8 +57,10 @@ def _err(text: str) -> None:
 def cmd_list(args: argparse.Namespace) -> int:
     import json
 
-    from aws_sso_tray import login, profiles, settings, tokens
+    from aws_sso_tray.aws import profiles, tokens
     from aws_sso_tray.clock import format_time, now
+    from aws_sso_tray.files import settings
+    from aws_sso_tray.login import flows
 
     loaded = profiles.load_profiles()
     for problem in profiles.config_problems():
@@ -81,7 +83,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 states[key] = "expired"
             else:
                 duration = kept.session_duration_for(profile.session.name)
-                out = login.signed_out_at(profile.session, now=current, session_duration=duration)
+                out = flows.signed_out_at(profile.session, now=current, session_duration=duration)
                 states[key] = "signed out" if out is not None else "not signed in"
         expires = token_cache[key]
         rows.append(
@@ -149,7 +151,7 @@ def _profile_name(args: argparse.Namespace) -> str:
 
 
 def _sso_credentials(profile: SsoProfile, args: argparse.Namespace) -> Any:
-    from aws_sso_tray import rolecreds
+    from aws_sso_tray.aws import rolecreds
 
     min_remaining = _min_remaining(args)
     cached = rolecreds.cached_credentials(profile, min_remaining=min_remaining)
@@ -162,13 +164,13 @@ def _min_remaining(args: argparse.Namespace) -> timedelta:
     """--min-remaining, else settings.toml's min_remaining."""
     if args.min_remaining is not None:
         return args.min_remaining  # type: ignore[no-any-return]
-    from aws_sso_tray.settings import load_min_remaining
+    from aws_sso_tray.files.settings import load_min_remaining
 
     return load_min_remaining()
 
 
 def cmd_credential_process(args: argparse.Namespace) -> int:
-    from aws_sso_tray import formats, profiles
+    from aws_sso_tray.aws import formats, profiles
 
     profile = profiles.get_profile(_profile_name(args))
     _print(formats.process_json(_sso_credentials(profile, args)))
@@ -176,11 +178,11 @@ def cmd_credential_process(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from aws_sso_tray import formats
+    from aws_sso_tray.aws import formats
 
     creds = _any_profile_credentials(_profile_name(args), args)
     if args.credentials_file_profile:
-        from aws_sso_tray import credfile, paths
+        from aws_sso_tray.files import credfile, paths
 
         credfile.write_credentials(
             paths.aws_credentials_file(), args.credentials_file_profile, creds, force=args.force
@@ -197,7 +199,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 def _any_profile_credentials(name: str, args: argparse.Namespace) -> Any:
     """SSO profiles take our cached path; any other profile is resolved by boto3, as
     aws-export-credentials does (assume-role chains, credential_process, static keys)."""
-    from aws_sso_tray import profiles
+    from aws_sso_tray.aws import profiles
 
     profile = profiles.find_profile(name)
     if profile is not None:
@@ -211,7 +213,7 @@ def _boto3_credentials(name: str) -> Any:
     import botocore.exceptions
     import botocore.session
 
-    from aws_sso_tray.awsclients import to_app_error
+    from aws_sso_tray.aws.clients import to_app_error
     from aws_sso_tray.clock import parse_time
 
     @dataclass(frozen=True)
@@ -252,7 +254,8 @@ def _boto3_credentials(name: str) -> Any:
 def cmd_sync(args: argparse.Namespace) -> int:
     from concurrent.futures import ThreadPoolExecutor
 
-    from aws_sso_tray import credfile, paths, profiles, rolecreds, settings
+    from aws_sso_tray.aws import profiles, rolecreds
+    from aws_sso_tray.files import credfile, paths, settings
 
     targets: list[tuple[str, str]] = []
     for spec in args.targets:
@@ -313,7 +316,7 @@ def _local(when: datetime | None) -> str:
 
 def _session_from_args(args: argparse.Namespace) -> tuple[SsoSession, str]:
     """The SSO session named by PROFILE or --sso-session, and a profile-ish name for messages."""
-    from aws_sso_tray import profiles
+    from aws_sso_tray.aws import profiles
 
     if args.sso_session:
         return profiles.get_session(args.sso_session), args.sso_session
@@ -326,12 +329,12 @@ def _session_from_args(args: argparse.Namespace) -> tuple[SsoSession, str]:
 
 
 def cmd_login(args: argparse.Namespace) -> int:
-    from aws_sso_tray import login
+    from aws_sso_tray.login import flows
 
     session, label = _session_from_args(args)
-    flow: login.FlowChoice = "device" if args.use_device_code else "auto"
+    flow: flows.FlowChoice = "device" if args.use_device_code else "auto"
 
-    def on_prompt(prompt: login.LoginPrompt) -> None:
+    def on_prompt(prompt: flows.LoginPrompt) -> None:
         if prompt.browser_error:
             code = f" and check that it shows the code {prompt.user_code}"
             code = code if prompt.user_code else ""
@@ -354,7 +357,7 @@ def cmd_login(args: argparse.Namespace) -> int:
         else:
             _err(f"Open this URL in a browser to sign in:\n{prompt.url}")
 
-    token = login.login(
+    token = flows.login(
         session,
         flow=flow,
         open_browser=not args.no_browser,
@@ -367,7 +370,9 @@ def cmd_login(args: argparse.Namespace) -> int:
 
 
 def cmd_logout(args: argparse.Namespace) -> int:
-    from aws_sso_tray import credfile, login, paths, profiles
+    from aws_sso_tray.aws import profiles
+    from aws_sso_tray.files import credfile, paths
+    from aws_sso_tray.login import flows
 
     if args.profile or args.sso_session:
         targets = [_session_from_args(args)[0]]
@@ -376,7 +381,7 @@ def cmd_logout(args: argparse.Namespace) -> int:
         if not targets:
             _print("Nothing to log out: the AWS config has no SSO profiles.\n")
     for session in targets:
-        result = login.logout(session)
+        result = flows.logout(session)
         if not result.token_found:
             _print(f"Not logged in to {session.display_name}; cleared its cached files\n")
         else:
@@ -395,7 +400,8 @@ def cmd_logout(args: argparse.Namespace) -> int:
 def _sections_written_for(session_keys: set[str], *, everything: bool) -> list[str]:
     """Sections that may hold these sessions' credentials: their profiles' auto-sync targets
     and default sections (credfile then removes only those we created and still own)."""
-    from aws_sso_tray import credfile, paths, profiles, settings
+    from aws_sso_tray.aws import profiles
+    from aws_sso_tray.files import credfile, paths, settings
 
     loaded, _ = settings.load_settings()
     synced = loaded.auto_sync_map()
@@ -412,8 +418,9 @@ def _sections_written_for(session_keys: set[str], *, everything: bool) -> list[s
 
 
 def cmd_auto_add(args: argparse.Namespace) -> int:
-    from aws_sso_tray import credfile, paths, profiles, settings
+    from aws_sso_tray.aws import profiles
     from aws_sso_tray.errors import LongTermKeysError
+    from aws_sso_tray.files import credfile, paths, settings
 
     for spec in args.targets:
         try:
@@ -442,7 +449,7 @@ def cmd_auto_add(args: argparse.Namespace) -> int:
 
 
 def cmd_auto_remove(args: argparse.Namespace) -> int:
-    from aws_sso_tray import settings
+    from aws_sso_tray.files import settings
 
     status = 0
     for name in args.profiles:
@@ -457,7 +464,7 @@ def cmd_auto_remove(args: argparse.Namespace) -> int:
 def cmd_auto_list(args: argparse.Namespace) -> int:
     import json
 
-    from aws_sso_tray import settings
+    from aws_sso_tray.files import settings
 
     loaded, warnings = settings.load_settings()
     for warning in warnings:
@@ -475,10 +482,10 @@ def cmd_auto_list(args: argparse.Namespace) -> int:
 
 
 def cmd_configure(args: argparse.Namespace) -> int:
-    from aws_sso_tray.configure import run_terminal_configure
+    from aws_sso_tray.setup.configure import run_terminal_configure
 
     if args.web:
-        from aws_sso_tray.configure_web import start_configure_page
+        from aws_sso_tray.setup.configure_page import start_configure_page
 
         page = start_configure_page(open_browser=True)
         _err(
@@ -498,7 +505,7 @@ def cmd_configure(args: argparse.Namespace) -> int:
 
 def _log_to_file(args: argparse.Namespace) -> None:
     """The long-running faces also log to a rotating file in the platform's log folder."""
-    from aws_sso_tray import paths
+    from aws_sso_tray.files import paths
     from aws_sso_tray.logs import setup_logging
 
     setup_logging(
@@ -545,7 +552,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
-    from aws_sso_tray import uninstall
+    from aws_sso_tray.setup import uninstall
 
     plan = uninstall.plan_uninstall()
     _print(plan.describe().rstrip("\n") + "\n")

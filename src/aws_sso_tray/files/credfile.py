@@ -100,7 +100,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aws_sso_tray.atomicfile import (
+from aws_sso_tray.clock import format_time
+from aws_sso_tray.errors import AppError, ConfigError, FileWriteError, LongTermKeysError
+from aws_sso_tray.files.atomicfile import (
     FileChangedError,
     FileStamp,
     check_writable,
@@ -111,9 +113,7 @@ from aws_sso_tray.atomicfile import (
     resolve_target,
     write_atomic,
 )
-from aws_sso_tray.clock import format_time
-from aws_sso_tray.errors import AppError, ConfigError, FileWriteError, LongTermKeysError
-from aws_sso_tray.inifile import (
+from aws_sso_tray.files.inifile import (
     SECTION_RE,
     Edits,
     IniDocument,
@@ -123,12 +123,12 @@ from aws_sso_tray.inifile import (
     effective_values,
     indent_of,
 )
-from aws_sso_tray.ownership import RecordFile
+from aws_sso_tray.files.ownership import RecordFile
 
 if TYPE_CHECKING:
     # Any object with the four credential attributes (rolecreds.RoleCredentials has them):
     # one Protocol, shared with the output formats.
-    from aws_sso_tray.formats import Credentials as CredentialValues
+    from aws_sso_tray.aws.formats import Credentials as CredentialValues
 
 log = logging.getLogger(__name__)
 
@@ -460,7 +460,7 @@ def _check_section_name(section: str) -> None:
 
 
 def _refuse_config_file(path: Path) -> None:
-    from aws_sso_tray.paths import aws_config_file
+    from aws_sso_tray.files.paths import aws_config_file
 
     target = resolve_target(path)
     for config in {aws_config_file(), Path("~/.aws/config").expanduser()}:

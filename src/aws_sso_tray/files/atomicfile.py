@@ -45,8 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aws_sso_tray import paths
 from aws_sso_tray.errors import FileWriteError, UnsafeFolderError
+from aws_sso_tray.files import paths
 
 TEMP_SUFFIX = ".aws-sso-tray.tmp"
 STALE_TEMP_SECONDS = 60.0
@@ -387,7 +387,7 @@ def _pid_alive(pid: int) -> bool:
 
 
 def lock_path_for(path: Path) -> Path:
-    from aws_sso_tray.paths import state_dir
+    from aws_sso_tray.files.paths import state_dir
 
     digest = hashlib.sha1(str(resolve_target(path)).encode(), usedforsecurity=False).hexdigest()
     return state_dir() / "locks" / f"{digest[:16]}.lock"

@@ -38,12 +38,13 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from aws_sso_tray import atomicfile, clock, paths
+from aws_sso_tray import clock
 from aws_sso_tray.errors import AppError, LoginNeededError, Recovery
+from aws_sso_tray.files import atomicfile, paths
 from aws_sso_tray.logs import warn_once
 
 if TYPE_CHECKING:
-    from aws_sso_tray.profiles import SsoSession
+    from aws_sso_tray.aws.profiles import SsoSession
 
 log = logging.getLogger(__name__)
 
@@ -400,16 +401,16 @@ def _refresh_locked(
 ) -> SsoToken:
     from botocore.exceptions import BotoCoreError, ClientError
 
-    from aws_sso_tray import awsclients
+    from aws_sso_tray.aws import clients
 
     try:
         fresh = _create_token(session, current, now)
     except ClientError as exc:
-        code = awsclients.error_code(exc)
-        # awsclients.ERROR_CODES decides: a refusal only a new login answers (the refresh
+        code = clients.error_code(exc)
+        # clients.ERROR_CODES decides: a refusal only a new login answers (the refresh
         # token or the client registration is no good any more). Anything else (network,
         # throttling, 5xx, a rejected request) fails without ending the session.
-        if awsclients.recovery_of(exc) is Recovery.LOGIN:
+        if clients.recovery_of(exc) is Recovery.LOGIN:
             # The AWS CLI or an SDK may have renewed with the same refresh token under us (they
             # take no lock of ours), spending it: their token in the file is the answer, not a
             # login prompt. Identity, not expiry: near the session end both expire alike.
@@ -454,9 +455,9 @@ def _refresh_locked(
 def _transient_failure(
     session: SsoSession, current: SsoToken, now: datetime, exc: Exception, login_hint: str
 ) -> SsoToken:
-    from aws_sso_tray import awsclients
+    from aws_sso_tray.aws import clients
 
-    error: AppError = awsclients.to_app_error(
+    error: AppError = clients.to_app_error(
         exc, what=f"refreshing SSO session '{session.display_name}'", login_hint=login_hint
     )
     if not current.expired(now):
@@ -467,10 +468,10 @@ def _transient_failure(
 
 def _create_token(session: SsoSession, current: SsoToken, now: datetime) -> SsoToken:
     """CreateToken with the refresh token; the new token keeps the registration and raw keys."""
-    from aws_sso_tray import awsclients
+    from aws_sso_tray.aws import clients
 
     assert current.refresh_token and current.client_id and current.client_secret
-    client = awsclients.oidc_client(session.region)
+    client = clients.oidc_client(session.region)
     response = client.create_token(
         grantType=REFRESH_GRANT_TYPE,
         clientId=current.client_id,

@@ -10,7 +10,7 @@ cheaper retry-quota cost for throttling than for other errors), so this module a
 loop of its own: it asks for a client with more attempts than the interactive default
 (`SCAN_MAX_ATTEMPTS`, a scan of a few hundred accounts may meet several throttled periods) and
 bounds its own concurrency to `MAX_WORKERS` calls at once. A throttle that outlasts the attempts
-becomes a ThrottledError; an expired token a LoginNeededError (`awsclients.translate_errors`).
+becomes a ThrottledError; an expired token a LoginNeededError (`clients.translate_errors`).
 
 Pagination: botocore's paginators (the model's `paginators-1.json`: nextToken / maxResults).
 """
@@ -23,7 +23,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from aws_sso_tray import awsclients
+from aws_sso_tray.aws import clients
 
 MAX_WORKERS = 6  # the portal throttles bulk callers: 5-8 requests in flight at most
 SCAN_MAX_ATTEMPTS = 8
@@ -64,14 +64,14 @@ class PortalRole:
 
 
 def _client(region: str) -> Any:
-    return awsclients.portal_client(region, max_attempts=SCAN_MAX_ATTEMPTS)
+    return clients.portal_client(region, max_attempts=SCAN_MAX_ATTEMPTS)
 
 
 def list_accounts(access_token: str, region: str) -> tuple[PortalAccount, ...]:
     """Every account the token's user is assigned to, in the portal's order."""
     client = _client(region)
     accounts: list[PortalAccount] = []
-    with awsclients.translate_errors("listing your AWS accounts", login_hint=_LOGIN_HINT):
+    with clients.translate_errors("listing your AWS accounts", login_hint=_LOGIN_HINT):
         pages = client.get_paginator("list_accounts").paginate(
             accessToken=access_token, PaginationConfig={"PageSize": PAGE_SIZE}
         )
@@ -91,7 +91,7 @@ def list_roles(access_token: str, region: str, account: PortalAccount) -> tuple[
     """The roles the token's user has in `account`."""
     client = _client(region)
     roles: list[PortalRole] = []
-    with awsclients.translate_errors(
+    with clients.translate_errors(
         f"listing your roles in account {account.account_id}", login_hint=_LOGIN_HINT
     ):
         pages = client.get_paginator("list_account_roles").paginate(

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aws_sso_tray.clock import format_remaining, format_time
-from aws_sso_tray.notify import Notice
-from aws_sso_tray.planning import session_warning_due
+from aws_sso_tray.desktop.notify import Notice
+from aws_sso_tray.engine.planning import session_warning_due
 from aws_sso_tray.snapshot import (
     ProfileState,
     ProfileStatus,
