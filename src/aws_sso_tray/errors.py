@@ -6,7 +6,7 @@ are part of the public interface: they are listed in the README and never renumb
 
 Each class also says what to do next (`recovery`), which is how the refresh engine decides
 between waiting for a login, backing off and retrying, and stopping a profile until the user
-fixes a file. `awsclients.ERROR_CODES` maps the services' error codes onto these classes.
+fixes a file. `aws.clients.ERROR_CODES` maps the services' error codes onto these classes.
 """
 
 from __future__ import annotations
@@ -152,3 +152,48 @@ class RequestRejectedError(ServiceError):
 
     title = "Request rejected by AWS"
     recovery = Recovery.FIX
+
+
+# --- the one translation of a failure into what a person sees ------------------------------
+
+PROG = "aws-sso-tray"
+
+
+def describe(exc: BaseException) -> tuple[str, int]:
+    """The one line a user sees for any failure, and the exit code that goes with it.
+
+    Every entry point (the CLI, the tray, the daemon, configure) ends a failed run here, so the
+    same failure reads and exits the same from each of them."""
+    if isinstance(exc, AppError):
+        return f"{PROG}: error: {exc.message}", int(exc.exit_code)
+    if isinstance(exc, KeyboardInterrupt):
+        return f"{PROG}: interrupted", 130
+    # A bug: one line for the user; the traceback goes to the log and to --debug.
+    return (
+        f"{PROG}: unexpected error: {type(exc).__name__}: {exc} (rerun with --debug)",
+        int(ExitCode.ERROR),
+    )
+
+
+def report(exc: BaseException, *, debug: bool = False) -> int:
+    """Print `describe(exc)`'s line on stderr (the traceback first with `debug`, and into the
+    log for a bug) and return the exit code. A closed stdout (`... | head`) is not a failure."""
+    import sys
+
+    if isinstance(exc, BrokenPipeError):
+        return 0
+    if not isinstance(exc, AppError | KeyboardInterrupt):
+        import logging
+
+        logging.getLogger(__name__).debug("unexpected error", exc_info=exc)
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
+    line, code = describe(exc)
+    try:
+        sys.stderr.write(line + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):  # no stderr left to tell (a closed terminal)
+        pass
+    return code

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from aws_sso_tray import __version__
-from aws_sso_tray.errors import AppError, ConfigError, ExitCode, UsageError
+from aws_sso_tray.errors import AppError, ConfigError, ExitCode, UsageError, report
 
 if TYPE_CHECKING:
     from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
@@ -807,28 +807,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     setup_logging(debug=debug)
     try:
         return handler(args)
-    except AppError as exc:
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        _err(f"{PROG}: error: {exc.message}")
-        return int(exc.exit_code)
-    except KeyboardInterrupt:
-        _err(f"{PROG}: interrupted")
-        return 130
-    except BrokenPipeError:
-        return 0
-    except Exception as exc:  # a bug: one line for the user, the traceback with --debug
-        import logging
-
-        logging.getLogger(__name__).debug("unexpected error", exc_info=True)
-        if debug:
-            import traceback
-
-            traceback.print_exc()
-        _err(f"{PROG}: unexpected error: {type(exc).__name__}: {exc} (rerun with --debug)")
-        return int(ExitCode.ERROR)
+    except (Exception, KeyboardInterrupt) as exc:  # the one error boundary of the CLI
+        return report(exc, debug=debug)
 
 
 def gui_main() -> int:
