@@ -115,9 +115,11 @@ def soak(minutes: float, tray: bool) -> int:
     time.sleep(1.0)
 
     from aws_sso_tray import demo
+    from aws_sso_tray.setup import demo_world
+    from aws_sso_tray.tray import run_tray
 
     holder: dict[str, Any] = {}
-    real_start = demo.start_emulator
+    real_start = demo_world.start_emulator
 
     def start_emulator(port: int = 0) -> Any:
         holder["emulator"] = real_start(port)
@@ -125,7 +127,7 @@ def soak(minutes: float, tray: bool) -> int:
         holder["wall"] = time.time()
         return holder["emulator"]
 
-    demo.start_emulator = start_emulator  # type: ignore[assignment]
+    demo_world.start_emulator = start_emulator  # type: ignore[assignment]
     samples: list[tuple[float, int, int, int]] = []
 
     def watch() -> None:
@@ -174,7 +176,7 @@ def soak(minutes: float, tray: bool) -> int:
     if tray:
         threading.Thread(target=sign_in_from_another_terminal, daemon=True).start()
     lines: list[str] = []
-    rc = demo.run_demo(tray=tray, auto_approve=True, say=lines.append)
+    rc = demo.run_demo(run_tray=run_tray if tray else None, auto_approve=True, say=lines.append)
     time.sleep(0.5)
     for helper in helpers:
         helper.terminate()
@@ -189,10 +191,10 @@ def report(
     lines: list[str],
     rc: int,
 ) -> int:
-    from aws_sso_tray import demo
+    from aws_sso_tray.setup import demo_world
 
-    session_end = demo.SESSION_TTL.total_seconds()
-    lifetime = demo.CREDENTIAL_TTL.total_seconds()
+    session_end = demo_world.SESSION_TTL.total_seconds()
+    lifetime = demo_world.CREDENTIAL_TTL.total_seconds()
     text = monitor_log.read_text(errors="replace")
     # In a Notify call the strings are: app name, icon, summary, body.
     notices: list[tuple[float, str]] = []

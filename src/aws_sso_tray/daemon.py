@@ -1,115 +1,47 @@
 """The headless face of the engine: `aws-sso-tray daemon` and `aws-sso-tray status`.
 
-`run_daemon` runs the same `Engine` the tray runs, without a tray (servers, WSL, tiling window
-managers): logs go to stderr and to a rotating file in the user log folder, notices to the
-desktop when one exists (else to the log), one instance per user (a second raises
-AlreadyRunningError), and SIGTERM / SIGINT end it within a second or two. The main thread only
-waits for a signal; the engine works on its own thread.
+`run_daemon` runs the same engine the tray runs (`api.run_headless`), without a tray (servers,
+WSL, tiling window managers): logs go to stderr and to a rotating file in the user log folder,
+notices to the desktop when one exists (else to the log), one instance per user (a second
+raises AlreadyRunningError), and SIGTERM / SIGINT end it within a second or two.
 
 `status` renders the running engine's published snapshot, or, with no engine running, a snapshot
 built from the files alone (no network call).
 
-Run without the CLI: `python -m aws_sso_tray.daemon [--refresh-before 10m] [--warn-before 15m]
-[--debug]` (the tests do).
+`python -m aws_sso_tray.daemon [ARGS]` is `aws-sso-tray daemon [ARGS]`.
 """
 
 from __future__ import annotations
 
-import argparse
 import json as jsonlib
-import logging
-import signal
 import sys
-import threading
 from datetime import datetime, timedelta
 from pathlib import Path
-from types import FrameType
 
-from aws_sso_tray import clock
-from aws_sso_tray.errors import AppError
-from aws_sso_tray.files import paths
+from aws_sso_tray import api
 from aws_sso_tray.snapshot import Snapshot
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from aws_sso_tray.desktop.notify import Notice
-
-log = logging.getLogger(__name__)
-
-SHUTDOWN_TIMEOUT = 1.5
+    from aws_sso_tray.api import Notice
 
 
 def log_file() -> Path:
-    return paths.log_file()
+    return api.log_file()
 
 
 def run_daemon(
     refresh_before: timedelta | None = None,
     warn_before: timedelta | None = None,
     *,
-    debug: bool = False,
-    setup_logs: bool = True,
     notice: Notice | None = None,
 ) -> int:
     """Run the engine until SIGTERM / SIGINT; returns the exit code (0).
 
-    Raises AlreadyRunningError when a tray or daemon already runs for this user.
-    `setup_logs=False` leaves logging as the caller set it up (the CLI may do it itself).
+    Raises AlreadyRunningError when a tray or daemon already runs for this user. Logging is the
+    caller's (`aws-sso-tray daemon` logs to stderr and the log file).
     """
-    from aws_sso_tray import logs
-    from aws_sso_tray.desktop.notify import Notifier
-    from aws_sso_tray.engine import instance
-    from aws_sso_tray.engine.worker import Engine
-    from aws_sso_tray.files.settings import load_settings
-
-    if setup_logs:
-        logs.setup_logging(debug=debug, log_file=log_file(), stderr_level=None if debug else 20)
-    lock = instance.InstanceLock("daemon")
-    lock.acquire()  # AlreadyRunningError: the caller prints it and exits 13
-    stop = threading.Event()
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("received %s: stopping", signal.Signals(signum).name)
-        stop.set()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
-    notifier: Notifier | None = None
-    engine: Engine | None = None
-    try:
-        settings, _warnings = load_settings()
-        notifier = Notifier(enabled=settings.notifications)
-        notifier.start()
-        if notice is not None:  # e.g. the tray saying why it runs without an icon
-            notifier.send(notice)
-        engine = Engine(notifier=notifier, refresh_before=refresh_before, warn_before=warn_before)
-        notifier.on_action = engine.handle_action
-        engine.start()
-        log.info(
-            "daemon running (pid %d); logs in %s; notifications: %s",
-            _pid(),
-            log_file(),
-            "desktop" if notifier.available else f"log only ({notifier.unavailable_reason})",
-        )
-        # Wake up now and then: on some platforms a signal is only handled between waits.
-        while not stop.wait(1.0):
-            pass
-    finally:
-        if engine is not None and not engine.stop(SHUTDOWN_TIMEOUT):
-            log.warning("the engine did not stop in time (a request is still running)")
-        if notifier is not None:
-            notifier.stop()
-        instance.clear_snapshot()
-        lock.release()
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-        log.info("daemon stopped")
-    return 0
-
-
-def _pid() -> int:
-    import os
-
-    return os.getpid()
+    return api.run_headless(refresh_before, warn_before, notice=notice)
 
 
 # --- status -----------------------------------------------------------------------------------
@@ -117,21 +49,7 @@ def _pid() -> int:
 
 def current_snapshot() -> tuple[Snapshot, bool]:
     """The running engine's snapshot (True), or one built from the files alone (False)."""
-    from aws_sso_tray.engine import instance
-
-    if instance.engine_running():
-        published = instance.read_snapshot()
-        if published is not None:
-            return published, True
-    return offline_snapshot(), False
-
-
-def offline_snapshot() -> Snapshot:
-    """What the files say, without an engine and without any network call."""
-    from aws_sso_tray.engine.worker import Engine
-
-    engine = Engine(publish_file=False, watch_interval=0)
-    return engine.offline_snapshot()
+    return api.running_snapshot()
 
 
 def status(json: bool = False) -> str:
@@ -140,14 +58,14 @@ def status(json: bool = False) -> str:
     if json:
         data = {"engine_running": running, **snapshot.to_dict()}
         return jsonlib.dumps(data, indent=2) + "\n"
-    return render(snapshot, running, clock.now())
+    return render(snapshot, running, api.now())
 
 
 def _when(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "-"
     local = moment.astimezone().strftime("%H:%M")
-    left = clock.format_remaining(moment - now)
+    left = api.format_remaining(moment - now)
     return f"{local} ({left})" if left != "expired" else f"{local} (expired)"
 
 
@@ -212,29 +130,11 @@ def _table(rows: list[tuple[str, ...]]) -> list[str]:
 # --- python -m aws_sso_tray.daemon ------------------------------------------------------------
 
 
-def _duration(text: str) -> timedelta:
-    try:
-        return clock.parse_duration(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m aws_sso_tray.daemon")
-    parser.add_argument("--refresh-before", type=_duration, metavar="DURATION")
-    parser.add_argument("--warn-before", type=_duration, metavar="DURATION")
-    parser.add_argument("--debug", action="store_true")
-    parser.add_argument("--status", action="store_true", help="print the status and exit")
-    parser.add_argument("--json", action="store_true")
-    args = parser.parse_args(argv)
-    try:
-        if args.status:
-            sys.stdout.write(status(json=args.json))
-            return 0
-        return run_daemon(args.refresh_before, args.warn_before, debug=args.debug)
-    except AppError as exc:
-        sys.stderr.write(f"aws-sso-tray: error: {exc.message}\n")
-        return int(exc.exit_code)
+    """`aws-sso-tray daemon ARGS`: the CLI's flags, logging and error boundary."""
+    from aws_sso_tray.cli.main import main as cli_main
+
+    return cli_main(["daemon", *(sys.argv[1:] if argv is None else argv)])
 
 
 if __name__ == "__main__":

@@ -1,364 +1,89 @@
 """`aws-sso-tray demo`: the whole product against the bundled emulator, with no AWS account.
 
-The demo builds a separate world in the user's state folder (`<state>/demo`): its own AWS config
-with an `[sso-session demo]` and three profiles, its own credentials file, token caches, settings
-and logs. `AWS_SSO_TRAY_HOME` points every module there and `AWS_ENDPOINT_URL_SSO` /
-`AWS_ENDPOINT_URL_SSO_OIDC` point every AWS call at the emulator on 127.0.0.1, so the user's real
-~/.aws, settings, log and running tray are never touched. The browser the login opens is the
+The demo runs in a separate world in the user's state folder (`<state>/demo`, built by
+`setup/demo_world.py` through `api.start_demo`): its own AWS config, credentials file, token
+caches, settings and logs, and every AWS call goes to the emulator on 127.0.0.1, so the user's
+real ~/.aws, settings, log and running tray are never touched. The browser the login opens is the
 user's own, with their real HOME: it shows the emulator's sign-in page, where they press Allow.
 
-One demo per world: `demo.lock` in the world's folder (an OS lock, gone when the process dies)
-keeps a second `demo` from wiping the files of a running one (AlreadyRunningError, exit 13).
-The running demo records its emulator's URL there too, so `aws-sso-tray demo --env` can print the
-variables that put another terminal into the same world (`eval "$(aws-sso-tray demo --env)"`).
+One demo per world (a second raises AlreadyRunningError, exit 13); `aws-sso-tray demo --env`
+prints the variables that put another terminal into the running demo's world
+(`eval "$(aws-sso-tray demo --env)"`).
 
-The terminal shows what a person follows (where the files are, sign-in, refreshes); the
-emulator's request log (every polled CreateToken while the browser page waits) goes only to the
-demo's log file.
-
-Lifetimes are short so that everything happens within minutes: role credentials live
-`CREDENTIAL_TTL` (refreshed `REFRESH_BEFORE` ahead), and the SSO session ends after
-`SESSION_TTL`, so the "session ends soon" warning shows `WARN_BEFORE` ahead of it and then the
-session expires, which brings the login back.
+This face only says what is happening: the terminal shows what a person follows (where the files
+are, sign-in, refreshes); the emulator's request log goes only to the demo's log file.
 """
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import os
 import shlex
-import shutil
 import sys
-import threading
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import timedelta
-from pathlib import Path
 from typing import TYPE_CHECKING
 
-from aws_sso_tray.errors import AlreadyRunningError, ConfigError
-from aws_sso_tray.files import paths
-from aws_sso_tray.files.atomicfile import ensure_private_folder, file_lock, read_text, write_atomic
+from aws_sso_tray import api
+from aws_sso_tray.errors import NoTrayError
 
 if TYPE_CHECKING:
-    from filelock import BaseFileLock
+    from aws_sso_tray.api import DemoWorld, LoginPrompt
 
-    from aws_sso_tray.emulator import Emulator
-
-SESSION_NAME = "demo"
-START_URL = "https://demo-corp.awsapps.com/start"
-SSO_REGION = "us-east-1"
-CREDENTIAL_TTL = timedelta(minutes=2)
-REFRESH_BEFORE = timedelta(seconds=30)
-SESSION_TTL = timedelta(minutes=20)
-WARN_BEFORE = timedelta(minutes=15)
-KEPT_FRESH = ("dev-readonly", "demo-dev")  # profile, credentials-file section
-LOCK_NAME = "demo.lock"  # in the world's folder; survives the wipe of a new run
-PID_NAME = "demo.pid"
-URL_NAME = "emulator-url"  # the running demo's emulator, for `demo --env`
-EMULATOR_LOGGER = "aws_sso_tray.emulator"
-# Variables that would send another terminal's AWS calls elsewhere than the demo's world.
-_CLEARED = (
-    "AWS_PROFILE",
-    "AWS_DEFAULT_PROFILE",
-    "AWS_ACCESS_KEY_ID",
-    "AWS_SECRET_ACCESS_KEY",
-    "AWS_SESSION_TOKEN",
-    "AWS_ENDPOINT_URL",
-)
-
-_CONFIG = f"""\
-# The AWS config of the aws-sso-tray demo. Every profile signs in through the local
-# Identity Center emulator that `aws-sso-tray demo` runs on 127.0.0.1.
-[sso-session {SESSION_NAME}]
-sso_start_url = {START_URL}
-sso_region = {SSO_REGION}
-sso_registration_scopes = sso:account:access
-
-[profile dev-readonly]
-sso_session = {SESSION_NAME}
-sso_account_id = 111111111111
-sso_role_name = ReadOnly
-region = eu-west-1
-
-[profile dev-admin]
-sso_session = {SESSION_NAME}
-sso_account_id = 111111111111
-sso_role_name = Admin
-region = eu-west-1
-
-[profile prod-readonly]
-sso_session = {SESSION_NAME}
-sso_account_id = 222222222222
-sso_role_name = ReadOnly
-region = us-east-1
-"""
-
-_CREDENTIALS = """\
-# The demo's credentials file. aws-sso-tray changes only its four keys in the sections it
-# keeps fresh; this comment and the section below stay exactly as they are.
-[static-example]
-region = eu-central-1
-"""
+Say = Callable[[str], None]
 
 
-@dataclass(frozen=True)
-class DemoWorld:
-    root: Path
-    config_file: Path
-    credentials_file: Path
-    log_file: Path
-
-
-def demo_root() -> Path:
-    """`<state>/demo` in the user's real state folder, also from a terminal that `demo --env` put
-    into the demo's world (AWS_SSO_TRAY_HOME set): that finds the running demo, not a new world
-    inside it."""
-    return paths.user_state_dir() / "demo"
-
-
-def point_at_world(root: Path, emulator_url: str) -> dict[str, str]:
-    """Point this process at the world in `root` and the emulator; returns the variables set.
-
-    The variables of `_CLEARED` are removed: a real profile or key in the environment would
-    otherwise win over the demo's files.
-    """
-    for variable in (*_CLEARED, "AWS_CONFIG_FILE", "AWS_SHARED_CREDENTIALS_FILE"):
-        os.environ.pop(variable, None)
-    os.environ[paths.HOME_VARIABLE] = str(root)
-    values = {
-        paths.HOME_VARIABLE: str(root),
-        "AWS_CONFIG_FILE": str(paths.aws_config_file()),
-        "AWS_SHARED_CREDENTIALS_FILE": str(paths.aws_credentials_file()),
-        "AWS_ENDPOINT_URL_SSO": emulator_url,
-        "AWS_ENDPOINT_URL_SSO_OIDC": emulator_url,
-        "AWS_EC2_METADATA_DISABLED": "true",
-    }
-    os.environ.update(values)
-    return values
-
-
-def _wipe(root: Path) -> None:
-    """Remove everything of an earlier run but the lock (held by this process)."""
-    for child in root.iterdir():
-        if child.name == LOCK_NAME:
-            continue
-        if child.is_dir() and not child.is_symlink():
-            shutil.rmtree(child)
-        else:
-            child.unlink()
-
-
-def prepare_world(root: Path, emulator_url: str, *, device_code: bool = False) -> DemoWorld:
-    """Create the demo's files afresh and point this process at them and at the emulator.
-
-    Call it holding the demo lock (`DemoLock`): it deletes the files of an earlier run.
-    """
-    ensure_private_folder(root)  # 0700 up from the first missing folder, whatever the umask
-    _wipe(root)  # the emulator forgets everything between runs: so do we
-    point_at_world(root, emulator_url)
-
-    from aws_sso_tray.files.settings import Settings, save_settings
-
-    write_atomic(paths.aws_config_file(), _CONFIG.encode())
-    write_atomic(paths.aws_credentials_file(), _CREDENTIALS.encode())
-    profile, section = KEPT_FRESH
-    settings = (
-        Settings()
-        .replace(
-            refresh_before=REFRESH_BEFORE, warn_before=WARN_BEFORE, min_remaining=REFRESH_BEFORE
-        )
-        .with_auto_sync(profile, section)
-        .with_session_duration(SESSION_NAME, SESSION_TTL)
-    )
-    if device_code:  # --auto-approve: the emulator can press Allow on device codes only
-        settings = settings.replace(login_flow="device")
-    save_settings(settings)
-    return DemoWorld(root, paths.aws_config_file(), paths.aws_credentials_file(), paths.log_file())
-
-
-class DemoLock:
-    """One running demo per world folder: `acquire()` or AlreadyRunningError (exit 13)."""
-
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self._lock: BaseFileLock = file_lock(root / LOCK_NAME)  # makes `root` 0700, checked
-
-    def acquire(self) -> None:
-        from filelock import Timeout
-
-        try:
-            self._lock.acquire(timeout=0)
-        except Timeout:
-            pid = _read(self.root / PID_NAME)
-            which = f" (pid {pid})" if pid else ""
-            raise AlreadyRunningError(
-                f"a demo is already running{which} in {self.root}: use it from this terminal "
-                f'with `eval "$({_program()} demo --env)"`, or stop it first'
-            ) from None
-
-    def release(self) -> None:
-        if self._lock.is_locked:
-            for name in (PID_NAME, URL_NAME):
-                with contextlib.suppress(OSError):
-                    (self.root / name).unlink()
-            self._lock.release()
-
-
-def demo_running(root: Path) -> bool:
-    from filelock import Timeout
-
-    path = root / LOCK_NAME
-    if not os.path.lexists(path):
-        return False
-    probe = file_lock(path)  # a checked folder, and no symlink followed (older filelocks do)
-    try:
-        probe.acquire(timeout=0)
-    except Timeout:
-        return True
-    probe.release()
-    return False
-
-
-def env_lines(root: Path | None = None) -> str:
+def env_lines() -> str:
     """Shell lines that put a terminal into the running demo's world (`demo --env`)."""
-    root = demo_root() if root is None else root
-    # Read before point_at_world: until then the demo folder is in our private state folder,
-    # so these reads check it and follow no symlink (see `_read`).
-    url = _read(root / URL_NAME)
-    pid = _read(root / PID_NAME)
-    if not demo_running(root) or not url:
-        raise ConfigError(
-            f"no demo is running in {root}: start `{_program()} demo` in another terminal first"
-        )
-    values = point_at_world(root, url)
+    env = api.running_demo_env()
+    pid = f" (pid {env.pid})" if env.pid else ""
     lines = [
-        f"# the aws-sso-tray demo's world{f' (pid {pid})' if pid else ''}: "
-        "every AWS call of this shell goes to its emulator",
-        "unset " + " ".join(_CLEARED),
-        *(f"export {name}={shlex.quote(value)}" for name, value in values.items()),
+        f"# the aws-sso-tray demo's world{pid}: every AWS call of this shell goes to its emulator",
+        "unset " + " ".join(env.cleared),
+        *(f"export {name}={shlex.quote(value)}" for name, value in env.values.items()),
     ]
-    folder = _program_folder()
-    if folder is not None:  # started by path (a venv's bin): make `aws-sso-tray` work here too
-        lines.append(f'export PATH={shlex.quote(str(folder))}:"$PATH"')
+    if env.program_folder is not None:  # started by path (a venv's bin): make it work here too
+        lines.append(f'export PATH={shlex.quote(str(env.program_folder))}:"$PATH"')
     return "\n".join(lines) + "\n"
-
-
-def _read(path: Path) -> str | None:
-    """A private file of the demo folder (its pid, its emulator's URL), None when unreadable.
-
-    UnsafeFolderError when the folder is open to other users: `demo --env` turns the URL into
-    lines the user evals, so nobody else may have written it."""
-    try:
-        return (read_text(path) or "").strip() or None
-    except OSError:
-        return None  # also a symlink in its place: never followed
-
-
-def _program() -> str:
-    """How to run this program again from another terminal."""
-    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
-    if argv0 is not None and argv0.name == "aws-sso-tray":
-        on_path = shutil.which("aws-sso-tray")
-        if on_path and Path(on_path).resolve() == argv0.resolve():
-            return "aws-sso-tray"
-        return shlex.quote(str(argv0.absolute()))
-    return f"{shlex.quote(sys.executable)} -m aws_sso_tray"
-
-
-def _program_folder() -> Path | None:
-    """The folder of the `aws-sso-tray` being run when that command is not found on PATH."""
-    argv0 = Path(sys.argv[0]) if sys.argv and sys.argv[0] else None
-    if argv0 is None or argv0.name != "aws-sso-tray":
-        return None
-    on_path = shutil.which("aws-sso-tray")
-    if on_path and Path(on_path).resolve() == argv0.resolve():
-        return None
-    return argv0.absolute().parent
-
-
-def start_emulator(port: int = 0) -> Emulator:
-    from aws_sso_tray.emulator import Emulator, EmulatorConfig
-
-    emulator = Emulator(
-        EmulatorConfig(
-            credential_ttl=CREDENTIAL_TTL.total_seconds(),
-            access_token_ttl=SESSION_TTL.total_seconds(),
-            session_ttl=SESSION_TTL.total_seconds(),
-        )
-    )
-    emulator.start(port)
-    return emulator
 
 
 def run_demo(
     *,
-    tray: bool = True,
+    run_tray: Callable[[], int] | None = None,
     auto_approve: bool = False,
     port: int = 0,
     debug: bool = False,
-    say: Callable[[str], None] | None = None,
+    say: Say | None = None,
 ) -> int:
     """Run the demo until Quit, Ctrl-C or SIGTERM; returns the exit code.
 
+    `run_tray` runs the tray face (the CLI passes `tray.run_tray`); None runs the demo headless.
     Raises AlreadyRunningError when a demo already runs in the same world folder.
     """
     say = say or (lambda text: print(text, file=sys.stderr, flush=True))
-    root = demo_root()
-    lock = DemoLock(root)
-    lock.acquire()
-    stop = threading.Event()
-    emulator: Emulator | None = None
-    try:
-        emulator = start_emulator(port)
-        world = prepare_world(root, emulator.url, device_code=auto_approve)
-        _log_to_world(debug)
-        write_atomic(root / PID_NAME, f"{os.getpid()}\n".encode(), mode=0o600)
-        write_atomic(root / URL_NAME, f"{emulator.url}\n".encode(), mode=0o600)
-        profile, section = KEPT_FRESH
-        program = _program()
-        say(
-            "aws-sso-tray demo: a local IAM Identity Center runs at "
-            f"{emulator.url} (no AWS account involved).\n"
-            f"  AWS config:        {world.config_file}\n"
-            f"  credentials file:  {world.credentials_file}\n"
-            f"  log:               {world.log_file}\n"
-            f"Profile {profile} is kept fresh in [{section}]: role credentials live "
-            f"{_minutes(CREDENTIAL_TTL)} and are rewritten {_minutes(REFRESH_BEFORE)} before "
-            f"they expire; the SSO session lasts {_minutes(SESSION_TTL)}.\n"
-            f"Watch it change: watch -n 5 cat {world.credentials_file}\n"
-            f'Another terminal in the demo\'s world: eval "$({program} demo --env)"\n'
-            f"  then e.g. aws-sso-tray status, aws-sso-tray export --profile {profile}"
-        )
+    with api.start_demo(port=port, device_code=auto_approve, debug=debug) as demo:
+        world = demo.world
+        say(_welcome(world))
         if auto_approve:
-            _approve_in_background(emulator, stop)
-        if tray:
-            return _run_tray(auto_approve, say)
+            demo.approve_in_background()
+        if run_tray is not None:
+            return _run_tray(run_tray, world, auto_approve, say)
         return _run_headless(auto_approve, say)
-    finally:
-        stop.set()
-        if emulator is not None:
-            emulator.stop()
-        lock.release()
 
 
-class _NotTheEmulator(logging.Filter):
-    """Keeps the emulator's request log (a line per polled CreateToken) off the terminal."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return not record.name.startswith(EMULATOR_LOGGER)
-
-
-def _log_to_world(debug: bool) -> None:
-    """Everything to the demo's own log file; the terminal gets what a person follows."""
-    from aws_sso_tray.logs import setup_logging
-
-    stderr_level = logging.DEBUG if debug else logging.INFO
-    setup_logging(debug=debug, log_file=paths.log_file(), stderr_level=stderr_level)
-    for handler in logging.getLogger().handlers:
-        if type(handler) is logging.StreamHandler and not debug:
-            handler.addFilter(_NotTheEmulator())
+def _welcome(world: DemoWorld) -> str:
+    return (
+        "aws-sso-tray demo: a local IAM Identity Center runs at "
+        f"{world.emulator_url} (no AWS account involved).\n"
+        f"  AWS config:        {world.config_file}\n"
+        f"  credentials file:  {world.credentials_file}\n"
+        f"  log:               {world.log_file}\n"
+        f"Profile {world.profile} is kept fresh in [{world.section}]: role credentials live "
+        f"{_minutes(world.credential_ttl)} and are rewritten {_minutes(world.refresh_before)} "
+        f"before they expire; the SSO session lasts {_minutes(world.session_ttl)}.\n"
+        f"Watch it change: watch -n 5 cat {world.credentials_file}\n"
+        f'Another terminal in the demo\'s world: eval "$({api.demo_program()} demo --env)"\n'
+        f"  then e.g. aws-sso-tray status, aws-sso-tray export --profile {world.profile}"
+    )
 
 
 def _minutes(delta: timedelta) -> str:
@@ -366,12 +91,9 @@ def _minutes(delta: timedelta) -> str:
     return f"{seconds // 60} min" if seconds % 60 == 0 else f"{seconds} s"
 
 
-def _run_tray(auto_approve: bool, say: Callable[[str], None]) -> int:
-    from aws_sso_tray.errors import NoTrayError
-    from aws_sso_tray.tray import run_tray
-
+def _run_tray(run_tray: Callable[[], int], world: DemoWorld, auto_approve: bool, say: Say) -> int:
     say(
-        f"{KEPT_FRESH[0]} is kept fresh, so the sign-in page opens in your browser by itself: "
+        f"{world.profile} is kept fresh, so the sign-in page opens in your browser by itself: "
         "press Allow there. A left or right click on the tray icon opens its menu (each "
         "profile's state; click a profile to sign in again)."
     )
@@ -382,25 +104,9 @@ def _run_tray(auto_approve: bool, say: Callable[[str], None]) -> int:
         return _run_headless(auto_approve, say)
 
 
-def _run_headless(auto_approve: bool, say: Callable[[str], None]) -> int:
-    from aws_sso_tray.aws import profiles
-    from aws_sso_tray.daemon import run_daemon
-    from aws_sso_tray.login import flows
-
-    session = profiles.get_session(SESSION_NAME)
-
-    def on_prompt(prompt: flows.LoginPrompt) -> None:
-        if auto_approve:
-            say("Signing in (--auto-approve presses Allow for you)...")
-        elif prompt.browser_error:
-            say(
-                f"Could not open a browser ({prompt.browser_error}). "
-                f"Open this page and press Allow to sign in: {prompt.url}"
-            )
-        elif prompt.opening_browser:
-            say(f"Press Allow in the browser page that opened: {prompt.url}")
-        else:
-            say(f"Open this page and press Allow to sign in: {prompt.url}")
+def _run_headless(auto_approve: bool, say: Say) -> int:
+    def on_prompt(prompt: LoginPrompt) -> None:
+        say(_prompt_line(prompt, auto_approve))
 
     # $BROWSER is the user's word (a VS Code or Codespaces helper works with no DISPLAY).
     browser = bool(
@@ -408,25 +114,24 @@ def _run_headless(auto_approve: bool, say: Callable[[str], None]) -> int:
         or os.environ.get("WAYLAND_DISPLAY")
         or os.environ.get("BROWSER", "").strip()
     )
-    token = flows.login(
-        session,
-        on_prompt=on_prompt,
-        open_browser=browser and not auto_approve,
-        flow="device" if auto_approve else "auto",  # the emulator approves device codes
+    expires_at = api.demo_sign_in(
+        on_prompt, open_browser=browser and not auto_approve, device_code=auto_approve
     )
     say(
-        f"Signed in until {token.expires_at.astimezone():%H:%M:%S}. Keeping credentials fresh; "
+        f"Signed in until {expires_at.astimezone():%H:%M:%S}. Keeping credentials fresh; "
         "Ctrl-C stops the demo."
     )
-    return run_daemon(setup_logs=False)
+    return api.run_headless()
 
 
-def _approve_in_background(emulator: Emulator, stop: threading.Event) -> None:
-    """Press Allow on every device-code login the emulator sees (no browser needed)."""
-
-    def approve() -> None:
-        while not stop.wait(0.2):
-            for code in emulator.pending_user_codes():
-                emulator.approve_device(code)
-
-    threading.Thread(target=approve, name="demo-approve", daemon=True).start()
+def _prompt_line(prompt: LoginPrompt, auto_approve: bool) -> str:
+    if auto_approve:
+        return "Signing in (--auto-approve presses Allow for you)..."
+    if prompt.browser_error:
+        return (
+            f"Could not open a browser ({prompt.browser_error}). "
+            f"Open this page and press Allow to sign in: {prompt.url}"
+        )
+    if prompt.opening_browser:
+        return f"Press Allow in the browser page that opened: {prompt.url}"
+    return f"Open this page and press Allow to sign in: {prompt.url}"

@@ -526,7 +526,7 @@ def cmd_daemon(args: argparse.Namespace) -> int:
     from aws_sso_tray.daemon import run_daemon
 
     _log_to_file(args)
-    return run_daemon(args.refresh_before, args.warn_before, setup_logs=False)
+    return run_daemon(args.refresh_before, args.warn_before)
 
 
 def cmd_status(args: argparse.Namespace) -> int:
@@ -543,8 +543,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
         _print(demo.env_lines())
         return 0
     # The demo sets up its logging itself, once its world (and log folder) exists.
+    from aws_sso_tray.tray import run_tray
+
     return demo.run_demo(
-        tray=not args.no_tray,
+        run_tray=None if args.no_tray else run_tray,
         auto_approve=args.auto_approve,
         port=args.port,
         debug=bool(args.debug),

@@ -1,23 +1,14 @@
-"""`python -m aws_sso_tray.tray [--autostart] [--debug]`: the tray without the CLI around it."""
+"""`python -m aws_sso_tray.tray [ARGS]` is `aws-sso-tray tray [ARGS]` (the desktop tests run it)."""
 
 from __future__ import annotations
 
 import sys
 
-from aws_sso_tray.errors import AppError
-
 
 def main(argv: list[str]) -> int:
-    from aws_sso_tray.files import paths
-    from aws_sso_tray.logs import setup_logging
-    from aws_sso_tray.tray import run_tray
+    from aws_sso_tray.cli.main import main as cli_main
 
-    setup_logging(debug="--debug" in argv, log_file=paths.log_file())
-    try:
-        return run_tray(autostart="--autostart" in argv)
-    except AppError as exc:
-        print(f"aws-sso-tray: {exc.message}", file=sys.stderr)
-        return int(exc.exit_code)
+    return cli_main(["tray", *argv])
 
 
 if __name__ == "__main__":
