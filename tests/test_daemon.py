@@ -1,4 +1,5 @@
-"""The headless daemon as a real subprocess against the emulator, and `status`.
+"""`aws-sso-tray daemon` as a real subprocess (the installed console script) against the
+emulator, and `status`.
 
 Slow tests use 25 s credentials so the daemon rewrites the section several times while a reader
 checks that every read of the credentials file parses and holds a complete section.
@@ -43,16 +44,32 @@ def logged_in(emulator: Any, aws_config: Any) -> Any:
     return emulator
 
 
+# The console script the venv installed: the daemon as users run it.
+PROGRAM = str(Path(sys.executable).parent / "aws-sso-tray")
+
+
 def start_daemon(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[str]:
+    """`aws-sso-tray daemon ARGS` in a subprocess (no D-Bus: notices go to the log)."""
     full = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
     full.update(env or {})
     return subprocess.Popen(
-        [sys.executable, "-m", "aws_sso_tray.daemon", *args],
+        [PROGRAM, "daemon", *args],
         env=full,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+def stop_daemon(proc: subprocess.Popen[str], timeout: float = 30) -> str:
+    """SIGTERM, then its stderr; killed if it does not end within `timeout`."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        # SIGTERM sets the stop event the worker waits on: far inside its 60 s longest wait.
+        _out, err = proc.communicate(timeout=timeout)
+    finally:
+        proc.kill()
+    return err
 
 
 def section_key(name: str = "dev") -> str | None:
@@ -79,10 +96,75 @@ def test_status_without_an_engine_reads_files_only(logged_in: Any) -> None:
 def test_second_instance_is_refused_in_process(logged_in: Any) -> None:
     with instance.InstanceLock():
         with pytest.raises(AlreadyRunningError) as info:
-            daemon.run_daemon(setup_logs=False)
+            daemon.run_daemon()
         assert str(os.getpid()) in info.value.message
         assert instance.engine_running()
     assert not instance.engine_running()
+
+
+class CredentialsReader:
+    """Reads the credentials file on its own thread as `aws` commands would, as fast as it can:
+    every key it read in `reads`, every unparsable or incomplete read in `problems`."""
+
+    def __init__(self) -> None:
+        self.reads: list[str] = []
+        self.problems: list[str] = []
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        from botocore.configloader import raw_config_parse
+
+        path = paths.aws_credentials_file()
+        while not self.done.is_set():
+            if path.exists():
+                try:
+                    section = raw_config_parse(str(path)).get("dev")
+                except Exception as exc:
+                    self.problems.append(f"parse: {exc}")
+                    continue
+                if section is None or not all(section.get(k) for k in KEYS):
+                    self.problems.append(f"incomplete: {sorted(section or {})}")
+                else:
+                    self.reads.append(section["aws_access_key_id"])
+            time.sleep(0.01)
+
+
+def _check_status_and_second_instance() -> None:
+    """While the daemon runs: `status` says so, and a second daemon is refused (exit 13)."""
+    status = subprocess.run(
+        [PROGRAM, "status", "--json"], capture_output=True, text=True, check=True, timeout=30
+    )
+    assert json.loads(status.stdout)["engine_running"] is True
+
+    second = start_daemon()
+    _out, err = second.communicate(timeout=30)
+    assert second.returncode == ExitCode.ALREADY_RUNNING, err
+    assert "already running" in err
+
+
+def _check_refreshes_through_faults(emu: Any, reader: CredentialsReader) -> None:
+    first = section_key()
+    wait_for(lambda: section_key() != first, "a refresh", timeout=30)
+    emu.inject_fault("GetRoleCredentials", "5xx", count=6)  # two failed rounds
+    emu.inject_fault("CreateToken", "drop", count=1)
+    second_key = section_key()
+    wait_for(lambda: section_key() != second_key, "a refresh after the faults", timeout=90)
+    assert emu.count("GetRoleCredentials") >= 3
+    # The reader polls on its own thread: on a busy machine it may not have read the last
+    # rewrite yet when the test sees it.
+    last = section_key()
+    wait_for(lambda: last in reader.reads, "the reader to read the last rewrite", timeout=30)
+
+
+def _check_no_secret_leaked(emu: Any, err: str) -> None:
+    assert "Traceback" not in err
+    for secret in emu.issued_secrets():
+        assert secret not in err
+    log_text = daemon.log_file().read_text()
+    assert "refreshed dev" in log_text
+    for secret in emu.issued_secrets():
+        assert secret not in log_text
 
 
 @pytest.mark.slow
@@ -92,75 +174,20 @@ def test_daemon_keeps_the_section_fresh_survives_faults_and_stops_on_sigterm(
     emu = logged_in
     emu.config.credential_ttl = 25
     proc = start_daemon("--refresh-before", "10s", "--debug")
-    reads: list[str] = []
-    problems: list[str] = []
-    done = threading.Event()
-
-    def reader() -> None:  # reads the file as `aws` commands would, as fast as it can
-        from botocore.configloader import raw_config_parse
-
-        path = paths.aws_credentials_file()
-        while not done.is_set():
-            if path.exists():
-                try:
-                    section = raw_config_parse(str(path)).get("dev")
-                except Exception as exc:
-                    problems.append(f"parse: {exc}")
-                    continue
-                if section is None or not all(section.get(k) for k in KEYS):
-                    problems.append(f"incomplete: {sorted(section or {})}")
-                else:
-                    reads.append(section["aws_access_key_id"])
-            time.sleep(0.01)
-
-    thread = threading.Thread(target=reader, daemon=True)
-    thread.start()
+    reader = CredentialsReader()
+    reader.thread.start()
     try:
         wait_for(lambda: section_key() is not None, "the first write")
         wait_for(instance.engine_running, "the engine lock")
-        status = subprocess.run(
-            [sys.executable, "-m", "aws_sso_tray.daemon", "--status", "--json"],
-            capture_output=True,
-            text=True,
-            check=True,
-            timeout=30,
-        )
-        assert json.loads(status.stdout)["engine_running"] is True
-
-        second = start_daemon()
-        _out, err = second.communicate(timeout=30)
-        assert second.returncode == ExitCode.ALREADY_RUNNING, err
-        assert "already running" in err
-
-        first = section_key()
-        wait_for(lambda: section_key() != first, "a refresh", timeout=30)
-        emu.inject_fault("GetRoleCredentials", "5xx", count=6)  # two failed rounds
-        emu.inject_fault("CreateToken", "drop", count=1)
-        second_key = section_key()
-        wait_for(lambda: section_key() != second_key, "a refresh after the faults", timeout=90)
-        assert emu.count("GetRoleCredentials") >= 3
-        # The reader polls on its own thread: on a busy machine it may not have read the last
-        # rewrite yet when the test sees it.
-        last = section_key()
-        wait_for(lambda: last in reads, "the reader to read the last rewrite", timeout=30)
+        _check_status_and_second_instance()
+        _check_refreshes_through_faults(emu, reader)
     finally:
-        done.set()
-        proc.send_signal(signal.SIGTERM)
-        try:
-            # SIGTERM sets the stop event the worker waits on: far inside its 60 s longest wait.
-            _out, err = proc.communicate(timeout=30)
-        finally:
-            proc.kill()
+        reader.done.set()
+        err = stop_daemon(proc)
     assert proc.returncode == 0, err
-    assert not problems, problems[:5]
-    assert len(set(reads)) >= 3  # several rewrites observed, each complete
-    assert "Traceback" not in err
-    for secret in emu.issued_secrets():
-        assert secret not in err
-    log_text = daemon.log_file().read_text()
-    assert "refreshed dev" in log_text
-    for secret in emu.issued_secrets():
-        assert secret not in log_text
+    assert not reader.problems, reader.problems[:5]
+    assert len(set(reader.reads)) >= 3  # several rewrites observed, each complete
+    _check_no_secret_leaked(emu, err)
     assert not instance.engine_running()
 
 
@@ -296,10 +323,6 @@ def test_logout_from_another_process_is_respected_by_the_running_daemon(
         assert history.signed_out_at(SESSION.cache_key) is None
         assert not calls.exists()
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _out, err = proc.communicate(timeout=10)
-        finally:
-            proc.kill()
+        err = stop_daemon(proc, timeout=10)
     assert proc.returncode == 0, err
     assert "Traceback" not in err

@@ -307,13 +307,13 @@ def test_demo_env_reads_nothing_from_a_demo_folder_others_can_write_to(
 ) -> None:
     # `demo --env` turns what the demo folder says into `export AWS_ENDPOINT_URL_SSO=...` lines
     # the user evals: whoever could write there could send that shell's AWS calls anywhere.
-    from aws_sso_tray import demo
+    from aws_sso_tray.setup import demo_world
 
-    root = demo.demo_root()
-    lock = demo.DemoLock(root)  # a running demo, as far as `demo --env` can tell
+    root = demo_world.demo_root()
+    lock = demo_world.DemoLock(root)  # a running demo, as far as `demo --env` can tell
     lock.acquire()
     try:
-        (root / demo.URL_NAME).write_text("http://attacker.example\n")
+        (root / demo_world.URL_NAME).write_text("http://attacker.example\n")
         root.chmod(0o777)
         result = cli("demo", "--env")
         assert result.returncode == 6, result.stdout + result.stderr
@@ -328,15 +328,15 @@ def test_demo_env_reads_nothing_from_a_demo_folder_others_can_write_to(
 
 
 def test_demo_env_does_not_follow_a_symlink_in_place_of_the_url_file(home: Path, cli: Any) -> None:
-    from aws_sso_tray import demo
+    from aws_sso_tray.setup import demo_world
 
-    root = demo.demo_root()
-    lock = demo.DemoLock(root)
+    root = demo_world.demo_root()
+    lock = demo_world.DemoLock(root)
     lock.acquire()
     try:
         elsewhere = home / "elsewhere"
         elsewhere.write_text("http://attacker.example\n")
-        (root / demo.URL_NAME).symlink_to(elsewhere)
+        (root / demo_world.URL_NAME).symlink_to(elsewhere)
         result = cli("demo", "--env")
         assert "attacker.example" not in result.stdout
         assert result.returncode == 3, result.stdout + result.stderr
