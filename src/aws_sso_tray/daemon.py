@@ -47,14 +47,9 @@ def run_daemon(
 # --- status -----------------------------------------------------------------------------------
 
 
-def current_snapshot() -> tuple[Snapshot, bool]:
-    """The running engine's snapshot (True), or one built from the files alone (False)."""
-    return api.running_snapshot()
-
-
 def status(json: bool = False) -> str:
     """`aws-sso-tray status [--json]`: every profile's state, as text or JSON."""
-    snapshot, running = current_snapshot()
+    snapshot, running = api.running_snapshot()
     if json:
         data = {"engine_running": running, **snapshot.to_dict()}
         return jsonlib.dumps(data, indent=2) + "\n"
