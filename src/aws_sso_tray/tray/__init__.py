@@ -27,13 +27,10 @@ def run_tray(*, autostart: bool = False) -> int:
     prompt, so it waits for the panel, then runs headless and says so in a notification.
     Raises AlreadyRunningError when another tray or daemon holds the engine lock.
     """
-    from aws_sso_tray.desktop.notify import Notice, Notifier
-    from aws_sso_tray.engine.instance import InstanceLock
-    from aws_sso_tray.engine.worker import Engine
-    from aws_sso_tray.files.settings import load_settings
+    from aws_sso_tray import api
     from aws_sso_tray.tray.backend import choose_backend, import_pystray
 
-    loaded, warnings = load_settings()
+    loaded, warnings = api.load_settings()
     for warning in warnings:
         log.warning("%s", warning)
     try:
@@ -43,20 +40,19 @@ def run_tray(*, autostart: bool = False) -> int:
         if not autostart:
             raise
         log.warning("tray: %s", exc.message)
-        notice = Notice(
-            key="no-tray",
-            title="aws-sso-tray runs without a tray icon",
-            message=f"{exc.message}. Profiles are still kept fresh in the background.",
+        notice = api.notice(
+            "no-tray",
+            "aws-sso-tray runs without a tray icon",
+            f"{exc.message}. Profiles are still kept fresh in the background.",
         )
         from aws_sso_tray.daemon import run_daemon
 
         return run_daemon(setup_logs=False, notice=notice)
 
-    with InstanceLock("the tray"):
+    with api.instance_lock("the tray"):
         # No icon on notices: one image for all would put a green check on "session expired".
-        notifier = Notifier(enabled=loaded.notifications)
-        notifier.start()
-        engine = Engine(notifier=notifier)
+        notifier = api.start_notifier(enabled=loaded.notifications)
+        engine = api.new_engine(notifier)
         from aws_sso_tray.tray.app import TrayApp
 
         app = TrayApp(engine, pystray, backend, notifier=notifier)
