@@ -8,7 +8,7 @@ a short-lived daemon thread: the UI thread never waits for the network, a file l
 browser. Quit and SIGTERM: `stop.set()` -> `icon.stop()` -> (after the loop returns)
 `engine.stop()` -> `notifier.stop()`, all within a couple of seconds.
 
-First run (no SSO profiles): "Set up AWS SSO profiles…" serves the configure one-time page
+First run (no SSO profiles): "Set up AWS SSO profiles…" serves the one-time configure page
 on 127.0.0.1 and opens it in the browser (pystray has no text input). A worker thread starts it
 and waits for it; once profiles were written the engine is woken so they show at once. Only one
 page at a time: activating the entry again while it is open opens the same URL again.
@@ -37,7 +37,6 @@ from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from aws_sso_tray import api
-from aws_sso_tray.api import EngineControl, NoticeSink
 from aws_sso_tray.errors import AppError
 from aws_sso_tray.snapshot import Snapshot
 from aws_sso_tray.tray import menu
@@ -46,7 +45,7 @@ from aws_sso_tray.tray.icons import TRAY_SIZE, IconState, load_icon
 from aws_sso_tray.tray.menu import Action, ActionKind, MenuEntry
 
 if TYPE_CHECKING:
-    from aws_sso_tray.api import ConfigurePage, Settings
+    from aws_sso_tray.api import ConfigurePage, EngineControl, NoticeSink, Settings
 
 log = logging.getLogger(__name__)
 
