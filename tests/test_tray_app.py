@@ -1,5 +1,6 @@
 """The tray's "Set up AWS SSO profiles…" entry without a display: the real configure page on
-127.0.0.1, the real browser sign-in on the emulator, the real AWS config written.
+127.0.0.1, the real browser sign-in on the emulator, the real AWS config written; the action
+table; and the tray's imports (only the facade below it).
 
 Only the engine is a stand-in (the tray's edge: it records `wake`), and pystray is never
 imported: TrayApp without `run()` has no icon, so its view updates only rebuild the menu model.
@@ -7,6 +8,7 @@ imported: TrayApp without `run()` has no icon, so its view updates only rebuild 
 
 from __future__ import annotations
 
+import ast
 import re
 import shlex
 import sys
@@ -17,17 +19,21 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from aws_sso_tray.clock import now
+import aws_sso_tray.tray
+from aws_sso_tray.api import EngineControl, now
 from aws_sso_tray.snapshot import Snapshot
 from aws_sso_tray.tray.app import TrayApp
 from aws_sso_tray.tray.backend import TrayBackend
 from aws_sso_tray.tray.menu import Action, ActionKind, find_entry
 from pagefetch import Browser, fetch, form_token
 from waiting import wait_for
+
+if TYPE_CHECKING:
+    from aws_sso_tray.api import Notice
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 
@@ -45,11 +51,21 @@ if "/?t=" not in url:
 
 
 class FakeEngine:
-    """What the tray needs of the engine; `wake` is what the configure entry must call."""
+    """What the tray needs of the engine (`api.EngineControl`; mypy checks it where `make_app`
+    hands it to TrayApp); `wake` is what the configure entry must call."""
+
+    snapshot: Snapshot
+    woken: threading.Event
+    refreshed: list[str | None]
+    logins: list[tuple[str, str | None]]
+    login_result: bool
 
     def __init__(self) -> None:
         self.snapshot = Snapshot(taken_at=now())
         self.woken = threading.Event()
+        self.refreshed = []
+        self.logins = []
+        self.login_result = True
 
     def start(self) -> None:
         pass
@@ -61,13 +77,24 @@ class FakeEngine:
         return lambda: None
 
     def refresh_now(self, profile: str | None = None) -> None:
-        pass
+        self.refreshed.append(profile)
 
     def login(self, session_key: str, *, reason: str | None = None) -> bool:
-        return True
+        self.logins.append((session_key, reason))
+        return self.login_result
 
     def wake(self) -> None:
         self.woken.set()
+
+
+class RecordingNotifier:
+    """The tray's notice sink (`api.NoticeSink`), keeping what was sent."""
+
+    def __init__(self) -> None:
+        self.sent: list[Notice] = []
+
+    def send(self, notice: Notice) -> None:
+        self.sent.append(notice)
 
 
 @pytest.fixture
@@ -81,8 +108,73 @@ def opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[[], list
     return lambda: log.read_text().split()
 
 
-def make_app(engine: FakeEngine) -> TrayApp:
-    return TrayApp(engine, types.ModuleType("pystray"), TrayBackend("gtk", "none (test)"))
+def make_app(engine: EngineControl, notifier: RecordingNotifier | None = None) -> TrayApp:
+    backend = TrayBackend("gtk", "none (test)")
+    return TrayApp(engine, types.ModuleType("pystray"), backend, notifier=notifier)
+
+
+_FAKE_IS_AN_ENGINE: type[EngineControl] = FakeEngine  # mypy: the fake keeps to the protocol
+
+
+# --- the action table --------------------------------------------------------------------------
+
+
+def test_every_action_kind_has_a_handler_on_the_app(home: Path) -> None:
+    app = make_app(FakeEngine())
+    assert set(app.handlers) == set(ActionKind)  # a new kind cannot be forgotten
+    for kind, handler in app.handlers.items():
+        assert getattr(handler, "__self__", None) is app, kind  # a bound method of this app
+
+
+def test_perform_runs_the_handler_of_the_action_kind(home: Path) -> None:
+    engine, notifier = FakeEngine(), RecordingNotifier()
+    app = make_app(engine, notifier)
+    app.perform(Action(ActionKind.REFRESH_ALL))
+    assert engine.refreshed == [None]
+
+    engine.login_result = False  # a sign-in for the session is already open
+    app.perform(Action(ActionKind.LOGIN, "corp"))
+    assert engine.logins == [("corp", "you picked Log in in the tray")]
+    assert [n.key for n in notifier.sent] == ["tray:login-busy:corp"]
+
+    app.perform(Action(ActionKind.QUIT))
+    assert app.stop_event.is_set()
+
+
+# --- the tray keeps to the facade --------------------------------------------------------------
+
+ALLOWED_BELOW_THE_TRAY = ("aws_sso_tray.api", "aws_sso_tray.snapshot", "aws_sso_tray.errors")
+
+
+def _package_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names = [node.module] if node.module != "aws_sso_tray" else []
+            names += [f"aws_sso_tray.{a.name}" for a in node.names if node.module == "aws_sso_tray"]
+            found.update(n for n in names if n.startswith("aws_sso_tray"))
+        elif isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("aws_sso_tray"))
+    return found
+
+
+def test_the_tray_imports_only_the_facade_the_snapshot_and_the_errors() -> None:
+    folder = Path(aws_sso_tray.tray.__file__).parent
+    wrong: dict[str, list[str]] = {}
+    for path in sorted(folder.glob("*.py")):
+        if path.name == "__main__.py":  # the tray's entry point: the daemon's command line
+            continue
+        allowed: tuple[str, ...] = (*ALLOWED_BELOW_THE_TRAY, "aws_sso_tray.tray")
+        if path.name == "__init__.py":
+            allowed += ("aws_sso_tray.daemon",)  # the headless fallback: face to face
+        bad = [
+            name
+            for name in _package_imports(path)
+            if not any(name == a or name.startswith(a + ".") for a in allowed)
+        ]
+        if bad:
+            wrong[path.name] = sorted(bad)
+    assert wrong == {}
 
 
 def test_setup_entry_serves_the_page_off_the_ui_thread_and_wakes_the_engine(
@@ -104,7 +196,7 @@ def test_setup_entry_serves_the_page_off_the_ui_thread_and_wakes_the_engine(
 
     app.perform = spy  # type: ignore[method-assign]
     app.dispatch(action)  # what a click does, on the UI thread
-    url = wait_for(lambda: opened() and opened()[0], "the configure page to open", timeout=10)
+    url = wait_for(lambda: next(iter(opened()), ""), "the configure page to open", timeout=10)
     assert url.startswith("http://127.0.0.1:") and "/?t=" in url
     assert ran_on == ["tray-configure"] != [threading.current_thread().name]  # not the UI thread
     page = app._configure_page
@@ -128,9 +220,9 @@ def test_setup_entry_serves_the_page_off_the_ui_thread_and_wakes_the_engine(
     form = {"start_url": START_URL, "region": "us-east-1", "token": csrf}
     assert browser.post(base + "/start", form)[0] == 303
 
-    def role_list() -> str | None:
+    def role_list() -> str:  # "" until the role list shows
         body = browser.get(base + "/")[1]
-        return body if "Choose profiles" in body else None
+        return body if "Choose profiles" in body else ""
 
     body = wait_for(role_list, "the role list", timeout=30)
     roles = re.findall(r'name="role" value="([^"]+)"', body)
@@ -150,7 +242,7 @@ def test_quitting_closes_an_open_setup_page(home: Path, opened: Callable[[], lis
     engine = FakeEngine()
     app = make_app(engine)
     app.dispatch(Action(ActionKind.CONFIGURE))
-    url = wait_for(lambda: opened() and opened()[0], "the configure page to open", timeout=10)
+    url = wait_for(lambda: next(iter(opened()), ""), "the configure page to open", timeout=10)
     assert Browser().get(url)[0] == 200
     app._shutdown()  # what run() does once the icon's loop returned
     wait_for(lambda: app._configure_page is None, "the configure worker to finish", timeout=5)

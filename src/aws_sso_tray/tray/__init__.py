@@ -38,7 +38,7 @@ def run_tray(*, autostart: bool = False) -> int:
         if not autostart:
             raise
         log.warning("tray: %s", exc.message)
-        notice = api.desktop_notice(
+        notice = api.notice(
             "no-tray",
             "aws-sso-tray runs without a tray icon",
             f"{exc.message}. Profiles are still kept fresh in the background.",

@@ -8,13 +8,14 @@ a short-lived daemon thread: the UI thread never waits for the network, a file l
 browser. Quit and SIGTERM: `stop.set()` -> `icon.stop()` -> (after the loop returns)
 `engine.stop()` -> `notifier.stop()`, all within a couple of seconds.
 
-First run (no SSO profiles): "Set up AWS SSO profiles…" serves `configure_web`'s one-time page
+First run (no SSO profiles): "Set up AWS SSO profiles…" serves the one-time configure page
 on 127.0.0.1 and opens it in the browser (pystray has no text input). A worker thread starts it
 and waits for it; once profiles were written the engine is woken so they show at once. Only one
 page at a time: activating the entry again while it is open opens the same URL again.
 
 What is shown is decided by the pure `menu` module; this module only translates `MenuEntry`
-trees into `pystray.Menu` and `Action`s into calls.
+trees into `pystray.Menu` and `Action`s into calls: each `ActionKind` has one small handler
+(`TrayApp.handlers`), and every call below the tray goes through `aws_sso_tray.api`.
 
 Clicks: a left click opens the same menu as a right click on every backend. appindicator and
 darwin do that themselves; gtk and win32 give a left click to the menu's default item, and the
@@ -30,15 +31,13 @@ import signal
 import subprocess
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
-from aws_sso_tray.desktop import autostart
-from aws_sso_tray.desktop.notify import Notice
+from aws_sso_tray import api
 from aws_sso_tray.errors import AppError
-from aws_sso_tray.files import settings
 from aws_sso_tray.snapshot import Snapshot
 from aws_sso_tray.tray import menu
 from aws_sso_tray.tray.backend import TrayBackend
@@ -46,8 +45,7 @@ from aws_sso_tray.tray.icons import TRAY_SIZE, IconState, load_icon
 from aws_sso_tray.tray.menu import Action, ActionKind, MenuEntry
 
 if TYPE_CHECKING:
-    from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
-    from aws_sso_tray.setup.configure_page import ConfigurePage
+    from aws_sso_tray.api import ConfigurePage, EngineControl, NoticeSink, Settings
 
 log = logging.getLogger(__name__)
 
@@ -57,35 +55,12 @@ ICON_NAME = "aws-sso-tray"
 _WM_LBUTTONUP, _WM_RBUTTONUP = 0x0202, 0x0205  # win32 tray icon notifications
 
 
-class EngineFace(Protocol):
-    """What the tray needs of `engine.Engine`."""
-
-    @property
-    def snapshot(self) -> Snapshot: ...
-
-    def start(self) -> None: ...
-
-    def stop(self, timeout: float = ...) -> bool: ...
-
-    def subscribe(self, callback: Callable[[Snapshot], None]) -> Callable[[], None]: ...
-
-    def refresh_now(self, profile: str | None = None) -> None: ...
-
-    def login(self, session_key: str, *, reason: str | None = None) -> bool: ...
-
-    def wake(self) -> None: ...
-
-
-class NoticeSink(Protocol):
-    def send(self, notice: Notice) -> None: ...
-
-
 class TrayApp:
     """One tray icon bound to one engine; `run()` blocks until Quit or SIGTERM."""
 
     def __init__(
         self,
-        engine: EngineFace,
+        engine: EngineControl,
         pystray: ModuleType,
         backend: TrayBackend,
         *,
@@ -98,9 +73,9 @@ class TrayApp:
         self.stop_event = threading.Event()
         self._lock = threading.Lock()
         self._snapshot = engine.snapshot
-        self._settings, _ = settings.load_settings()
-        self._settings_mtime = settings.settings_mtime()
-        self._autostart = autostart.is_enabled()
+        self._settings, _ = api.load_settings()
+        self._settings_mtime = api.settings_mtime()
+        self._autostart = api.autostart_enabled()
         self._icon_state: IconState | None = None
         self._entries: tuple[MenuEntry, ...] = ()
         self._unsubscribe: Callable[[], None] | None = None
@@ -109,6 +84,22 @@ class TrayApp:
         self._configure_lock = threading.Lock()
         self._configure_page: ConfigurePage | None = None
         self.icon: Any = None
+        # What each menu action does (a test checks every ActionKind is here).
+        self.handlers: Mapping[ActionKind, Callable[[Action], None]] = {
+            ActionKind.LOGIN: self._login,
+            ActionKind.LOGOUT: self._logout,
+            ActionKind.PORTAL: self._open_portal,
+            ActionKind.TOGGLE_SYNC: self._toggle_sync,
+            ActionKind.REFRESH: self._refresh,
+            ActionKind.COPY_EXPORT: self._copy_export,
+            ActionKind.TOGGLE_FAVORITE: self._toggle_favorite,
+            ActionKind.REFRESH_ALL: self._refresh_all,
+            ActionKind.OPEN_CONFIG: self._open_config,
+            ActionKind.OPEN_SETTINGS: self._open_settings,
+            ActionKind.TOGGLE_AUTOSTART: self._toggle_autostart,
+            ActionKind.CONFIGURE: self._configure,
+            ActionKind.QUIT: self._quit,
+        }
 
     # --- life cycle ------------------------------------------------------------------------
 
@@ -208,10 +199,10 @@ class TrayApp:
             log.exception("tray: updating the icon failed")
 
     def _reload_settings_if_changed(self) -> None:
-        mtime = settings.settings_mtime()
+        mtime = api.settings_mtime()
         if mtime != self._settings_mtime:
             self._settings_mtime = mtime
-            self._settings, _ = settings.load_settings()
+            self._settings, _ = api.load_settings()
 
     def _build(self, snapshot: Snapshot) -> tuple[MenuEntry, ...]:
         return menu.build_menu(
@@ -268,55 +259,48 @@ class TrayApp:
 
     def perform(self, action: Action) -> None:
         """Do `action` (blocking: call it from a worker thread)."""
-        kind, target = action.kind, action.target or ""
-        if kind is ActionKind.LOGIN:
-            if action.profile:
-                self._note_recent(action.profile)
-            reason = f"you picked {action.profile} in the tray" if action.profile else None
-            if not self.engine.login(target, reason=reason or "you picked Log in in the tray"):
-                self.notify(
-                    f"login-busy:{target}",
-                    "Sign-in already waiting",
-                    "A browser sign-in for this session is already open: finish it there.",
-                )
-        elif kind is ActionKind.LOGOUT:
-            self._logout(target)
-        elif kind is ActionKind.PORTAL:
-            session = self._snapshot.session(target)
-            if session is not None:
-                _open_url(session.start_url)
-        elif kind is ActionKind.TOGGLE_SYNC:
-            self._toggle_sync(target, action.section)
-        elif kind is ActionKind.REFRESH:
-            self._refresh(target)
-        elif kind is ActionKind.COPY_EXPORT:
-            self._copy_export(target)
-        elif kind is ActionKind.TOGGLE_FAVORITE:
-            self._change_settings(
-                lambda s: (
-                    s.without_favorite(target) if target in s.favorites else s.with_favorite(target)
-                )
-            )
-        elif kind is ActionKind.REFRESH_ALL:
-            self.engine.refresh_now()
-        elif kind is ActionKind.OPEN_CONFIG:
-            from aws_sso_tray.files.paths import aws_config_file
+        self.handlers[action.kind](action)
 
-            path = aws_config_file()
-            open_path(path if path.exists() else path.parent)
-        elif kind is ActionKind.OPEN_SETTINGS:
-            path = settings.settings_file()
-            if not path.exists():
-                settings.update_settings(lambda s: s)  # writes the defaults with their comments
-            open_path(path)
-        elif kind is ActionKind.TOGGLE_AUTOSTART:
-            with self._lock:
-                self._autostart = autostart.set_enabled(not autostart.is_enabled())
-            self.refresh_view()
-        elif kind is ActionKind.CONFIGURE:
-            self.configure()
-        elif kind is ActionKind.QUIT:
-            self.quit()
+    def _login(self, action: Action) -> None:
+        target = action.target or ""
+        if action.profile:
+            self._note_recent(action.profile)
+        reason = f"you picked {action.profile} in the tray" if action.profile else None
+        if not self.engine.login(target, reason=reason or "you picked Log in in the tray"):
+            self.notify(
+                f"login-busy:{target}",
+                "Sign-in already waiting",
+                "A browser sign-in for this session is already open: finish it there.",
+            )
+
+    def _open_portal(self, action: Action) -> None:
+        session = self._snapshot.session(action.target or "")
+        if session is not None:
+            _open_url(session.start_url)
+
+    def _toggle_favorite(self, action: Action) -> None:
+        self._apply_settings(api.toggle_favorite(action.target or ""))
+
+    def _refresh_all(self, action: Action) -> None:
+        self.engine.refresh_now()
+
+    def _open_config(self, action: Action) -> None:
+        path = api.aws_config_file()
+        open_path(path if path.exists() else path.parent)
+
+    def _open_settings(self, action: Action) -> None:
+        open_path(api.settings_file_to_edit())
+
+    def _toggle_autostart(self, action: Action) -> None:
+        with self._lock:
+            self._autostart = api.set_autostart(not api.autostart_enabled())
+        self.refresh_view()
+
+    def _configure(self, action: Action) -> None:
+        self.configure()
+
+    def _quit(self, action: Action) -> None:
+        self.quit()
 
     def configure(self) -> bool:
         """Serve the configure page and wait for it (blocking: call it from a worker thread).
@@ -324,12 +308,10 @@ class TrayApp:
         With a page already open, open its URL in the browser again and return at once.
         True when this call ran a page that wrote profiles.
         """
-        from aws_sso_tray.setup import configure_page
-
         with self._configure_lock:
             page = self._configure_page
             if page is None:
-                page = configure_page.start_configure_page(open_browser=True)
+                page = api.start_configure_page(open_browser=True)
                 self._configure_page = page
                 started = True
             else:
@@ -358,71 +340,66 @@ class TrayApp:
 
     def notify(self, key: str, title: str, message: str) -> None:
         if self.notifier is not None:
-            self.notifier.send(Notice(key=f"tray:{key}", title=title, message=message))
+            self.notifier.send(api.notice(f"tray:{key}", title, message))
         else:
             log.info("notice: %s: %s", title, message)
 
-    def _change_settings(self, change: Callable[[settings.Settings], settings.Settings]) -> None:
-        new = settings.update_settings(change)
+    def _apply_settings(self, new: Settings) -> None:
+        """Show the settings just written, and let the engine act on them."""
         with self._lock:
             self._settings = new
-            self._settings_mtime = settings.settings_mtime()
+            self._settings_mtime = api.settings_mtime()
         self.refresh_view()
         self.engine.wake()
 
     def _note_recent(self, profile: str) -> None:
         try:
-            self._change_settings(lambda s: s.with_recent(profile))
+            self._apply_settings(api.note_recent(profile))
         except AppError as exc:  # a broken settings file must not stop the login
             log.warning("tray: cannot record %s as recently used: %s", profile, exc)
 
-    def _toggle_sync(self, profile: str, section: str | None) -> None:
+    def _toggle_sync(self, action: Action) -> None:
+        profile = action.target or ""
         if self._settings.sync_section(profile) is not None:
-            self._change_settings(lambda s: s.without_auto_sync(profile))
+            self._apply_settings(api.stop_keeping_fresh(profile))
         else:
-            self._change_settings(lambda s: s.with_auto_sync(profile, section))
+            self._apply_settings(api.keep_fresh(profile, action.section))
             self._note_recent(profile)
         self.engine.refresh_now(profile)
 
-    def _refresh(self, profile_name: str) -> None:
-        self._note_recent(profile_name)
-        if self._settings.sync_section(profile_name) is not None:
-            self.engine.refresh_now(profile_name)
+    def _refresh(self, action: Action) -> None:
+        profile = action.target or ""
+        self._note_recent(profile)
+        if self._settings.sync_section(profile) is not None:
+            self.engine.refresh_now(profile)
             return
         # Not kept fresh: renew its cached role credentials (what the AWS CLI and SDKs reuse).
-        from aws_sso_tray.aws import profiles, rolecreds
+        expires = api.refresh_role_credentials(profile)
+        until = f" until {menu.format_clock(expires, api.now())}" if expires else ""
+        self.notify(f"refresh:{profile}", "Credentials refreshed", f"{profile}{until}")
 
-        creds = rolecreds.get_credentials(profiles.get_profile(profile_name), force_refresh=True)
-        until = f" until {menu.format_clock(creds.expiration, _now())}" if creds.expiration else ""
-        self.notify(f"refresh:{profile_name}", "Credentials refreshed", f"{profile_name}{until}")
-
-    def _copy_export(self, profile_name: str) -> None:
-        from aws_sso_tray.aws import formats, profiles, rolecreds
+    def _copy_export(self, action: Action) -> None:
         from aws_sso_tray.tray import clipboard
 
-        self._note_recent(profile_name)
-        creds = rolecreds.get_credentials(profiles.get_profile(profile_name))
-        problem = clipboard.copy(formats.env_lines(creds, export=True))
+        profile = action.target or ""
+        self._note_recent(profile)
+        lines = api.export_lines(profile)
+        problem = clipboard.copy(lines.text)
         if problem:
             self.notify("clipboard", "Nothing copied", problem)
             return
-        expires = creds.expiration
-        until = f", valid until {menu.format_clock(expires, _now())}" if expires else ""
-        self.notify(
-            "clipboard", "Copied export lines", f"{profile_name}{until}: paste them into a shell"
-        )
+        expires = lines.expires_at
+        until = f", valid until {menu.format_clock(expires, api.now())}" if expires else ""
+        message = f"{profile}{until}: paste them into a shell"
+        self.notify("clipboard", "Copied export lines", message)
 
-    def _logout(self, session_key: str) -> None:
-        from aws_sso_tray.login import flows
-
-        session = _find_session(session_key)
-        if session is None:
-            raise AppError(f"no SSO session {session_key!r} in the AWS config any more")
-        result = flows.logout(session)
+    def _logout(self, action: Action) -> None:
+        session_key = action.target or ""
+        signed_out = api.logout_session(session_key)
         self.engine.wake()
-        message = f"Signed out of {session.display_name}"
-        if result.revoke_error:
-            message += f" on this computer ({result.revoke_error})"
+        message = f"Signed out of {signed_out.display_name}"
+        if signed_out.revoke_error:
+            message += f" on this computer ({signed_out.revoke_error})"
         self.notify(f"logout:{session_key}", "Logged out", message)
 
 
@@ -480,23 +457,8 @@ def _constant(value: bool) -> Callable[[Any], bool]:
     return lambda _item: value
 
 
-def _now() -> Any:
-    from aws_sso_tray.clock import now
-
-    return now()
-
-
-def _find_session(key: str) -> SsoSession | None:
-    from aws_sso_tray.aws import profiles
-
-    loaded: list[SsoProfile] = profiles.load_profiles()
-    return next((p.session for p in loaded if p.session.cache_key == key), None)
-
-
 def _open_url(url: str) -> None:
-    from aws_sso_tray.login.flows import open_url
-
-    if not open_url(url):
+    if not api.open_url(url):
         log.warning("tray: could not open a browser for %s", url)
 
 
@@ -518,4 +480,4 @@ def open_path(path: Path) -> None:
         raise AppError(f"cannot open {path}: {opener} is not available ({exc.strerror})") from exc
 
 
-__all__ = ["EngineFace", "TrayApp", "left_click_opens_menu", "open_path"]
+__all__ = ["TrayApp", "left_click_opens_menu", "open_path"]

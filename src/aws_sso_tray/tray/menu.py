@@ -29,9 +29,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from enum import Enum
+from typing import TYPE_CHECKING
 
-from aws_sso_tray.clock import format_remaining
-from aws_sso_tray.files.settings import Settings
+from aws_sso_tray.api import format_remaining
 from aws_sso_tray.snapshot import (
     ProfileState,
     ProfileStatus,
@@ -40,6 +40,9 @@ from aws_sso_tray.snapshot import (
     Snapshot,
 )
 from aws_sso_tray.tray.icons import IconState
+
+if TYPE_CHECKING:
+    from aws_sso_tray.api import Settings
 
 PINNED_THRESHOLD = 8  # more profiles than this: favourites and recent ones go to the top
 RECENT_SHOWN = 5  # recently used profiles shown at the top (after the favourites)
