@@ -386,10 +386,11 @@ def _run_headless(auto_approve: bool, say: Callable[[str], None]) -> int:
     from aws_sso_tray.aws import profiles
     from aws_sso_tray.daemon import run_daemon
     from aws_sso_tray.login import flows
+    from aws_sso_tray.login.prompt import LoginPrompt
 
     session = profiles.get_session(SESSION_NAME)
 
-    def on_prompt(prompt: flows.LoginPrompt) -> None:
+    def on_prompt(prompt: LoginPrompt) -> None:
         if auto_approve:
             say("Signing in (--auto-approve presses Allow for you)...")
         elif prompt.browser_error:

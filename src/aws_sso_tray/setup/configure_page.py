@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from aws_sso_tray.errors import AppError, LoginNeededError
-from aws_sso_tray.login.flows import LoginPrompt
+from aws_sso_tray.login.prompt import LoginPrompt
 from aws_sso_tray.setup import configure
 from aws_sso_tray.setup.configure import ConfigureRequest, Outcome, Plan, Selection
 from aws_sso_tray.setup.pagelink import LINK_TTL, PageLink, Verdict
@@ -102,7 +102,7 @@ class ConfigurePage:
         self._thread = threading.Thread(target=self._serve, name="configure-page", daemon=True)
         self._thread.start()
         if open_browser:
-            from aws_sso_tray.login.flows import open_url
+            from aws_sso_tray.desktop.browser import open_url
 
             # A $BROWSER command may wait for the browser to exit: never hold up the caller.
             threading.Thread(

@@ -494,7 +494,7 @@ def _find_session(key: str) -> SsoSession | None:
 
 
 def _open_url(url: str) -> None:
-    from aws_sso_tray.login.flows import open_url
+    from aws_sso_tray.desktop.browser import open_url
 
     if not open_url(url):
         log.warning("tray: could not open a browser for %s", url)
