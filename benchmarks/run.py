@@ -219,13 +219,14 @@ def log_in(emu: Emulator, env: dict[str, str]) -> None:
     """Device-code login as `aws sso login --use-device-code` would, approved via the emulator."""
     from aws_sso_tray.aws import profiles
     from aws_sso_tray.login import flows
+    from aws_sso_tray.login.prompt import LoginPrompt
 
     # Our core reads HOME and the endpoints from os.environ at call time.
     for key in [k for k in os.environ if k.startswith("AWS_")]:
         del os.environ[key]
     os.environ.update(env)
 
-    def approve(prompt: flows.LoginPrompt) -> None:
+    def approve(prompt: LoginPrompt) -> None:
         if prompt.user_code is None:
             raise BenchError("the device login gave no user code")
         emu.approve_device(prompt.user_code)

@@ -317,9 +317,9 @@ def test_pkce_callback_refuses_a_second_request_after_the_answer() -> None:
     import http.client
     from urllib.parse import urlencode
 
-    from aws_sso_tray.login import flows
+    from aws_sso_tray.login import callback
 
-    server = flows._CallbackServer("the-state")
+    server = callback.CallbackServer("the-state")
     server.start()
     try:
 

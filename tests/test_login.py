@@ -1,4 +1,4 @@
-"""flows.py against the emulator over real HTTP, with the $BROWSER stand-in playing the person.
+"""login/ against the emulator over real HTTP, with the $BROWSER stand-in playing the person.
 
 The stand-in is a real subprocess started by Python's webbrowser through $BROWSER; it presses
 Allow or Deny on the emulator's pages and follows the redirect to our 127.0.0.1 callback.
@@ -27,6 +27,7 @@ import pytest
 from aws_sso_tray import clock
 from aws_sso_tray.aws import tokens
 from aws_sso_tray.aws.profiles import SsoSession
+from aws_sso_tray.desktop.browser import launch_browser, open_url
 from aws_sso_tray.errors import (
     AlreadyRunningError,
     ConfigError,
@@ -38,7 +39,8 @@ from aws_sso_tray.errors import (
     ThrottledError,
 )
 from aws_sso_tray.login import flows, history
-from aws_sso_tray.login.flows import LoginPrompt
+from aws_sso_tray.login.prompt import LoginCancelledError, LoginPrompt
+from aws_sso_tray.login.registration import registration_cache_file
 from waiting import wait_for
 
 # The browser stand-in (python -m ... [--deny] [--foreground] URL, tuned by STANDIN_* variables)
@@ -276,7 +278,7 @@ def test_pkce_allow_writes_cli_caches_that_stock_boto3_uses(
     assert data["expiresAt"].endswith("Z")
     assert cache.stat().st_mode & 0o777 == 0o600
     # The AWS CLI's registration cache, with the auth-code grants.
-    registration = json.loads(flows.registration_cache_file(SESSION).read_text())
+    registration = json.loads(registration_cache_file(SESSION).read_text())
     assert registration["clientId"] == data["clientId"]
     assert registration["grantTypes"] == ["authorization_code", "refresh_token"]
     assert registration["scopes"] == ["sso:account:access"]
@@ -287,9 +289,9 @@ def test_pkce_allow_writes_cli_caches_that_stock_boto3_uses(
     wait_for(lambda: emu.count("GetRoleCredentials") == 1)
 
     # The login time is recorded, and the session end estimated from it.
-    started = flows.login_time(SESSION)
+    started = history.login_time(SESSION)
     assert started is not None and abs((clock.now() - started).total_seconds()) < 10
-    end = flows.session_end(SESSION, session_duration=timedelta(hours=8))
+    end = history.session_end(SESSION, session_duration=timedelta(hours=8))
     assert end == started + timedelta(hours=8)
 
 
@@ -300,7 +302,7 @@ def test_pkce_deny_raises_login_denied_and_writes_nothing(
     with pytest.raises(LoginDeniedError, match="denied"):
         flows.login(SESSION, flow="pkce", timeout=20)
     assert not tokens.token_cache_file(SESSION).exists()
-    assert flows.login_time(SESSION) is None
+    assert history.login_time(SESSION) is None
 
 
 def test_pkce_wrong_state_is_rejected_and_login_still_completes(
@@ -346,7 +348,7 @@ def test_cancel_stops_waiting_promptly(setup: Any, browser: Callable[..., Path])
     # The login would wait its 60 s: ending well before that proves the cancel was heard.
     thread.join(30)
     assert not thread.is_alive()
-    assert isinstance(outcome["error"], flows.LoginCancelledError)
+    assert isinstance(outcome["error"], LoginCancelledError)
 
 
 def test_registration_is_reused_across_logins(setup: Any, browser: Callable[..., Path]) -> None:
@@ -365,7 +367,7 @@ def test_registration_expiring_within_15_minutes_is_replaced(
     emu = setup
     browser("allow")
     flows.login(SESSION, flow="pkce", timeout=20)
-    path = flows.registration_cache_file(SESSION)
+    path = registration_cache_file(SESSION)
     data = json.loads(path.read_text())
     data["expiresAt"] = clock.format_time(clock.now() + timedelta(minutes=10))
     path.write_text(json.dumps(data))
@@ -466,7 +468,7 @@ def test_device_allow_for_legacy_profile(setup: Any, browser: Callable[..., Path
     )
     assert token.refresh_token is None
     # Without a refresh token the session ends when the token does.
-    assert flows.session_end(LEGACY) == token.expires_at
+    assert history.session_end(LEGACY) == token.expires_at
     assert stock_boto3_access_key("legacy").startswith("ASIA")
 
 
@@ -644,7 +646,7 @@ def test_logout_revokes_and_deletes_files(
     assert result.credentials_deleted >= 1
     assert not tokens.token_cache_file(SESSION).exists()
     assert not rolecreds.cache_file(profile).exists()
-    assert flows.login_time(SESSION) is None
+    assert history.login_time(SESSION) is None
     assert history.get(SESSION.cache_key) is None
     wait_for(lambda: emu.count("Logout") == 1)
     # The server-side session is over: the old token gets 401.
@@ -687,7 +689,7 @@ def test_token_written_by_the_aws_cli_is_used(setup: Any, browser: Callable[...,
     }
     tokens.token_cache_file(SESSION).write_text(json.dumps(cli_form))
     history.clear(SESSION.cache_key)
-    end = flows.session_end(SESSION)
+    end = history.session_end(SESSION)
     assert end is not None and abs((end - clock.now()) - timedelta(minutes=50)) < timedelta(
         seconds=5
     )
@@ -696,8 +698,8 @@ def test_token_written_by_the_aws_cli_is_used(setup: Any, browser: Callable[...,
 
 
 def test_session_end_without_token_is_none(home: Path) -> None:
-    assert flows.session_end(SESSION) is None
-    assert flows.login_time(SESSION) is None
+    assert history.session_end(SESSION) is None
+    assert history.login_time(SESSION) is None
 
 
 # --- secrets -------------------------------------------------------------------------------------
@@ -727,7 +729,7 @@ def test_no_secret_in_logs_at_debug(
     assert len(issued) >= 4
     text = caplog.text + "".join(repr(r.args) for r in caplog.records)
     debug = [r for r in caplog.records if r.levelno == logging.DEBUG]
-    assert {"aws_sso_tray.login.flows", "aws_sso_tray.emulator"} <= {r.name for r in debug}
+    assert {"aws_sso_tray.login.callback", "aws_sso_tray.emulator"} <= {r.name for r in debug}
     for secret in issued:
         assert secret not in text
 
@@ -784,18 +786,18 @@ def test_launch_browser_reports_a_browser_that_dies_at_once(
 ) -> None:
     command, calls = dying_browser(tmp_path)
     monkeypatch.setenv("BROWSER", command)
-    problem = flows.launch_browser("http://127.0.0.1:9/authorize?x=1")
+    problem = launch_browser("http://127.0.0.1:9/authorize?x=1")
     assert problem is not None
     assert "exited with status 1" in problem and "--no-sandbox" in problem
     assert calls.read_text().split() == ["http://127.0.0.1:9/authorize?x=1"]
-    assert flows.open_url("http://127.0.0.1:9/") is False
+    assert open_url("http://127.0.0.1:9/") is False
     # A launcher that hands the URL on and exits 0, or a browser that stays up, opened it.
     monkeypatch.setenv("BROWSER", "true %s")
-    assert flows.launch_browser("http://127.0.0.1:9/") is None
+    assert launch_browser("http://127.0.0.1:9/") is None
     monkeypatch.setenv("BROWSER", "sh -c 'sleep 5' browser %s")
-    assert flows.launch_browser("http://127.0.0.1:9/") is None
+    assert launch_browser("http://127.0.0.1:9/") is None
     monkeypatch.setenv("BROWSER", str(tmp_path / "no-such-browser"))
-    problem = flows.launch_browser("http://127.0.0.1:9/")
+    problem = launch_browser("http://127.0.0.1:9/")
     assert problem is not None and "cannot be run" in problem
 
 

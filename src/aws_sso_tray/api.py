@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     from aws_sso_tray.desktop.notify import Notifier as Notifier
     from aws_sso_tray.engine.worker import Engine as Engine
     from aws_sso_tray.files.settings import Settings as Settings
-    from aws_sso_tray.login.flows import LoginPrompt as LoginPrompt
-    from aws_sso_tray.login.flows import PromptHandler as PromptHandler
+    from aws_sso_tray.login.prompt import LoginPrompt as LoginPrompt
+    from aws_sso_tray.login.prompt import PromptHandler as PromptHandler
     from aws_sso_tray.setup.configure_page import ConfigurePage as ConfigurePage
     from aws_sso_tray.setup.demo_world import DemoEnv as DemoEnv
     from aws_sso_tray.setup.demo_world import DemoRun as DemoRun
@@ -177,7 +177,7 @@ def set_autostart(enabled: bool) -> bool:
 
 def open_url(url: str) -> bool:
     """Open `url` in the browser; False when none took it."""
-    from aws_sso_tray.login.flows import open_url
+    from aws_sso_tray.desktop.browser import open_url
 
     return open_url(url)
 

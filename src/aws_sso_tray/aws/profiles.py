@@ -447,153 +447,128 @@ def _scopes(raw: str | None) -> tuple[str, ...]:
 
 
 def _build(path: Path, config: Mapping[str, Any], raw: Mapping[str, Any], text: str) -> SsoConfig:
-    where_file = display_path(path)
-    headers = _header_lines(text)
-    profile_sections, session_sections = _section_names(raw)
-
-    def line_of_profile(name: str) -> int | None:
-        section = profile_sections.get(name)
-        return headers.get(section) if section is not None else None
-
-    def line_of_session(name: str) -> int | None:
-        section = session_sections.get(name)
-        return headers.get(section) if section is not None else None
-
+    builder = _ConfigBuilder(path, config.get("sso_sessions", {}), raw, text)
     # sso-sessions first: every profile naming one depends on it.
-    raw_sessions: Mapping[str, Mapping[str, Any]] = config.get("sso_sessions", {})
-    valid_sessions: dict[str, SsoSession] = {}
-    session_problems: dict[str, ConfigProblem] = {}
-    for name, section in raw_sessions.items():
+    for name, section in builder.raw_sessions.items():
+        builder.add_session(name, section)
+    raw_profiles: Mapping[str, Mapping[str, Any]] = config.get("profiles", {})
+    for name, section in raw_profiles.items():
+        builder.add_profile(name, section)
+    return builder.result()
+
+
+class _ConfigBuilder:
+    """What `_build` gathers from botocore's profile map, one section at a time."""
+
+    def __init__(
+        self,
+        path: Path,
+        raw_sessions: Mapping[str, Mapping[str, Any]],
+        raw: Mapping[str, Any],
+        text: str,
+    ) -> None:
+        self.path = path
+        self.raw_sessions = raw_sessions
+        self.headers = _header_lines(text)
+        self.profile_sections, self.session_sections = _section_names(raw)
+        self.valid_sessions: dict[str, SsoSession] = {}
+        self.session_problems: dict[str, ConfigProblem] = {}
+        self.profiles: list[SsoProfile] = []
+        self.others: list[str] = []
+        self.token_only: dict[str, str] = {}
+        self.profile_problems: dict[str, ConfigProblem] = {}
+        self.problems: list[ConfigProblem] = []
+        self.lines: dict[str, int] = {}
+        self.seen_session_problems: set[str] = set()
+
+    def _line_of_profile(self, name: str) -> int | None:
+        section = self.profile_sections.get(name)
+        return self.headers.get(section) if section is not None else None
+
+    def _line_of_session(self, name: str) -> int | None:
+        section = self.session_sections.get(name)
+        return self.headers.get(section) if section is not None else None
+
+    # -- [sso-session NAME] -------------------------------------------------------------------
+
+    def add_session(self, name: str, section: Mapping[str, Any]) -> None:
         missing = [k for k in _SESSION_KEYS if _value(section, k) is None]
         if missing:
-            line = line_of_session(name)
-            session_problems[name] = ConfigProblem(
+            line = self._line_of_session(name)
+            self.session_problems[name] = ConfigProblem(
                 message=(
-                    f"{_where(path, line)}[sso-session {name}] has no {' or '.join(missing)}; "
+                    f"{_where(self.path, line)}[sso-session {name}] has no "
+                    f"{' or '.join(missing)}; "
                     f"add {' and '.join(f'`{k} = ...`' for k in missing)} to it "
                     f"or run `aws configure sso-session`"
                 ),
                 session=name,
                 line=line,
             )
-            continue
+            return
         region = _value(section, "sso_region") or ""
         if not valid_region(region):
-            line = line_of_session(name)
-            session_problems[name] = ConfigProblem(
-                message=f"{_where(path, line)}[sso-session {name}] has {_bad_region(region)}",
+            line = self._line_of_session(name)
+            self.session_problems[name] = ConfigProblem(
+                message=f"{_where(self.path, line)}[sso-session {name}] has {_bad_region(region)}",
                 session=name,
                 line=line,
             )
-            continue
-        valid_sessions[name] = SsoSession(
+            return
+        self.valid_sessions[name] = SsoSession(
             name=name,
             start_url=_value(section, "sso_start_url") or "",
             region=region,
             registration_scopes=_scopes(_value(section, "sso_registration_scopes")),
         )
 
-    profiles: list[SsoProfile] = []
-    others: list[str] = []
-    token_only: dict[str, str] = {}
-    profile_problems: dict[str, ConfigProblem] = {}
-    problems: list[ConfigProblem] = []
-    lines: dict[str, int] = {}
-    seen_session_problems: set[str] = set()
+    # -- [profile NAME] -----------------------------------------------------------------------
 
-    raw_profiles: Mapping[str, Mapping[str, Any]] = config.get("profiles", {})
-    for name, section in raw_profiles.items():
-        line = line_of_profile(name)
+    def _problem(
+        self, name: str, line: int | None, message: str, session: str | None = None
+    ) -> None:
+        found = ConfigProblem(message=message, profile=name, session=session, line=line)
+        self.profile_problems[name] = found
+        self.problems.append(found)
+
+    def add_profile(self, name: str, section: Mapping[str, Any]) -> None:
+        line = self._line_of_profile(name)
         if line is not None:
-            lines[name] = line
-        at = _where(path, line)
-        fix = f"run `aws configure sso --profile {name}`"
+            self.lines[name] = line
+        at = _where(self.path, line)
         session_name = _value(section, "sso_session")
         has_role_keys = any(k in section for k in _ROLE_KEYS)
         # sso_region alone is not an SSO profile: botocore ignores it, and a `[DEFAULT]`
         # section's sso_region is inherited by every profile.
         has_legacy_keys = "sso_start_url" in section
-
-        def problem(
-            message: str, session: str | None = None, *, _name: str = name, _line: int | None = line
-        ) -> None:
-            found = ConfigProblem(message=message, profile=_name, session=session, line=_line)
-            profile_problems[_name] = found
-            problems.append(found)
-
         if "sso_session" in section and session_name is None:
-            problem(f"{at}profile '{name}' has an empty sso_session; set it or remove that line")
-            continue
+            self._problem(
+                name,
+                line,
+                f"{at}profile '{name}' has an empty sso_session; set it or remove that line",
+            )
+            return
         if session_name is None and not has_role_keys and not has_legacy_keys:
-            others.append(name)  # not an SSO profile: not ours to judge
-            continue
-
+            self.others.append(name)  # not an SSO profile: not ours to judge
+            return
         if session_name is not None:
-            if session_name in session_problems:
-                # The session's own problem says what to fix; report it once, not per profile.
-                session_problem = session_problems[session_name]
-                profile_problems[name] = session_problem
-                if session_name not in seen_session_problems:
-                    seen_session_problems.add(session_name)
-                    problems.append(session_problem)
-                continue
-            if session_name not in valid_sessions:
-                problem(
-                    f"{at}profile '{name}' names sso_session '{session_name}' but {where_file} "
-                    f"has no [sso-session {session_name}] section; add it or {_CONFIGURE_SSO}",
-                    session_name,
-                )
-                continue
-            # botocore's SSOProvider: every key the profile repeats from the session must match.
-            session_section = raw_sessions[session_name]
-            conflict = next(
-                (k for k, v in session_section.items() if k in section and section[k] != v),
-                None,
-            )
-            if conflict is not None:
-                problem(
-                    f"{at}profile '{name}' sets {conflict} = {section[conflict]} but its "
-                    f"[sso-session {session_name}] has {conflict} = {session_section[conflict]} "
-                    f"(the AWS SDKs refuse this); remove {conflict} from the profile or make "
-                    f"them match",
-                    session_name,
-                )
-                continue
-            session = valid_sessions[session_name]
-            if not has_role_keys:
-                token_only[name] = session_name  # valid for botocore's token provider
-                others.append(name)
-                continue
+            session = self._named_session(name, section, line, session_name, has_role_keys)
         else:
-            missing = [k for k in (*_SESSION_KEYS, *_ROLE_KEYS) if _value(section, k) is None]
-            if missing:
-                present = [k for k in (*_SESSION_KEYS, *_ROLE_KEYS) if k not in missing]
-                problem(
-                    f"{at}profile '{name}' has {', '.join(present) or 'sso keys'} but no "
-                    f"{', '.join(missing)}; add them (or `sso_session = NAME` with a "
-                    f"[sso-session NAME] section) or {fix}"
-                )
-                continue
-            region = _value(section, "sso_region") or ""
-            if not valid_region(region):
-                problem(f"{at}profile '{name}' has {_bad_region(region)}")
-                continue
-            session = SsoSession(
-                name=None,
-                start_url=_value(section, "sso_start_url") or "",
-                region=region,
-            )
-
+            session = self._legacy_session(name, section, line)
+        if session is None:
+            return
         role_missing = [k for k in _ROLE_KEYS if _value(section, k) is None]
         if role_missing:  # only reachable for sso_session profiles: legacy checked all keys
             needed = " and ".join(role_missing)
-            problem(
+            self._problem(
+                name,
+                line,
                 f"{at}profile '{name}' uses sso_session '{session_name}' but has no {needed}; "
-                f"add {needed} or {fix}",
+                f"add {needed} or {_fix(name)}",
                 session_name,
             )
-            continue
-        profiles.append(
+            return
+        self.profiles.append(
             SsoProfile(
                 name=name,
                 session=session,
@@ -603,27 +578,112 @@ def _build(path: Path, config: Mapping[str, Any], raw: Mapping[str, Any], text: 
             )
         )
 
-    # Sessions: the declared ones in file order, then legacy ones, distinct by cache_key.
-    all_sessions: dict[str, SsoSession] = {s.cache_key: s for s in valid_sessions.values()}
-    for profile in profiles:
-        all_sessions.setdefault(profile.session.cache_key, profile.session)
-    # Unused broken sessions are problems too: someone may log in to them directly.
-    for name, session_problem in session_problems.items():
-        if name not in seen_session_problems:
-            problems.append(session_problem)
-    problems.sort(key=lambda p: (p.line is None, p.line or 0))
-    return SsoConfig(
-        path=path,
-        exists=True,
-        profiles=tuple(profiles),
-        sessions=tuple(all_sessions.values()),
-        problems=tuple(problems),
-        other_profiles=tuple(others),
-        _profile_problems=profile_problems,
-        _session_problems=session_problems,
-        _token_only=token_only,
-        _lines=lines,
-    )
+    def _named_session(
+        self,
+        name: str,
+        section: Mapping[str, Any],
+        line: int | None,
+        session_name: str,
+        has_role_keys: bool,
+    ) -> SsoSession | None:
+        """The [sso-session] a profile names; None when it has a problem or no role."""
+        at = _where(self.path, line)
+        if session_name in self.session_problems:
+            # The session's own problem says what to fix; report it once, not per profile.
+            session_problem = self.session_problems[session_name]
+            self.profile_problems[name] = session_problem
+            if session_name not in self.seen_session_problems:
+                self.seen_session_problems.add(session_name)
+                self.problems.append(session_problem)
+            return None
+        if session_name not in self.valid_sessions:
+            self._problem(
+                name,
+                line,
+                f"{at}profile '{name}' names sso_session '{session_name}' but "
+                f"{display_path(self.path)} has no [sso-session {session_name}] section; "
+                f"add it or {_CONFIGURE_SSO}",
+                session_name,
+            )
+            return None
+        # botocore's SSOProvider: every key the profile repeats from the session must match.
+        session_section = self.raw_sessions[session_name]
+        conflict = next(
+            (k for k, v in session_section.items() if k in section and section[k] != v),
+            None,
+        )
+        if conflict is not None:
+            self._problem(
+                name,
+                line,
+                f"{at}profile '{name}' sets {conflict} = {section[conflict]} but its "
+                f"[sso-session {session_name}] has {conflict} = {session_section[conflict]} "
+                f"(the AWS SDKs refuse this); remove {conflict} from the profile or make "
+                f"them match",
+                session_name,
+            )
+            return None
+        if not has_role_keys:
+            self.token_only[name] = session_name  # valid for botocore's token provider
+            self.others.append(name)
+            return None
+        return self.valid_sessions[session_name]
+
+    def _legacy_session(
+        self, name: str, section: Mapping[str, Any], line: int | None
+    ) -> SsoSession | None:
+        """The session a legacy profile (sso_start_url in the profile) spells out itself."""
+        at = _where(self.path, line)
+        missing = [k for k in (*_SESSION_KEYS, *_ROLE_KEYS) if _value(section, k) is None]
+        if missing:
+            present = [k for k in (*_SESSION_KEYS, *_ROLE_KEYS) if k not in missing]
+            self._problem(
+                name,
+                line,
+                f"{at}profile '{name}' has {', '.join(present) or 'sso keys'} but no "
+                f"{', '.join(missing)}; add them (or `sso_session = NAME` with a "
+                f"[sso-session NAME] section) or {_fix(name)}",
+            )
+            return None
+        region = _value(section, "sso_region") or ""
+        if not valid_region(region):
+            self._problem(name, line, f"{at}profile '{name}' has {_bad_region(region)}")
+            return None
+        return SsoSession(
+            name=None,
+            start_url=_value(section, "sso_start_url") or "",
+            region=region,
+        )
+
+    # -- the whole file -----------------------------------------------------------------------
+
+    def result(self) -> SsoConfig:
+        # Sessions: the declared ones in file order, then legacy ones, distinct by cache_key.
+        all_sessions: dict[str, SsoSession] = {s.cache_key: s for s in self.valid_sessions.values()}
+        for profile in self.profiles:
+            all_sessions.setdefault(profile.session.cache_key, profile.session)
+        # Unused broken sessions are problems too: someone may log in to them directly.
+        problems = list(self.problems)
+        for name, session_problem in self.session_problems.items():
+            if name not in self.seen_session_problems:
+                problems.append(session_problem)
+        problems.sort(key=lambda p: (p.line is None, p.line or 0))
+        return SsoConfig(
+            path=self.path,
+            exists=True,
+            profiles=tuple(self.profiles),
+            sessions=tuple(all_sessions.values()),
+            problems=tuple(problems),
+            other_profiles=tuple(self.others),
+            _profile_problems=self.profile_problems,
+            _session_problems=self.session_problems,
+            _token_only=self.token_only,
+            _lines=self.lines,
+        )
+
+
+def _fix(profile: str) -> str:
+    return f"run `aws configure sso --profile {profile}`"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -640,24 +700,41 @@ def _syntax_error(path: Path, data: bytes, text: str, error: object) -> ConfigEr
         from aws_sso_tray.files.inifile import BOM_PROBLEM
 
         return ConfigError(f"{_where(path, 1)}{BOM_PROBLEM}")
+    found: ConfigError | None = None
+    if isinstance(error, configparser.Error):
+        found = _parser_error(path, text, error)
+    elif isinstance(error, ValueError):
+        found = _nested_block_error(path, text)
+    if found is not None:
+        return found
+    return ConfigError(
+        f"{display_path(path)} cannot be parsed ({error}); fix the file (`aws configure list` "
+        f"shows the same problem)"
+    )
+
+
+def _quoted(text: str, lineno: int) -> str:
+    """Line `lineno` of `text`, stripped, shortened and quoted for a message."""
     lines = text.splitlines()
+    line = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
+    if len(line) > 60:
+        line = line[:57] + "..."
+    return repr(line)
 
-    def quoted(lineno: int) -> str:
-        line = lines[lineno - 1].strip() if 0 < lineno <= len(lines) else ""
-        if len(line) > 60:
-            line = line[:57] + "..."
-        return repr(line)
 
+def _parser_error(path: Path, text: str, error: configparser.Error) -> ConfigError | None:
+    """configparser's complaint as a line to fix; None when it names no line."""
     if isinstance(error, configparser.MissingSectionHeaderError):
         return ConfigError(
-            f"{_where(path, error.lineno)}{quoted(error.lineno)} comes before any [section] "
-            f"header; move it under a [profile NAME] or [default] section, or remove it"
+            f"{_where(path, error.lineno)}{_quoted(text, error.lineno)} comes before any "
+            f"[section] header; move it under a [profile NAME] or [default] section, or "
+            f"remove it"
         )
     if isinstance(error, configparser.ParsingError):
         lineno = error.errors[0][0] if error.errors else None
         if lineno is not None:
             return ConfigError(
-                f"{_where(path, lineno)}{quoted(lineno)} is not `key = value` or a "
+                f"{_where(path, lineno)}{_quoted(text, lineno)} is not `key = value` or a "
                 f"[section] header; fix or remove that line"
             )
     if isinstance(error, configparser.DuplicateSectionError) and error.lineno is not None:
@@ -672,17 +749,18 @@ def _syntax_error(path: Path, data: bytes, text: str, error: object) -> ConfigEr
             f"{_where(path, error.lineno)}{error.option} is set twice in [{error.section}]; "
             f"remove one of them"
         )
-    if isinstance(error, ValueError) and not isinstance(error, configparser.Error):
-        lineno = _bad_nested_line(text)
-        if lineno is not None:
-            return ConfigError(
-                f"{_where(path, lineno)}{quoted(lineno)} is inside an indented block under "
-                f"`key =` but is not `key = value`; fix it, or unindent it if it is a setting "
-                f"of its own"
-            )
+    return None
+
+
+def _nested_block_error(path: Path, text: str) -> ConfigError | None:
+    """botocore's nested-block parser's ValueError as a line to fix; None when none is found."""
+    lineno = _bad_nested_line(text)
+    if lineno is None:
+        return None
     return ConfigError(
-        f"{display_path(path)} cannot be parsed ({error}); fix the file (`aws configure list` "
-        f"shows the same problem)"
+        f"{_where(path, lineno)}{_quoted(text, lineno)} is inside an indented block under "
+        f"`key =` but is not `key = value`; fix it, or unindent it if it is a setting "
+        f"of its own"
     )
 
 

@@ -60,7 +60,7 @@ def cmd_list(args: argparse.Namespace) -> int:
     from aws_sso_tray.aws import profiles, tokens
     from aws_sso_tray.clock import format_time, now
     from aws_sso_tray.files import settings
-    from aws_sso_tray.login import flows
+    from aws_sso_tray.login import history
 
     loaded = profiles.load_profiles()
     for problem in profiles.config_problems():
@@ -83,7 +83,7 @@ def cmd_list(args: argparse.Namespace) -> int:
                 states[key] = "expired"
             else:
                 duration = kept.session_duration_for(profile.session.name)
-                out = flows.signed_out_at(profile.session, now=current, session_duration=duration)
+                out = history.sign_out_time(profile.session, now=current, session_duration=duration)
                 states[key] = "signed out" if out is not None else "not signed in"
         expires = token_cache[key]
         rows.append(
@@ -330,11 +330,12 @@ def _session_from_args(args: argparse.Namespace) -> tuple[SsoSession, str]:
 
 def cmd_login(args: argparse.Namespace) -> int:
     from aws_sso_tray.login import flows
+    from aws_sso_tray.login.prompt import FlowChoice, LoginPrompt
 
     session, label = _session_from_args(args)
-    flow: flows.FlowChoice = "device" if args.use_device_code else "auto"
+    flow: FlowChoice = "device" if args.use_device_code else "auto"
 
-    def on_prompt(prompt: flows.LoginPrompt) -> None:
+    def on_prompt(prompt: LoginPrompt) -> None:
         if prompt.browser_error:
             code = f" and check that it shows the code {prompt.user_code}"
             code = code if prompt.user_code else ""

@@ -68,7 +68,7 @@ from aws_sso_tray.snapshot import (
 if TYPE_CHECKING:
     from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
     from aws_sso_tray.aws.rolecreds import RoleCredentials
-    from aws_sso_tray.login.flows import LoginPrompt
+    from aws_sso_tray.login.prompt import LoginPrompt
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ class NoticeSink(Protocol):
     def clear(self, key: str) -> None: ...
 
 
-Opener = Callable[[str], Any]  # opens a URL in the browser (flows.open_url by default)
+Opener = Callable[[str], Any]  # opens a URL in the browser (browser.open_url by default)
 Subscriber = Callable[[Snapshot], None]
 
 
@@ -677,7 +677,7 @@ class Engine:
 
     def _reload_sessions(self, now: datetime, force_rearm: Iterable[str] = ()) -> None:
         from aws_sso_tray.aws import tokens
-        from aws_sso_tray.login import flows
+        from aws_sso_tray.login import history
 
         rearm = set(force_rearm)
         for key, info in self._sessions.items():
@@ -685,7 +685,7 @@ class Engine:
             before = (info.has_token, info.token_expires_at)
             duration = self._settings.session_duration_for(info.session.name)
             was_live = self._live(info, now)
-            info.signed_in_at = flows.login_time(info.session)
+            info.signed_in_at = history.login_time(info.session)
             # A token (a sign-in by any tool) outranks an older sign-out.
             was_signed_out = info.signed_out_at
             if token is not None:
@@ -693,10 +693,14 @@ class Engine:
             elif was_signed_out is not None:
                 info.signed_out_at = was_signed_out
             else:
-                info.signed_out_at = flows.signed_out_at(
+                info.signed_out_at = history.sign_out_time(
                     info.session, now=now, session_duration=duration
                 )
-                if info.signed_out_at is None and was_live and flows.token_file_gone(info.session):
+                if (
+                    info.signed_out_at is None
+                    and was_live
+                    and history.token_file_gone(info.session)
+                ):
                     # Seen signed in here (by any tool), and the file went before the session
                     # ended: another tool signed out (`aws sso logout`), not an expiry.
                     info.signed_out_at = now
@@ -709,11 +713,11 @@ class Engine:
             info.can_refresh = bool(token and token.can_refresh(now))
             info.session_ends_at = None
             if token is not None:
-                if token.refresh_token and flows.login_time(info.session) is None:
+                if token.refresh_token and history.login_time(info.session) is None:
                     # Logged in by another tool: the end is unknown (not the hourly expiry).
                     info.session_ends_at = None
                 else:
-                    info.session_ends_at = flows.session_end(
+                    info.session_ends_at = history.session_end(
                         info.session, session_duration=duration
                     )
             usable = token is not None and (not token.expired(now) or info.can_refresh)
@@ -860,7 +864,7 @@ class Engine:
         sign in: in the log (and so the terminal), in a notice, and in the snapshot."""
         opener = self._opener
         if opener is None:
-            from aws_sso_tray.login.flows import launch_browser
+            from aws_sso_tray.desktop.browser import launch_browser
 
             opener = launch_browser
 
@@ -880,7 +884,7 @@ class Engine:
         threading.Thread(target=run, name="login-browser", daemon=True).start()
 
     def _browser_failed(self, key: str, prompt: LoginPrompt, problem: str) -> None:
-        from aws_sso_tray.login.flows import log_browser_failure
+        from aws_sso_tray.desktop.browser import log_browser_failure
 
         with self._lock:
             if self._login_prompts.get(key) is not prompt:

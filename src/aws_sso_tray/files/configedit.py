@@ -216,15 +216,7 @@ def apply(
     ours (never generated, edited since, or gone) are left alone and reported in `kept`.
     Raises ConfigError for a file botocore cannot read, FileWriteError when it cannot be written.
     """
-    for spec in add:
-        check_name(spec.name)
-        check_name(spec.session, "sso-session")
-        for value in spec.values().values():
-            check_value(value)
-    if session is not None:
-        check_name(session.name, "sso-session")
-        for value in (session.start_url, session.region, *session.registration_scopes):
-            check_value(value)
+    _check_request(session, add)
     path = Path(path).expanduser()
     with locked(path):
         target = check_writable(path)
@@ -235,43 +227,9 @@ def apply(
         edits = Edits()
         expected: dict[str, dict[str, str] | None] = {}
         before = configparser_view(doc.text)
-
-        session_changed = False
-        if session is not None:
-            header = f"sso-session {session.name}"
-            current = before.get(header, {})
-            wanted = _session_values(session, current)
-            if wanted:
-                _plan_set(doc, header, wanted, edits)
-                expected[header] = {**current, **wanted}
-                session_changed = True
-
-        added: list[str] = []
-        for spec in add:
-            if spec.name in snapshot.profile_names or spec.name in added:
-                raise ConfigError(
-                    f"profile '{spec.name}' already exists in {path}: run configure again "
-                    f"(the file changed meanwhile) or remove that profile"
-                )
-            lines = spec.lines()
-            edits.append.append(lines)
-            expected[f"profile {spec.name}"] = spec.values()
-            added.append(spec.name)
-
-        kept: list[str] = []
-        going: dict[str, Section] = {}
-        for name in dict.fromkeys(remove):
-            section = _untouched(doc, name, records.get(name))
-            if section is None:
-                kept.append(name)
-            else:
-                going[name] = section
-        edits, stay = _plan_removal(doc, going, edits)
-        kept.extend(stay)
-        removed = [name for name in going if name not in stay]
-        for name in removed:
-            expected[going[name].name] = None
-
+        session_changed = _plan_session(doc, before, session, edits, expected)
+        added = _plan_additions(path, snapshot, add, edits, expected)
+        edits, removed, kept = _plan_removals(doc, records, remove, edits, expected)
         if not expected:
             return EditResult((), (), tuple(kept), False)
         new_text = doc.render(edits)
@@ -284,15 +242,103 @@ def apply(
             ", ".join(added) or "none",
             ", ".join(removed) or "none",
         )
-        changes: dict[str, list[str] | None] = {name: None for name in removed}
-        for spec in add:
-            changes[spec.name] = spec.lines()
-        # Records of generated profiles that are gone or edited are dropped: they are not ours.
-        for name in records:
-            if name not in changes and name not in snapshot.generated:
-                changes[name] = None
-        _RECORDS.save(target, changes)
+        _RECORDS.save(target, _record_changes(records, snapshot, add, removed))
         return EditResult(tuple(added), tuple(removed), tuple(kept), session_changed)
+
+
+def _check_request(session: SessionSpec | None, add: Sequence[ProfileSpec]) -> None:
+    """ConfigError for a name or value the config file cannot hold, before the file is read."""
+    for spec in add:
+        check_name(spec.name)
+        check_name(spec.session, "sso-session")
+        for value in spec.values().values():
+            check_value(value)
+    if session is not None:
+        check_name(session.name, "sso-session")
+        for value in (session.start_url, session.region, *session.registration_scopes):
+            check_value(value)
+
+
+def _plan_session(
+    doc: IniDocument,
+    before: Mapping[str, Mapping[str, str]],
+    session: SessionSpec | None,
+    edits: Edits,
+    expected: dict[str, dict[str, str] | None],
+) -> bool:
+    """Plan adding or updating the sso-session section; True when it changes."""
+    if session is None:
+        return False
+    header = f"sso-session {session.name}"
+    current = before.get(header, {})
+    wanted = _session_values(session, current)
+    if not wanted:
+        return False
+    _plan_set(doc, header, wanted, edits)
+    expected[header] = {**current, **wanted}
+    return True
+
+
+def _plan_additions(
+    path: Path,
+    snapshot: ConfigSnapshot,
+    add: Sequence[ProfileSpec],
+    edits: Edits,
+    expected: dict[str, dict[str, str] | None],
+) -> list[str]:
+    """Plan appending the new profiles; their names. ConfigError when one exists already."""
+    added: list[str] = []
+    for spec in add:
+        if spec.name in snapshot.profile_names or spec.name in added:
+            raise ConfigError(
+                f"profile '{spec.name}' already exists in {path}: run configure again "
+                f"(the file changed meanwhile) or remove that profile"
+            )
+        edits.append.append(spec.lines())
+        expected[f"profile {spec.name}"] = spec.values()
+        added.append(spec.name)
+    return added
+
+
+def _plan_removals(
+    doc: IniDocument,
+    records: Mapping[str, list[str]],
+    remove: Iterable[str],
+    edits: Edits,
+    expected: dict[str, dict[str, str] | None],
+) -> tuple[Edits, list[str], list[str]]:
+    """Plan deleting the generated profiles still as we wrote them: (edits, removed, kept)."""
+    kept: list[str] = []
+    going: dict[str, Section] = {}
+    for name in dict.fromkeys(remove):
+        section = _untouched(doc, name, records.get(name))
+        if section is None:
+            kept.append(name)
+        else:
+            going[name] = section
+    edits, stay = _plan_removal(doc, going, edits)
+    kept.extend(stay)
+    removed = [name for name in going if name not in stay]
+    for name in removed:
+        expected[going[name].name] = None
+    return edits, removed, kept
+
+
+def _record_changes(
+    records: Mapping[str, list[str]],
+    snapshot: ConfigSnapshot,
+    add: Sequence[ProfileSpec],
+    removed: Sequence[str],
+) -> dict[str, list[str] | None]:
+    """The generated-profile records after this edit: name -> lines written, None to drop."""
+    changes: dict[str, list[str] | None] = {name: None for name in removed}
+    for spec in add:
+        changes[spec.name] = spec.lines()
+    # Records of generated profiles that are gone or edited are dropped: they are not ours.
+    for name in records:
+        if name not in changes and name not in snapshot.generated:
+            changes[name] = None
+    return changes
 
 
 # --------------------------------------------------------------------------------------------

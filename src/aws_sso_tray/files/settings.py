@@ -329,30 +329,13 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
             warnings.append(f"{path}: {name} {problem}; using the default")
         keep.append((key_path, raw, key_path[0] if len(key_path) == 1 else None))
 
-    durations = ("refresh_before", "min_remaining", "warn_before", "session_duration")
     for key, raw in doc.items():
-        if key in durations:
+        value_of = _VALUE_PARSERS.get(key)
+        if value_of is not None:
             try:
-                values[key] = _duration_value(raw)
+                values[key] = value_of(raw)
             except ValueError as exc:
                 bad((key,), raw, str(exc))
-        elif key in ("auto_login", "notifications"):
-            if isinstance(raw, bool):
-                values[key] = raw
-            else:
-                bad((key,), raw, f"must be true or false, not {raw!r}")
-        elif key == "login_flow":
-            if raw in LOGIN_FLOWS:
-                values[key] = raw
-            else:
-                choices = ", ".join(f'"{f}"' for f in LOGIN_FLOWS)
-                bad((key,), raw, f"must be one of {choices}, not {raw!r}")
-        elif key in ("favorites", "recent"):
-            if isinstance(raw, list) and all(isinstance(p, str) and p.strip() for p in raw):
-                names = tuple(dict.fromkeys(p.strip() for p in raw))
-                values[key] = names[:RECENT_LIMIT] if key == "recent" else names
-            else:
-                bad((key,), raw, "must be a list of profile names")
         elif key == "auto_sync":
             values[key] = _parse_auto_sync(raw, bad, path, warnings, keep)
         elif key == "sessions":
@@ -361,6 +344,29 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
             warnings.append(f"{path}: unknown setting {key!r} (ignored)")
             keep.append(((key,), raw, None))
     return _Parsed(Settings(**values), warnings, keep)
+
+
+def _bool_value(raw: Any) -> bool:
+    if isinstance(raw, bool):
+        return raw
+    raise ValueError(f"must be true or false, not {raw!r}")
+
+
+def _login_flow_value(raw: Any) -> str:
+    if raw in LOGIN_FLOWS:
+        return str(raw)
+    choices = ", ".join(f'"{f}"' for f in LOGIN_FLOWS)
+    raise ValueError(f"must be one of {choices}, not {raw!r}")
+
+
+def _profile_names_value(raw: Any) -> tuple[str, ...]:
+    if isinstance(raw, list) and all(isinstance(p, str) and p.strip() for p in raw):
+        return tuple(dict.fromkeys(p.strip() for p in raw))
+    raise ValueError("must be a list of profile names")
+
+
+def _recent_value(raw: Any) -> tuple[str, ...]:
+    return _profile_names_value(raw)[:RECENT_LIMIT]
 
 
 class _Bad(Protocol):
@@ -453,6 +459,20 @@ def _duration_value(raw: Any) -> timedelta:
         raise ValueError(f"must be {DURATION_RANGE}, not {raw!r}") from None
     except ValueError:
         raise ValueError(f'must be a duration such as "90s", "10m" or "8h", not {raw!r}') from None
+
+
+# The settings whose value is one TOML value; each parser raises ValueError saying what is wrong.
+_VALUE_PARSERS: dict[str, Callable[[Any], Any]] = {
+    "refresh_before": _duration_value,
+    "min_remaining": _duration_value,
+    "warn_before": _duration_value,
+    "session_duration": _duration_value,
+    "auto_login": _bool_value,
+    "notifications": _bool_value,
+    "login_flow": _login_flow_value,
+    "favorites": _profile_names_value,
+    "recent": _recent_value,
+}
 
 
 # --- writing --------------------------------------------------------------------------------------

@@ -9,9 +9,14 @@ file holds no secret. A sign-out is recorded too (`record_logout`), because a si
 user's word: the tray and the daemon, in other processes, see it at their next file-watch tick
 and stop treating the session as one that "expired". Another tool's sign-out (`aws sso
 logout` deletes the token file of a live session) is recorded the same way by the engine that
-notices it (`login.signed_out_at` tells it from an expiry). Writes are atomic and under an
+notices it (`sign_out_time` tells it from an expiry). Writes are atomic and under an
 inter-process lock, since the tray and the CLI may log in to different sessions at the same
 moment.
+
+The queries a face or the engine asks of an `SsoSession` live here too, beside the records they
+read: when we signed in (`login_time`), whether and when the user signed out (`sign_out_time`,
+which counts another tool's deletion of the token file), and when the session is expected to
+end (`session_end`).
 """
 
 from __future__ import annotations
@@ -19,16 +24,21 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_sso_tray import clock
+from aws_sso_tray.aws import tokens
 from aws_sso_tray.files import atomicfile, paths
+
+if TYPE_CHECKING:
+    from aws_sso_tray.aws.profiles import SsoSession
 
 log = logging.getLogger(__name__)
 
 _VERSION = 1
+DEFAULT_SESSION_DURATION = timedelta(hours=8)  # IAM Identity Center's default session length
 
 
 @dataclass(frozen=True)
@@ -150,3 +160,72 @@ def signed_out_at(cache_key: str, start_url: str | None = None) -> datetime | No
     except ValueError:
         log.warning("ignoring a malformed sign-out record in %s", state_file())
         return None
+
+
+# --- what the records say of a session ------------------------------------------------------
+
+
+def login_time(session: SsoSession) -> datetime | None:
+    """When we last signed in to `session` (None: never, or someone else did, e.g. the CLI)."""
+    record = get(session.cache_key)
+    if record is None or record.start_url.rstrip("/") != session.start_url.rstrip("/"):
+        return None
+    return record.login_time
+
+
+def sign_out_time(
+    session: SsoSession,
+    *,
+    now: datetime,
+    session_duration: timedelta = DEFAULT_SESSION_DURATION,
+) -> datetime | None:
+    """When the user signed out of `session`, which has no usable token (a token, from any
+    tool's sign-in, outranks a sign-out: callers that found one do not ask); None: not since
+    the last sign-in.
+
+    Our `logout` records the sign-out. Another tool's leaves no record: `aws sso logout`, or
+    botocore, deletes the token file. A token file that is gone while the sign-in we recorded
+    says the session still runs is that sign-out too (its time unknown: `now` is returned).
+    """
+    recorded = signed_out_at(session.cache_key, session.start_url)
+    if recorded is not None:
+        return recorded
+    started = login_time(session)
+    if started is not None and started + session_duration > now and token_file_gone(session):
+        return now
+    return None
+
+
+def token_file_gone(session: SsoSession) -> bool:
+    """True when the session's token file does not exist (False when we cannot tell)."""
+    try:
+        tokens.token_cache_file(session).stat()
+    except FileNotFoundError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def session_end(
+    session: SsoSession,
+    *,
+    session_duration: timedelta = DEFAULT_SESSION_DURATION,
+) -> datetime | None:
+    """When the SSO session is expected to end; None when there is no cached token.
+
+    Not the access token's expiry: a token with a refresh token is renewed until the session
+    ends, which is `session_duration` (the administrator's setting, default 8 h) after the
+    login we recorded. A token without a refresh token ends at its `expiresAt`. When we did not
+    record the login (the AWS CLI did it), the token's `expiresAt` is the only safe answer. The
+    end is never before `expiresAt`: the token works until then in any case.
+    """
+    token = tokens.read_token(session)
+    if token is None:
+        return None
+    if not token.refresh_token:
+        return token.expires_at
+    started = login_time(session)
+    if started is None:
+        return token.expires_at
+    return max(started + session_duration, token.expires_at)

@@ -38,7 +38,7 @@ from aws_sso_tray.aws.tokens import SsoToken
 from aws_sso_tray.errors import AppError, ConfigError, ExitCode, LoginNeededError
 from aws_sso_tray.files import configedit, paths
 from aws_sso_tray.files.configedit import ConfigSnapshot, ProfileSpec, RoleProfile, SessionSpec
-from aws_sso_tray.login.flows import LoginPrompt
+from aws_sso_tray.login.prompt import LoginPrompt
 
 log = logging.getLogger(__name__)
 

@@ -36,7 +36,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from aws_sso_tray.errors import AppError, LoginNeededError
-from aws_sso_tray.login.flows import LoginPrompt
+from aws_sso_tray.login.prompt import LoginPrompt
 from aws_sso_tray.setup import configure
 from aws_sso_tray.setup.configure import ConfigureRequest, Outcome, Plan, Selection
 from aws_sso_tray.setup.pagelink import LINK_TTL, PageLink, Verdict
@@ -102,7 +102,7 @@ class ConfigurePage:
         self._thread = threading.Thread(target=self._serve, name="configure-page", daemon=True)
         self._thread.start()
         if open_browser:
-            from aws_sso_tray.login.flows import open_url
+            from aws_sso_tray.desktop.browser import open_url
 
             # A $BROWSER command may wait for the browser to exit: never hold up the caller.
             threading.Thread(
@@ -304,101 +304,116 @@ _EXPIRED_PAGE = (
 
 
 def _handler_for(page: ConfigurePage) -> Callable[..., BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        server_version = "aws-sso-tray"
+    class Handler(_PageHandler):
+        pass
 
-        def log_message(self, format: str, *args: Any) -> None:
-            # The URLs carry the token: never write them anywhere.
-            pass
-
-        def _right_host(self) -> bool:
-            port = page._server.server_address[1] if page._server else 0
-            return self.headers.get("Host") == f"127.0.0.1:{port}"
-
-        def _send(
-            self,
-            status: int,
-            text: str,
-            location: str | None = None,
-            cookie: str | None = None,
-        ) -> None:
-            data = text.encode("utf-8")
-            self.send_response(status)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(data)))
-            self.send_header("Cache-Control", "no-store")
-            self.send_header("Referrer-Policy", "no-referrer")
-            self.send_header("X-Frame-Options", "DENY")
-            self.send_header(
-                "Content-Security-Policy",
-                "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
-                "frame-ancestors 'none'",
-            )
-            if location:
-                self.send_header("Location", location)
-            if cookie:
-                self.send_header("Set-Cookie", cookie)
-            self.end_headers()
-            self.wfile.write(data)
-
-        def do_GET(self) -> None:
-            parts = urlsplit(self.path)
-            token = parse_qs(parts.query).get("t", [None])[0]
-            if parts.path != "/" or not self._right_host():
-                self._send(403, _page("<h1>Forbidden</h1>"))
-                return
-            verdict = page.link.check(token, self.headers.get("Cookie"))
-            if verdict is Verdict.EXCHANGE:
-                self._send(303, _page(""), location="/", cookie=page.link.set_cookie_header())
-            elif verdict is Verdict.REDIRECT:
-                self._send(303, _page(""), location="/")
-            elif verdict is Verdict.OK:
-                self._send(200, page.render())
-            elif verdict is Verdict.REUSED:
-                self._send(403, _page(_REUSED_PAGE))
-                page._end(
-                    "the setup page's one-time link was opened a second time, by a browser "
-                    "without the page's cookie, so the page was closed. If you did not open it "
-                    "twice, another user of this computer may have read the link: check your "
-                    "AWS config for sections you did not add, then start the setup again"
-                )
-            elif verdict is Verdict.EXPIRED:
-                self._send(403, _page(_EXPIRED_PAGE))
-            else:
-                self._send(403, _page("<h1>Forbidden</h1>"))
-
-        def do_POST(self) -> None:
-            try:
-                length = int(self.headers.get("Content-Length") or 0)
-            except ValueError:
-                length = -1
-            if not 0 <= length <= _MAX_BODY:
-                self._send(400, _page("<h1>Bad request</h1>"))
-                return
-            form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
-            token = form.get("token", [None])[0]
-            path = urlsplit(self.path).path
-            if (
-                path not in {"/start", "/write"}
-                or not self._right_host()
-                or not page.link.has_cookie(self.headers.get("Cookie"))
-                or token is None
-                or not secrets.compare_digest(token, page.form_token)
-            ):
-                self._send(403, _page("<h1>Forbidden</h1>"))
-                return
-            if path == "/start":
-                error = page._begin(form.get("start_url", [""])[0], form.get("region", [""])[0])
-                if error:
-                    self._send(200, page.render(error))
-                    return
-            else:
-                page._write(form.get("role", []), form.get("prune", []))
-            self._send(303, page.render(), location="/")
-            if page.outcome is not None:
-                page._finished.set()  # the answer above was the last page
-
+    Handler.page = page
     return Handler
+
+
+class _PageHandler(BaseHTTPRequestHandler):
+    """One request to the configure page; `_handler_for` binds it to its `ConfigurePage`."""
+
+    server_version = "aws-sso-tray"
+    page: ConfigurePage
+
+    def log_message(self, format: str, *args: Any) -> None:
+        # The URLs carry the token: never write them anywhere.
+        pass
+
+    def _right_host(self) -> bool:
+        port = self.page._server.server_address[1] if self.page._server else 0
+        return self.headers.get("Host") == f"127.0.0.1:{port}"
+
+    def _send(
+        self,
+        status: int,
+        text: str,
+        location: str | None = None,
+        cookie: str | None = None,
+    ) -> None:
+        data = text.encode("utf-8")
+        self.send_response(status)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "no-store")
+        self.send_header("Referrer-Policy", "no-referrer")
+        self.send_header("X-Frame-Options", "DENY")
+        self.send_header(
+            "Content-Security-Policy",
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; "
+            "frame-ancestors 'none'",
+        )
+        if location:
+            self.send_header("Location", location)
+        if cookie:
+            self.send_header("Set-Cookie", cookie)
+        self.end_headers()
+        self.wfile.write(data)
+
+    def do_GET(self) -> None:
+        parts = urlsplit(self.path)
+        token = parse_qs(parts.query).get("t", [None])[0]
+        if parts.path != "/" or not self._right_host():
+            self._send(403, _page("<h1>Forbidden</h1>"))
+            return
+        self._answer_link(self.page.link.check(token, self.headers.get("Cookie")))
+
+    def _answer_link(self, verdict: Verdict) -> None:
+        page = self.page
+        if verdict is Verdict.EXCHANGE:
+            self._send(303, _page(""), location="/", cookie=page.link.set_cookie_header())
+        elif verdict is Verdict.REDIRECT:
+            self._send(303, _page(""), location="/")
+        elif verdict is Verdict.OK:
+            self._send(200, page.render())
+        elif verdict is Verdict.REUSED:
+            self._send(403, _page(_REUSED_PAGE))
+            page._end(
+                "the setup page's one-time link was opened a second time, by a browser "
+                "without the page's cookie, so the page was closed. If you did not open it "
+                "twice, another user of this computer may have read the link: check your "
+                "AWS config for sections you did not add, then start the setup again"
+            )
+        elif verdict is Verdict.EXPIRED:
+            self._send(403, _page(_EXPIRED_PAGE))
+        else:
+            self._send(403, _page("<h1>Forbidden</h1>"))
+
+    def do_POST(self) -> None:
+        page = self.page
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= _MAX_BODY:
+            self._send(400, _page("<h1>Bad request</h1>"))
+            return
+        form = parse_qs(self.rfile.read(length).decode("utf-8", "replace"))
+        path = urlsplit(self.path).path
+        if not self._form_allowed(path, form.get("token", [None])[0]):
+            self._send(403, _page("<h1>Forbidden</h1>"))
+            return
+        if path == "/start":
+            error = page._begin(form.get("start_url", [""])[0], form.get("region", [""])[0])
+            if error:
+                self._send(200, page.render(error))
+                return
+        else:
+            page._write(form.get("role", []), form.get("prune", []))
+        self._send(303, page.render(), location="/")
+        if page.outcome is not None:
+            page._finished.set()  # the answer above was the last page
+
+    def _form_allowed(self, path: str, token: str | None) -> bool:
+        """A form of this page, posted from the browser that holds its cookie."""
+        return (
+            path in {"/start", "/write"}
+            and self._right_host()
+            and self.page.link.has_cookie(self.headers.get("Cookie"))
+            and token is not None
+            and secrets.compare_digest(token, self.page.form_token)
+        )
 
 
 def start_configure_page(

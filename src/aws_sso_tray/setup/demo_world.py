@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from filelock import BaseFileLock
 
     from aws_sso_tray.emulator import Emulator
-    from aws_sso_tray.login.flows import PromptHandler
+    from aws_sso_tray.login.prompt import PromptHandler
 
 SESSION_NAME = "demo"
 START_URL = "https://demo-corp.awsapps.com/start"

@@ -170,30 +170,14 @@ def apply(plan: UninstallPlan) -> list[str]:
     when the credentials file could not be read at planning time (nothing is removed: the
     records needed to find our sections there would go with the state folder).
     """
-    if plan.credentials_problem:
-        raise ConfigError(
-            f"{plan.credentials_file}: {plan.credentials_problem}; fix it so uninstall can find "
-            "the sections it created, then run `aws-sso-tray uninstall` again"
-        )
-    if instance.engine_running():
-        pid = instance.running_pid()
-        raise AlreadyRunningError(
-            f"aws-sso-tray is running{f' (pid {pid})' if pid else ''}: quit the tray or stop "
-            "the daemon first, then run `aws-sso-tray uninstall` again"
-        )
+    _refuse_unsafe(plan)
     done: list[str] = []
     lock_file = instance.lock_file()
     # Holding the engine lock: a running engine is a refusal, and none can start meanwhile.
     state_existed = os.path.lexists(paths.state_dir())
     deferred: list[Folder] = []
     with instance.InstanceLock("uninstall"):
-        if plan.credential_sections:
-            removed = credfile.remove_sections(plan.credentials_file, plan.credential_sections)
-            if removed:
-                names = ", ".join(f"[{name}]" for name in removed)
-                done.append(f"removed {names} from {plan.credentials_file}")
-        if plan.autostart_entry is not None and _remove_file(plan.autostart_entry):
-            done.append(f"removed the start-at-login entry {plan.autostart_entry}")
+        done.extend(_remove_files(plan))
         for folder in plan.folders:
             if _contains(folder.path, lock_file):
                 deferred.append(folder)
@@ -207,6 +191,35 @@ def apply(plan: UninstallPlan) -> list[str]:
         _remove_tree(paths.state_dir())
     for line in done:
         log.info("uninstall: %s", line)
+    return done
+
+
+def _refuse_unsafe(plan: UninstallPlan) -> None:
+    """Raise when removing anything now could leave our sections behind or pull files from
+    under a running engine."""
+    if plan.credentials_problem:
+        raise ConfigError(
+            f"{plan.credentials_file}: {plan.credentials_problem}; fix it so uninstall can find "
+            "the sections it created, then run `aws-sso-tray uninstall` again"
+        )
+    if instance.engine_running():
+        pid = instance.running_pid()
+        raise AlreadyRunningError(
+            f"aws-sso-tray is running{f' (pid {pid})' if pid else ''}: quit the tray or stop "
+            "the daemon first, then run `aws-sso-tray uninstall` again"
+        )
+
+
+def _remove_files(plan: UninstallPlan) -> list[str]:
+    """Our sections of the credentials file and the start-at-login entry; what went."""
+    done: list[str] = []
+    if plan.credential_sections:
+        removed = credfile.remove_sections(plan.credentials_file, plan.credential_sections)
+        if removed:
+            names = ", ".join(f"[{name}]" for name in removed)
+            done.append(f"removed {names} from {plan.credentials_file}")
+    if plan.autostart_entry is not None and _remove_file(plan.autostart_entry):
+        done.append(f"removed the start-at-login entry {plan.autostart_entry}")
     return done
 
 

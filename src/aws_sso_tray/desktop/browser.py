@@ -1,0 +1,146 @@
+"""The one narrow door to the desktop's browser: open a URL, and say why not when it could not.
+
+`launch_browser` honours $BROWSER as the user's word (read at every call, since a long-running
+tray outlives changes to it) and otherwise lets Python's webbrowser pick one. The sign-in opens
+its page through `open_in_background`, so a slow or hanging browser command never holds up the
+wait for the callback, the timeout or `cancel`; a page no browser showed is logged with its URL
+(and user code: no secrets, the person has to see them) by `log_browser_failure`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import logging
+import os
+import threading
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from aws_sso_tray.login.prompt import LoginPrompt, PromptHandler
+
+log = logging.getLogger(__name__)
+
+
+BROWSER_GRACE = 1.0  # a browser command that fails within this could not show the page
+
+
+def open_url(url: str) -> bool:
+    """Open `url` in a browser; False when none took it (see `launch_browser` for why)."""
+    return launch_browser(url) is None
+
+
+def launch_browser(url: str) -> str | None:
+    """Open `url` in the browser; None when one took it, else why not (one line, no secret).
+
+    $BROWSER is read now (webbrowser reads it once per process; a long-running tray and the
+    tests see it change) and is the user's word: each entry is run as a command (`%s` marks
+    the URL, else the URL is appended; a trailing `&` is ignored: we never wait for it), and
+    one that exits non-zero within `BROWSER_GRACE` seconds has failed (Chromium started by
+    root without --no-sandbox does exactly that). Still running then, or exited 0 (a launcher
+    such as VS Code's helper or xdg-open that handed the URL on), counts as opened. Without
+    $BROWSER, Python's webbrowser picks one and says whether it could.
+    """
+    import webbrowser
+
+    choices = [c for c in os.environ.get("BROWSER", "").split(os.pathsep) if c.strip()]
+    if not choices:
+        try:
+            if webbrowser.open(url, new=2):
+                return None
+        except Exception as exc:  # a broken desktop setup must not break the login
+            return f"no browser could be started ({exc})"
+        return "no browser was found to open it"
+    problems = []
+    for choice in choices:
+        problem = _run_browser(choice, url)
+        if problem is None:
+            return None
+        problems.append(problem)
+    return "; ".join(problems)
+
+
+def _run_browser(choice: str, url: str) -> str | None:
+    import shlex
+    import subprocess
+
+    try:
+        words = shlex.split(choice.strip())
+    except ValueError as exc:
+        return f"$BROWSER entry {choice!r} cannot be parsed ({exc})"
+    if words and words[-1] == "&":
+        words.pop()
+    if not words:
+        return f"$BROWSER entry {choice!r} names no command"
+    argv = [w.replace("%s", url) for w in words] if "%s" in choice else [*words, url]
+    name = words[0]
+    try:
+        process = subprocess.Popen(
+            argv,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,  # Ctrl-C in our terminal must not close the browser
+        )
+    except OSError as exc:
+        return f"the browser command {name!r} cannot be run ({exc.strerror or exc})"
+    last: list[str] = []
+    assert process.stderr is not None
+    reader = threading.Thread(
+        target=_keep_last_line, args=(process.stderr, last), name="browser-stderr", daemon=True
+    )
+    reader.start()
+    try:
+        status = process.wait(BROWSER_GRACE)
+    except subprocess.TimeoutExpired:
+        # A browser that stays up has the page; reap it whenever it closes.
+        threading.Thread(target=process.wait, name="browser-reaper", daemon=True).start()
+        return None
+    if status == 0:
+        return None
+    reader.join(0.2)
+    said = f": {last[0]}" if last else ""
+    return f"the browser command {name!r} exited with status {status}{said}"
+
+
+def _keep_last_line(stream: Any, last: list[str]) -> None:
+    with contextlib.suppress(OSError, ValueError):
+        for raw in stream:
+            line = raw.decode("utf-8", "replace").strip()
+            if line:
+                last[:] = [line[:200]]
+    with contextlib.suppress(OSError):
+        stream.close()
+
+
+def open_in_background(prompt: LoginPrompt, on_prompt: PromptHandler | None) -> None:
+    # Never let a slow or hanging browser command hold up the wait for the callback, the
+    # timeout or `cancel`. A browser that cannot show the page leaves the URL (and code) in
+    # the log, and `on_prompt` hears it again with `browser_error` set to say so.
+    def run() -> None:
+        try:
+            problem = launch_browser(prompt.url)
+        except Exception as exc:
+            problem = f"the browser could not be started ({exc})"
+        if problem is None:
+            return
+        # The caller shows it (the CLI prints it): a WARNING would say it twice on stderr.
+        log_browser_failure(prompt, problem, level=logging.INFO if on_prompt else logging.WARNING)
+        if on_prompt is not None:
+            on_prompt(dataclasses.replace(prompt, opening_browser=False, browser_error=problem))
+
+    threading.Thread(target=run, name="login-browser", daemon=True).start()
+
+
+def log_browser_failure(prompt: LoginPrompt, problem: str, *, level: int = logging.WARNING) -> None:
+    """Say where to sign in when no browser showed the page (the URL and user code are no
+    secrets: the person has to see them)."""
+    code = f" and confirm the code {prompt.user_code}" if prompt.user_code else ""
+    log.log(
+        level,
+        "could not open a browser for the sign-in to %s (%s): open %s%s",
+        prompt.session,
+        problem,
+        prompt.url,
+        code,
+    )
