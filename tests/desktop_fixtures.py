@@ -11,11 +11,12 @@ import contextlib
 import os
 import shutil
 import subprocess
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+
+from waiting import wait_for
 
 PROGRAMS = ("Xvfb", "dbus-daemon", "dunst", "dbus-monitor")
 
@@ -27,14 +28,14 @@ def desktop_session(tmp: Path) -> Iterator[tuple[dict[str, str], Callable[[], st
         pytest.skip(f"needs {', '.join(missing)} (apt-get install xvfb dbus dunst)")
     procs: list[subprocess.Popen[bytes]] = []
     try:
-        display = f":{100 + os.getpid() % 400}"
-        procs.append(
-            subprocess.Popen(
-                ["Xvfb", display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
+        number = 100 + os.getpid() % 400
+        display = f":{number}"
+        xvfb = subprocess.Popen(
+            ["Xvfb", display, "-screen", "0", "800x600x24", "-nolisten", "tcp"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
+        procs.append(xvfb)
         bus = subprocess.Popen(
             ["dbus-daemon", "--session", "--nofork", "--print-address=1"],
             stdout=subprocess.PIPE,
@@ -45,7 +46,11 @@ def desktop_session(tmp: Path) -> Iterator[tuple[dict[str, str], Callable[[], st
         address = bus.stdout.readline().decode().strip()
         env = {"DISPLAY": display, "DBUS_SESSION_BUS_ADDRESS": address}
         full = {**os.environ, **env}
-        time.sleep(0.5)  # Xvfb accepting connections
+        wait_for(  # Xvfb accepting connections: its socket is there (or it gave up)
+            lambda: Path(f"/tmp/.X11-unix/X{number}").exists() or xvfb.poll() is not None,
+            f"Xvfb on {display}",
+            10,
+        )
         procs.append(
             subprocess.Popen(
                 ["dunst"], env=full, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
@@ -61,26 +66,12 @@ def desktop_session(tmp: Path) -> Iterator[tuple[dict[str, str], Callable[[], st
                 stderr=subprocess.DEVNULL,
             )
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:  # dunst owns the name
-            probe = subprocess.run(
-                [
-                    "dbus-send",
-                    "--session",
-                    "--print-reply",
-                    "--dest=org.freedesktop.DBus",
-                    "/org/freedesktop/DBus",
-                    "org.freedesktop.DBus.NameHasOwner",
-                    "string:org.freedesktop.Notifications",
-                ],
-                env=full,
-                capture_output=True,
-                text=True,
-                check=False,
-            )
-            if "boolean true" in probe.stdout:
-                break
-            time.sleep(0.1)
+        wait_for(
+            lambda: _owns_notifications(full),
+            "dunst to own the notification name",
+            10,
+            interval=0.1,
+        )
         yield env, lambda: log.read_text(errors="replace")
     finally:
         for proc in reversed(procs):
@@ -90,3 +81,23 @@ def desktop_session(tmp: Path) -> Iterator[tuple[dict[str, str], Callable[[], st
                 proc.wait(timeout=3)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+def _owns_notifications(env: dict[str, str]) -> bool:
+    """Whether a notification server (dunst) owns org.freedesktop.Notifications on the bus."""
+    probe = subprocess.run(
+        [
+            "dbus-send",
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus.NameHasOwner",
+            "string:org.freedesktop.Notifications",
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return "boolean true" in probe.stdout

@@ -90,11 +90,12 @@ def settled_count(emu: Any, op: str, expected: int, timeout: float = 2.0) -> int
     The emulator records a request after it has sent the answer, so right after a call
     returns the record may still be on its way.
     """
-    import time
+    import contextlib
 
-    deadline = time.monotonic() + timeout
-    while emu.count(op) < expected and time.monotonic() < deadline:
-        time.sleep(0.01)
+    from waiting import wait_for
+
+    with contextlib.suppress(AssertionError):  # the caller's assertion names what is missing
+        wait_for(lambda: emu.count(op) >= expected, f"{expected} {op}", timeout, interval=0.01)
     return int(emu.count(op))
 
 

@@ -11,7 +11,6 @@ import re
 import shlex
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -28,6 +27,7 @@ from aws_sso_tray.files import configedit
 from aws_sso_tray.setup import configure, configure_page
 from aws_sso_tray.setup.configure import ConfigureRequest, Plan, Selection
 from pagefetch import Browser, fetch, form_token
+from waiting import wait_for
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 
@@ -262,10 +262,7 @@ def test_web_page_with_token_checks(portal_emulator: Any, home: Path) -> None:
         assert status == 200 and "not an AWS region" in body
         status, _ = browser.post(base + "/start", {**form, "token": csrf})
         assert status == 303
-        deadline = time.monotonic() + 30
-        while "Choose profiles" not in body and time.monotonic() < deadline:
-            time.sleep(0.2)
-            body = browser.get(base + "/")[1]
+        body = wait_for(lambda: _chooser(browser, base), "the profile chooser", 30, interval=0.2)
         assert "Choose profiles" in body, body
         values = re.findall(r'name="role" value="([^"]+)"', body)
         assert len(values) == 16 and "999999999999:Power+User" in values
@@ -282,6 +279,12 @@ def test_web_page_with_token_checks(portal_emulator: Any, home: Path) -> None:
         fetch(url)  # the page closed itself
 
 
+def _chooser(browser: Browser, base: str) -> str:
+    """The page at `base`, once it is the profile chooser (the portal scan has finished)."""
+    body = browser.get(base + "/")[1]
+    return body if "Choose profiles" in body else ""
+
+
 def test_web_page_second_run_offers_pruning(portal_emulator: Any, home: Path) -> None:
     request = ConfigureRequest(START_URL, "us-east-1")
     configure.configure(request, lambda plan: Selection((("999999999999", "Power+User"),)))
@@ -294,10 +297,7 @@ def test_web_page_second_run_offers_pruning(portal_emulator: Any, home: Path) ->
         browser.post(
             base + "/start", {"start_url": START_URL, "region": "us-east-1", "token": csrf}
         )
-        body, deadline = "", time.monotonic() + 30
-        while "Choose profiles" not in body and time.monotonic() < deadline:
-            time.sleep(0.1)
-            body = browser.get(base + "/")[1]
+        body = wait_for(lambda: _chooser(browser, base), "the profile chooser", 30, interval=0.1)
         assert 'name="prune" value="Power+User-999999999999"' in body
         browser.post(base + "/write", {"prune": "Power+User-999999999999", "token": csrf})
         assert page.wait(10)

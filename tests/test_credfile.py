@@ -898,23 +898,11 @@ def test_property_only_the_target_section_changes(
 ) -> None:
     model, target = case
     occurrences = [i for i, s in enumerate(model.sections) if s.name == target]
-    event(f"target given {min(len(occurrences), 2)} times")
-    event(f"line endings {sorted(set(model.eols))}")
-    if any(
-        isinstance(item, Opt) and item.ours for i in occurrences for item in model.sections[i].items
-    ):
-        event("target holds keys of ours")
+    _note_case(model, occurrences)
     work = home / f"prop-{time.monotonic_ns()}"
     work.mkdir()
     path = work / "credentials"
-    probe_text, _ = render(model, target, probe=True)
-    probe = strict_parse(work / "probe", probe_text)
-    assume(probe is not None)
-    assert probe is not None
-    expected_names = [
-        f"{PROBE_DUP}{i}" if i in occurrences[:-1] else s.name for i, s in enumerate(model.sections)
-    ]
-    assume(list(probe) == expected_names)  # every generated header is a header, none swallowed
+    probe = _probe(model, target, occurrences, work)
 
     text, chunks = render(model, target, probe=False)
     path.write_bytes(text.encode())
@@ -934,25 +922,69 @@ def test_property_only_the_target_section_changes(
     out = path.read_bytes().decode()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
-    # The bytes outside the target section are identical and in order.
+    _assert_outside_the_target_unchanged(out, text, chunks, occurrences)
+    # The target holds exactly the new values plus its other keys; other sections as before.
+    values = _written_values(new, token=token, expiration=expiration)
+    earlier = [model.sections[i] for i in occurrences[:-1]]
+    droppable = all(only_ours(sec) for sec in earlier)
+    if droppable and earlier and not stays_apart_without_duplicates(model, target, work):
+        event("an earlier duplicate keeps its header: the next header would join the one above")
+        droppable = False
+    if droppable:
+        _assert_duplicates_dropped(path, probe, target, values)
+    else:
+        if not all(only_ours(sec) for sec in earlier):
+            event("an earlier duplicate of the target keeps other lines")
+        _assert_duplicates_kept(path, out, before, target, values)
+
+
+def _note_case(model: Model, occurrences: list[int]) -> None:
+    """hypothesis `event`s: how often the generated cases hit the shapes that matter."""
+    event(f"target given {min(len(occurrences), 2)} times")
+    event(f"line endings {sorted(set(model.eols))}")
+    if any(
+        isinstance(item, Opt) and item.ours for i in occurrences for item in model.sections[i].items
+    ):
+        event("target holds keys of ours")
+
+
+def _probe(model: Model, target: str, occurrences: list[int], work: Path) -> dict[str, Any]:
+    """The model rendered with probe keys, parsed; rejects the case unless every generated
+    header is a header and none was swallowed."""
+    probe_text, _ = render(model, target, probe=True)
+    probe = strict_parse(work / "probe", probe_text)
+    assume(probe is not None)
+    assert probe is not None
+    expected_names = [
+        f"{PROBE_DUP}{i}" if i in occurrences[:-1] else s.name for i, s in enumerate(model.sections)
+    ]
+    assume(list(probe) == expected_names)  # every generated header is a header, none swallowed
+    return probe
+
+
+def _assert_outside_the_target_unchanged(
+    out: str, text: str, chunks: list[tuple[int, str]], occurrences: list[int]
+) -> None:
+    """The bytes outside the target section are identical and in order."""
     if not occurrences:
         assert out.startswith(text)
-    else:
-        owners = [owner for owner, _ in chunks]
-        first = owners.index(occurrences[0])
-        last = len(owners) - 1 - owners[::-1].index(occurrences[-1])
-        head = "".join(t for _, t in chunks[:first])
-        tail = "".join(t for _, t in chunks[last + 1 :])
-        assert out.startswith(head) and out.endswith(tail)
-        middle = out[len(head) : len(out) - len(tail)]
-        position = 0
-        for owner, chunk in chunks[first : last + 1]:
-            if owner not in occurrences:
-                found = middle.find(chunk, position)
-                assert found >= 0
-                position = found + len(chunk)
+        return
+    owners = [owner for owner, _ in chunks]
+    first = owners.index(occurrences[0])
+    last = len(owners) - 1 - owners[::-1].index(occurrences[-1])
+    head = "".join(t for _, t in chunks[:first])
+    tail = "".join(t for _, t in chunks[last + 1 :])
+    assert out.startswith(head) and out.endswith(tail)
+    middle = out[len(head) : len(out) - len(tail)]
+    position = 0
+    for owner, chunk in chunks[first : last + 1]:
+        if owner not in occurrences:
+            found = middle.find(chunk, position)
+            assert found >= 0
+            position = found + len(chunk)
 
-    # The target holds exactly the new values plus its other keys; other sections as before.
+
+def _written_values(new: Creds, *, token: bool, expiration: bool) -> dict[str, str]:
     values = {
         "aws_access_key_id": new.access_key_id,
         "aws_secret_access_key": new.secret_access_key,
@@ -961,31 +993,40 @@ def test_property_only_the_target_section_changes(
         values["aws_session_token"] = new.session_token or ""
     if expiration:
         values["aws_credential_expiration"] = "2026-11-25T23:42:31Z"
+    return values
+
+
+def _assert_duplicates_dropped(
+    path: Path, probe: dict[str, Any], target: str, values: dict[str, str]
+) -> None:
+    """A clean file: one target section (its other keys + the new values), the rest as before."""
     others = {k: v for k, v in probe.get(target, {}).items() if not k.startswith(PROBE_KEY)}
-    earlier = [model.sections[i] for i in occurrences[:-1]]
-    droppable = all(only_ours(sec) for sec in earlier)
-    if droppable and earlier and not stays_apart_without_duplicates(model, target, work):
-        event("an earlier duplicate keeps its header: the next header would join the one above")
-        droppable = False
-    if droppable:
-        after = raw_config_parse(str(path))
-        assert set(after) == {*(s for s in probe if not s.startswith(PROBE_DUP)), target}
-        for name, options in after.items():
-            if name == target:
-                assert options == {**others, **values}
-            else:
-                assert options == probe[name]
-    else:
-        if not all(only_ours(sec) for sec in earlier):
-            event("an earlier duplicate of the target keeps other lines")
-        with pytest.raises(ConfigParseError):
-            raw_config_parse(str(path))
-        merged = merged_view(out)
-        expected_target = {k: v for k, v in before[target].items() if k not in OURS} | values
-        assert merged[target] == expected_target
-        for name, options in before.items():
-            if name != target:
-                assert merged[name] == options
+    after = raw_config_parse(str(path))
+    assert set(after) == {*(s for s in probe if not s.startswith(PROBE_DUP)), target}
+    for name, options in after.items():
+        if name == target:
+            assert options == {**others, **values}
+        else:
+            assert options == probe[name]
+
+
+def _assert_duplicates_kept(
+    path: Path,
+    out: str,
+    before: dict[str, dict[str, str]],
+    target: str,
+    values: dict[str, str],
+) -> None:
+    """A duplicate that holds someone else's lines stays: the file still has duplicates, and the
+    merged view (the last one wins, as botocore reads) has the new values."""
+    with pytest.raises(ConfigParseError):
+        raw_config_parse(str(path))
+    merged = merged_view(out)
+    expected_target = {k: v for k, v in before[target].items() if k not in OURS} | values
+    assert merged[target] == expected_target
+    for name, options in before.items():
+        if name != target:
+            assert merged[name] == options
 
 
 # --------------------------------------------------------------------------------------------

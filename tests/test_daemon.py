@@ -237,11 +237,12 @@ def test_tray_started_at_login_without_a_tray_keeps_profiles_fresh_headless(
         text=True,
     )
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline and not (
-            instance.engine_running() and (home / ".aws" / "credentials").exists()
-        ):
-            time.sleep(0.2)
+        wait_for(
+            lambda: instance.engine_running() and (home / ".aws" / "credentials").exists(),
+            "the engine to run and write the credentials file",
+            30,
+            interval=0.2,
+        )
         assert instance.engine_running()
         assert "[dev]" in (home / ".aws" / "credentials").read_text()
         process.send_signal(signal.SIGTERM)

@@ -17,6 +17,8 @@ from typing import Any
 
 from botocore.configloader import raw_config_parse
 
+from waiting import wait_for
+
 
 def test_headless_demo_signs_in_keeps_fresh_and_stops_cleanly(home: Path) -> None:
     process = subprocess.Popen(
@@ -131,17 +133,25 @@ class DemoProcess:
         return "".join(self.lines)
 
     def wait_for(self, text: str, timeout: float = 90) -> str:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        """The output so far once it holds `text`; AssertionError if the demo ends without it."""
+
+        def printed() -> bool:
             if text in self.output:
-                return self.output
+                return True
             if self.process.poll() is not None:
                 self._reader.join(5)
                 if text in self.output:
-                    return self.output
-                break
-            time.sleep(0.1)
-        raise AssertionError(f"the demo never printed {text!r}:\n{self.output}")
+                    return True
+                raise AssertionError(f"the demo never printed {text!r}:\n{self.output}")
+            return False
+
+        wait_for(
+            printed,
+            lambda: f"the demo to print {text!r}:\n{self.output}",
+            timeout,
+            interval=0.1,
+        )
+        return self.output
 
     def stop(self) -> int:
         if self.process.poll() is None:
@@ -189,10 +199,12 @@ def test_the_emulator_request_log_goes_to_the_log_file_not_the_terminal(home: Pa
         text = demo.wait_for("press Allow to sign in: ")
         url = re.search(r"press Allow to sign in: (\S+)", text)
         assert url, text
-        deadline = time.monotonic() + 60
-        while "AuthorizationPendingException" not in _text(log_file):
-            assert time.monotonic() < deadline, f"no polling in the log:\n{_text(log_file)}"
-            time.sleep(0.2)
+        wait_for(
+            lambda: "AuthorizationPendingException" in _text(log_file),
+            lambda: f"polling in the log:\n{_text(log_file)}",
+            60,
+            interval=0.2,
+        )
         browser = [sys.executable, "-m", "aws_sso_tray.emulator.browser", "--foreground"]
         subprocess.run([*browser, url.group(1)], check=True, timeout=60)
         text = demo.wait_for("refreshed dev-readonly -> [demo-dev]")

@@ -23,6 +23,7 @@ from botocore.config import Config
 
 from aws_sso_tray.emulator import Emulator, EmulatorConfig
 from aws_sso_tray.emulator.browser import BrowseError, browse
+from waiting import wait_for
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 NO_RETRY = Config(signature_version=UNSIGNED, retries={"total_max_attempts": 1})
@@ -148,10 +149,12 @@ def test_browser_stand_in_works_through_the_browser_variable(emulator: Emulator)
         check=True,
         timeout=30,
     )
-    deadline = time.monotonic() + 20
-    while emulator.center.device_status(auth["userCode"]) == "pending":
-        assert time.monotonic() < deadline, "the stand-in never pressed Allow"
-        time.sleep(0.05)
+    wait_for(
+        lambda: emulator.center.device_status(auth["userCode"]) != "pending",
+        "the stand-in to press Allow",
+        20,
+        interval=0.05,
+    )
     assert emulator.center.device_status(auth["userCode"]) == "approved"
 
 

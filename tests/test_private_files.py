@@ -19,7 +19,6 @@ import stat
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -34,6 +33,7 @@ from aws_sso_tray.errors import ExitCode
 from aws_sso_tray.files import paths, settings
 from sso_helpers import device_login, session_config
 from test_credfile_permissions import NOBODY, _switch_command
+from waiting import wait_for
 
 SESSION = SsoSession(
     "corp", "https://d-1234567890.awsapps.com/start", "us-east-1", ("sso:account:access",)
@@ -557,11 +557,15 @@ def test_the_daemon_keeps_credentials_fresh_on_a_full_state_disk(
     )
     credentials = paths.aws_credentials_file()
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline and proc.poll() is None:
-            if credentials.exists() and "aws_access_key_id" in credentials.read_text():
-                break
-            time.sleep(0.05)
+        wait_for(
+            lambda: (
+                proc.poll() is not None
+                or (credentials.exists() and "aws_access_key_id" in credentials.read_text())
+            ),
+            "the daemon to write credentials",
+            60,
+            interval=0.05,
+        )
         assert "aws_access_key_id" in (credentials.read_text() if credentials.exists() else "")
     finally:
         proc.send_signal(signal.SIGTERM)

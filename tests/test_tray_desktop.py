@@ -8,6 +8,7 @@ emulator runs in this process and the tray reaches it through AWS_ENDPOINT_URL_S
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import shutil
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from waiting import wait_for
 
 pytestmark = pytest.mark.desktop
 
@@ -114,6 +117,28 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(5)
 
 
+def _display_answers(display: str) -> bool:
+    probe = subprocess.run(
+        ["xdotool", "getdisplaygeometry"],
+        env={**os.environ, "DISPLAY": display},
+        capture_output=True,
+        check=False,
+    )
+    return probe.returncode == 0
+
+
+def _came_up(xvfb: subprocess.Popen[bytes], display: str) -> bool:
+    """True once `display` answers; False if Xvfb exits or is not up in 10 s (number taken)."""
+    with contextlib.suppress(AssertionError):
+        wait_for(
+            lambda: xvfb.poll() is not None or _display_answers(display),
+            f"Xvfb on {display}",
+            10,
+            interval=0.1,
+        )
+    return xvfb.poll() is None and _display_answers(display)
+
+
 def _start_xvfb(screen: str) -> tuple[subprocess.Popen[bytes], str]:
     """Xvfb on a free display number well above the ones `-displayfd` users race for."""
     for _attempt in range(10):
@@ -126,17 +151,8 @@ def _start_xvfb(screen: str) -> tuple[subprocess.Popen[bytes], str]:
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and xvfb.poll() is None:
-            probe = subprocess.run(
-                ["xdotool", "getdisplaygeometry"],
-                env={**os.environ, "DISPLAY": display},
-                capture_output=True,
-                check=False,
-            )
-            if probe.returncode == 0:
-                return xvfb, display
-            time.sleep(0.1)
+        if _came_up(xvfb, display):
+            return xvfb, display
         _stop(xvfb)
     raise AssertionError("could not start Xvfb")
 
@@ -179,7 +195,7 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
             panel = _start(trayer, env, logs / f"trayer-{attempt}.log")
             processes.append(panel)
             try:
-                _wait(lambda: _has_panel(shell), 15, "trayer's panel to appear")
+                wait_for(lambda: _has_panel(shell), "trayer's panel to appear", 15, interval=0.2)
                 break
             except AssertionError:
                 _stop(panel)
@@ -198,16 +214,6 @@ def _has_panel(shell: Desktop) -> bool:
     return bool(shell.run("xdotool", "search", "--name", "^panel$", check=False).strip())
 
 
-def _wait(condition: Callable[[], Any], timeout: float, what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 class Tray:
     """The tray as a user starts it, in a subprocess on the test desktop."""
 
@@ -221,7 +227,12 @@ class Tray:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
     def wait_for_log(self, text: str, timeout: float = 15) -> None:
-        _wait(lambda: text in self.output() or self.process.poll() is not None, timeout, text)
+        wait_for(
+            lambda: text in self.output() or self.process.poll() is not None,
+            lambda: f"{text!r} in the tray's log:\n{self.output()}",
+            timeout,
+            interval=0.2,
+        )
         assert text in self.output(), f"tray exited or never logged {text!r}:\n{self.output()}"
 
     def stop(self) -> None:
@@ -250,11 +261,6 @@ def test_tray_login_sync_and_quit_on_a_real_desktop(
     emulator: Any,
     home: Path,
 ) -> None:
-    from aws_sso_tray.aws import tokens
-    from aws_sso_tray.aws.profiles import SsoSession
-    from aws_sso_tray.files import settings
-    from aws_sso_tray.snapshot import ProfileStatus, SessionStatus
-
     aws_config(CONFIG)
     env = {
         "AWS_ENDPOINT_URL_SSO": emulator.url,
@@ -267,77 +273,107 @@ def test_tray_login_sync_and_quit_on_a_real_desktop(
     log.write_text("")
     tray = Tray(desktop, env, log)
     try:
-        # 1. The icon docks in trayer (the panel grows to hold it) and the engine publishes.
-        tray.wait_for_log("tray: icon shown")
-        _wait(lambda: desktop.panel()["WIDTH"] >= 16, 10, "the icon to dock in the panel")
-        first = _wait(lambda: (s := _snapshot()) and s.sessions and s, 15, "a first snapshot")
-        assert first.sessions[0].status is SessionStatus.NOT_SIGNED_IN  # a first run: no "expired"
-        time.sleep(0.5)
-        before = _panel_pixels(desktop, "01-docked-login-needed")
-
-        # 2. The menu opens; under the session's line come its profiles, one click to log in.
-        desktop.click_icon()
-        time.sleep(0.7)
-        desktop.screenshot("02-menu-logged-out")
-        desktop.keys("Down", "Down", "Return")  # "corp - not signed in" > "dev - log in"
-
-        # 3. The browser stand-in presses Allow; the token lands where the AWS CLI reads it.
-        session = SsoSession("corp", START_URL, "us-east-1", ("sso:account:access",))
-        _wait(lambda: tokens.read_token(session), 30, "the SSO token to be written")
-        _wait(
-            lambda: (s := _snapshot()) and s.sessions[0].status is SessionStatus.LOGGED_IN,
-            15,
-            "the engine to see the login",
-        )
-        assert settings.load_settings()[0].recent[:1] == ("dev",)
-        time.sleep(1.0)
-        after = _panel_pixels(desktop, "03-logged-in")
-        assert after != before, "the icon did not change after the login"
-
-        # 4. dev is now a submenu; its first active entry is "Keep fresh in credentials [dev]".
-        desktop.click_icon()
-        time.sleep(0.7)
-        desktop.keys("Down", "Down", "Right")
-        time.sleep(0.3)
-        desktop.screenshot("04-profile-submenu")
-        desktop.keys("Return")
-        _wait(
-            lambda: settings.load_settings()[0].sync_section("dev") == "dev",
-            10,
-            "the checkbox to add dev to auto_sync",
-        )
-        credentials = home / ".aws" / "credentials"
-        _wait(
-            lambda: credentials.exists() and "[dev]" in credentials.read_text(),
-            20,
-            "the [dev] section in the credentials file",
-        )
-        assert "aws_access_key_id = ASIA" in credentials.read_text()
-        _wait(
-            lambda: (s := _snapshot()) and s.profile("dev").status is ProfileStatus.FRESH,
-            15,
-            "dev to be fresh",
-        )
-        time.sleep(0.5)
-        desktop.click_icon()
-        time.sleep(0.7)
-        desktop.screenshot("05-menu-synced")
-        desktop.keys("Escape")
-        time.sleep(0.3)
-
-        # 5. Quit (the last entry) ends the process within a couple of seconds.
-        desktop.click_icon()
-        time.sleep(0.7)
-        desktop.keys("Up", "Return")
-        code = tray.process.wait(timeout=30)
-        assert code == 0, tray.output()
-        assert "tray: stopped" in tray.output()
-        desktop.screenshot("06-after-quit")
+        before = _docks_before_login(desktop, tray)
+        _logs_in_from_the_menu(desktop, before)
+        _keeps_dev_fresh_from_its_submenu(desktop, home)
+        _quits_from_the_menu(desktop, tray)
     finally:
         tray.stop()
     output = tray.output()
     for secret in emulator.issued_secrets():
         assert secret not in output
+
+
+def _docks_before_login(desktop: Desktop, tray: Tray) -> bytes:
+    """1. The icon docks in trayer (the panel grows to hold it) and the engine publishes.
+
+    Returns the panel's pixels then, to compare with the icon after the login."""
+    from aws_sso_tray.snapshot import SessionStatus
+
+    tray.wait_for_log("tray: icon shown")
+    wait_for(
+        lambda: desktop.panel()["WIDTH"] >= 16,
+        "the icon to dock in the panel",
+        10,
+        interval=0.2,
+    )
+    first = wait_for(lambda: (s := _snapshot()) and s.sessions and s, "a first snapshot", 15)
+    assert first.sessions[0].status is SessionStatus.NOT_SIGNED_IN  # a first run: no "expired"
+    time.sleep(0.5)
+    return _panel_pixels(desktop, "01-docked-login-needed")
+
+
+def _logs_in_from_the_menu(desktop: Desktop, before: bytes) -> None:
+    """2. The menu opens; under the session's line come its profiles, one click to log in.
+    3. The browser stand-in presses Allow; the token lands where the AWS CLI reads it."""
+    from aws_sso_tray.aws import tokens
+    from aws_sso_tray.aws.profiles import SsoSession
+    from aws_sso_tray.files import settings
+    from aws_sso_tray.snapshot import SessionStatus
+
+    desktop.click_icon()
+    time.sleep(0.7)
+    desktop.screenshot("02-menu-logged-out")
+    desktop.keys("Down", "Down", "Return")  # "corp - not signed in" > "dev - log in"
+
+    session = SsoSession("corp", START_URL, "us-east-1", ("sso:account:access",))
+    wait_for(lambda: tokens.read_token(session), "the SSO token to be written", 30)
+    wait_for(
+        lambda: (s := _snapshot()) and s.sessions[0].status is SessionStatus.LOGGED_IN,
+        "the engine to see the login",
+        15,
+    )
+    assert settings.load_settings()[0].recent[:1] == ("dev",)
+    time.sleep(1.0)
+    after = _panel_pixels(desktop, "03-logged-in")
+    assert after != before, "the icon did not change after the login"
+
+
+def _keeps_dev_fresh_from_its_submenu(desktop: Desktop, home: Path) -> None:
+    """4. dev is now a submenu; its first active entry is "Keep fresh in credentials [dev]"."""
+    from aws_sso_tray.files import settings
+    from aws_sso_tray.snapshot import ProfileStatus
+
+    desktop.click_icon()
+    time.sleep(0.7)
+    desktop.keys("Down", "Down", "Right")
+    time.sleep(0.3)
+    desktop.screenshot("04-profile-submenu")
+    desktop.keys("Return")
+    wait_for(
+        lambda: settings.load_settings()[0].sync_section("dev") == "dev",
+        "the checkbox to add dev to auto_sync",
+        10,
+    )
+    credentials = home / ".aws" / "credentials"
+    wait_for(
+        lambda: credentials.exists() and "[dev]" in credentials.read_text(),
+        "the [dev] section in the credentials file",
+        20,
+    )
+    assert "aws_access_key_id = ASIA" in credentials.read_text()
+    wait_for(
+        lambda: (s := _snapshot()) and s.profile("dev").status is ProfileStatus.FRESH,
+        "dev to be fresh",
+        15,
+    )
+    time.sleep(0.5)
+    desktop.click_icon()
+    time.sleep(0.7)
+    desktop.screenshot("05-menu-synced")
+    desktop.keys("Escape")
+    time.sleep(0.3)
+
+
+def _quits_from_the_menu(desktop: Desktop, tray: Tray) -> None:
+    """5. Quit (the last entry) ends the process within a couple of seconds."""
+    desktop.click_icon()
+    time.sleep(0.7)
+    desktop.keys("Up", "Return")
+    code = tray.process.wait(timeout=30)
+    assert code == 0, tray.output()
+    assert "tray: stopped" in tray.output()
+    desktop.screenshot("06-after-quit")
 
 
 def test_sigterm_stops_the_tray_promptly(
@@ -402,12 +438,17 @@ def test_log_in_button_on_a_notification_starts_the_login(
     try:
         tray.wait_for_log("tray: icon shown")
 
-        _wait(lambda: desktop.run("dunstctl", "count", "displayed").strip() != "0", 15, "a notice")
+        wait_for(
+            lambda: desktop.run("dunstctl", "count", "displayed").strip() != "0",
+            "a notice",
+            15,
+            interval=0.2,
+        )
         desktop.screenshot("07-login-needed-notice")
         assert tokens.read_token(session) is None
         # What a click on the notice does in dunst: invoke its action over D-Bus.
         desktop.run("dunstctl", "action", "0")
-        _wait(lambda: tokens.read_token(session), 30, "the login started from the notice")
+        wait_for(lambda: tokens.read_token(session), "the login started from the notice", 30)
         tray.wait_for_log("you pressed Log in")
     finally:
         tray.stop()
@@ -426,14 +467,19 @@ def test_first_run_menu_opens_the_setup_page(desktop: Desktop, home: Path, tmp_p
     tray = Tray(desktop, env, tmp_path / "tray.log")
     try:
         tray.wait_for_log("tray: icon shown")
-        _wait(lambda: desktop.panel()["WIDTH"] >= 16, 10, "the icon to dock in the panel")
+        wait_for(
+            lambda: desktop.panel()["WIDTH"] >= 16,
+            "the icon to dock in the panel",
+            10,
+            interval=0.2,
+        )
         time.sleep(1.0)
         desktop.click_icon()
         time.sleep(0.7)
         desktop.screenshot("08-first-run-menu")
         desktop.keys("Down", "Return")
-        url = _wait(
-            lambda: opened.exists() and opened.read_text().strip(), 15, "the setup page to open"
+        url = wait_for(
+            lambda: opened.exists() and opened.read_text().strip(), "the setup page to open", 15
         )
         assert url.startswith("http://127.0.0.1:") and "/?t=" in url
         tray.wait_for_log("tray: configure page served")
@@ -466,14 +512,21 @@ def test_a_left_click_opens_the_menu(
     session = SsoSession("corp", START_URL, "us-east-1", ("sso:account:access",))
     try:
         tray.wait_for_log(f"tray: icon shown ({backend} backend")
-        _wait(lambda: desktop.panel()["WIDTH"] >= 16, 10, "the icon to dock in the panel")
-        _wait(lambda: (s := _snapshot()) and s.sessions, 15, "a first snapshot")
+        wait_for(
+            lambda: desktop.panel()["WIDTH"] >= 16,
+            "the icon to dock in the panel",
+            10,
+            interval=0.2,
+        )
+        wait_for(lambda: (s := _snapshot()) and s.sessions, "a first snapshot", 15)
         time.sleep(1.0)
         desktop.click_icon(button=1)
         time.sleep(0.7)
         desktop.screenshot(f"09-left-click-menu-{backend}")
         # The same menu as a right click: "corp - not logged in" > "dev - log in".
         desktop.keys("Down", "Down", "Return")
-        _wait(lambda: tokens.read_token(session), 30, "the login picked from the left-click menu")
+        wait_for(
+            lambda: tokens.read_token(session), "the login picked from the left-click menu", 30
+        )
     finally:
         tray.stop()

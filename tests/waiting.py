@@ -17,14 +17,24 @@ TIMEOUT = 30.0  # seconds: far beyond what any condition needs on an idle machin
 
 
 def wait_for(
-    condition: Callable[[], T], what: str = "the condition", timeout: float = TIMEOUT
+    condition: Callable[[], T],
+    what: str | Callable[[], str] = "the condition",
+    timeout: float = TIMEOUT,
+    *,
+    interval: float = 0.02,
 ) -> T:
-    """`condition()`'s first truthy value; AssertionError naming `what` after `timeout`."""
+    """`condition()`'s first truthy value; AssertionError naming `what` after `timeout`.
+
+    `what` may be a function, called only at the timeout, so the message can show the state
+    then (a process's output, a log). A condition that runs a program (xdotool, dunstctl) polls
+    with a longer `interval`, so a busy machine is not kept busier.
+    """
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
         if value:
             return value
         if time.monotonic() >= deadline:
-            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(0.02)
+            described = what() if callable(what) else what
+            raise AssertionError(f"timed out after {timeout:.0f} s waiting for {described}")
+        time.sleep(interval)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, cast
 
 from aws_sso_tray.errors import (
     AppError,
@@ -38,6 +38,12 @@ from aws_sso_tray.errors import (
     ServiceError,
     ThrottledError,
 )
+
+if TYPE_CHECKING:  # the stubs (botocore-stubs, types-boto3-sso[-oidc]) are for mypy only
+    from botocore.client import BaseClient
+    from botocore.session import Session
+    from types_boto3_sso import SSOClient
+    from types_boto3_sso_oidc import SSOOIDCClient
 
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 20
@@ -112,11 +118,11 @@ def recovery_of(exc: BaseException) -> Recovery:
 
 
 _lock = threading.Lock()
-_clients: dict[tuple[str, str, int], Any] = {}
-_session: Any = None
+_clients: dict[tuple[str, str, int], BaseClient] = {}
+_session: Session | None = None
 
 
-def client(service: str, region: str, *, max_attempts: int = MAX_ATTEMPTS) -> Any:
+def client(service: str, region: str, *, max_attempts: int = MAX_ATTEMPTS) -> BaseClient:
     """A cached, thread-safe, unsigned client for `sso` or `sso-oidc` in `region`."""
     import os
 
@@ -149,7 +155,7 @@ def client(service: str, region: str, *, max_attempts: int = MAX_ATTEMPTS) -> An
         return created
 
 
-def _new_session() -> Any:
+def _new_session() -> Session:
     """A botocore session for unsigned clients: the AWS config, but never the credentials file."""
     import os
 
@@ -166,12 +172,14 @@ def _new_session() -> Any:
     return session
 
 
-def oidc_client(region: str, **kwargs: Any) -> Any:
-    return client("sso-oidc", region, **kwargs)
+def oidc_client(region: str, *, max_attempts: int = MAX_ATTEMPTS) -> SSOOIDCClient:
+    """The `sso-oidc` client (register, device authorization, create_token) for `region`."""
+    return cast("SSOOIDCClient", client("sso-oidc", region, max_attempts=max_attempts))
 
 
-def portal_client(region: str, **kwargs: Any) -> Any:
-    return client("sso", region, **kwargs)
+def portal_client(region: str, *, max_attempts: int = MAX_ATTEMPTS) -> SSOClient:
+    """The `sso` access-portal client (accounts, roles, role credentials, logout) for `region`."""
+    return cast("SSOClient", client("sso", region, max_attempts=max_attempts))
 
 
 def error_code(exc: BaseException) -> str | None:

@@ -21,9 +21,12 @@ import re
 from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
 from aws_sso_tray.aws import clients
+
+if TYPE_CHECKING:
+    from types_boto3_sso import SSOClient
 
 MAX_WORKERS = 6  # the portal throttles bulk callers: 5-8 requests in flight at most
 SCAN_MAX_ATTEMPTS = 8
@@ -63,7 +66,7 @@ class PortalRole:
         return (self.account_id, self.role_name)
 
 
-def _client(region: str) -> Any:
+def _client(region: str) -> SSOClient:
     return clients.portal_client(region, max_attempts=SCAN_MAX_ATTEMPTS)
 
 
