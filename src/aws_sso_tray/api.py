@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypeAlias
 
 from aws_sso_tray.errors import ConfigError, UsageError
 
@@ -30,11 +30,14 @@ if TYPE_CHECKING:
     from aws_sso_tray.login.flows import LoginPrompt as LoginPrompt
     from aws_sso_tray.login.flows import LogoutResult as LogoutResult
     from aws_sso_tray.setup.configure import ConfigureRequest as ConfigureRequest
-    from aws_sso_tray.setup.configure import Outcome as ConfigureOutcome
-    from aws_sso_tray.setup.configure import Plan as ConfigurePlan
-    from aws_sso_tray.setup.configure import Selection as ConfigureSelection
+    from aws_sso_tray.setup import configure as _configure
     from aws_sso_tray.setup.configure_page import ConfigurePage as ConfigurePage
     from aws_sso_tray.setup.uninstall import UninstallPlan as UninstallPlan
+
+    # The configure flow's values, under the names a face reads them by.
+    ConfigureOutcome: TypeAlias = _configure.Outcome
+    ConfigurePlan: TypeAlias = _configure.Plan
+    ConfigureSelection: TypeAlias = _configure.Selection
 
 # --- one-shot commands ------------------------------------------------------------------------
 
@@ -135,6 +138,27 @@ def _login_states(
     return states
 
 
+def now() -> datetime:
+    """The current time, aware (the clock every state is computed against)."""
+    from aws_sso_tray import clock
+
+    return clock.now()
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration the user typed (90s, 10m, 1h30m); ValueError saying what is wrong."""
+    from aws_sso_tray.clock import parse_duration as parse
+
+    return parse(text)
+
+
+def remaining_words(delta: timedelta) -> str:
+    """How long is left, in the words the CLI and the tray use ("1h 05m", "expired")."""
+    from aws_sso_tray.clock import format_remaining
+
+    return format_remaining(delta)
+
+
 def min_remaining(value: timedelta | None = None) -> timedelta:
     """How much life cached credentials need to be reused: `value`, else the settings' value."""
     if value is not None:
@@ -173,6 +197,20 @@ def credentials(name: str, *, remaining: timedelta | None = None) -> RoleCredent
     from aws_sso_tray.aws.resolve import botocore_credentials
 
     return botocore_credentials(name)
+
+
+def process_json(creds: RoleCredentials) -> str:
+    """The `credential_process` JSON (Version 1) the AWS SDKs read."""
+    from aws_sso_tray.aws import formats
+
+    return formats.process_json(creds)
+
+
+def env_lines(creds: RoleCredentials, *, export: bool = False) -> str:
+    """`AWS_ACCESS_KEY_ID=...` lines for a shell (`export ` in front with `export`)."""
+    from aws_sso_tray.aws import formats
+
+    return formats.env_lines(creds, export=export)
 
 
 def credentials_file() -> Path:
