@@ -29,7 +29,6 @@ if TYPE_CHECKING:
     from aws_sso_tray.files.configedit import ConfigSnapshot as ConfigSnapshot
     from aws_sso_tray.login.flows import LoginPrompt as LoginPrompt
     from aws_sso_tray.login.flows import LogoutResult as LogoutResult
-    from aws_sso_tray.setup.configure import ConfigureRequest as ConfigureRequest
     from aws_sso_tray.setup import configure as _configure
     from aws_sso_tray.setup.configure_page import ConfigurePage as ConfigurePage
     from aws_sso_tray.setup.uninstall import UninstallPlan as UninstallPlan
