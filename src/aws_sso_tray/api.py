@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from aws_sso_tray.aws.rolecreds import RoleCredentials as RoleCredentials
     from aws_sso_tray.errors import AppError
     from aws_sso_tray.files.configedit import ConfigSnapshot as ConfigSnapshot
+    from aws_sso_tray.files.settings import Settings
     from aws_sso_tray.login.flows import LoginPrompt as LoginPrompt
     from aws_sso_tray.login.flows import LogoutResult as LogoutResult
     from aws_sso_tray.setup import configure as _configure
@@ -112,7 +113,7 @@ def list_profiles() -> ProfileListing:
 
 
 def _login_states(
-    loaded: Sequence[SsoProfile], kept: Any
+    loaded: Sequence[SsoProfile], kept: Settings
 ) -> dict[str, tuple[datetime | None, str]]:
     """Per session: the live token's expiry, and the words for it without one."""
     from aws_sso_tray.aws import tokens
