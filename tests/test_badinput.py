@@ -296,7 +296,7 @@ def test_configure_skips_a_role_the_config_cannot_hold_and_writes_the_rest(
     import botocore.session
     from tests.test_configure import Script
 
-    from aws_sso_tray.setup import configure
+    from aws_sso_tray.cli import setup as configure
 
     start_url = "https://d-1234567890.awsapps.com/start"
     script = Script(start_url, "us-east-1", "", "", "all")

@@ -21,6 +21,7 @@ import botocore.session
 import pytest
 
 from aws_sso_tray.aws import portal
+from aws_sso_tray.cli import setup as terminal
 from aws_sso_tray.emulator import Account, EmulatorConfig
 from aws_sso_tray.errors import ConfigError, ExitCode
 from aws_sso_tray.files import configedit
@@ -100,12 +101,12 @@ def test_validation() -> None:
     for bad in ("", "us-east", "US-EAST-1", "mars"):
         with pytest.raises(ConfigError):
             configure.validate_region(bad)
-    assert configure.parse_numbers("1, 3-4 6", 6) == [0, 2, 3, 5]
-    assert configure.parse_numbers("all", 3) == [0, 1, 2]
-    assert configure.parse_numbers("", 3) == []
+    assert terminal.parse_numbers("1, 3-4 6", 6) == [0, 2, 3, 5]
+    assert terminal.parse_numbers("all", 3) == [0, 1, 2]
+    assert terminal.parse_numbers("", 3) == []
     for bad in ("0", "4", "2-1", "x"):
         with pytest.raises(ValueError):
-            configure.parse_numbers(bad, 3)
+            terminal.parse_numbers(bad, 3)
 
 
 def test_profile_names() -> None:
@@ -144,7 +145,7 @@ def test_terminal_first_run_then_add_and_prune(portal_emulator: Any, home: Path)
         "",  # profile region: the SSO region
         "1-2, 16",
     )
-    assert configure.run_terminal_configure(first.input, first.print) == 0, first.text
+    assert terminal.run_terminal_configure(first.input, first.print) == 0, first.text
     assert "not an https URL" in first.text
     assert "SSO session name [d-1234567890]: " in first.prompts
     profiles = botocore_profiles(home)
@@ -167,7 +168,7 @@ def test_terminal_first_run_then_add_and_prune(portal_emulator: Any, home: Path)
     )
     requests_before = portal_emulator.count("CreateToken")
     second = Script(START_URL, "us-east-1", "", "", "2", "y")
-    assert configure.run_terminal_configure(second.input, second.print) == 0, second.text
+    assert terminal.run_terminal_configure(second.input, second.print) == 0, second.text
     assert portal_emulator.count("CreateToken") == requests_before  # the cached token was reused
     assert "   2. Team 1 (000000000001)  Billing -> Billing-000000000001" in second.text
     assert "profile Admin-999999999999" in second.text  # shown as configured
@@ -220,14 +221,14 @@ def test_session_name_conflict_and_reuse(portal_emulator: Any, home: Path) -> No
 def test_terminal_reports_app_errors_with_exit_code(portal_emulator: Any, home: Path) -> None:
     (home / ".aws" / "config").write_text("[default]\nnot an option\n")
     script = Script(START_URL, "us-east-1")
-    assert configure.run_terminal_configure(script.input, script.print) == ExitCode.CONFIG
+    assert terminal.run_terminal_configure(script.input, script.print) == ExitCode.CONFIG
     assert "line 2" in script.text
 
 
-def test_module_runs_as_a_command(portal_emulator: Any, home: Path) -> None:
+def test_configure_runs_as_a_command(portal_emulator: Any, home: Path) -> None:
     answers = f"{START_URL}\nus-east-1\ncorp\neu-west-1\nall\n"
     result = subprocess.run(
-        [sys.executable, "-m", "aws_sso_tray.setup.configure"],
+        [sys.executable, "-m", "aws_sso_tray", "configure"],
         input=answers,
         capture_output=True,
         text=True,
@@ -320,7 +321,7 @@ def test_no_secret_in_debug_log(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     script = Script(START_URL, "us-east-1", "", "", "all")
-    assert configure.run_terminal_configure(script.input, script.print) == 0, script.text
+    assert terminal.run_terminal_configure(script.input, script.print) == 0, script.text
     # Our own loggers (botocore's wire log at DEBUG is botocore's; logs.setup_logging masks it).
     ours = "\n".join(r.getMessage() for r in caplog.records if r.name.startswith("aws_sso_tray"))
     logged = ours + script.text

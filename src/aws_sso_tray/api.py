@@ -1,42 +1,533 @@
-"""The one API the faces call: the CLI, the tray, the daemon and the demo do everything through it.
+"""The one API the faces call: the command line, the tray, the daemon and the demo.
 
-A face parses input and shows state; every decision lives in the layers below (aws/, files/,
-login/, engine/, desktop/, setup/), which only this module reaches (tests/test_architecture.py
-keeps it so). Model: maestral's `main.py`. Each function is a thin door to the layer that owns
-the work, and every import below the standard library happens inside the function that needs it:
-`credential-process` imports this module on its full path, so its top must stay cheap (the
-import budget test in tests/test_devloop.py measures it). `clock` is the exception: it is
-stdlib-only and loaded on every path anyway.
+A face parses input and shows results; every decision is made here or below. Each function says
+what it does for a user, takes plain values, and returns values (dataclasses of the core, or the
+small result types below); failures are `errors.AppError` subclasses that the face turns into a
+line and an exit code with `errors.report`.
+
+Imports of the core happen inside each function: `credential-process` runs before every AWS
+command a user types, so importing this module must cost no more than `typing`, `errors` and
+`snapshot` (tests check `sys.modules`).
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
 
-from aws_sso_tray import clock
+from aws_sso_tray.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
+    from pathlib import Path
     from types import FrameType
 
-    # Re-exported (`X as X`) so the faces name these types without importing the layer below.
+    from aws_sso_tray.aws.profiles import SsoProfile as SsoProfile
+    from aws_sso_tray.aws.profiles import SsoSession as SsoSession
+    from aws_sso_tray.aws.rolecreds import RoleCredentials as RoleCredentials
     from aws_sso_tray.desktop.notify import Notice as Notice
     from aws_sso_tray.desktop.notify import Notifier as Notifier
     from aws_sso_tray.engine.worker import Engine as Engine
+    from aws_sso_tray.errors import AppError
+    from aws_sso_tray.files.configedit import ConfigSnapshot as ConfigSnapshot
     from aws_sso_tray.files.settings import Settings as Settings
+    from aws_sso_tray.login.flows import LogoutResult as LogoutResult
     from aws_sso_tray.login.prompt import LoginPrompt as LoginPrompt
     from aws_sso_tray.login.prompt import PromptHandler as PromptHandler
+    from aws_sso_tray.setup import configure as _configure
     from aws_sso_tray.setup.configure_page import ConfigurePage as ConfigurePage
     from aws_sso_tray.setup.demo_world import DemoEnv as DemoEnv
     from aws_sso_tray.setup.demo_world import DemoRun as DemoRun
     from aws_sso_tray.setup.demo_world import DemoWorld as DemoWorld
+    from aws_sso_tray.setup.uninstall import UninstallPlan as UninstallPlan
     from aws_sso_tray.snapshot import Snapshot
 
+    # The configure flow's values, under the names a face reads them by.
+    ConfigureOutcome: TypeAlias = _configure.Outcome
+    ConfigurePlan: TypeAlias = _configure.Plan
+    ConfigureSelection: TypeAlias = _configure.Selection
+
 log = logging.getLogger(__name__)
+
+# --- one-shot commands ------------------------------------------------------------------------
+
+LoginFlow = Literal["auto", "device"]
+
+
+@dataclass(frozen=True)
+class ProfileLogin:
+    """One SSO profile of the AWS config and the state of its session's login."""
+
+    name: str
+    sso_session: str | None
+    start_url: str
+    region: str
+    account_id: str
+    role_name: str
+    session_key: str  # the session's token-cache key: profiles that share it share a login
+    token_expires_at: datetime | None  # None: no live token
+    without_token: str  # the state's words without a live token: expired, signed out, ...
+    synced_section: str | None  # the credentials-file section it is kept fresh in
+
+    def to_json(self) -> dict[str, Any]:
+        """The object `list --json` prints (names and formats are part of the CLI's contract)."""
+        from aws_sso_tray.clock import format_time
+
+        return {
+            "name": self.name,
+            "sso_session": self.sso_session,
+            "start_url": self.start_url,
+            "region": self.region,
+            "account_id": self.account_id,
+            "role_name": self.role_name,
+            "token_expires_at": (
+                format_time(self.token_expires_at) if self.token_expires_at else None
+            ),
+            "synced_section": self.synced_section,
+        }
+
+
+@dataclass(frozen=True)
+class ProfileListing:
+    profiles: tuple[ProfileLogin, ...]
+    problems: tuple[str, ...]  # warnings about the AWS config (profiles that were skipped)
+
+
+def list_profiles() -> ProfileListing:
+    """Every SSO profile of the AWS config with its login state, as `list` and the tray show it."""
+    from aws_sso_tray.aws import profiles
+
+    loaded = profiles.load_profiles()
+    problems = tuple(str(problem) for problem in profiles.config_problems())
+    from aws_sso_tray.files import settings
+
+    kept, _warnings = settings.load_settings()
+    synced = kept.auto_sync_map()
+    states = _login_states(loaded, kept)
+    rows = tuple(
+        ProfileLogin(
+            name=p.name,
+            sso_session=p.session.name,
+            start_url=p.session.start_url,
+            region=p.session.region,
+            account_id=p.account_id,
+            role_name=p.role_name,
+            session_key=p.session.cache_key,
+            token_expires_at=states[p.session.cache_key][0],
+            without_token=states[p.session.cache_key][1],
+            synced_section=synced.get(p.name),
+        )
+        for p in loaded
+    )
+    return ProfileListing(rows, problems)
+
+
+def _login_states(
+    loaded: Sequence[SsoProfile], kept: Settings
+) -> dict[str, tuple[datetime | None, str]]:
+    """Per session: the live token's expiry, and the words for it without one."""
+    from aws_sso_tray.aws import tokens
+    from aws_sso_tray.clock import now
+    from aws_sso_tray.login import history
+
+    current = now()
+    states: dict[str, tuple[datetime | None, str]] = {}
+    for profile in loaded:
+        key = profile.session.cache_key
+        if key in states:
+            continue
+        token = tokens.read_token(profile.session)
+        expires = token.expires_at if token is not None and token.expires_at > current else None
+        if token is not None:
+            words = "expired"
+        else:
+            duration = kept.session_duration_for(profile.session.name)
+            out = history.sign_out_time(profile.session, now=current, session_duration=duration)
+            words = "signed out" if out is not None else "not signed in"
+        states[key] = (expires, words)
+    return states
+
+
+def now() -> datetime:
+    """The current time, aware (the clock every state is computed against)."""
+    from aws_sso_tray import clock
+
+    return clock.now()
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration the user typed (90s, 10m, 1h30m); ValueError saying what is wrong."""
+    from aws_sso_tray.clock import parse_duration as parse
+
+    return parse(text)
+
+
+def format_remaining(delta: timedelta) -> str:
+    """How long is left, in the words the CLI and the tray use ("1h 05m", "expired")."""
+    from aws_sso_tray.clock import format_remaining
+
+    return format_remaining(delta)
+
+
+def min_remaining(value: timedelta | None = None) -> timedelta:
+    """How much life cached credentials need to be reused: `value`, else the settings' value."""
+    if value is not None:
+        return value
+    from aws_sso_tray.files.settings import load_min_remaining
+
+    return load_min_remaining()
+
+
+def sso_credentials(name: str, *, remaining: timedelta | None = None) -> RoleCredentials:
+    """Role credentials of SSO profile `name`: from the shared cache when they have `remaining`
+    left, else from the portal (GetRoleCredentials). ConfigError for a non-SSO profile."""
+    from aws_sso_tray.aws import profiles
+
+    return _sso_credentials(profiles.get_profile(name), remaining)
+
+
+def _sso_credentials(profile: SsoProfile, remaining: timedelta | None) -> RoleCredentials:
+    from aws_sso_tray.aws import rolecreds
+
+    needed = min_remaining(remaining)
+    cached = rolecreds.cached_credentials(profile, min_remaining=needed)
+    if cached is not None:
+        return cached
+    return rolecreds.get_credentials(profile, min_remaining=needed)
+
+
+def credentials(name: str, *, remaining: timedelta | None = None) -> RoleCredentials:
+    """Credentials of any profile: SSO profiles as `sso_credentials`; any other (assume-role,
+    credential_process, static keys) resolved by botocore as the AWS CLI would."""
+    from aws_sso_tray.aws import profiles
+
+    profile = profiles.find_profile(name)
+    if profile is not None:
+        return _sso_credentials(profile, remaining)
+    from aws_sso_tray.aws.resolve import botocore_credentials
+
+    return botocore_credentials(name)
+
+
+def process_json(creds: RoleCredentials) -> str:
+    """The `credential_process` JSON (Version 1) the AWS SDKs read."""
+    from aws_sso_tray.aws import formats
+
+    return formats.process_json(creds)
+
+
+def env_lines(creds: RoleCredentials, *, export: bool = False) -> str:
+    """`AWS_ACCESS_KEY_ID=...` lines for a shell (`export ` in front with `export`)."""
+    from aws_sso_tray.aws import formats
+
+    return formats.env_lines(creds, export=export)
+
+
+def credentials_file() -> Path:
+    """The shared credentials file the user's AWS tools read (`AWS_SHARED_CREDENTIALS_FILE`)."""
+    from aws_sso_tray.files import paths
+
+    return paths.aws_credentials_file()
+
+
+def export_to_section(section: str, creds: RoleCredentials, *, force: bool = False) -> None:
+    """Write `creds` into `[section]` of the credentials file; LongTermKeysError when the section
+    holds the user's own long-term keys and `force` is false."""
+    from aws_sso_tray.files import credfile
+
+    credfile.write_credentials(credentials_file(), section, creds, force=force)
+
+
+def parse_target(spec: str) -> tuple[str, str]:
+    """`PROFILE[:SECTION]` as (profile, section); ConfigError naming the spec when malformed."""
+    from aws_sso_tray.files import settings
+
+    try:
+        return settings.parse_target(spec)
+    except ValueError as exc:
+        raise ConfigError(f"{spec}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    written: tuple[tuple[str, str, RoleCredentials], ...]  # (profile, section, credentials)
+    failures: tuple[tuple[str, AppError], ...]  # (profile, why), in the order asked
+
+
+def sync_once(
+    targets: Sequence[str],
+    *,
+    jobs: int = 8,
+    force: bool = False,
+    remaining: timedelta | None = None,
+) -> SyncResult:
+    """Write fresh credentials of each `PROFILE[:SECTION]` (none: the kept-fresh list) into the
+    credentials file, in one locked write; at most `jobs` portal calls at once."""
+    from aws_sso_tray.aws import profiles, rolecreds
+    from aws_sso_tray.errors import AppError
+    from aws_sso_tray.files import credfile
+
+    pairs = _sync_targets(targets)
+    resolved = [(profiles.get_profile(name), section) for name, section in pairs]
+    results = rolecreds.fetch_many(
+        [p for p, _ in resolved], min_remaining=min_remaining(remaining), workers=jobs
+    )
+    written: list[tuple[str, str, RoleCredentials]] = []
+    failures: list[tuple[str, AppError]] = []
+    for (profile, section), (creds, error) in zip(resolved, results, strict=True):
+        if isinstance(error, AppError):
+            failures.append((profile.name, error))
+        elif error is not None:
+            raise error
+        elif creds is not None:
+            written.append((profile.name, section, creds))
+    if written:
+        updates = {section: creds for _, section, creds in written}
+        credfile.write_many(credentials_file(), updates, force=force)
+    return SyncResult(tuple(written), tuple(failures))
+
+
+def _sync_targets(specs: Sequence[str]) -> list[tuple[str, str]]:
+    """The (profile, section) pairs to sync, once each; one profile per section."""
+    targets = [parse_target(spec) for spec in specs]
+    if not targets:
+        targets = list(keep_fresh_targets()[0])
+        if not targets:
+            raise ConfigError(
+                "nothing to sync: name profiles (`aws-sso-tray sync dev:default`) "
+                "or add them with `aws-sso-tray auto add PROFILE[:SECTION]`"
+            )
+    # One section, one profile (as `auto add` insists): the second write would silently
+    # replace the first, and the output would claim both.
+    owners: dict[str, str] = {}
+    for name, section in dict.fromkeys(targets):
+        if owners.setdefault(section, name) != name:
+            raise ConfigError(
+                f"section [{section}] named for both '{owners[section]}' and '{name}': "
+                "give each profile its own section (PROFILE:SECTION)"
+            )
+    return list(dict.fromkeys(targets))
+
+
+def find_session(
+    command: str, profile: str | None = None, sso_session: str | None = None
+) -> tuple[SsoSession, str]:
+    """The SSO session named by `sso_session` or `profile`'s, and a name for messages."""
+    from aws_sso_tray.aws import profiles
+
+    if sso_session:
+        return profiles.get_session(sso_session), sso_session
+    if not profile:
+        raise UsageError(
+            f"{command}: name a PROFILE or --sso-session NAME (see `aws-sso-tray list`)"
+        )
+    found = profiles.get_profile(profile)
+    return found.session, found.name
+
+
+def login(
+    session: SsoSession,
+    *,
+    flow: LoginFlow = "auto",
+    open_browser: bool = True,
+    timeout: timedelta = timedelta(minutes=10),
+    on_prompt: Callable[[LoginPrompt], None] | None = None,
+) -> datetime:
+    """Sign in to `session` in the browser (or join a sign-in already waiting); returns when
+    the new token expires. `on_prompt` is told what the person must open or check."""
+    from aws_sso_tray.login import flows
+
+    token = flows.login(
+        session,
+        flow=flow,
+        open_browser=open_browser,
+        timeout=timeout.total_seconds(),
+        on_prompt=on_prompt,
+        join=True,
+    )
+    return token.expires_at
+
+
+def sessions() -> list[SsoSession]:
+    """Every SSO session the AWS config's profiles use."""
+    from aws_sso_tray.aws import profiles
+
+    return profiles.sessions(profiles.load_profiles())
+
+
+def logout(session: SsoSession) -> LogoutResult:
+    """End `session`: tell the portal, delete its token and our cached role credentials."""
+    from aws_sso_tray.login import flows
+
+    return flows.logout(session)
+
+
+def remove_written_credentials(
+    logged_out: Sequence[SsoSession], *, everything: bool
+) -> tuple[str, ...]:
+    """Remove the credentials-file sections we wrote for these sessions' profiles (and, with
+    `everything`, every section we own); sections we did not create stay. Returns the removed."""
+    from aws_sso_tray.files import credfile
+
+    keys = {s.cache_key for s in logged_out}
+    sections = _sections_written_for(keys, everything=everything)
+    return credfile.remove_sections(credentials_file(), sections)
+
+
+def _sections_written_for(session_keys: set[str], *, everything: bool) -> list[str]:
+    """Sections that may hold these sessions' credentials: their profiles' auto-sync targets
+    and default sections (credfile then removes only those we created and still own)."""
+    from aws_sso_tray.aws import profiles
+    from aws_sso_tray.files import credfile
+
+    synced = dict(keep_fresh_targets()[0])
+    names: list[str] = []
+    for profile in profiles.load_profiles():
+        if profile.session.cache_key in session_keys:
+            names += [synced.get(profile.name, profile.name), profile.name]
+    if everything:
+        names += sorted(credfile.owned_sections(credentials_file()))
+    return list(dict.fromkeys(names))
+
+
+def keep_fresh_add(spec: str) -> tuple[str, str]:
+    """Keep `PROFILE[:SECTION]` fresh in the credentials file (the tray and daemon write it);
+    refuses an unknown or non-SSO profile, and a section with the user's long-term keys."""
+    from aws_sso_tray.aws import profiles
+    from aws_sso_tray.files import credfile, settings
+
+    name, section = parse_target(spec)
+    profiles.get_profile(name)  # an unknown or non-SSO profile fails here, not in the engine
+    credfile.check_writable_section(
+        credentials_file(),
+        section,
+        advice=f": keep {name} fresh in another section (`aws-sso-tray auto add {name}:{name}`)",
+    )
+    settings.add_auto_sync(name, section)
+    return name, section
+
+
+def keep_fresh_remove(name: str) -> bool:
+    """Stop keeping profile `name` fresh (its section stays); False when it was not kept."""
+    from aws_sso_tray.files import settings
+
+    return settings.remove_auto_sync(name)
+
+
+def keep_fresh_targets() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
+    """The (profile, section) pairs kept fresh, and the settings file's warnings."""
+    from aws_sso_tray.files import settings
+
+    loaded, warnings = settings.load_settings()
+    return tuple((t.profile, t.section) for t in loaded.auto_sync), tuple(warnings)
+
+
+def configure_start() -> tuple[Path, ConfigSnapshot]:
+    """The AWS config file `configure` edits and what it holds now (ConfigError when unreadable)."""
+    from aws_sso_tray.files import configedit, paths
+
+    path = paths.aws_config_file()
+    return path, configedit.read_snapshot(path)
+
+
+def check_start_url(text: str) -> str:
+    """The start URL, stripped; ConfigError saying where to find it when it is not https."""
+    from aws_sso_tray.setup import configure
+
+    return configure.validate_start_url(text)
+
+
+def check_region(text: str) -> str:
+    """The region code, stripped; ConfigError when it is not one."""
+    from aws_sso_tray.setup import configure
+
+    return configure.validate_region(text)
+
+
+def check_session_name(text: str) -> str:
+    """A name an `[sso-session NAME]` header can hold; ConfigError otherwise."""
+    from aws_sso_tray.files import configedit
+
+    return configedit.check_name(text, "sso-session")
+
+
+def suggest_session_name(start_url: str, snapshot: ConfigSnapshot) -> str:
+    """The existing session for `start_url`, else a unique name from its host."""
+    from aws_sso_tray.setup import configure
+
+    return configure.default_session_name(start_url, snapshot)
+
+
+def configure_profiles(
+    start_url: str,
+    region: str,
+    session_name: str | None,
+    profile_region: str | None,
+    choose: Callable[[ConfigurePlan], ConfigureSelection],
+    *,
+    config_path: Path | None = None,
+    on_prompt: Callable[[LoginPrompt], None] | None = None,
+) -> ConfigureOutcome:
+    """Set up an sso-session, sign in, and write the profiles `choose` picks from the portal's
+    roles (and prune the ones it names), like `aws configure sso`."""
+    from aws_sso_tray.setup import configure
+
+    request = configure.ConfigureRequest(start_url, region, session_name, profile_region)
+    return configure.configure(request, choose, config_path=config_path, on_prompt=on_prompt)
+
+
+def configure_selection(
+    add: Sequence[tuple[str, str]], prune: Sequence[str] = ()
+) -> ConfigureSelection:
+    """What to write ((account, role) of new choices) and what to prune (profile names)."""
+    from aws_sso_tray.setup.configure import Selection
+
+    return Selection(tuple(add), tuple(prune))
+
+
+def display_path(path: Path) -> str:
+    """A path as the user wrote it, `~` for their home."""
+    from aws_sso_tray.aws.profiles import display_path as shown
+
+    return shown(path)
+
+
+def open_configure_page(*, open_browser: bool = True) -> ConfigurePage:
+    """Serve the configure page on 127.0.0.1 (one-time link) and open it in the browser."""
+    from aws_sso_tray.setup.configure_page import start_configure_page
+
+    return start_configure_page(open_browser=open_browser)
+
+
+def uninstall_plan() -> UninstallPlan:
+    """What `uninstall` would remove (our sections, autostart, settings, state, logs)."""
+    from aws_sso_tray.setup import uninstall
+
+    return uninstall.plan_uninstall()
+
+
+def uninstall_apply(plan: UninstallPlan) -> list[str]:
+    """Remove what `plan` lists; one line per thing removed. Refuses (AppError) while the tray
+    or daemon runs or the credentials file cannot be edited safely."""
+    from aws_sso_tray.setup import uninstall
+
+    return uninstall.apply(plan)
+
+
+def start_logging(*, debug: bool = False, to_file: bool = False) -> None:
+    """Log to stderr (DEBUG with `debug`); `to_file`: also to the rotating log file, as the
+    long-running faces do, with stderr showing INFO unless `debug`."""
+    from aws_sso_tray.logs import setup_logging
+
+    if not to_file:
+        setup_logging(debug=debug)
+        return
+    from aws_sso_tray.files import paths
+
+    setup_logging(debug=debug, log_file=paths.log_file(), stderr_level=None if debug else 20)
+
 
 # --- what the tray needs --------------------------------------------------------------------
 
@@ -80,16 +571,6 @@ class SignedOut:
 
     display_name: str
     revoke_error: str | None
-
-
-def now() -> datetime:
-    """The current time, timezone-aware UTC."""
-    return clock.now()
-
-
-def format_remaining(delta: timedelta) -> str:
-    """A short human form of a time span: `6 h 12 m`, `14 m`, `40 s`, `expired`."""
-    return clock.format_remaining(delta)
 
 
 def notice(key: str, title: str, message: str) -> Notice:
@@ -180,13 +661,6 @@ def open_url(url: str) -> bool:
     from aws_sso_tray.desktop.browser import open_url
 
     return open_url(url)
-
-
-def start_configure_page(*, open_browser: bool = True) -> ConfigurePage:
-    """Serve the one-time configure page on 127.0.0.1 (and open it in the browser)."""
-    from aws_sso_tray.setup.configure_page import start_configure_page
-
-    return start_configure_page(open_browser=open_browser)
 
 
 def refresh_role_credentials(profile: str) -> datetime | None:

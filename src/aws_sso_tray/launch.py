@@ -1,8 +1,8 @@
 """The process entry point (`aws-sso-tray`, `python -m aws_sso_tray`).
 
-`credential-process` is tried on its fast path first (see `fastpath`), before the CLI module and
-its argparse, logging and typing imports load; every other command, and every case the fast path
-declines, goes to `cli.main`.
+`credential-process` is answered from the warm cache first (`aws/warmcache`, no botocore), before
+the CLI package and its argparse, logging and typing imports load; every other command, and every
+case the warm cache declines, goes to `cli.main`.
 """
 
 from __future__ import annotations

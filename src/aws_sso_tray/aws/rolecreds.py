@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+import queue
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from aws_sso_tray import clock
 from aws_sso_tray.aws.warmcache import role_cache_key, usable_key_text
@@ -32,6 +34,9 @@ if TYPE_CHECKING:
     from aws_sso_tray.aws.profiles import SsoProfile
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+R = TypeVar("R")
 
 MIN_REMAINING = timedelta(minutes=15)  # botocore's CachedCredentialFetcher expiry window
 PROVIDER_TYPE = "sso"
@@ -181,6 +186,59 @@ def get_credentials(
         clock.format_time(creds.expiration) if creds.expiration else "never",
     )
     return creds
+
+
+def fetch_many(
+    profiles: Sequence[SsoProfile],
+    *,
+    min_remaining: timedelta = MIN_REMAINING,
+    workers: int = 8,
+) -> list[tuple[RoleCredentials | None, BaseException | None]]:
+    """`get_credentials` for each profile, at most `workers` at once (the portal throttles).
+
+    One (credentials, None) or (None, error) per profile, in the order given.
+    """
+
+    def fetch(profile: SsoProfile) -> RoleCredentials:
+        return get_credentials(profile, min_remaining=min_remaining)
+
+    return run_bounded(fetch, profiles, workers, name="sync")
+
+
+def run_bounded(
+    fn: Callable[[T], R], items: Sequence[T], workers: int, *, name: str = "refresh"
+) -> list[tuple[R | None, BaseException | None]]:
+    """`fn` over `items` on at most `workers` daemon threads; (result, error) per item.
+
+    The one bounded pool for portal calls (`sync` and the engine's refreshes). Daemon threads,
+    not a ThreadPoolExecutor: the interpreter waits for executor threads at exit, so a request
+    hanging in a dead network would hold up SIGTERM.
+    """
+    results: list[tuple[R | None, BaseException | None]] = [(None, None)] * len(items)
+    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
+    for index in range(len(items)):
+        todo.put(index)
+
+    def work() -> None:
+        while True:
+            try:
+                index = todo.get_nowait()
+            except queue.Empty:
+                return
+            try:
+                results[index] = (fn(items[index]), None)
+            except Exception as exc:
+                results[index] = (None, exc)
+
+    threads = [
+        threading.Thread(target=work, name=f"{name}-{n}", daemon=True)
+        for n in range(min(workers, len(items)))
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
 
 
 def fetch_credentials(profile: SsoProfile, access_token: str) -> RoleCredentials:

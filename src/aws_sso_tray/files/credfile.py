@@ -173,12 +173,8 @@ def write_many(path: Path, updates: Mapping[str, CredentialValues], *, force: bo
             occurrences = doc.occurrences(section)
             effective = effective_values(occurrences)
             ours = _is_ours(records.get(section), effective)
-            if not force and not ours and _holds_long_term_keys(effective):
-                raise LongTermKeysError(
-                    f"[{section}] in {path} holds long-term keys (aws_access_key_id without "
-                    f"aws_session_token): refusing to overwrite them; use another profile name "
-                    f"or --force"
-                )
+            if not force:
+                _refuse_long_term_keys(path, section, records.get(section), effective)
             previous = records.get(section)
             created = not occurrences or (ours and previous is not None and previous.created)
             new_records[section] = _Record(created, _fingerprint(values[ACCESS_KEY_ID]))
@@ -405,6 +401,24 @@ def read_section(path: Path, section: str) -> dict[str, str] | None:
     return effective_values(occurrences) if occurrences else None
 
 
+def check_writable_section(path: Path, section: str, *, advice: str | None = None) -> None:
+    """Raise LongTermKeysError when `[section]` holds long-term keys we did not write there.
+
+    The rule `write_credentials` applies without `force`, for a caller that wants to refuse
+    before it promises to write (`auto add`). `advice` replaces the default "what to do" part.
+    """
+    path = Path(path).expanduser()
+    target = resolve_target(path)
+    if not target.exists():
+        return
+    doc = _CredentialsDocument.load(target)
+    doc.refuse_problems(path, Edits())
+    occurrences = doc.occurrences(section)
+    if occurrences:
+        record = _RECORDS.load(target).get(section)
+        _refuse_long_term_keys(path, section, record, effective_values(occurrences), advice)
+
+
 def owned_sections(path: Path) -> frozenset[str]:
     """The sections of the file at `path` that we created and that still hold our keys."""
     target = resolve_target(Path(path).expanduser())
@@ -478,6 +492,27 @@ def _refuse_config_file(path: Path) -> None:
 
 def _holds_long_term_keys(effective: Mapping[str, str]) -> bool:
     return bool(effective.get(ACCESS_KEY_ID)) and not effective.get(SESSION_TOKEN)
+
+
+def _refuse_long_term_keys(
+    path: Path,
+    section: str,
+    record: _Record | None,
+    effective: Mapping[str, str],
+    advice: str | None = None,
+) -> None:
+    """The one long-term-keys rule: a section with a key id and no session token that we did
+    not write (its key is not the one we recorded) is the user's; never overwrite it."""
+    if _is_ours(record, effective) or not _holds_long_term_keys(effective):
+        return
+    raise LongTermKeysError(
+        f"[{section}] in {path} holds long-term keys"
+        + (
+            advice
+            or " (aws_access_key_id without aws_session_token): refusing to overwrite them; "
+            "use another profile name or --force"
+        )
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -636,6 +671,7 @@ __all__ = [
     "OWNED_KEYS",
     "SECRET_ACCESS_KEY",
     "SESSION_TOKEN",
+    "check_writable_section",
     "owned_sections",
     "read_section",
     "remove_sections",

@@ -16,15 +16,14 @@ The flow, independent of any face:
    ones in one locked edit (`configedit.apply`).
 
 `configure(request, choose)` runs all four with a callback that turns the plan into a selection.
-The terminal face is `run_terminal_configure` (and `python -m aws_sso_tray.setup.configure`); the
-tray's face is `configure_web`.
+The faces reach it through `aws_sso_tray.api`: the terminal's prompts are in `cli/setup.py`, the
+page's in `configure_page`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-import sys
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -35,7 +34,7 @@ from aws_sso_tray.aws import portal
 from aws_sso_tray.aws.portal import NameStyle, PortalRole
 from aws_sso_tray.aws.profiles import SsoSession, display_path
 from aws_sso_tray.aws.tokens import SsoToken
-from aws_sso_tray.errors import AppError, ConfigError, ExitCode, LoginNeededError
+from aws_sso_tray.errors import ConfigError, LoginNeededError
 from aws_sso_tray.files import configedit, paths
 from aws_sso_tray.files.configedit import ConfigSnapshot, ProfileSpec, RoleProfile, SessionSpec
 from aws_sso_tray.login.prompt import LoginPrompt
@@ -52,8 +51,6 @@ __all__ = [
     "configure",
     "default_session_name",
     "make_plan",
-    "parse_numbers",
-    "run_terminal_configure",
     "sign_in",
     "validate_region",
     "validate_start_url",
@@ -298,115 +295,3 @@ def configure(
 
 def _same_url(a: str, b: str) -> bool:
     return a.rstrip("/").lower() == b.rstrip("/").lower()
-
-
-# --------------------------------------------------------------------------------------------
-# The terminal face
-
-
-def parse_numbers(text: str, count: int) -> list[int]:
-    """1-based numbers from "1,3-5 7" (or "all"), as 0-based indexes; ValueError when bad."""
-    text = text.strip().lower()
-    if text == "all":
-        return list(range(count))
-    picked: list[int] = []
-    for part in re.split(r"[,\s]+", text):
-        if not part:
-            continue
-        low, _, high = part.partition("-")
-        first, last = int(low), int(high or low)
-        if not 1 <= first <= last <= count:
-            raise ValueError(f"{part} is not between 1 and {count}")
-        picked.extend(i - 1 for i in range(first, last + 1) if i - 1 not in picked)
-    return picked
-
-
-def run_terminal_configure(
-    input_fn: Callable[[str], str] = input, print_fn: Callable[..., None] = print
-) -> int:
-    """`aws-sso-tray configure` in a terminal; returns the exit code."""
-
-    def ask(prompt: str, check: Callable[[str], str], default: str | None = None) -> str:
-        while True:
-            shown = f" [{default}]" if default else ""
-            answer = input_fn(f"{prompt}{shown}: ").strip() or (default or "")
-            try:
-                return check(answer)
-            except AppError as exc:
-                print_fn(exc.message)
-
-    def show_prompt(prompt: LoginPrompt) -> None:
-        if prompt.opening_browser:
-            print_fn("Opening your browser to sign in. If it does not open, visit:")
-        else:
-            print_fn("Sign in by opening this page in a browser:")
-        print_fn(f"  {prompt.url}")
-        if prompt.user_code:
-            print_fn(f"and check that it shows the code {prompt.user_code}")
-
-    def choose(plan: Plan) -> Selection:
-        for warning in plan.skipped:
-            print_fn(f"Warning: {warning}")
-        print_fn(f"\n{len(plan.choices)} roles in the access portal:")
-        new = list(plan.new_choices)
-        for choice in plan.choices:
-            role = choice.role
-            where = f"{role.account_name} ({role.account_id})  {role.role_name}"
-            if choice.configured:
-                print_fn(f"   -  {where}: profile {choice.profile_name}")
-            else:
-                print_fn(f"  {new.index(choice) + 1:2}. {where} -> {choice.profile_name}")
-        picked: list[int] = []
-        if new:
-            while True:
-                answer = input_fn("Profiles to add: numbers (1,3-5), 'all', or nothing for none: ")
-                try:
-                    picked = parse_numbers(answer, len(new))
-                    break
-                except ValueError as exc:
-                    print_fn(f"{exc}; try again")
-        else:
-            print_fn("Every role already has a profile.")
-        prune: tuple[str, ...] = ()
-        if plan.prunable:
-            names = ", ".join(p.name for p in plan.prunable)
-            print_fn(f"\nProfiles this tool made whose role is gone from the portal: {names}")
-            if input_fn("Remove them? [y/N]: ").strip().lower() in {"y", "yes"}:
-                prune = tuple(p.name for p in plan.prunable)
-        return Selection(tuple(new[i].role.key for i in picked), prune)
-
-    try:
-        path = paths.aws_config_file()
-        snapshot = configedit.read_snapshot(path)
-        start_url = ask("SSO start URL", validate_start_url)
-        region = ask("SSO region", validate_region)
-        session_name = ask(
-            "SSO session name",
-            lambda n: configedit.check_name(n, "sso-session"),
-            default_session_name(start_url, snapshot),
-        )
-        profile_region = ask("Default region for the profiles", validate_region, region)
-        request = ConfigureRequest(start_url, region, session_name, profile_region)
-        outcome = configure(request, choose, config_path=path, on_prompt=show_prompt)
-    except (EOFError, KeyboardInterrupt):
-        print_fn("\nCancelled; nothing more was written.")
-        return int(ExitCode.ERROR)
-    except AppError as exc:
-        print_fn(exc.message)
-        return int(exc.exit_code)
-    where = display_path(outcome.config_path)
-    for name in outcome.added:
-        print_fn(f"Added profile {name}: try `aws sts get-caller-identity --profile {name}`")
-    for name in outcome.removed:
-        print_fn(f"Removed profile {name}")
-    for name in outcome.kept:
-        print_fn(f"Kept profile {name}: it was edited by hand since")
-    if not outcome.added and not outcome.removed:
-        print_fn(f"No profiles changed in {where}.")
-    else:
-        print_fn(f"Wrote {where} (sso-session {outcome.session_name}).")
-    return int(ExitCode.OK)
-
-
-if __name__ == "__main__":
-    sys.exit(run_terminal_configure())

@@ -311,7 +311,7 @@ class TrayApp:
         with self._configure_lock:
             page = self._configure_page
             if page is None:
-                page = api.start_configure_page(open_browser=True)
+                page = api.open_configure_page(open_browser=True)
                 self._configure_page = page
                 started = True
             else:
