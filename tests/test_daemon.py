@@ -21,7 +21,7 @@ import pytest
 
 from aws_sso_tray import clock, daemon
 from aws_sso_tray.aws.profiles import SsoSession
-from aws_sso_tray.engine import instance
+from aws_sso_tray.engine import lock as engine_lock
 from aws_sso_tray.errors import AlreadyRunningError, ExitCode
 from aws_sso_tray.files import paths, settings
 from aws_sso_tray.login import history
@@ -77,12 +77,12 @@ def test_status_without_an_engine_reads_files_only(logged_in: Any) -> None:
 
 
 def test_second_instance_is_refused_in_process(logged_in: Any) -> None:
-    with instance.InstanceLock():
+    with engine_lock.InstanceLock():
         with pytest.raises(AlreadyRunningError) as info:
             daemon.run_daemon(setup_logs=False)
         assert str(os.getpid()) in info.value.message
-        assert instance.engine_running()
-    assert not instance.engine_running()
+        assert engine_lock.engine_running()
+    assert not engine_lock.engine_running()
 
 
 @pytest.mark.slow
@@ -117,7 +117,7 @@ def test_daemon_keeps_the_section_fresh_survives_faults_and_stops_on_sigterm(
     thread.start()
     try:
         wait_for(lambda: section_key() is not None, "the first write")
-        wait_for(instance.engine_running, "the engine lock")
+        wait_for(engine_lock.engine_running, "the engine lock")
         status = subprocess.run(
             [sys.executable, "-m", "aws_sso_tray.daemon", "--status", "--json"],
             capture_output=True,
@@ -161,7 +161,7 @@ def test_daemon_keeps_the_section_fresh_survives_faults_and_stops_on_sigterm(
     assert "refreshed dev" in log_text
     for secret in emu.issued_secrets():
         assert secret not in log_text
-    assert not instance.engine_running()
+    assert not engine_lock.engine_running()
 
 
 @pytest.mark.desktop
@@ -212,10 +212,10 @@ def test_tray_started_at_login_without_a_tray_keeps_profiles_fresh_headless(
     try:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline and not (
-            instance.engine_running() and (home / ".aws" / "credentials").exists()
+            engine_lock.engine_running() and (home / ".aws" / "credentials").exists()
         ):
             time.sleep(0.2)
-        assert instance.engine_running()
+        assert engine_lock.engine_running()
         assert "[dev]" in (home / ".aws" / "credentials").read_text()
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
@@ -248,7 +248,7 @@ def test_logout_from_another_process_is_respected_by_the_running_daemon(
     recorder.chmod(0o755)
     proc = start_daemon("--refresh-before", "10s", env={"BROWSER": str(recorder), "DISPLAY": ":99"})
     try:
-        wait_for(instance.engine_running, "the engine lock")
+        wait_for(engine_lock.engine_running, "the engine lock")
         wait_for(
             lambda: (
                 (s := _status(cli))["sessions"][0]["status"] == "logged_in"

@@ -380,7 +380,7 @@ def test_worker_thread_survives_a_bug_and_stops_fast(setup: Any) -> None:
 
 
 def test_subscribers_and_snapshot_file(setup: Any) -> None:
-    from aws_sso_tray.engine import instance
+    from aws_sso_tray.engine import statusfile
 
     _emu, _fake, _notices, make = setup
     seen: list[Any] = []
@@ -389,17 +389,17 @@ def test_subscribers_and_snapshot_file(setup: Any) -> None:
     engine.tick()
     engine.tick()
     assert seen and seen[-1] == engine.snapshot
-    published = instance.read_snapshot()
+    published = statusfile.read_snapshot()
     assert published is not None
     assert published.to_dict()["profiles"] == engine.snapshot.to_dict()["profiles"]
 
 
 def test_an_engine_with_no_profiles_still_publishes_for_status(aws_config: Any) -> None:
-    from aws_sso_tray.engine import instance
+    from aws_sso_tray.engine import statusfile
 
     aws_config("")  # a fresh install: no SSO profiles, no settings
     Engine(watch_interval=0).tick()
-    published = instance.read_snapshot()
+    published = statusfile.read_snapshot()
     assert published is not None
     assert published.sessions == () and published.profiles == ()
 
@@ -827,14 +827,14 @@ def test_the_confirm_the_code_notice_is_withdrawn_after_the_sign_in(setup: Any) 
 def test_status_prints_where_to_sign_in_when_no_browser_could_show_the_page(
     setup: Any, cli: Any
 ) -> None:
-    from aws_sso_tray.engine import instance
+    from aws_sso_tray.engine.lock import InstanceLock
 
     _emu, _fake, notices, make = setup
 
     def broken(url: str) -> str:
         return "the browser command 'chromium' exited with status 1"
 
-    with instance.InstanceLock():  # this test's engine is the running one `status` reads
+    with InstanceLock():  # this test's engine is the running one `status` reads
         engine = make(opener=broken, env={"DISPLAY": ":99"}, publish_file=True)
         engine.tick()
         assert engine.login("corp", reason="test")

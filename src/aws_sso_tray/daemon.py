@@ -58,13 +58,14 @@ def run_daemon(
     """
     from aws_sso_tray import logs
     from aws_sso_tray.desktop.notify import Notifier
-    from aws_sso_tray.engine import instance
+    from aws_sso_tray.engine import lock as engine_lock
+    from aws_sso_tray.engine import statusfile
     from aws_sso_tray.engine.worker import Engine
     from aws_sso_tray.files.settings import load_settings
 
     if setup_logs:
         logs.setup_logging(debug=debug, log_file=log_file(), stderr_level=None if debug else 20)
-    lock = instance.InstanceLock("daemon")
+    lock = engine_lock.InstanceLock("daemon")
     lock.acquire()  # AlreadyRunningError: the caller prints it and exits 13
     stop = threading.Event()
 
@@ -98,7 +99,7 @@ def run_daemon(
             log.warning("the engine did not stop in time (a request is still running)")
         if notifier is not None:
             notifier.stop()
-        instance.clear_snapshot()
+        statusfile.clear_snapshot()
         lock.release()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
@@ -117,10 +118,10 @@ def _pid() -> int:
 
 def current_snapshot() -> tuple[Snapshot, bool]:
     """The running engine's snapshot (True), or one built from the files alone (False)."""
-    from aws_sso_tray.engine import instance
+    from aws_sso_tray.engine import lock, statusfile
 
-    if instance.engine_running():
-        published = instance.read_snapshot()
+    if lock.engine_running():
+        published = statusfile.read_snapshot()
         if published is not None:
             return published, True
     return offline_snapshot(), False

@@ -25,7 +25,7 @@ once, the worker keeps running).
 Other processes: the engine watches (stat only) the settings, the AWS config, the credentials
 file and the SSO token cache, so `auto add`, an edited config or a terminal `aws sso login` take
 effect at the next tick. Its snapshot goes to subscribers and to the snapshot file `status`
-reads (`instance.write_snapshot`).
+reads (`statusfile.write_snapshot`).
 """
 
 from __future__ import annotations
@@ -213,7 +213,7 @@ class Engine:
         if watch_interval > 0:  # 0: at every tick (tests); schedule cannot repeat at 0 s
             self._scheduler.every(math.ceil(watch_interval)).seconds.do(self._watch).tag("watch")
 
-        from aws_sso_tray.engine.instance import FileWatcher
+        from aws_sso_tray.engine.watch import FileWatcher
 
         self._watcher = FileWatcher(self._watched_paths)
         if notifier is not None and getattr(notifier, "on_action", False) is None:
@@ -567,9 +567,9 @@ class Engine:
 
     def _note_own_write(self, path: Path) -> None:
         """Remember the credentials file as we left it: our own write is no user's fix."""
-        from aws_sso_tray.engine import instance
+        from aws_sso_tray.engine import watch
 
-        self._own_write = instance.signature(path)
+        self._own_write = watch.signature(path)
 
     # --- watching files ----------------------------------------------------------------------
 
@@ -601,9 +601,9 @@ class Engine:
         if changed & {"settings", "config"}:
             self._load_profiles()
         if "credentials" in changed and not changed & {"settings", "config"}:
-            from aws_sso_tray.engine import instance
+            from aws_sso_tray.engine import watch
 
-            if instance.signature(paths.aws_credentials_file()) == self._own_write:
+            if watch.signature(paths.aws_credentials_file()) == self._own_write:
                 changed.discard("credentials")  # only our own write: nothing to re-check
         if changed & {"settings", "config", "credentials"}:
             for work in self._work.values():
@@ -1056,9 +1056,9 @@ class Engine:
             subscribers = list(self._subscribers)
         if changed:
             if self._publish_file:
-                from aws_sso_tray.engine import instance
+                from aws_sso_tray.engine import statusfile
 
-                instance.write_snapshot(snap)
+                statusfile.write_snapshot(snap)
             for callback in subscribers:
                 try:
                     callback(snap)

@@ -28,7 +28,7 @@ def run_tray(*, autostart: bool = False) -> int:
     Raises AlreadyRunningError when another tray or daemon holds the engine lock.
     """
     from aws_sso_tray.desktop.notify import Notice, Notifier
-    from aws_sso_tray.engine.instance import InstanceLock
+    from aws_sso_tray.engine.lock import InstanceLock
     from aws_sso_tray.engine.worker import Engine
     from aws_sso_tray.files.settings import load_settings
     from aws_sso_tray.tray.backend import choose_backend, import_pystray
