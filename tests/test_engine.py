@@ -222,23 +222,23 @@ def test_endpoint_failures_back_off_with_jitter_then_recover(setup: Any) -> None
     engine.tick()
     assert emu.count("GetRoleCredentials") == first  # backing off: no hammering
     for _ in range(2):  # two more failed rounds: reported as failing, once
-        fake.advance(planning_cap_seconds())
+        fake.advance(backoff_cap_seconds())
         engine.tick()
     state = engine.snapshot.profile("dev")
     assert state is not None and state.status == ProfileStatus.ERROR
     assert notices.keys_sent().count("refresh-failed") == 1
     emu.clear_faults()
-    fake.advance(planning_cap_seconds())
+    fake.advance(backoff_cap_seconds())
     engine.tick()
     state = engine.snapshot.profile("dev")
     assert state is not None and state.status == ProfileStatus.FRESH and state.last_error is None
     assert "refresh-failed" in notices.cleared
 
 
-def planning_cap_seconds() -> float:
-    from aws_sso_tray.engine import planning
+def backoff_cap_seconds() -> float:
+    from aws_sso_tray.engine import timing
 
-    return planning.BACKOFF_CAP.total_seconds() + 1
+    return timing.BACKOFF_CAP.total_seconds() + 1
 
 
 def test_unwritable_credentials_file_is_reported_and_kept(setup: Any) -> None:
@@ -256,7 +256,7 @@ def test_unwritable_credentials_file_is_reported_and_kept(setup: Any) -> None:
     assert state is not None and state.last_error and str(path.name) in state.last_error
     assert emu.count("GetRoleCredentials") == 3
     path.chmod(0o600)
-    fake.advance(planning_cap_seconds())
+    fake.advance(backoff_cap_seconds())
     engine.tick()
     # The credentials fetched before are written now; no second trip to the portal.
     assert emu.count("GetRoleCredentials") == 3
@@ -471,9 +471,9 @@ def test_short_credentials_are_fetched_at_most_once_per_half_lifetime(
 
 
 def planning_min_interval() -> float:
-    from aws_sso_tray.engine import planning
+    from aws_sso_tray.engine import timing
 
-    return planning.MIN_REFRESH_INTERVAL.total_seconds()
+    return timing.MIN_REFRESH_INTERVAL.total_seconds()
 
 
 GHOST = (

@@ -36,7 +36,7 @@ from datetime import datetime, timedelta
 
 from aws_sso_tray.clock import format_remaining, format_time
 from aws_sso_tray.desktop.notify import Notice
-from aws_sso_tray.engine.planning import session_warning_due
+from aws_sso_tray.engine.timing import session_warning_due
 from aws_sso_tray.snapshot import (
     ProfileState,
     ProfileStatus,

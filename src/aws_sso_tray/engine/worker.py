@@ -6,7 +6,7 @@ written into its credentials-file section and refreshed when less than the lead 
 daemon) create one `Engine`, `start()` it, read `snapshot` or `subscribe()`, and call
 `refresh_now()`, `login()`, `wake()` and `stop()`; nothing else.
 
-How time is handled: every decision is a pure function of absolute UTC times (`planning`), taken
+How time is handled: every decision is a pure function of absolute UTC times (`timing`), taken
 from an injectable clock and checked at every tick. The worker sleeps with `Event.wait` until
 the next thing is due (a one-shot job in its own `schedule.Scheduler`), never longer than a
 minute: monotonic waits do not count time spent suspended. A tick compares wall-clock and
@@ -16,7 +16,7 @@ How failures are handled (one error boundary per tick, Maestral's model): each r
 is sorted by its error's `recovery` (`errors.Recovery`, from `awsclients.ERROR_CODES`) into
 login (stop asking the portal; wait for a new token; open the browser login once, see
 `_auto_login`), retry (network, throttling, 5xx, an unwritable file: exponential backoff with
-jitter, reported after `planning.REPORT_AFTER` failures, the old file kept), fix-it (long-term
+jitter, reported after `timing.REPORT_AFTER` failures, the old file kept), fix-it (long-term
 keys in the section, no access to the role, a malformed profile: the profile stops in an error
 state saying what to do, and is tried again only when the user changes the settings, the AWS
 config or the credentials file, never on a timer) or a bug (traceback to the log, reported
@@ -48,7 +48,7 @@ import schedule
 
 from aws_sso_tray import clock
 from aws_sso_tray.desktop.notify import Notice
-from aws_sso_tray.engine import alerts, planning
+from aws_sso_tray.engine import alerts, timing
 from aws_sso_tray.errors import (
     AlreadyRunningError,
     AppError,
@@ -358,11 +358,11 @@ class Engine:
 
     def _timeout(self) -> float:
         if self._bugs:  # a tick that keeps failing must not spin
-            return planning.backoff_delay(self._bugs, base=timedelta(seconds=1)).total_seconds()
+            return timing.backoff_delay(self._bugs, base=timedelta(seconds=1)).total_seconds()
         idle = self._scheduler.idle_seconds
         if idle is None:
-            return planning.MAX_WAIT
-        return min(planning.MAX_WAIT, max(planning.MIN_WAIT, idle))
+            return timing.MAX_WAIT
+        return min(timing.MAX_WAIT, max(timing.MIN_WAIT, idle))
 
     def tick(self) -> None:
         """One pass: notice jumps and file changes, refresh what is due, publish, plan.
@@ -377,7 +377,7 @@ class Engine:
         self._scheduler.run_pending()  # the "watch" job; "plan" is only a timer
         self._take_requests(now)
 
-        slack = planning.group_slack(self.refresh_before)
+        slack = timing.group_slack(self.refresh_before)
         due = [w for w in self._work.values() if self._due(w, now, slack)]
         if due:
             self._refresh(due)
@@ -389,8 +389,8 @@ class Engine:
     def _notice_jump(self, now: datetime, mono: float) -> None:
         wall = now.timestamp()
         if self._last_wall is not None and self._last_mono is not None:
-            jump = planning.clock_jump(self._last_wall, self._last_mono, wall, mono)
-            if planning.jumped(jump):
+            jump = timing.clock_jump(self._last_wall, self._last_mono, wall, mono)
+            if timing.jumped(jump):
                 if jump > 0:
                     log.info(
                         "wall clock moved %.0f s ahead of the monotonic clock "
@@ -401,7 +401,7 @@ class Engine:
                 else:
                     log.info("wall clock was set back %.0f s: re-planning", -jump)
                     for work in self._work.values():  # a backoff must not last the jump
-                        if work.retry_at and work.retry_at > now + planning.BACKOFF_CAP:
+                        if work.retry_at and work.retry_at > now + timing.BACKOFF_CAP:
                             work.retry_at = now
                 # Someone may have logged in, or edited files, while we slept.
                 self._watch()
@@ -430,7 +430,7 @@ class Engine:
             return False
         if work.retry_at is not None:
             return now >= work.retry_at
-        return planning.refresh_due(
+        return timing.refresh_due(
             work.expires_at, now, self.refresh_before, fetched_at=work.fetched_at, slack=slack
         )
 
@@ -559,10 +559,10 @@ class Engine:
             message = f"internal error ({type(error).__name__}); see the log file"
             log.error("profile %s: refresh failed unexpectedly", work.profile.name, exc_info=error)
         work.failures += 1
-        work.retry_at = now + planning.backoff_delay(work.failures)
+        work.retry_at = now + timing.backoff_delay(work.failures)
         work.last_error = message
         still_valid = work.expires_at is not None and work.expires_at > now
-        failing = work.failures >= planning.REPORT_AFTER or not still_valid
+        failing = work.failures >= timing.REPORT_AFTER or not still_valid
         work.status = ProfileStatus.ERROR if failing else ProfileStatus.FRESH
 
     def _note_own_write(self, path: Path) -> None:
@@ -902,7 +902,7 @@ class Engine:
         """Open the login once for a session whose end stops a kept-fresh profile."""
         env = os.environ if self._env is None else self._env
         # $BROWSER is the user's word: a VS Code / Codespaces helper reaches a person's screen.
-        graphical = planning.graphical_session(env, self._platform) or bool(
+        graphical = timing.graphical_session(env, self._platform) or bool(
             env.get("BROWSER", "").strip()
         )
         needy: dict[str, list[str]] = {}
@@ -914,7 +914,7 @@ class Engine:
             if info is None or info.signed_out_at is not None:
                 continue  # a sign-out is the user's word: only they start the next sign-in
             expiry = clock.format_time(info.token_expires_at) if info.token_expires_at else "-"
-            allowed, why = planning.auto_login_allowed(
+            allowed, why = timing.auto_login_allowed(
                 enabled=self._settings.auto_login,
                 graphical=graphical,
                 already_tried=info.auto_tried == expiry,
@@ -978,7 +978,7 @@ class Engine:
             elif work.retry_at is not None:
                 next_at = work.retry_at
             else:
-                next_at = planning.refresh_at(work.expires_at, lead, work.fetched_at) or now
+                next_at = timing.refresh_at(work.expires_at, lead, work.fetched_at) or now
             states.append(
                 dataclasses.replace(
                     idle,
@@ -1021,7 +1021,7 @@ class Engine:
             status = SessionStatus.SIGNED_OUT if signed_out else SessionStatus.NOT_SIGNED_IN
         elif info.refused or (expired and (not info.can_refresh or ended)):
             status = SessionStatus.LOGIN_NEEDED
-        elif planning.session_warning_due(info.session_ends_at, now, self.warn_before):
+        elif timing.session_warning_due(info.session_ends_at, now, self.warn_before):
             status = SessionStatus.EXPIRING
         elif info.last_error:
             status = SessionStatus.ERROR
@@ -1091,7 +1091,7 @@ class Engine:
     def _plan(self, now: datetime) -> None:
         """Arm the one-shot timer for the next thing that is due."""
         lead = self.refresh_before
-        slack = planning.group_slack(lead)
+        slack = timing.group_slack(lead)
         moments: list[datetime | None] = []
         for work in self._work.values():
             if work.blocked or work.stopped:
@@ -1099,15 +1099,15 @@ class Engine:
             if work.retry_at is not None:
                 moments.append(work.retry_at)
             else:
-                at = planning.batch_at(work.expires_at, lead, work.fetched_at, slack)
+                at = timing.batch_at(work.expires_at, lead, work.fetched_at, slack)
                 moments.append(now if at is None else at)
         for info in self._sessions.values():
-            moments.append(planning.session_warning_at(info.session_ends_at, self.warn_before))
+            moments.append(timing.session_warning_at(info.session_ends_at, self.warn_before))
             moments.append(info.session_ends_at)
             moments.append(info.token_expires_at)
         if self._resumed_at is not None and any(w.blocked for w in self._work.values()):
-            moments.append(self._resumed_at + planning.RESUME_GRACE)
-        wait = planning.next_wait(now, (m for m in moments if m is None or m > now))
+            moments.append(self._resumed_at + timing.RESUME_GRACE)
+        wait = timing.next_wait(now, (m for m in moments if m is None or m > now))
         self._scheduler.clear("plan")
         # schedule counts whole seconds; waking up to a second late is harmless.
         self._scheduler.every(max(1, math.ceil(wait))).seconds.do(_noop).tag("plan")
