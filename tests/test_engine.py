@@ -22,6 +22,7 @@ import pytest
 from aws_sso_tray import clock
 from aws_sso_tray.aws.profiles import SsoSession
 from aws_sso_tray.desktop.notify import Notice
+from aws_sso_tray.engine.options import EngineOptions
 from aws_sso_tray.engine.worker import THREAD_NAME, Engine
 from aws_sso_tray.files import credfile, paths, settings
 from aws_sso_tray.snapshot import ProfileStatus, SessionStatus
@@ -109,7 +110,7 @@ def setup(emulator: Any, aws_config: Any) -> Any:
 
     def make(**kw: Any) -> Engine:
         kw.setdefault("env", {})
-        return Engine(clock=fake, notifier=notices, watch_interval=0, **kw)
+        return Engine(notifier=notices, options=EngineOptions(clock=fake, watch_interval=0, **kw))
 
     return emulator, fake, notices, make
 
@@ -398,7 +399,7 @@ def test_an_engine_with_no_profiles_still_publishes_for_status(aws_config: Any) 
     from aws_sso_tray.engine import statusfile
 
     aws_config("")  # a fresh install: no SSO profiles, no settings
-    Engine(watch_interval=0).tick()
+    Engine(options=EngineOptions(watch_interval=0)).tick()
     published = statusfile.read_snapshot()
     assert published is not None
     assert published.sessions == () and published.profiles == ()
@@ -604,9 +605,10 @@ def test_first_run_without_a_token_is_not_signed_in_and_raises_no_alarm(
     aws_config(config_text())
     settings.add_auto_sync("dev")
     notices = Notices()
-    engine = Engine(
-        clock=FakeClock(emulator), notifier=notices, watch_interval=0, env={}, opener=list().append
+    options = EngineOptions(
+        clock=FakeClock(emulator), watch_interval=0, env={}, opener=list().append
     )
+    engine = Engine(notifier=notices, options=options)
     engine.tick()
     engine.tick()
     assert _alarming(notices) == []
@@ -788,13 +790,13 @@ def test_first_run_with_auto_login_sends_one_notice_not_two(emulator: Any, aws_c
     settings.add_auto_sync("dev")
     notices = Notices()
     opened: list[str] = []
-    engine = Engine(
+    options = EngineOptions(
         clock=FakeClock(emulator),
-        notifier=notices,
         watch_interval=0,
         env={"DISPLAY": ":99"},  # a desktop: auto_login (on by default) opens the sign-in
         opener=opened.append,
     )
+    engine = Engine(notifier=notices, options=options)
     engine.tick()
     wait_for(lambda: opened, "the sign-in page to be opened")
     engine.tick()

@@ -86,9 +86,7 @@ def test_120s_credentials_with_the_default_slack_wait_a_minute() -> None:
     assert not timing.refresh_due(
         expires, T0 + timedelta(seconds=59), LEAD, fetched_at=T0, slack=slack
     )
-    assert timing.refresh_due(
-        expires, T0 + timedelta(seconds=60), LEAD, fetched_at=T0, slack=slack
-    )
+    assert timing.refresh_due(expires, T0 + timedelta(seconds=60), LEAD, fetched_at=T0, slack=slack)
     # a portal 2 h behind: the credentials look dead on arrival, yet 5 s pass between fetches
     behind = T0 - timedelta(hours=2) + timedelta(seconds=120)
     assert not timing.refresh_due(

@@ -60,6 +60,7 @@ def run_daemon(
     from aws_sso_tray.desktop.notify import Notifier
     from aws_sso_tray.engine import lock as engine_lock
     from aws_sso_tray.engine import statusfile
+    from aws_sso_tray.engine.options import EngineOptions
     from aws_sso_tray.engine.worker import Engine
     from aws_sso_tray.files.settings import load_settings
 
@@ -82,7 +83,8 @@ def run_daemon(
         notifier.start()
         if notice is not None:  # e.g. the tray saying why it runs without an icon
             notifier.send(notice)
-        engine = Engine(notifier=notifier, refresh_before=refresh_before, warn_before=warn_before)
+        options = EngineOptions(refresh_before=refresh_before, warn_before=warn_before)
+        engine = Engine(notifier=notifier, options=options)
         notifier.on_action = engine.handle_action
         engine.start()
         log.info(
@@ -129,9 +131,10 @@ def current_snapshot() -> tuple[Snapshot, bool]:
 
 def offline_snapshot() -> Snapshot:
     """What the files say, without an engine and without any network call."""
+    from aws_sso_tray.engine.options import EngineOptions
     from aws_sso_tray.engine.worker import Engine
 
-    engine = Engine(publish_file=False, watch_interval=0)
+    engine = Engine(options=EngineOptions(publish_file=False, watch_interval=0))
     return engine.offline_snapshot()
 
 
