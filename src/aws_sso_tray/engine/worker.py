@@ -37,7 +37,6 @@ reads (`statusfile.write_snapshot`).
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
 import math
 import os
@@ -46,7 +45,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import schedule
 
@@ -55,6 +54,7 @@ from aws_sso_tray.desktop.notify import Notice
 from aws_sso_tray.engine import alerts, timing, view
 from aws_sso_tray.engine.logins import Logins
 from aws_sso_tray.engine.options import EngineOptions
+from aws_sso_tray.engine.outbox import NoticeSink, Outbox, Subscriber
 from aws_sso_tray.engine.work import ProfileWork, SessionInfo
 from aws_sso_tray.errors import AppError, ConfigError, Recovery
 from aws_sso_tray.files import paths
@@ -64,7 +64,6 @@ from aws_sso_tray.snapshot import Snapshot
 if TYPE_CHECKING:
     from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
     from aws_sso_tray.aws.rolecreds import RoleCredentials
-    from aws_sso_tray.aws.tokens import SsoToken
 
 log = logging.getLogger(__name__)
 
@@ -75,17 +74,8 @@ WAKE_TIMER = "wake"  # the scheduler job that only sets how long the worker slee
 T = TypeVar("T")
 R = TypeVar("R")
 
-Subscriber = Callable[[Snapshot], None]
 # What a refresh fetched, by section: the profile, its credentials, and when they were fetched.
 Fetched = dict[str, tuple[ProfileWork, "RoleCredentials", datetime]]
-
-
-class NoticeSink(Protocol):
-    """What the engine needs of `notify.Notifier`."""
-
-    def send(self, notice: Notice) -> None: ...
-
-    def clear(self, key: str) -> None: ...
 
 
 class Engine:
@@ -96,20 +86,22 @@ class Engine:
     ) -> None:
         self._options = options = options or EngineOptions()
         self._clock = options.clock
-        self._notifier = notifier
         self._max_workers = max(1, options.max_workers)
 
         self._lock = threading.Lock()  # guards the fields shared with other threads
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        self._subscribers: list[Subscriber] = []
-        self._snapshot = Snapshot(taken_at=self._clock.now(), pid=os.getpid())
-        self._published = False
+        self._outbox = Outbox(
+            Snapshot(taken_at=self._clock.now(), pid=os.getpid()),
+            notifier=notifier,
+            notifications=lambda: self._settings.notifications,
+            publish_file=options.publish_file,
+        )
         self._forced: set[str] = set()  # profile names, "*" for all
         self._busy = False
         self._logins = Logins(
-            send=self._send,
+            send=self._outbox.send,
             wake=self.wake,
             cancel=self._stop,
             flow=lambda: self._settings.login_flow,
@@ -133,8 +125,6 @@ class Engine:
         self._last_mono: float | None = None
         self._resumed_at: datetime | None = None
         self._offline = False  # offline_snapshot(): read the files, write nothing
-        self._alert_prev: Snapshot | None = None
-        self._sent = alerts.Sent()
         self._bugs = 0
         self._bug_reported = False
         self._scheduler = schedule.Scheduler()
@@ -152,8 +142,7 @@ class Engine:
 
     @property
     def snapshot(self) -> Snapshot:
-        with self._lock:
-            return self._snapshot
+        return self._outbox.snapshot
 
     @property
     def refresh_before(self) -> timedelta:
@@ -166,14 +155,7 @@ class Engine:
     def subscribe(self, callback: Subscriber) -> Callable[[], None]:
         """Call `callback(snapshot)` on the worker thread after every change; returns an
         unsubscribe function. Keep callbacks short (the tray marshals to its own loop)."""
-        with self._lock:
-            self._subscribers.append(callback)
-
-        def unsubscribe() -> None:
-            with self._lock, contextlib.suppress(ValueError):
-                self._subscribers.remove(callback)
-
-        return unsubscribe
+        return self._outbox.subscribe(callback)
 
     def start(self) -> None:
         with self._lock:
@@ -258,7 +240,7 @@ class Engine:
             log.exception("engine: unexpected error (the engine keeps running)")
             if not self._bug_reported:
                 self._bug_reported = True
-                self._send(
+                self._outbox.send(
                     Notice(
                         key="engine-error",
                         title="aws-sso-tray internal error",
@@ -563,81 +545,18 @@ class Engine:
     # --- sessions ----------------------------------------------------------------------------
 
     def _reload_sessions(self, now: datetime, force_rearm: Iterable[str] = ()) -> None:
-        from aws_sso_tray.aws import tokens
-        from aws_sso_tray.login import flows
+        from aws_sso_tray.engine import sessions
 
         rearm = set(force_rearm)
         for key, info in self._sessions.items():
-            token = tokens.read_token(info.session)
             duration = self._settings.session_duration_for(info.session.name)
-            was_live = info.live(now)
-            info.observe_sign_in(flows.login_time(info.session))
-            signed_out_at = self._signed_out_at(info, token, was_live, now, duration)
-            if info.observe_sign_out(signed_out_at):
-                log.info("SSO session %s was signed out", info.session.display_name)
+            # `status` without an engine only reads: it records no sign-out.
+            seen = sessions.observe(info, now, duration, record_sign_out=not self._offline)
+            if seen.signed_out:
                 self._sign_out(info)
-                self._record_sign_out(info, now)
-            usable, changed = info.observe_token(
-                token, now, self._session_end(info.session, token, duration)
-            )
             # A new token (our login, a terminal `aws sso login`, a refresh) re-arms the session.
-            if usable and (changed or key in rearm):
+            if seen.usable and (seen.changed or key in rearm):
                 self._rearm(info)
-
-    @staticmethod
-    def _signed_out_at(
-        info: SessionInfo,
-        token: SsoToken | None,
-        was_live: bool,
-        now: datetime,
-        duration: timedelta,
-    ) -> datetime | None:
-        """When the user signed out of `info`'s session, by what the files say; None: not."""
-        from aws_sso_tray.login import flows
-
-        # A token (a sign-in by any tool) outranks an older sign-out.
-        if token is not None:
-            return None
-        if info.signed_out_at is not None:
-            return info.signed_out_at
-        signed_out_at = flows.signed_out_at(info.session, now=now, session_duration=duration)
-        if signed_out_at is None and was_live and flows.token_file_gone(info.session):
-            # Seen signed in here (by any tool), and the file went before the session ended:
-            # another tool signed out (`aws sso logout`), not an expiry.
-            return now
-        return signed_out_at
-
-    @staticmethod
-    def _session_end(
-        session: SsoSession, token: SsoToken | None, duration: timedelta
-    ) -> datetime | None:
-        from aws_sso_tray.login import flows
-
-        if token is None:
-            return None
-        if token.refresh_token and flows.login_time(session) is None:
-            # Logged in by another tool: the end is unknown (not the hourly expiry).
-            return None
-        return flows.session_end(session, session_duration=duration)
-
-    def _record_sign_out(self, info: SessionInfo, now: datetime) -> None:
-        """Make another tool's sign-out (a deleted token file) one of ours: the next start,
-        `status` and `list` then see it too, after the session's estimated end as well."""
-        from aws_sso_tray.login import history
-
-        if self._offline:  # `status` without an engine only reads
-            return
-        key, start_url = info.session.cache_key, info.session.start_url
-        try:
-            if history.signed_out_at(key, start_url) is None:
-                log.info(
-                    "the token file of SSO session %s was deleted (`aws sso logout`?): "
-                    "treating it as a sign-out",
-                    info.session.display_name,
-                )
-                history.record_logout(key, start_url, now)
-        except AppError as exc:
-            log.warning("cannot record the sign-out of %s: %s", info.session.display_name, exc)
 
     def _sign_out(self, info: SessionInfo) -> None:
         """The user signed out: its profiles wait for a sign-in, asking the portal nothing."""
@@ -703,60 +622,9 @@ class Engine:
 
     def _publish(self, now: datetime, *, notify: bool = True) -> None:
         snap = self._build(now)
-        if self._swap_snapshot(snap):
-            if self._options.publish_file:
-                from aws_sso_tray.engine import statusfile
-
-                statusfile.write_snapshot(snap)
-            for callback in self._subscribers_now():
-                try:
-                    callback(snap)
-                except Exception:
-                    log.exception("a snapshot subscriber failed")
+        self._outbox.publish(snap)
         if notify:
-            self._notify(snap, now)
-
-    def _swap_snapshot(self, snap: Snapshot) -> bool:
-        """Make `snap` the current snapshot if it says something new; True when it does."""
-        with self._lock:
-            previous = self._snapshot
-            # The first build is always published: `status` must find a running engine's
-            # snapshot even when it equals the empty initial one (no SSO profiles yet).
-            changed = (
-                not self._published
-                or dataclasses.replace(snap, taken_at=previous.taken_at) != previous
-            )
-            self._published = True
-            if changed:
-                self._snapshot = snap
-        return changed
-
-    def _subscribers_now(self) -> list[Subscriber]:
-        with self._lock:
-            return list(self._subscribers)
-
-    def _notify(self, snap: Snapshot, now: datetime) -> None:
-        decision = alerts.decide(
-            self._alert_prev, snap, self._sent, now=now, warn_before=self.warn_before
-        )
-        self._alert_prev, self._sent = snap, decision.sent
-        if self._notifier is not None and self._settings.notifications:
-            for key in decision.clear:
-                self._notifier.clear(key)
-        for notice in decision.notices:
-            self._send(notice)
-
-    def _send(self, notice: Notice) -> None:
-        if self._notifier is None:
-            log.info("notice: %s: %s", notice.title, notice.message)
-            return
-        if not self._settings.notifications:
-            log.info("notice (notifications off): %s: %s", notice.title, notice.message)
-            return
-        try:
-            self._notifier.send(notice)
-        except Exception:
-            log.exception("sending a notice failed")
+            self._outbox.notify(snap, now, self.warn_before)
 
     def _arm_wake_timer(self, now: datetime) -> None:
         """Arm the one-shot timer for the next thing that is due."""
