@@ -40,18 +40,17 @@ import contextlib
 import logging
 import math
 import os
-import queue
 import threading
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import schedule
 
 from aws_sso_tray import clock
 from aws_sso_tray.desktop.notify import Notice
-from aws_sso_tray.engine import alerts, timing, view
+from aws_sso_tray.engine import alerts, refresh, timing, view
 from aws_sso_tray.engine.logins import Logins
 from aws_sso_tray.engine.options import EngineOptions
 from aws_sso_tray.engine.outbox import NoticeSink, Outbox, Subscriber
@@ -63,19 +62,12 @@ from aws_sso_tray.snapshot import Snapshot
 
 if TYPE_CHECKING:
     from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
-    from aws_sso_tray.aws.rolecreds import RoleCredentials
 
 log = logging.getLogger(__name__)
 
 THREAD_NAME = "refresh-engine"
 STOP_TIMEOUT = 1.5
 WAKE_TIMER = "wake"  # the scheduler job that only sets how long the worker sleeps
-
-T = TypeVar("T")
-R = TypeVar("R")
-
-# What a refresh fetched, by section: the profile, its credentials, and when they were fetched.
-Fetched = dict[str, tuple[ProfileWork, "RoleCredentials", datetime]]
 
 
 class Engine:
@@ -324,87 +316,31 @@ class Engine:
         # sign-in by itself must not first say "Sign in" and then "Signing in").
         self._publish(self._clock.now(), notify=False)
         try:
-            fetched, now = self._fetch(due)
-            if fetched:
-                self._write(fetched, now)
+            got = refresh.fetch(due, self._clock, self.refresh_before, self._max_workers)
+            now = got.at
+            for work in due:
+                work.attempted()
+            for work, error in got.failed:
+                self._failed(work, error, now)
+            if got.fetched:
+                self._written(refresh.write(got.fetched), now)
             # A refresh may have renewed a session's token: show it.
             self._reload_sessions(now)
         finally:
             self._set_busy(False)
 
-    def _fetch(self, due: list[ProfileWork]) -> tuple[Fetched, datetime]:
-        """New credentials for `due` (a bounded pool), and the time they came back; the
-        failures are sorted on the way."""
-        from aws_sso_tray.aws import rolecreds
-
-        lead = self.refresh_before
-
-        def fetch(work: ProfileWork) -> tuple[RoleCredentials, datetime]:
-            now = self._clock.now()
-            pending = work.pending
-            if pending is not None and pending.expiration and pending.expiration - now > lead:
-                return pending, work.pending_at or now  # fetched earlier; only the write failed
-            return rolecreds.get_credentials(work.profile, force_refresh=True, now=now), now
-
-        session_errors = self._check_tokens(due, self._clock.now())
-        ready = [w for w in due if w.session_key not in session_errors]
-        results = dict(
-            zip(map(id, ready), _run_bounded(fetch, ready, self._max_workers), strict=True)
-        )
-        now = self._clock.now()
-        fetched: Fetched = {}
-        for work in due:
-            work.attempted()
-            result, error = results.get(id(work), (None, None))
-            error = session_errors.get(work.session_key, error)
-            if error is None and result is not None:
-                creds, fetched_at = result
-                fetched[work.section] = (work, creds, fetched_at)
-            else:
-                self._failed(work, error, now)
-        return fetched, now
-
-    @staticmethod
-    def _check_tokens(due: list[ProfileWork], now: datetime) -> dict[str, BaseException]:
-        """One token check per session, not one per profile: a refused session is asked once,
-        and its profiles never reach the portal."""
-        from aws_sso_tray.aws import tokens
-
-        session_errors: dict[str, BaseException] = {}
-        for key in dict.fromkeys(w.session_key for w in due):
-            work = next(w for w in due if w.session_key == key)
-            try:
-                tokens.valid_token(work.profile.session, now=now, login_hint=work.profile.name)
-            except Exception as exc:
-                session_errors[key] = exc
-        return session_errors
-
-    def _write(self, fetched: Fetched, now: datetime) -> None:
-        from aws_sso_tray.files import credfile
-
-        path = paths.aws_credentials_file()
-        try:
-            credfile.write_many(path, {s: c for s, (_w, c, _at) in fetched.items()})
-            written = list(fetched.values())
-            self._note_own_write(path)
-        except AppError as exc:
-            # One bad section (long-term keys, say) must not hold up the others: try singly.
-            log.info(
-                "writing %d sections at once failed (%s); trying one by one", len(fetched), exc
-            )
-            written = []
-            for section, (work, creds, fetched_at) in fetched.items():
-                try:
-                    credfile.write_credentials(path, section, creds)
-                    written.append((work, creds, fetched_at))
-                    self._note_own_write(path)
-                except AppError as single:
-                    work.unwritten(creds, fetched_at)
-                    self._failed(work, single, now)
-        for work, creds, fetched_at in written:
+    def _written(self, outcome: refresh.Write, now: datetime) -> None:
+        if outcome.own_write is not None:
+            self._own_write = outcome.own_write
+        for work, creds, fetched_at, error in outcome.failed:
+            work.unwritten(creds, fetched_at)
+            self._failed(work, error, now)
+        for work, creds, fetched_at in outcome.written:
             work.succeeded(creds.expiration, fetched_at, now)
-        if written:
-            names = ", ".join(f"{w.profile.name} -> [{w.section}]" for w, _c, _at in written)
+        if outcome.written:
+            names = ", ".join(
+                f"{w.profile.name} -> [{w.section}]" for w, _c, _at in outcome.written
+            )
             log.info("refreshed %s", names)
 
     def _failed(self, work: ProfileWork, error: BaseException | None, now: datetime) -> None:
@@ -434,12 +370,6 @@ class Engine:
             message = f"internal error ({type(error).__name__}); see the log file"
             log.error("profile %s: refresh failed unexpectedly", work.profile.name, exc_info=error)
         work.retry_later(message, now)
-
-    def _note_own_write(self, path: Path) -> None:
-        """Remember the credentials file as we left it: our own write is no user's fix."""
-        from aws_sso_tray.engine import watch
-
-        self._own_write = watch.signature(path)
 
     # --- watching files ----------------------------------------------------------------------
 
@@ -654,41 +584,6 @@ def _why_unusable(config: Any, name: str) -> str:
 
 def _noop() -> None:
     """The wake timer's job only sets how long the worker sleeps; the tick does the work."""
-
-
-def _run_bounded(
-    fn: Callable[[T], R], items: Sequence[T], workers: int
-) -> list[tuple[R | None, BaseException | None]]:
-    """`fn` over `items` on at most `workers` daemon threads; (result, error) per item.
-
-    Daemon threads, not a ThreadPoolExecutor: the interpreter waits for executor threads at
-    exit, so a request hanging in a dead network would hold up SIGTERM.
-    """
-    results: list[tuple[R | None, BaseException | None]] = [(None, None)] * len(items)
-    todo: queue.SimpleQueue[int] = queue.SimpleQueue()
-    for index in range(len(items)):
-        todo.put(index)
-
-    def work() -> None:
-        while True:
-            try:
-                index = todo.get_nowait()
-            except queue.Empty:
-                return
-            try:
-                results[index] = (fn(items[index]), None)
-            except Exception as exc:
-                results[index] = (None, exc)
-
-    threads = [
-        threading.Thread(target=work, name=f"refresh-{n}", daemon=True)
-        for n in range(min(workers, len(items)))
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return results
 
 
 __all__ = ["THREAD_NAME", "Engine", "NoticeSink"]
