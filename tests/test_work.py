@@ -90,3 +90,24 @@ def test_a_session_sign_out_is_new_once_and_clears_the_refusal() -> None:
     info.auto_login_opened("-")
     info.rearm()
     assert info.auto_tried is None
+
+
+def test_a_config_change_keeps_the_records_of_unchanged_profiles_only() -> None:
+    from aws_sso_tray.engine.work import carry_over_sessions, carry_over_work
+    from aws_sso_tray.files.settings import SyncTarget
+
+    prod = SsoProfile("prod", CORP, "222222222222", "ReadOnly", None)
+    old = {"dev": ProfileWork(DEV, "dev", failures=2), "prod": ProfileWork(prod, "prod")}
+    moved = SsoProfile("prod", CORP, "333333333333", "ReadOnly", None)
+    targets = [SyncTarget("dev", "dev"), SyncTarget("prod", "prod"), SyncTarget("gone", "gone")]
+    work, missing = carry_over_work(targets, [DEV, moved], old)
+    assert work["dev"] is old["dev"]
+    assert work["prod"] is not old["prod"] and work["prod"].profile == moved
+    assert missing == ["gone"]
+    work, _missing = carry_over_work([SyncTarget("dev", "dev-creds")], [DEV], old)
+    assert work["dev"] is not old["dev"] and work["dev"].section == "dev-creds"
+
+    info = SessionInfo(CORP, has_token=True)
+    other = SsoSession("other", CORP.start_url, "eu-west-1")
+    infos = carry_over_sessions([CORP, other], {"corp": info})
+    assert infos["corp"] is info and infos["other"] == SessionInfo(other)

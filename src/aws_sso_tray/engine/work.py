@@ -8,6 +8,7 @@ turns them into the immutable `Snapshot` the faces see.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
     from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
     from aws_sso_tray.aws.rolecreds import RoleCredentials
     from aws_sso_tray.aws.tokens import SsoToken
+    from aws_sso_tray.files.settings import SyncTarget
 
 
 @dataclass
@@ -235,4 +237,41 @@ class SessionInfo:
         self.auto_tried = expiry
 
 
-__all__ = ["ProfileWork", "SessionInfo"]
+def carry_over_work(
+    targets: Iterable[SyncTarget],
+    profiles: Iterable[SsoProfile],
+    old: Mapping[str, ProfileWork],
+) -> tuple[dict[str, ProfileWork], list[str]]:
+    """The records for the kept-fresh `targets` after a config or settings change, and the
+    targets that are not SSO profiles in the config. A profile whose definition and section
+    did not change keeps its record (its expiry, its backoff); any other starts afresh."""
+    by_name = {p.name: p for p in profiles}
+    work: dict[str, ProfileWork] = {}
+    missing: list[str] = []
+    for target in targets:
+        profile = by_name.get(target.profile)
+        if profile is None:
+            missing.append(target.profile)
+            continue
+        kept = old.get(target.profile)
+        if kept is not None and kept.profile == profile and kept.section == target.section:
+            work[target.profile] = kept
+        else:
+            work[target.profile] = ProfileWork(profile, target.section)
+    return work, missing
+
+
+def carry_over_sessions(
+    sessions: Iterable[SsoSession], old: Mapping[str, SessionInfo]
+) -> dict[str, SessionInfo]:
+    """The records for the config's sessions: an unchanged session keeps what we knew."""
+    infos: dict[str, SessionInfo] = {}
+    for session in sessions:
+        kept = old.get(session.cache_key)
+        infos[session.cache_key] = (
+            kept if kept is not None and kept.session == session else SessionInfo(session)
+        )
+    return infos
+
+
+__all__ = ["ProfileWork", "SessionInfo", "carry_over_sessions", "carry_over_work"]

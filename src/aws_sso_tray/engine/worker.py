@@ -54,7 +54,12 @@ from aws_sso_tray.engine import alerts, refresh, timing, view
 from aws_sso_tray.engine.logins import Logins
 from aws_sso_tray.engine.options import EngineOptions
 from aws_sso_tray.engine.outbox import NoticeSink, Outbox, Subscriber
-from aws_sso_tray.engine.work import ProfileWork, SessionInfo
+from aws_sso_tray.engine.work import (
+    ProfileWork,
+    SessionInfo,
+    carry_over_sessions,
+    carry_over_work,
+)
 from aws_sso_tray.errors import AppError, ConfigError, Recovery
 from aws_sso_tray.files import paths
 from aws_sso_tray.files.settings import Settings
@@ -433,29 +438,9 @@ class Engine:
             return
         self._config_problem = None
         self._profiles = list(config.profiles)
-        by_name = {p.name: p for p in config.profiles}
-        work: dict[str, ProfileWork] = {}
-        self._missing = []
-        for target in self._settings.auto_sync:
-            profile = by_name.get(target.profile)
-            if profile is None:
-                self._missing.append(_why_unusable(config, target.profile))
-                continue
-            old = self._work.get(target.profile)
-            if old is not None and old.profile == profile and old.section == target.section:
-                work[target.profile] = old
-            else:
-                work[target.profile] = ProfileWork(profile, target.section)
-        self._work = work
-        sessions: dict[str, SessionInfo] = {}
-        for session in config.sessions:
-            old_info = self._sessions.get(session.cache_key)
-            sessions[session.cache_key] = (
-                old_info
-                if old_info is not None and old_info.session == session
-                else SessionInfo(session)
-            )
-        self._sessions = sessions
+        self._work, missing = carry_over_work(self._settings.auto_sync, config.profiles, self._work)
+        self._missing = [_why_unusable(config, name) for name in missing]
+        self._sessions = carry_over_sessions(config.sessions, self._sessions)
 
     def _load_section(self, work: ProfileWork) -> None:
         """What the credentials file holds for `work` (no portal call at start-up)."""
