@@ -50,7 +50,7 @@ LOGIN_NEEDED = "login-needed"
 REFRESH_FAILED = "refresh-failed"
 LOGGED_IN = "login"
 NOT_SIGNED_IN = "not-signed-in"
-AUTO_LOGIN = "auto-login"  # the engine's "Signing in to ..." notice (engine._auto_login)
+AUTO_LOGIN = "auto-login"  # the engine's "Signing in to ..." notice (logins.Logins.auto_login)
 LOGIN_PAGE = "login-page"  # the engine's "Open this page to sign in" notice
 LOGIN_CODE = "login-code"  # the engine's "Confirm the code" notice (device code)
 COOLDOWN = timedelta(hours=1)  # a re-armed failure notice waits this long after the last one

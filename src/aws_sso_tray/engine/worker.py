@@ -7,10 +7,12 @@ daemon) create one `Engine` (tuned by one `options.EngineOptions`), `start()` it
 `snapshot` or `subscribe()`, and call `refresh_now()`, `login()`, `wake()` and `stop()`;
 nothing else.
 
-The engine is split by what each part owns: this module runs the ticks and the refreshes;
-`work` holds the per-profile and per-session records (changed only through their methods);
-`logins` runs the browser sign-ins; `view` turns the records into a `Snapshot`; `timing`
-decides when; `alerts` decides which notices; `watch`, `statusfile` and `lock` are the files.
+The engine is split by what each part owns: this module runs the ticks and sorts outcomes
+into the records; `work` holds the per-profile and per-session records (changed only through
+their own methods); `refresh` runs one fetch-and-write batch; `sessions` reads a session's
+token and sign-in state; `logins` runs the browser sign-ins; `view` turns the records into a
+`Snapshot`; `outbox` publishes it and sends the notices `alerts` decides; `timing` decides
+when; `options` holds the tunables; `watch`, `statusfile` and `lock` are the files.
 
 How time is handled: every decision is a pure function of absolute UTC times (`timing`), taken
 from an injectable clock and checked at every tick. The worker sleeps with `Event.wait` until
