@@ -22,7 +22,7 @@ import pytest
 
 from aws_sso_tray import clock, daemon
 from aws_sso_tray.aws.profiles import SsoSession
-from aws_sso_tray.engine import instance
+from aws_sso_tray.engine import lock as engine_lock
 from aws_sso_tray.errors import AlreadyRunningError, ExitCode
 from aws_sso_tray.files import paths, settings
 from aws_sso_tray.login import history
@@ -94,12 +94,12 @@ def test_status_without_an_engine_reads_files_only(logged_in: Any) -> None:
 
 
 def test_second_instance_is_refused_in_process(logged_in: Any) -> None:
-    with instance.InstanceLock():
+    with engine_lock.InstanceLock():
         with pytest.raises(AlreadyRunningError) as info:
             daemon.run_daemon()
         assert str(os.getpid()) in info.value.message
-        assert instance.engine_running()
-    assert not instance.engine_running()
+        assert engine_lock.engine_running()
+    assert not engine_lock.engine_running()
 
 
 class CredentialsReader:
@@ -178,7 +178,7 @@ def test_daemon_keeps_the_section_fresh_survives_faults_and_stops_on_sigterm(
     reader.thread.start()
     try:
         wait_for(lambda: section_key() is not None, "the first write")
-        wait_for(instance.engine_running, "the engine lock")
+        wait_for(engine_lock.engine_running, "the engine lock")
         _check_status_and_second_instance()
         _check_refreshes_through_faults(emu, reader)
     finally:
@@ -188,7 +188,7 @@ def test_daemon_keeps_the_section_fresh_survives_faults_and_stops_on_sigterm(
     assert not reader.problems, reader.problems[:5]
     assert len(set(reader.reads)) >= 3  # several rewrites observed, each complete
     _check_no_secret_leaked(emu, err)
-    assert not instance.engine_running()
+    assert not engine_lock.engine_running()
 
 
 @pytest.mark.desktop
@@ -238,12 +238,12 @@ def test_tray_started_at_login_without_a_tray_keeps_profiles_fresh_headless(
     )
     try:
         wait_for(
-            lambda: instance.engine_running() and (home / ".aws" / "credentials").exists(),
+            lambda: engine_lock.engine_running() and (home / ".aws" / "credentials").exists(),
             "the engine to run and write the credentials file",
             30,
             interval=0.2,
         )
-        assert instance.engine_running()
+        assert engine_lock.engine_running()
         assert "[dev]" in (home / ".aws" / "credentials").read_text()
         process.send_signal(signal.SIGTERM)
         assert process.wait(10) == 0
@@ -276,7 +276,7 @@ def test_logout_from_another_process_is_respected_by_the_running_daemon(
     recorder.chmod(0o755)
     proc = start_daemon("--refresh-before", "10s", env={"BROWSER": str(recorder), "DISPLAY": ":99"})
     try:
-        wait_for(instance.engine_running, "the engine lock")
+        wait_for(engine_lock.engine_running, "the engine lock")
         wait_for(
             lambda: (
                 (s := _status(cli))["sessions"][0]["status"] == "logged_in"

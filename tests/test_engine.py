@@ -22,6 +22,7 @@ import pytest
 from aws_sso_tray import clock
 from aws_sso_tray.aws.profiles import SsoSession
 from aws_sso_tray.desktop.notify import Notice
+from aws_sso_tray.engine.options import EngineOptions
 from aws_sso_tray.engine.worker import THREAD_NAME, Engine
 from aws_sso_tray.files import credfile, paths, settings
 from aws_sso_tray.snapshot import ProfileStatus, SessionStatus
@@ -109,7 +110,7 @@ def setup(emulator: Any, aws_config: Any) -> Any:
 
     def make(**kw: Any) -> Engine:
         kw.setdefault("env", {})
-        return Engine(clock=fake, notifier=notices, watch_interval=0, **kw)
+        return Engine(notifier=notices, options=EngineOptions(clock=fake, watch_interval=0, **kw))
 
     return emulator, fake, notices, make
 
@@ -222,23 +223,23 @@ def test_endpoint_failures_back_off_with_jitter_then_recover(setup: Any) -> None
     engine.tick()
     assert emu.count("GetRoleCredentials") == first  # backing off: no hammering
     for _ in range(2):  # two more failed rounds: reported as failing, once
-        fake.advance(planning_cap_seconds())
+        fake.advance(backoff_cap_seconds())
         engine.tick()
     state = engine.snapshot.profile("dev")
     assert state is not None and state.status == ProfileStatus.ERROR
     assert notices.keys_sent().count("refresh-failed") == 1
     emu.clear_faults()
-    fake.advance(planning_cap_seconds())
+    fake.advance(backoff_cap_seconds())
     engine.tick()
     state = engine.snapshot.profile("dev")
     assert state is not None and state.status == ProfileStatus.FRESH and state.last_error is None
     assert "refresh-failed" in notices.cleared
 
 
-def planning_cap_seconds() -> float:
-    from aws_sso_tray.engine import planning
+def backoff_cap_seconds() -> float:
+    from aws_sso_tray.engine import timing
 
-    return planning.BACKOFF_CAP.total_seconds() + 1
+    return timing.BACKOFF_CAP.total_seconds() + 1
 
 
 def test_unwritable_credentials_file_is_reported_and_kept(setup: Any) -> None:
@@ -256,7 +257,7 @@ def test_unwritable_credentials_file_is_reported_and_kept(setup: Any) -> None:
     assert state is not None and state.last_error and str(path.name) in state.last_error
     assert emu.count("GetRoleCredentials") == 3
     path.chmod(0o600)
-    fake.advance(planning_cap_seconds())
+    fake.advance(backoff_cap_seconds())
     engine.tick()
     # The credentials fetched before are written now; no second trip to the portal.
     assert emu.count("GetRoleCredentials") == 3
@@ -380,7 +381,7 @@ def test_worker_thread_survives_a_bug_and_stops_fast(setup: Any) -> None:
 
 
 def test_subscribers_and_snapshot_file(setup: Any) -> None:
-    from aws_sso_tray.engine import instance
+    from aws_sso_tray.engine import statusfile
 
     _emu, _fake, _notices, make = setup
     seen: list[Any] = []
@@ -389,17 +390,17 @@ def test_subscribers_and_snapshot_file(setup: Any) -> None:
     engine.tick()
     engine.tick()
     assert seen and seen[-1] == engine.snapshot
-    published = instance.read_snapshot()
+    published = statusfile.read_snapshot()
     assert published is not None
     assert published.to_dict()["profiles"] == engine.snapshot.to_dict()["profiles"]
 
 
 def test_an_engine_with_no_profiles_still_publishes_for_status(aws_config: Any) -> None:
-    from aws_sso_tray.engine import instance
+    from aws_sso_tray.engine import statusfile
 
     aws_config("")  # a fresh install: no SSO profiles, no settings
-    Engine(watch_interval=0).tick()
-    published = instance.read_snapshot()
+    Engine(options=EngineOptions(watch_interval=0)).tick()
+    published = statusfile.read_snapshot()
     assert published is not None
     assert published.sessions == () and published.profiles == ()
 
@@ -471,9 +472,9 @@ def test_short_credentials_are_fetched_at_most_once_per_half_lifetime(
 
 
 def planning_min_interval() -> float:
-    from aws_sso_tray.engine import planning
+    from aws_sso_tray.engine import timing
 
-    return planning.MIN_REFRESH_INTERVAL.total_seconds()
+    return timing.MIN_REFRESH_INTERVAL.total_seconds()
 
 
 GHOST = (
@@ -604,9 +605,10 @@ def test_first_run_without_a_token_is_not_signed_in_and_raises_no_alarm(
     aws_config(config_text())
     settings.add_auto_sync("dev")
     notices = Notices()
-    engine = Engine(
-        clock=FakeClock(emulator), notifier=notices, watch_interval=0, env={}, opener=list().append
+    options = EngineOptions(
+        clock=FakeClock(emulator), watch_interval=0, env={}, opener=list().append
     )
+    engine = Engine(notifier=notices, options=options)
     engine.tick()
     engine.tick()
     assert _alarming(notices) == []
@@ -788,13 +790,13 @@ def test_first_run_with_auto_login_sends_one_notice_not_two(emulator: Any, aws_c
     settings.add_auto_sync("dev")
     notices = Notices()
     opened: list[str] = []
-    engine = Engine(
+    options = EngineOptions(
         clock=FakeClock(emulator),
-        notifier=notices,
         watch_interval=0,
         env={"DISPLAY": ":99"},  # a desktop: auto_login (on by default) opens the sign-in
         opener=opened.append,
     )
+    engine = Engine(notifier=notices, options=options)
     engine.tick()
     wait_for(lambda: opened, "the sign-in page to be opened")
     engine.tick()
@@ -827,14 +829,14 @@ def test_the_confirm_the_code_notice_is_withdrawn_after_the_sign_in(setup: Any) 
 def test_status_prints_where_to_sign_in_when_no_browser_could_show_the_page(
     setup: Any, cli: Any
 ) -> None:
-    from aws_sso_tray.engine import instance
+    from aws_sso_tray.engine.lock import InstanceLock
 
     _emu, _fake, notices, make = setup
 
     def broken(url: str) -> str:
         return "the browser command 'chromium' exited with status 1"
 
-    with instance.InstanceLock():  # this test's engine is the running one `status` reads
+    with InstanceLock():  # this test's engine is the running one `status` reads
         engine = make(opener=broken, env={"DISPLAY": ":99"}, publish_file=True)
         engine.tick()
         assert engine.login("corp", reason="test")

@@ -518,6 +518,7 @@ def test_a_sign_in_withdraws_the_ends_soon_notice_from_the_screen(
 
     from aws_sso_tray import clock
     from aws_sso_tray.aws.profiles import SsoSession
+    from aws_sso_tray.engine.options import EngineOptions
     from aws_sso_tray.engine.worker import Engine
     from aws_sso_tray.files import settings
     from aws_sso_tray.login import history
@@ -534,7 +535,8 @@ def test_a_sign_in_withdraws_the_ends_soon_notice_from_the_screen(
     emulator.config.session_ttl = session_ttl
     started = clock.now() - timedelta(hours=7, minutes=50)  # of an 8 h session
     history.record_login(corp.cache_key, history.SessionRecord(started, corp.start_url, "device"))
-    engine = Engine(notifier=notifier, watch_interval=0, env={}, publish_file=False)
+    options = EngineOptions(watch_interval=0, env={}, publish_file=False)
+    engine = Engine(notifier=notifier, options=options)
     engine.tick()
     wait_for(lambda: notify_calls_titled(monitor, "SSO session corp ends soon"), "ends soon", 10)
     wait_for(lambda: session.displayed() == 1, what="dunst to show it")

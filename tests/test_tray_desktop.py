@@ -240,7 +240,7 @@ class Tray:
 
 
 def _snapshot() -> Any:
-    from aws_sso_tray.engine.instance import read_snapshot
+    from aws_sso_tray.engine.statusfile import read_snapshot
 
     return read_snapshot()
 

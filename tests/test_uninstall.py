@@ -9,7 +9,7 @@ import pytest
 
 from aws_sso_tray.aws.rolecreds import RoleCredentials
 from aws_sso_tray.desktop import autostart
-from aws_sso_tray.engine import instance
+from aws_sso_tray.engine import lock as engine_lock
 from aws_sso_tray.errors import AlreadyRunningError, ConfigError
 from aws_sso_tray.files import credfile, paths, settings
 from aws_sso_tray.setup import uninstall
@@ -58,7 +58,7 @@ def install_everything(home: Path) -> None:
     demo = paths.state_dir() / "demo" / "aws"
     demo.mkdir(parents=True)
     (demo / "config").write_text("[profile demo]\n")
-    with instance.InstanceLock("the tray"):
+    with engine_lock.InstanceLock("the tray"):
         pass  # leaves engine.lock behind, as every run does
 
 
@@ -143,7 +143,7 @@ def test_refuses_while_a_tray_or_daemon_runs(home: Path) -> None:
     install_everything(home)
     path = credentials_file(home)
     before = path.read_bytes()
-    with instance.InstanceLock("the tray"):
+    with engine_lock.InstanceLock("the tray"):
         plan = uninstall.plan_uninstall()
         assert plan.running
         assert "quit the tray or stop the daemon first" in plan.describe()

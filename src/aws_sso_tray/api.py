@@ -734,7 +734,7 @@ class Service:
         warn_before: timedelta | None = None,
         notice: Notice | None = None,
     ) -> None:
-        from aws_sso_tray.engine.instance import InstanceLock
+        from aws_sso_tray.engine.lock import InstanceLock
 
         self._lock = InstanceLock(what)
         self._refresh_before = refresh_before
@@ -764,6 +764,7 @@ class Service:
 
     def _build(self) -> None:
         from aws_sso_tray.desktop.notify import Notifier
+        from aws_sso_tray.engine.options import EngineOptions
         from aws_sso_tray.engine.worker import Engine
         from aws_sso_tray.files.settings import load_settings
 
@@ -774,11 +775,8 @@ class Service:
         if self._notice is not None:  # e.g. the tray saying why it runs without an icon
             self._notifier.send(self._notice)
         # The one call of the Engine constructor outside the tests.
-        self._engine = Engine(
-            notifier=self._notifier,
-            refresh_before=self._refresh_before,
-            warn_before=self._warn_before,
-        )
+        options = EngineOptions(refresh_before=self._refresh_before, warn_before=self._warn_before)
+        self._engine = Engine(notifier=self._notifier, options=options)
         self._notifier.on_action = self._engine.handle_action
 
     def start(self) -> None:
@@ -786,14 +784,14 @@ class Service:
         self.engine.start()
 
     def __exit__(self, *exc: object) -> None:
-        from aws_sso_tray.engine import instance
+        from aws_sso_tray.engine import statusfile
 
         try:
             if self._engine is not None and not self._engine.stop(SHUTDOWN_TIMEOUT):
                 log.warning("the engine did not stop in time (a request is still running)")
             if self._notifier is not None:
                 self._notifier.stop()
-            instance.clear_snapshot()
+            statusfile.clear_snapshot()
         finally:
             self._lock.release()
 
@@ -849,10 +847,10 @@ def _log_running(notifier: Notifier) -> None:
 def running_snapshot() -> tuple[Snapshot, bool]:
     """The running engine's snapshot (True), or one built from the files alone (False): no
     network call either way."""
-    from aws_sso_tray.engine import instance
+    from aws_sso_tray.engine import lock, statusfile
 
-    if instance.engine_running():
-        published = instance.read_snapshot()
+    if lock.engine_running():
+        published = statusfile.read_snapshot()
         if published is not None:
             return published, True
     return offline_snapshot(), False
@@ -860,9 +858,10 @@ def running_snapshot() -> tuple[Snapshot, bool]:
 
 def offline_snapshot() -> Snapshot:
     """What the files say, without an engine and without any network call."""
+    from aws_sso_tray.engine.options import EngineOptions
     from aws_sso_tray.engine.worker import Engine
 
-    return Engine(publish_file=False, watch_interval=0).offline_snapshot()
+    return Engine(options=EngineOptions(publish_file=False, watch_interval=0)).offline_snapshot()
 
 
 def start_demo(*, port: int = 0, device_code: bool = False, debug: bool = False) -> DemoRun:

@@ -30,13 +30,13 @@ A notice's `key` is what `notify.Notifier.on_action` receives: `login-needed:KEY
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from aws_sso_tray.clock import format_remaining, format_time
 from aws_sso_tray.desktop.notify import Notice
-from aws_sso_tray.engine.planning import session_warning_due
+from aws_sso_tray.engine.timing import session_warning_due
 from aws_sso_tray.snapshot import (
     ProfileState,
     ProfileStatus,
@@ -50,7 +50,7 @@ LOGIN_NEEDED = "login-needed"
 REFRESH_FAILED = "refresh-failed"
 LOGGED_IN = "login"
 NOT_SIGNED_IN = "not-signed-in"
-AUTO_LOGIN = "auto-login"  # the engine's "Signing in to ..." notice (engine._auto_login)
+AUTO_LOGIN = "auto-login"  # the engine's "Signing in to ..." notice (logins.Logins.auto_login)
 LOGIN_PAGE = "login-page"  # the engine's "Open this page to sign in" notice
 LOGIN_CODE = "login-code"  # the engine's "Confirm the code" notice (device code)
 COOLDOWN = timedelta(hours=1)  # a re-armed failure notice waits this long after the last one
@@ -98,6 +98,44 @@ def _kept_fresh_sessions(snapshot: Snapshot) -> dict[str, list[str]]:
     return keys
 
 
+class _Ledger:
+    """One decision being made: what is sent, what is cleared, and the record of both."""
+
+    def __init__(self, sent: Sent, now: datetime) -> None:
+        self.now = now
+        self.events = {k: v for k, v in sent.events.items() if now - v < FORGET_AFTER}
+        self.shown = {k: v for k, v in sent.shown.items() if now - v < FORGET_AFTER}
+        self.notices: list[Notice] = []
+        self.clear: list[str] = []
+
+    def once(self, event: str, notice: Notice) -> None:
+        """Send `notice` unless `event` was already sent."""
+        if event in self.events:
+            return
+        self.events[event] = self.now
+        self.shown[notice.key] = self.now
+        self.notices.append(notice)
+
+    def decision(self) -> Decision:
+        return Decision(
+            tuple(self.notices), tuple(dict.fromkeys(self.clear)), Sent(self.events, self.shown)
+        )
+
+
+@dataclass(frozen=True)
+class _SessionChange:
+    """What a per-session rule looks at: the session now, before, and who relies on it."""
+
+    session: SessionState
+    before: SessionState | None
+    kept_fresh: Mapping[str, list[str]]
+    warn_before: timedelta
+
+    @property
+    def was(self) -> SessionStatus | None:
+        return self.before.status if self.before is not None else None
+
+
 def decide(
     previous: Snapshot | None,
     current: Snapshot,
@@ -108,49 +146,68 @@ def decide(
     cooldown: timedelta = COOLDOWN,
 ) -> Decision:
     """The notices `current` calls for, given `previous` and what was already `sent`."""
-    events = {k: v for k, v in sent.events.items() if now - v < FORGET_AFTER}
-    shown = {k: v for k, v in sent.shown.items() if now - v < FORGET_AFTER}
-    notices: list[Notice] = []
-    clear: list[str] = []
+    ledger = _Ledger(sent, now)
     kept_fresh = _kept_fresh_sessions(current)
-
-    def once(event: str, notice: Notice) -> None:
-        if event in events:
-            return
-        events[event] = now
-        shown[notice.key] = now
-        notices.append(notice)
-
     for session in current.sessions:
         before = previous.session(session.key) if previous is not None else None
-        was = before.status if before is not None else None
-        if session.status in _LIVE:
-            if _signed_in(before, session):
-                clear += _about_the_end(session.key)
-                once(_event(LOGGED_IN, session, session.token_expires_at), _logged_in(session))
-            if session_warning_due(session.session_ends_at, now, warn_before):
-                once(_event(ENDING, session, session.session_ends_at), _ending(session, now))
-        elif session.status == SessionStatus.SIGNED_OUT:
-            if was is not SessionStatus.SIGNED_OUT:
-                clear += _about_the_end(session.key)
-        elif session.status == SessionStatus.NOT_SIGNED_IN:
-            clear.append(f"{ENDING}:{session.key}")
-            if session.key in kept_fresh:
-                once(
-                    _event(NOT_SIGNED_IN, session, None),
-                    _not_signed_in(session, kept_fresh[session.key]),
-                )
-        elif session.status == SessionStatus.LOGIN_NEEDED and (
-            # Only sessions someone relies on: one the user keeps profiles fresh from, or one
-            # that was logged in a moment ago. A session never used on this computer is quiet.
-            session.key in kept_fresh or was in _LIVE
-        ):
-            clear.append(f"{ENDING}:{session.key}")
-            once(
-                _event(LOGIN_NEEDED, session, session.token_expires_at),
-                _login_needed(session, kept_fresh.get(session.key, [])),
-            )
+        change = _SessionChange(session, before, kept_fresh, warn_before)
+        rule = _SESSION_RULES.get(session.status)
+        if rule is not None:
+            rule(change, ledger)
+    _refresh_failures(previous, current, ledger, cooldown)
+    return ledger.decision()
 
+
+def _live_session(change: _SessionChange, ledger: _Ledger) -> None:
+    session = change.session
+    if _signed_in(change.before, session):
+        ledger.clear += _about_the_end(session.key)
+        ledger.once(_event(LOGGED_IN, session, session.token_expires_at), _logged_in(session))
+    if session_warning_due(session.session_ends_at, ledger.now, change.warn_before):
+        ledger.once(_event(ENDING, session, session.session_ends_at), _ending(session, ledger.now))
+
+
+def _signed_out_session(change: _SessionChange, ledger: _Ledger) -> None:
+    if change.was is not SessionStatus.SIGNED_OUT:
+        ledger.clear += _about_the_end(change.session.key)
+
+
+def _not_signed_in_session(change: _SessionChange, ledger: _Ledger) -> None:
+    session = change.session
+    ledger.clear.append(f"{ENDING}:{session.key}")
+    if session.key in change.kept_fresh:
+        ledger.once(
+            _event(NOT_SIGNED_IN, session, None),
+            _not_signed_in(session, change.kept_fresh[session.key]),
+        )
+
+
+def _login_needed_session(change: _SessionChange, ledger: _Ledger) -> None:
+    session = change.session
+    # Only sessions someone relies on: one the user keeps profiles fresh from, or one that was
+    # logged in a moment ago. A session never used on this computer is quiet.
+    if session.key not in change.kept_fresh and change.was not in _LIVE:
+        return
+    ledger.clear.append(f"{ENDING}:{session.key}")
+    ledger.once(
+        _event(LOGIN_NEEDED, session, session.token_expires_at),
+        _login_needed(session, change.kept_fresh.get(session.key, [])),
+    )
+
+
+_SESSION_RULES: Mapping[SessionStatus, Callable[[_SessionChange, _Ledger], None]] = {
+    SessionStatus.LOGGED_IN: _live_session,
+    SessionStatus.EXPIRING: _live_session,
+    SessionStatus.SIGNED_OUT: _signed_out_session,
+    SessionStatus.NOT_SIGNED_IN: _not_signed_in_session,
+    SessionStatus.LOGIN_NEEDED: _login_needed_session,
+}
+
+
+def _refresh_failures(
+    previous: Snapshot | None, current: Snapshot, ledger: _Ledger, cooldown: timedelta
+) -> None:
+    """One notice for the kept-fresh profiles that fail, re-armed by recovery, cooled down."""
     failing = [
         p
         for p in current.profiles
@@ -161,25 +218,24 @@ def decide(
         for p in current.profiles
         if p.status in (ProfileStatus.FRESH, ProfileStatus.IDLE) or p.synced_section is None
     }
+    events, now = ledger.events, ledger.now
     # Recovery re-arms a profile's failure event...
     for name in healthy:
         events.pop(f"{REFRESH_FAILED}:{name}", None)
     # ...but the notice waits out the cool-down, so a flapping endpoint cannot flood.
     new = [p for p in failing if f"{REFRESH_FAILED}:{p.name}" not in events]
-    last = shown.get(REFRESH_FAILED)
+    last = ledger.shown.get(REFRESH_FAILED)
     if new and (last is None or now - last >= cooldown):
         for p in failing:
             events[f"{REFRESH_FAILED}:{p.name}"] = now
-        shown[REFRESH_FAILED] = now
-        notices.append(_refresh_failed(failing))
+        ledger.shown[REFRESH_FAILED] = now
+        ledger.notices.append(_refresh_failed(failing))
     elif (
         not failing
         and previous is not None
         and any(p.status == ProfileStatus.ERROR for p in previous.profiles)
     ):
-        clear.append(REFRESH_FAILED)
-
-    return Decision(tuple(notices), tuple(dict.fromkeys(clear)), Sent(events, shown))
+        ledger.clear.append(REFRESH_FAILED)
 
 
 def _signed_in(before: SessionState | None, session: SessionState) -> bool:

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aws_sso_tray.desktop import autostart
-from aws_sso_tray.engine import instance
+from aws_sso_tray.engine import lock as engine_lock
 from aws_sso_tray.errors import AlreadyRunningError, AppError, ConfigError, FileWriteError
 from aws_sso_tray.files import credfile, paths
 
@@ -129,7 +129,7 @@ def plan_uninstall() -> UninstallPlan:
     except AppError as exc:
         sections, problem = (), exc.message
     entry = autostart.autostart_file()
-    running = instance.engine_running()
+    running = engine_lock.engine_running()
     return UninstallPlan(
         credentials_file=credentials,
         credential_sections=sections,
@@ -139,7 +139,7 @@ def plan_uninstall() -> UninstallPlan:
         aws_config_file=paths.aws_config_file(),
         sso_cache_dir=paths.sso_cache_dir(),
         cli_cache_dir=paths.cli_cache_dir(),
-        running_pid=(instance.running_pid() or 0) if running else None,
+        running_pid=(engine_lock.running_pid() or 0) if running else None,
     )
 
 
@@ -172,11 +172,11 @@ def apply(plan: UninstallPlan) -> list[str]:
     """
     _refuse_unsafe(plan)
     done: list[str] = []
-    lock_file = instance.lock_file()
+    lock_file = engine_lock.lock_file()
     # Holding the engine lock: a running engine is a refusal, and none can start meanwhile.
     state_existed = os.path.lexists(paths.state_dir())
     deferred: list[Folder] = []
-    with instance.InstanceLock("uninstall"):
+    with engine_lock.InstanceLock("uninstall"):
         done.extend(_remove_files(plan))
         for folder in plan.folders:
             if _contains(folder.path, lock_file):
@@ -202,8 +202,8 @@ def _refuse_unsafe(plan: UninstallPlan) -> None:
             f"{plan.credentials_file}: {plan.credentials_problem}; fix it so uninstall can find "
             "the sections it created, then run `aws-sso-tray uninstall` again"
         )
-    if instance.engine_running():
-        pid = instance.running_pid()
+    if engine_lock.engine_running():
+        pid = engine_lock.running_pid()
         raise AlreadyRunningError(
             f"aws-sso-tray is running{f' (pid {pid})' if pid else ''}: quit the tray or stop "
             "the daemon first, then run `aws-sso-tray uninstall` again"

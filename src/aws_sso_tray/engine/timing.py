@@ -1,4 +1,4 @@
-"""Refresh planning: pure functions of absolute UTC times and `now`.
+"""Refresh timing: pure functions of absolute UTC times and `now`.
 
 Everything the engine decides about time lives here, so that it can be tested without waiting:
 when a profile's credentials are due for a refresh, how long to back off after a failure, how
