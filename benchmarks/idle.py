@@ -38,12 +38,8 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--minutes", type=float, default=3.0)
-    parser.add_argument("--profiles", type=int, default=20)
-    args = parser.parse_args()
-
+def _isolated_home() -> Path:
+    """A temporary HOME for this process and its children, with no AWS_* of the caller's."""
     home = Path(tempfile.mkdtemp(prefix="aws-sso-tray-idle-"))
     (home / ".aws").mkdir()
     env = {
@@ -59,6 +55,17 @@ def main() -> int:
     os.environ.update(env)
     for key in [k for k in os.environ if k.startswith("AWS_") and k not in env]:
         del os.environ[key]
+
+    return home
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--minutes", type=float, default=3.0)
+    parser.add_argument("--profiles", type=int, default=20)
+    args = parser.parse_args()
+
+    home = _isolated_home()
 
     from tests.sso_helpers import device_login
 

@@ -44,6 +44,23 @@ def main() -> int:
     return soak(args.minutes, args.tray)
 
 
+def _start_screen(display: str) -> subprocess.Popen[bytes]:
+    """A virtual screen (Xvfb) on `display`, given a moment to come up."""
+    screen = subprocess.Popen(
+        ["Xvfb", display, "-screen", "0", "800x400x24", "-nolisten", "tcp"],
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1.5)
+    return screen
+
+
+def _start_tray_host() -> subprocess.Popen[bytes]:
+    """trayer on the virtual screen: the panel the tray icon docks into."""
+    command = ["trayer", "--edge", "top", "--align", "right", "--widthtype", "request"]
+    command += ["--height", "32", "--SetDockType", "true", "--transparent", "false"]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
 def soak(minutes: float, tray: bool) -> int:
     home = Path(tempfile.mkdtemp(prefix="soak-demo-"))
     os.environ.update(
@@ -56,36 +73,10 @@ def soak(minutes: float, tray: bool) -> int:
     helpers: list[subprocess.Popen[bytes]] = []
     # The notification server (dunst) needs a screen even when the demo runs without one.
     display = f":{90 + os.getpid() % 9}"
-    helpers.append(
-        subprocess.Popen(
-            ["Xvfb", display, "-screen", "0", "800x400x24", "-nolisten", "tcp"],
-            stderr=subprocess.DEVNULL,
-        )
-    )
-    time.sleep(1.5)
+    helpers.append(_start_screen(display))
     if tray:
         os.environ["DISPLAY"] = display
-        helpers.append(
-            subprocess.Popen(
-                [
-                    "trayer",
-                    "--edge",
-                    "top",
-                    "--align",
-                    "right",
-                    "--widthtype",
-                    "request",
-                    "--height",
-                    "32",
-                    "--SetDockType",
-                    "true",
-                    "--transparent",
-                    "false",
-                ],
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-            )
-        )
+        helpers.append(_start_tray_host())
         os.environ.setdefault("PYSTRAY_BACKEND", "appindicator")
     else:
         os.environ.pop("DISPLAY", None)

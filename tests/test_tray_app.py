@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any
 
 import pytest
 
-import aws_sso_tray.tray
 from aws_sso_tray.api import EngineControl, now
 from aws_sso_tray.snapshot import Snapshot
 from aws_sso_tray.tray.app import TrayApp
@@ -156,25 +155,6 @@ def _package_imports(path: Path) -> set[str]:
         elif isinstance(node, ast.Import):
             found.update(a.name for a in node.names if a.name.startswith("aws_sso_tray"))
     return found
-
-
-def test_the_tray_imports_only_the_facade_the_snapshot_and_the_errors() -> None:
-    folder = Path(aws_sso_tray.tray.__file__).parent
-    wrong: dict[str, list[str]] = {}
-    for path in sorted(folder.glob("*.py")):
-        if path.name == "__main__.py":  # the tray's entry point: the daemon's command line
-            continue
-        allowed: tuple[str, ...] = (*ALLOWED_BELOW_THE_TRAY, "aws_sso_tray.tray")
-        if path.name == "__init__.py":
-            allowed += ("aws_sso_tray.daemon",)  # the headless fallback: face to face
-        bad = [
-            name
-            for name in _package_imports(path)
-            if not any(name == a or name.startswith(a + ".") for a in allowed)
-        ]
-        if bad:
-            wrong[path.name] = sorted(bad)
-    assert wrong == {}
 
 
 def test_setup_entry_serves_the_page_off_the_ui_thread_and_wakes_the_engine(
