@@ -318,3 +318,27 @@ def test_an_expiration_out_of_range_is_a_one_line_service_error(
     assert not rolecreds.cache_file(DEV).exists()
     emulator.config.credential_ttl = 3600
     assert rolecreds.get_credentials(DEV).access_key_id.startswith("ASIA")
+
+
+def test_a_burst_of_credential_process_calls_makes_one_fetch(
+    emulator: Any, logged_in: dict[str, Any], aws_config: Any, cli: Any
+) -> None:
+    """20 SDK workers started at once on a cold cache: the first fetches, the others wait for
+    its lock and answer from the cache it wrote (benchmarks/burst.py measures the CPU)."""
+    aws_config(
+        f"[sso-session corp]\nsso_start_url = {START_URL}\nsso_region = us-east-1\n"
+        "sso_registration_scopes = sso:account:access\n\n[profile dev]\nsso_session = corp\n"
+        "sso_account_id = 111111111111\nsso_role_name = ReadOnly\n"
+    )
+    assert cli("list").returncode == 0  # makes our state folders, as any earlier run has
+    emulator.inject_fault("GetRoleCredentials", "latency", delay=0.5)
+    command = [sys.executable, "-m", "aws_sso_tray", "credential-process", "--profile", "dev"]
+    procs = [
+        subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(20)
+    ]
+    outputs = [proc.communicate(timeout=120) for proc in procs]
+    assert [proc.returncode for proc in procs] == [0] * 20, outputs[0][1]
+    assert len({out for out, _ in outputs}) == 1
+    assert json.loads(outputs[0][0])["AccessKeyId"].startswith("ASIA")
+    assert settled_count(emulator, "GetRoleCredentials", 1) == 1

@@ -2,7 +2,10 @@
 
 `credential-process` is answered from the warm cache first (`aws/warmcache`, no botocore), before
 the CLI package and its argparse, logging and typing imports load; every other command, and every
-case the warm cache declines, goes to `cli.main`.
+case the warm cache declines, goes to `cli.main`. On a cold cache the fast path first waits for
+the role's lock and asks the cache again (another caller may just have fetched); when it still
+has no answer, this process keeps that lock while the CLI fetches, so callers started at once
+wait for this one fetch instead of each loading the full path.
 """
 
 from __future__ import annotations
@@ -12,10 +15,11 @@ import sys
 
 def main() -> int:
     args = sys.argv[1:]
+    role_lock = None
     if args[:1] == ["credential-process"]:
-        from aws_sso_tray.aws.warmcache import answer
+        from aws_sso_tray.aws import warmcache
 
-        output = answer(args[1:])
+        output, role_lock = warmcache.answer_or_lock(args[1:])
         if output is not None:
             try:
                 sys.stdout.write(output)
@@ -25,4 +29,8 @@ def main() -> int:
             return 0
     from aws_sso_tray.cli.main import main as cli_main
 
-    return cli_main(args)
+    try:
+        return cli_main(args)
+    finally:
+        if role_lock is not None:
+            warmcache.release(role_lock)

@@ -2,11 +2,19 @@
 
 `credential_process = aws-sso-tray credential-process --profile P` runs before every AWS command a
 user types, so its start-up time is a product feature. When the answer is already cached, this
-module gives it using the standard library and our light modules (`paths`, `clock`, `formats`):
-no argparse, logging, dataclasses, typing, pathlib, OpenSSL or botocore. The config is read with
-`configparser.RawConfigParser`, which is exactly what `botocore.configloader.raw_config_parse`
-runs (importing botocore for it would cost more than the rest of this path); the keys read here
-are never nested values, the one thing botocore adds on top.
+module gives it with `os`, `time` and a few C modules (`_json`, `_sha1`) and our `paths`: no
+`re`, `enum`, `json`, `datetime`, `configparser`, argparse, logging, typing, pathlib, OpenSSL or
+botocore (tests/test_warmcache.py keeps that budget). Each shortcut gives exactly what the full
+modules give, and declines to the full one on anything it is not sure of (tests compare them):
+
+- the config is read by `simple_sections`, which understands only the plain case (sections,
+  `key = value` lines, comments, blank lines) exactly as `configparser.RawConfigParser` reads it
+  (what `botocore.configloader.raw_config_parse` runs); anything else (an indented line, a
+  continuation, a duplicate, `[DEFAULT]`, non-ASCII text) is parsed by RawConfigParser itself;
+- JSON is parsed by the C scanner `json.loads` runs (`_json.make_scanner`), and written with the
+  C string encoder `json.dumps` uses (`formats.process_json_text`, `role_cache_key`);
+- `Expiration` in the AWS CLI's own form (`2026-11-25T23:42:31Z`) is read as epoch seconds by
+  arithmetic and printed back as it was; any other form goes through `clock`.
 
 It answers only when everything is plain: the profile is an SSO profile with all its keys, the
 cache folder (and `~/.aws/cli` around it) is ours and closed to others (`paths.folder_problem`),
@@ -14,6 +22,11 @@ and the role-credential cache file, not a symlink, holds credentials with more t
 `--min-remaining` left. Anything else (a missing or expiring cache, an odd profile, `--debug`,
 an unknown flag) returns None and the CLI takes the full path, which validates, refreshes and
 explains errors.
+
+Bursts: when the cache is cold, `answer_or_lock` waits for a per-role lock (`fcntl.flock` in our
+`locks` folder) before the full path runs, and asks the cache again once it has it. Of 20 SDK
+workers started at once, the first fetches (holding the lock while the CLI runs) and the other
+19 answer from the cache it wrote, without ever importing the CLI or botocore.
 
 Without `--min-remaining`, `min_remaining` from settings.toml applies, as on the full path. Parsing
 TOML here would cost an import as large as the rest of this path, so the full path, which parses
@@ -28,33 +41,57 @@ file the same way; it is botocore's `SSOCredentialFetcher._create_cache_key`.
 
 from __future__ import annotations
 
-import json
 import os
-from datetime import timedelta
-from types import SimpleNamespace
+import time
 
-from aws_sso_tray import clock
 from aws_sso_tray.files import paths
+
+TYPE_CHECKING = False  # typing.TYPE_CHECKING without importing typing
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from datetime import timedelta
+    from typing import Any
 
 try:  # CPython's own SHA-1: hashlib would first load OpenSSL, a few ms of every AWS command
     from _sha1 import sha1 as _sha1  # type: ignore[import-not-found,unused-ignore]
 except ImportError:  # pragma: no cover - other interpreters
     from hashlib import sha1 as _sha1
 
-DEFAULT_MIN_REMAINING = timedelta(minutes=15)
+try:  # json.dumps' own C string encoder, without json's `re` and `enum`
+    from _json import encode_basestring_ascii as _json_string
+except ImportError:  # pragma: no cover - other interpreters
+    from json.encoder import encode_basestring_ascii as _json_string
+
+DEFAULT_MIN_REMAINING_SECONDS = 15 * 60
 SETTINGS_NOTE = "fastpath-settings.json"
+MAX_NOTED_SECONDS = 365 * 86400  # settings' MAX_DURATION: a larger note is not ours
+BURST_WAIT_SECONDS = 60.0  # then the full path runs anyway (its own lock waits 30 s more)
+BURST_POLL_SECONDS = 0.01
+_MICRO = 1_000_000
+_EPOCH_DAYS = 719468  # days from 0000-03-01 to 1970-01-01 in the proleptic Gregorian calendar
+
+
+def __getattr__(name: str) -> timedelta:
+    # DEFAULT_MIN_REMAINING as the timedelta callers compare with, without importing datetime
+    # on the fast path.
+    if name == "DEFAULT_MIN_REMAINING":
+        from datetime import timedelta
+
+        return timedelta(seconds=DEFAULT_MIN_REMAINING_SECONDS)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def role_cache_key(
     account_id: str, role_name: str, session_name: str | None, start_url: str
 ) -> str:
-    """botocore `SSOCredentialFetcher._create_cache_key`, byte for byte."""
-    args = {"roleName": role_name, "accountId": account_id}
-    if session_name:
-        args["sessionName"] = session_name
-    else:
-        args["startUrl"] = start_url
-    text = json.dumps(args, sort_keys=True, separators=(",", ":"))
+    """botocore `SSOCredentialFetcher._create_cache_key`, byte for byte: sha1 of
+    `json.dumps(args, sort_keys=True, separators=(",", ":"))`, written here by hand."""
+    last = (
+        f'"sessionName":{_json_string(session_name)}'
+        if session_name
+        else (f'"startUrl":{_json_string(start_url)}')
+    )
+    text = f'{{"accountId":{_json_string(account_id)},"roleName":{_json_string(role_name)},{last}}}'
     digest = str(_sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest())
     # botocore's _make_file_safe: a hex digest has nothing to replace; kept for the record.
     return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")
@@ -68,46 +105,175 @@ def usable_key_text(value: object) -> bool:
 
 def answer(args: list[str]) -> str | None:
     """The credential_process JSON for `credential-process ARGS`, or None to take the full path."""
+    return _lookup(args)[0]
+
+
+def answer_or_lock(args: list[str]) -> tuple[str | None, int | None]:
+    """`answer`, and when the cache is cold, the same after waiting for the role's lock.
+
+    Returns (output, None) when answered, else (None, lock): `lock` (a file descriptor, or None
+    when no lock could be taken) is held by this process until `release`, so the full path that
+    follows is the one fetch other callers wait for."""
+    output, key = _lookup(args)
+    if output is not None or key is None:
+        return output, None
+    lock = _wait_for_role_lock(key)
+    if lock is None:
+        return None, None
+    output, _ = _lookup(args)
+    if output is not None:
+        release(lock)
+        return output, None
+    return None, lock
+
+
+def release(lock: int | None) -> None:
+    """Let the next caller waiting in `answer_or_lock` ask the cache (the lock goes with it)."""
+    if lock is not None:
+        os.close(lock)
+
+
+def _lookup(args: list[str]) -> tuple[str | None, str | None]:
+    """(the answer, None); or (None, role cache key) when that role's cache is cold (missing,
+    unusable or expiring, or the settings not known here); or (None, None) to decline."""
     parsed = _parse_args(args)
     if parsed is None:
-        return None
-    profile, min_remaining = parsed
-    if min_remaining is None:
-        min_remaining = settings_min_remaining()
-        if min_remaining is None:
-            return None
+        return None, None
+    profile, min_remaining_us = parsed
     key = _cache_key_for(profile)
     if key is None:
-        return None
+        return None, None
     cache_dir = paths.cli_cache_location()
     # A cache folder another user owns or can write to may hold their keys, not ours: the full
     # path refuses it with the message (two stat calls here).
     if paths.folder_problem(cache_dir) or paths.folder_problem(os.path.dirname(cache_dir)):
-        return None
+        return None, None
+    if min_remaining_us is None:
+        min_remaining_us = _noted_min_remaining_us()
+        if min_remaining_us is None:
+            return None, key
+    return _answer_from_cache(os.path.join(cache_dir, f"{key}.json"), min_remaining_us), key
+
+
+def _answer_from_cache(cache_file: str, min_remaining_us: int) -> str | None:
+    from aws_sso_tray.aws.formats import process_json_text
+
     try:
-        cache_file = os.path.join(cache_dir, f"{key}.json")
         fd = os.open(cache_file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         with open(fd, encoding="utf-8") as handle:
-            data = json.load(handle)
+            data = loads_json(handle.read())
         creds = data["Credentials"]
-        expiration = clock.parse_time(creds["Expiration"])
-        values = SimpleNamespace(
-            access_key_id=creds["AccessKeyId"],
-            secret_access_key=creds["SecretAccessKey"],
-            session_token=creds.get("SessionToken") or None,
-            expiration=expiration,
-        )
+        key_id, secret = creds["AccessKeyId"], creds["SecretAccessKey"]
+        token = creds.get("SessionToken") or None
+        expiration = creds["Expiration"]
+        expires_us, expiration_text = _expiration(expiration)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-    if not (usable_key_text(values.access_key_id) and usable_key_text(values.secret_access_key)):
+    if not (usable_key_text(key_id) and usable_key_text(secret)):
         return None
-    if values.session_token is not None and not usable_key_text(values.session_token):
+    if token is not None and not usable_key_text(token):
         return None
-    if expiration - clock.now() <= min_remaining:
+    # datetime.now's microseconds are floored too: the same comparison as the full path's.
+    if expires_us - time.time_ns() // 1000 <= min_remaining_us:
         return None
-    from aws_sso_tray.aws.formats import process_json
+    return process_json_text(key_id, secret, token, expiration_text)
 
-    return process_json(values)
+
+def _expiration(value: object) -> tuple[int, str]:
+    """(epoch microseconds, the text credential_process prints) of a cached `Expiration`.
+
+    The AWS CLI's form is computed here; any other goes through `clock` (ValueError when it is
+    no usable time)."""
+    seconds = iso_epoch_seconds(value) if isinstance(value, str) else None
+    if seconds is not None:
+        return seconds * _MICRO, str(value)
+    from datetime import timedelta
+
+    from aws_sso_tray import clock
+
+    parsed = clock.parse_time(value)  # type: ignore[arg-type]
+    return (parsed - clock.EARLIEST) // timedelta(microseconds=1), clock.format_time(parsed)
+
+
+def iso_epoch_seconds(text: str) -> int | None:
+    """Epoch seconds of `YYYY-MM-DDTHH:MM:SSZ` (the form the AWS CLI and we write), years 1970
+    to 8999; None for anything else, valid or not (`clock.parse_time` then decides)."""
+    if len(text) != 20 or not text.isascii() or text[4::3] != "--T::Z":
+        return None
+    fields = (text[0:4], text[5:7], text[8:10], text[11:13], text[14:16], text[17:19])
+    if not all(f.isdigit() for f in fields):
+        return None
+    year, month, day, hour, minute, second = (int(f) for f in fields)
+    if not (1970 <= year <= 8999 and 1 <= month <= 12 and 1 <= day <= 28 + 3):
+        return None
+    if day > _days_in_month(year, month) or hour > 23 or minute > 59 or second > 59:
+        return None
+    return _days_from_civil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second
+
+
+def _days_in_month(year: int, month: int) -> int:
+    if month == 2:
+        leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+        return 29 if leap else 28
+    return 30 if month in (4, 6, 9, 11) else 31
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 (Howard Hinnant's days_from_civil)."""
+    year -= month <= 2
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146097 + day_of_era - _EPOCH_DAYS
+
+
+_JSON_CONSTANTS = {"-Infinity": float("-inf"), "Infinity": float("inf"), "NaN": float("nan")}
+
+
+class _JsonContext:
+    """What `json.JSONDecoder()` gives the C scanner: json.loads' defaults exactly."""
+
+    strict = True
+    object_hook = None
+    object_pairs_hook = None
+    parse_float = float
+    parse_int = int
+    parse_constant = _JSON_CONSTANTS.__getitem__
+
+
+_scan: Callable[[str, int], tuple[Any, int]] | None = None
+
+
+def loads_json(text: str) -> Any:
+    """`json.loads(text)` for a str, run by the same C scanner without importing json (which
+    imports `re`). ValueError where json.loads raises one."""
+    global _scan
+    if _scan is None:
+        try:
+            from _json import make_scanner
+        except ImportError:  # pragma: no cover - other interpreters
+            import json
+
+            return json.loads(text)
+        _scan = make_scanner(_JsonContext)  # type: ignore[arg-type]
+    if text.startswith("\ufeff"):
+        raise ValueError("Unexpected UTF-8 BOM (decode using utf-8-sig)")
+    index = _skip_json_space(text, 0)
+    try:
+        value, end = _scan(text, index)
+    except StopIteration as exc:
+        raise ValueError(f"Expecting value at {exc.value}") from None
+    if _skip_json_space(text, end) != len(text):
+        raise ValueError("Extra data")
+    return value
+
+
+def _skip_json_space(text: str, index: int) -> int:
+    # json.decoder.WHITESPACE: [ \t\n\r]*
+    while index < len(text) and text[index] in " \t\n\r":
+        index += 1
+    return index
 
 
 def settings_location() -> str:
@@ -131,28 +297,46 @@ def settings_identity(location: str) -> list[int] | None:
 
 def settings_min_remaining() -> timedelta | None:
     """settings.toml's min_remaining as the full path last read it; None: unknown here."""
+    from datetime import timedelta
+
+    seconds = _noted_min_remaining_seconds()
+    return None if seconds is None else timedelta(seconds=seconds)
+
+
+def _noted_min_remaining_us() -> int | None:
+    seconds = _noted_min_remaining_seconds()
+    if seconds is None:
+        return None
+    if seconds == int(seconds):
+        return int(seconds) * _MICRO
+    from datetime import timedelta  # timedelta's own rounding of a fraction of a microsecond
+
+    return timedelta(seconds=seconds) // timedelta(microseconds=1)
+
+
+def _noted_min_remaining_seconds() -> int | float | None:
     location = settings_location()
     try:
         identity = settings_identity(location)
     except OSError:
         return None
     if identity is None:
-        return DEFAULT_MIN_REMAINING
+        return DEFAULT_MIN_REMAINING_SECONDS
     note_file = _note_location()
     if paths.folder_problem(os.path.dirname(note_file)):
         return None  # the full path says what is wrong with our state folder
     try:
         fd = os.open(note_file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
         with open(fd, encoding="utf-8") as handle:
-            note = json.load(handle)
+            note = loads_json(handle.read())
         seconds = note["min_remaining_seconds"]
         if (
             note["settings_file"] == location
             and note["identity"] == identity
             and type(seconds) in (int, float)
-            and seconds > 0
+            and 0 < seconds <= MAX_NOTED_SECONDS
         ):
-            return timedelta(seconds=seconds)
+            return seconds  # type: ignore[no-any-return]
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return None
@@ -164,6 +348,8 @@ def remember_min_remaining(identity: list[int] | None, min_remaining: timedelta)
     Called by the full path after it parsed the file; nothing is noted when the file changed
     since (or is absent: the default needs no note). A note that cannot be written only costs
     speed, so failures are ignored."""
+    import json
+
     location = settings_location()
     try:
         if identity is None or settings_identity(location) != identity:
@@ -192,9 +378,10 @@ def remember_min_remaining(identity: list[int] | None, min_remaining: timedelta)
         return
 
 
-def _parse_args(args: list[str]) -> tuple[str, timedelta | None] | None:
+def _parse_args(args: list[str]) -> tuple[str, int | None] | None:
+    """(profile, --min-remaining in microseconds or None), or None for the full CLI."""
     profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or "default"
-    min_remaining: timedelta | None = None
+    min_remaining_us: int | None = None
     rest = list(args)
     while rest:
         flag = rest.pop(0)
@@ -208,31 +395,86 @@ def _parse_args(args: list[str]) -> tuple[str, timedelta | None] | None:
         else:
             return None
         if name == "--min-remaining":
+            from datetime import timedelta
+
+            from aws_sso_tray import clock
+
             try:
-                min_remaining = clock.parse_duration(value)
+                min_remaining_us = clock.parse_duration(value) // timedelta(microseconds=1)
             except ValueError:
                 return None
         else:
             profile = value
-    return profile, min_remaining
+    return profile, min_remaining_us
 
 
-def _cache_key_for(profile: str) -> str | None:
+# --- the config file --------------------------------------------------------------------------
+
+
+def simple_sections(text: str) -> dict[str, dict[str, str]] | None:
+    """The sections of a plain config file as `configparser.RawConfigParser` reads them
+    (`{name: dict(parser.items(name))}`), or None when the file is not plain enough to be sure.
+
+    Plain: ASCII; every line blank, a comment (`#`, `;`), a `[section]` header or a `key = value`
+    (`=` or `:`) line starting in the first column, inside a section; no section (`DEFAULT`
+    included) or key twice. The rules followed are RawConfigParser's: keys lower-cased and
+    stripped, values stripped, no inline comments, no interpolation."""
+    if not text.isascii():
+        return None
+    sections: dict[str, dict[str, str]] = {}
+    current: dict[str, str] | None = None
+    for line in text.replace("\r\n", "\n").replace("\r", "\n").split("\n"):
+        value = line.strip()
+        if not value or value.startswith(("#", ";")):
+            continue
+        if line[0].isspace():
+            return None  # a continuation or an indented line: configparser's rules get subtle
+        if value.startswith("["):
+            name = value[1:-1]
+            if not value.endswith("]") or not name or name in sections or name == "DEFAULT":
+                return None
+            current = sections[name] = {}
+            continue
+        equals, colon = value.find("="), value.find(":")
+        split = min(i for i in (equals, colon, len(value)) if i >= 0)
+        key = value[:split].rstrip().lower()
+        if current is None or split == len(value) or not key or key in current:
+            return None
+        current[key] = value[split + 1 :].strip()
+    return sections
+
+
+def _config_sections() -> dict[str, dict[str, str]] | None:
+    """The config file's sections (see `simple_sections`), or None when it cannot be read."""
+    location = paths.aws_config_location()
+    try:
+        with open(location, encoding="utf-8") as handle:
+            text = handle.read()
+    except OSError:
+        return {}  # configparser's read() skips a file it cannot open: no profiles
+    except UnicodeError:
+        return None
+    sections = simple_sections(text)
+    if sections is not None:
+        return sections
     import configparser
 
     config = configparser.RawConfigParser()
     try:
-        config.read([paths.aws_config_location()], encoding="utf-8")
-    except (configparser.Error, OSError, UnicodeError):
+        config.read_string(text, source=location)
+    except configparser.Error:
         return None
+    return {name: dict(config.items(name)) for name in config.sections()}
 
-    def section(name: str) -> dict[str, str] | None:
-        return dict(config.items(name)) if config.has_section(name) else None
 
+def _cache_key_for(profile: str) -> str | None:
+    sections = _config_sections()
+    if sections is None:
+        return None
     # botocore's profile map: `[profile NAME]`, and `[default]` for the default profile.
-    values = section(f"profile {profile}")
+    values = sections.get(f"profile {profile}")
     if values is None and profile == "default":
-        values = section("default")
+        values = sections.get("default")
     if not values:
         return None
     account, role = values.get("sso_account_id"), values.get("sso_role_name")
@@ -240,10 +482,55 @@ def _cache_key_for(profile: str) -> str | None:
         return None
     session_name = values.get("sso_session")
     if session_name:
-        if not section(f"sso-session {session_name}"):
+        if not sections.get(f"sso-session {session_name}"):
             return None
         return role_cache_key(account, role, session_name, "")
     start_url = values.get("sso_start_url")
     if not start_url or not values.get("sso_region"):
         return None
     return role_cache_key(account, role, None, start_url)
+
+
+# --- bursts -----------------------------------------------------------------------------------
+
+
+def role_lock_location(key: str) -> str:
+    """The lock credential-process callers of one role take before the full path runs."""
+    return os.path.join(paths.state_location(), "locks", f"credential-process-{key[:16]}.lock")
+
+
+def _wait_for_role_lock(key: str) -> int | None:
+    """The role's lock (an open descriptor holding `flock`), or None: no lock to wait for here.
+
+    Only where the full path has made our locks folder (0700, ours) and only on POSIX; after
+    BURST_WAIT_SECONDS (a holder stuck in the network) the caller goes on without it."""
+    try:
+        import fcntl
+    except ImportError:  # Windows: the full path's own lock still makes one fetch
+        return None
+    location = role_lock_location(key)
+    folder = os.path.dirname(location)
+    if paths.folder_problem(folder) or paths.folder_problem(os.path.dirname(folder)):
+        return None
+    flags = os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(location, flags, 0o600)
+    except OSError:
+        return None  # no locks folder yet (the full path makes it), or not ours to open
+    try:
+        owner = paths.new_owner(folder)  # root under `sudo -E`: the file is the user's
+        if owner is not None:
+            os.fchown(fd, *owner)
+        deadline = time.monotonic() + BURST_WAIT_SECONDS
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return fd
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    break
+                time.sleep(BURST_POLL_SECONDS)
+    except OSError:
+        pass
+    os.close(fd)
+    return None
