@@ -16,6 +16,10 @@ def main() -> int:
         from aws_sso_tray.aws.warmcache import answer
 
         output = answer(args[1:])
+        if output is None:  # a cold cache: the running engine answers without botocore here
+            from aws_sso_tray.aws.enginecreds import answer as ask_engine
+
+            output = ask_engine(args[1:])
         if output is not None:
             try:
                 sys.stdout.write(output)
