@@ -1,6 +1,6 @@
 """The benchmarks of aws-sso-tray against aws-export-credentials, side by side, in one run.
 
-    python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile]
+    python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile] [--coldpath]
 
 Everything runs against the project's emulator on 127.0.0.1 in a temporary HOME: one device-code
 login (approved through the emulator) writes the SSO token both tools read, then:
@@ -488,6 +488,16 @@ def run_bigfile(quick: bool) -> str:
     )
 
 
+def run_coldpath(quick: bool) -> str:
+    """Cold credential-process with a running daemon vs without it (coldpath.py)."""
+    cmd = [sys.executable, str(HERE / "coldpath.py"), *(["--quick"] if quick else [])]
+    proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    output = proc.stdout.strip() or proc.stderr.strip()
+    return f"\n## Cold credential-process\n\n{output}\n" + (
+        f"\n(coldpath.py exited {proc.returncode})\n" if proc.returncode else ""
+    )
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -505,6 +515,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--bigfile", action="store_true", help="also run benchmarks/bigfile.py (a 50 MB file)"
     )
+    parser.add_argument("--coldpath", action="store_true", help="also run benchmarks/coldpath.py")
     return parser.parse_args(argv)
 
 
@@ -545,6 +556,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report += run_idle(args.quick)
     if args.bigfile:
         report += run_bigfile(args.quick)
+    if args.coldpath:
+        report += run_coldpath(args.quick)
     print(report)
     results = HERE / "results"
     results.mkdir(exist_ok=True)
