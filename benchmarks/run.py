@@ -1,6 +1,6 @@
 """The benchmarks of aws-sso-tray against aws-export-credentials, side by side, in one run.
 
-    python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile] [--burst]
+    python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile] [--burst] [--coldpath]
 
 Everything runs against the project's emulator on 127.0.0.1 in a temporary HOME: one device-code
 login (approved through the emulator) writes the SSO token both tools read, then:
@@ -531,6 +531,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--bigfile", action="store_true", help="also run benchmarks/bigfile.py (a 50 MB file)"
     )
     parser.add_argument("--burst", action="store_true", help="also run benchmarks/burst.py")
+    parser.add_argument("--coldpath", action="store_true", help="also run benchmarks/coldpath.py")
     return parser.parse_args(argv)
 
 
@@ -573,6 +574,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report += run_bigfile(args.quick)
     if args.burst:
         report += run_script("burst.py", "A burst on a cold cache", args.quick)
+    if args.coldpath:
+        report += run_script("coldpath.py", "Cold credential-process", args.quick)
     print(report)
     results = HERE / "results"
     results.mkdir(exist_ok=True)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from aws_sso_tray.aws.rolecreds import RoleCredentials as RoleCredentials
     from aws_sso_tray.desktop.notify import Notice as Notice
     from aws_sso_tray.desktop.notify import Notifier as Notifier
+    from aws_sso_tray.engine.endpoint import CredentialsEndpoint
     from aws_sso_tray.engine.worker import Engine as Engine
     from aws_sso_tray.errors import AppError
     from aws_sso_tray.files.configedit import ConfigSnapshot as ConfigSnapshot
@@ -679,6 +680,32 @@ def export_lines(profile: str) -> ExportLines:
     return ExportLines(formats.env_lines(creds, export=True), creds.expiration)
 
 
+def container_credentials(profile: str) -> dict[str, str]:
+    """The two variables that point an SDK at the running engine's credentials endpoint for
+    SSO profile `profile`: `AWS_CONTAINER_CREDENTIALS_FULL_URI` and
+    `AWS_CONTAINER_AUTHORIZATION_TOKEN`. AppError when no tray or daemon runs."""
+    from aws_sso_tray.aws import enginecreds, profiles
+    from aws_sso_tray.errors import AppError
+
+    profiles.get_profile(profile)  # a missing or non-SSO profile: its own message
+    found = enginecreds.published()
+    if found is None:
+        raise AppError(
+            "no tray or daemon is running to serve credentials: start `aws-sso-tray daemon` "
+            "or the tray, then ask again"
+        )
+    token = found.tokens.get(profile)
+    if token is None:
+        raise AppError(
+            f"the running engine does not serve profile '{profile}' yet: it picks up changes "
+            "of the AWS config within a minute; ask again then"
+        )
+    return {
+        "AWS_CONTAINER_CREDENTIALS_FULL_URI": found.url(profile),
+        "AWS_CONTAINER_AUTHORIZATION_TOKEN": token,
+    }
+
+
 def logout_session(session_key: str) -> SignedOut:
     """Sign out of the SSO session whose token cache key is `session_key`.
 
@@ -742,6 +769,7 @@ class Service:
         self._notice = notice
         self._notifier: Notifier | None = None
         self._engine: Engine | None = None
+        self._endpoint: CredentialsEndpoint | None = None
 
     @property
     def engine(self) -> Engine:
@@ -778,6 +806,28 @@ class Service:
         options = EngineOptions(refresh_before=self._refresh_before, warn_before=self._warn_before)
         self._engine = Engine(notifier=self._notifier, options=options)
         self._notifier.on_action = self._engine.handle_action
+        self._start_endpoint(self._engine)
+
+    def _start_endpoint(self, engine: Engine) -> None:
+        """Serve the local credentials endpoint while the engine runs (engine/endpoint.py);
+        without it (a state folder we may not write) the engine still runs."""
+        from aws_sso_tray.aws import profiles
+        from aws_sso_tray.engine.endpoint import CredentialsEndpoint
+        from aws_sso_tray.errors import AppError
+
+        try:
+            names = [p.name for p in profiles.load_profiles()]
+        except AppError:
+            names = []  # a broken config: the engine's snapshots add profiles once it is fixed
+        endpoint = CredentialsEndpoint()
+        try:
+            endpoint.start(names)
+        except (AppError, OSError) as exc:
+            log.warning("no local credentials endpoint: %s", exc)
+            endpoint.stop()
+            return
+        self._endpoint = endpoint
+        engine.subscribe(endpoint.serve_snapshot)
 
     def start(self) -> None:
         """Start the engine's thread (the tray's icon does it once it shows)."""
@@ -787,6 +837,8 @@ class Service:
         from aws_sso_tray.engine import statusfile
 
         try:
+            if self._endpoint is not None:
+                self._endpoint.stop()
             if self._engine is not None and not self._engine.stop(SHUTDOWN_TIMEOUT):
                 log.warning("the engine did not stop in time (a request is still running)")
             if self._notifier is not None:

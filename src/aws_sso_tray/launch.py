@@ -1,8 +1,9 @@
 """The process entry point (`aws-sso-tray`, `python -m aws_sso_tray`).
 
 `credential-process` is answered from the warm cache first (`aws/warmcache`, no botocore), before
-the CLI package and its argparse, logging and typing imports load; every other command, and every
-case the warm cache declines, goes to `cli.main`. On a cold cache the fast path first waits for
+the CLI package and its argparse, logging and typing imports load; on a cold cache a running tray
+or daemon answers (`aws/enginecreds`, still no botocore); every other command, and every case
+both decline, goes to `cli.main`. Without an engine, the fast path first waits for
 the role's lock and asks the cache again (another caller may just have fetched); when it still
 has no answer, this process keeps that lock while the CLI fetches, so callers started at once
 wait for this one fetch instead of each loading the full path.
@@ -19,7 +20,13 @@ def main() -> int:
     if args[:1] == ["credential-process"]:
         from aws_sso_tray.aws import warmcache
 
-        output, role_lock = warmcache.answer_or_lock(args[1:])
+        output = warmcache.answer(args[1:])
+        if output is None:  # a cold cache: the running engine answers without botocore here
+            from aws_sso_tray.aws.enginecreds import answer as ask_engine
+
+            output = ask_engine(args[1:])
+        if output is None:  # no engine: wait for the role's lock, another caller may fetch
+            output, role_lock = warmcache.answer_or_lock(args[1:])
         if output is not None:
             try:
                 sys.stdout.write(output)

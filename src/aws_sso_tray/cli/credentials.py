@@ -33,6 +33,12 @@ def cmd_credential_process(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    if args.format == "container":
+        import shlex
+
+        variables = api.container_credentials(_profile_name(args))
+        out("".join(f"export {k}={shlex.quote(v)}\n" for k, v in variables.items()))
+        return 0
     creds = api.credentials(_profile_name(args), remaining=args.min_remaining)
     if args.credentials_file_profile:
         api.export_to_section(args.credentials_file_profile, creds, force=args.force)
@@ -74,6 +80,11 @@ def add_commands(commands: Commands) -> None:
         action="store_const",
         const="env-export",
         help="export K=V lines, for eval $(...)",
+    )
+    fmt.add_argument(
+        "--format",
+        choices=["container"],
+        help="container: the running engine's credentials endpoint, as two export lines",
     )
     p.add_argument(
         "--credentials-file-profile",
