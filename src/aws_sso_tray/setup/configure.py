@@ -274,25 +274,22 @@ def configure(
 ) -> Outcome:
     """The whole flow; `choose` sees the offer and says what to write and what to prune."""
     session = write_session(request, config_path)
+
+    def offer_with(token: SsoToken) -> RoleOffer:
+        return offer_roles(
+            session,
+            token,
+            config_path=config_path,
+            profile_region=request.profile_region,
+            name_style=request.name_style,
+        )
+
     token = sign_in(session, on_prompt=on_prompt, cancel=cancel)
     try:
-        offer = offer_roles(
-            session,
-            token,
-            config_path=config_path,
-            profile_region=request.profile_region,
-            name_style=request.name_style,
-        )
+        offer = offer_with(token)
     except LoginNeededError:
         # The cached token was refused (revoked, or lacks the account scope): sign in anew.
-        token = sign_in(session, on_prompt=on_prompt, cancel=cancel, force=True)
-        offer = offer_roles(
-            session,
-            token,
-            config_path=config_path,
-            profile_region=request.profile_region,
-            name_style=request.name_style,
-        )
+        offer = offer_with(sign_in(session, on_prompt=on_prompt, cancel=cancel, force=True))
     return write_selection(offer, choose(offer))
 
 
