@@ -459,15 +459,9 @@ def keep_fresh(profile: str, section: str | None = None) -> Settings:
 def stop_keeping_fresh(profile: str) -> Settings | None:
     """Stop keeping `profile` fresh (its credentials-file section stays); returns the new
     settings, or None when it was not kept fresh (nothing changed)."""
-    was_kept = False
+    from aws_sso_tray.files import settings
 
-    def change(current: Settings) -> Settings:
-        nonlocal was_kept
-        was_kept = current.sync_section(profile) is not None
-        return current.without_auto_sync(profile)
-
-    new = change_settings(change)
-    return new if was_kept else None
+    return settings.load_settings()[0] if settings.remove_auto_sync(profile) else None
 
 
 def keep_fresh_targets() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
