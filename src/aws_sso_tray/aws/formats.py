@@ -27,28 +27,17 @@ if TYPE_CHECKING:
         def expiration(self) -> datetime | None: ...
 
 
-def _named(
-    creds: Credentials, key_id: str, secret: str, token: str, expiration: str
-) -> dict[str, str]:
-    """The credentials under these four names: the session token only when there is one, the
-    expiry only when known (as ISO 8601 UTC), in that order (every format the SDKs read)."""
-    values = {key_id: creds.access_key_id, secret: creds.secret_access_key}
-    if creds.session_token:
-        values[token] = creds.session_token
-    if creds.expiration is not None:
-        values[expiration] = format_time(creds.expiration)
-    return values
-
-
 def env_vars(creds: Credentials) -> dict[str, str]:
     """The variables the AWS SDKs read, plus AWS_CREDENTIAL_EXPIRATION when known."""
-    return _named(
-        creds,
-        "AWS_ACCESS_KEY_ID",
-        "AWS_SECRET_ACCESS_KEY",
-        "AWS_SESSION_TOKEN",
-        "AWS_CREDENTIAL_EXPIRATION",
-    )
+    values = {
+        "AWS_ACCESS_KEY_ID": creds.access_key_id,
+        "AWS_SECRET_ACCESS_KEY": creds.secret_access_key,
+    }
+    if creds.session_token:
+        values["AWS_SESSION_TOKEN"] = creds.session_token
+    if creds.expiration is not None:
+        values["AWS_CREDENTIAL_EXPIRATION"] = format_time(creds.expiration)
+    return values
 
 
 def env_lines(creds: Credentials, *, export: bool = False) -> str:
@@ -61,5 +50,13 @@ def env_lines(creds: Credentials, *, export: bool = False) -> str:
 
 def process_json(creds: Credentials) -> str:
     """credential_process output, Version 1 (the format the SDKs run `credential_process` for)."""
-    fields = _named(creds, "AccessKeyId", "SecretAccessKey", "SessionToken", "Expiration")
-    return json.dumps({"Version": 1, **fields}, indent=2) + "\n"
+    document: dict[str, object] = {
+        "Version": 1,
+        "AccessKeyId": creds.access_key_id,
+        "SecretAccessKey": creds.secret_access_key,
+    }
+    if creds.session_token:
+        document["SessionToken"] = creds.session_token
+    if creds.expiration is not None:
+        document["Expiration"] = format_time(creds.expiration)
+    return json.dumps(document, indent=2) + "\n"
