@@ -85,7 +85,7 @@ def test_one_long_term_keys_rule_for_auto_add_and_writes(
     path = home / ".aws" / "credentials"
     before = path.read_bytes()
     with pytest.raises(LongTermKeysError, match=r"keep dev fresh in another section"):
-        api.keep_fresh_add("dev:static")
+        api.keep_fresh("dev", "static")
     with pytest.raises(LongTermKeysError, match=r"refusing to overwrite them"):
         credfile.check_writable_section(path, "default")
     assert path.read_bytes() == before
@@ -94,8 +94,14 @@ def test_one_long_term_keys_rule_for_auto_add_and_writes(
     # a section we wrote is ours to rewrite, and to keep fresh
     api.export_to_section("mine", api.sso_credentials("dev"))
     credfile.check_writable_section(path, "mine")
-    assert api.keep_fresh_add("dev:mine") == ("dev", "mine")
+    assert api.keep_fresh("dev", "mine").sync_section("dev") == "mine"
     assert ("dev", "mine") in api.keep_fresh_targets()[0]
+    # one function for both faces: the tray's keep-fresh is refused the same way
+    with pytest.raises(ConfigError, match="ghost"):
+        api.keep_fresh("ghost")
+    stopped = api.stop_keeping_fresh("dev")
+    assert stopped is not None and stopped.sync_section("dev") is None
+    assert api.stop_keeping_fresh("dev") is None  # it was not kept fresh any more
 
 
 def test_credentials_of_a_static_profile_come_from_botocore(
@@ -116,3 +122,16 @@ def test_list_profiles_tells_each_session_state(
     assert [p.name for p in listing.profiles] == ["dev", "dev-admin", "prod"]
     assert {p.without_token for p in listing.profiles} == {"not signed in"}
     assert listing.profiles[0].to_json()["token_expires_at"] is None
+
+
+def test_logout_by_session_key_is_the_same_logout(
+    logged_in: Any,  # noqa: F811
+) -> None:
+    key = api.list_profiles().profiles[0].session_key
+    session = api.session_for(key)
+    assert session.name == "corp" and session.cache_key == key
+    result = api.logout(session)
+    assert result.token_found and result.revoke_error is None
+    assert {p.without_token for p in api.list_profiles().profiles} == {"signed out"}
+    with pytest.raises(ConfigError, match="no SSO session 'gone'"):
+        api.session_for("gone")

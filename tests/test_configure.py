@@ -26,7 +26,7 @@ from aws_sso_tray.emulator import Account, EmulatorConfig
 from aws_sso_tray.errors import ConfigError, ExitCode
 from aws_sso_tray.files import configedit
 from aws_sso_tray.setup import configure, configure_page
-from aws_sso_tray.setup.configure import ConfigureRequest, Plan, Selection
+from aws_sso_tray.setup.configure import ConfigureRequest, RoleOffer, Selection
 from pagefetch import Browser, fetch, form_token
 from waiting import wait_for
 
@@ -183,7 +183,7 @@ def test_hand_edited_profile_is_not_offered_for_pruning(portal_emulator: Any, ho
     request = ConfigureRequest(START_URL, "us-east-1")
 
     def take(keys: list[tuple[str, str]]) -> Any:
-        return lambda plan: Selection(tuple(keys))
+        return lambda offer: Selection(tuple(keys))
 
     configure.configure(request, take([("999999999999", "Power+User")]))
     config = home / ".aws" / "config"
@@ -192,11 +192,11 @@ def test_hand_edited_profile_is_not_offered_for_pruning(portal_emulator: Any, ho
     )
     config.write_text(edited)
     portal_emulator.config = EmulatorConfig(accounts=accounts(drop="Power+User"))
-    seen: list[Plan] = []
+    seen: list[RoleOffer] = []
 
-    def look(plan: Plan) -> Selection:
-        seen.append(plan)
-        return Selection((), tuple(p.name for p in plan.prunable))
+    def look(offer: RoleOffer) -> Selection:
+        seen.append(offer)
+        return Selection((), tuple(p.name for p in offer.prunable))
 
     outcome = configure.configure(request, look)
     assert seen[0].prunable == ()
@@ -288,7 +288,7 @@ def _chooser(browser: Browser, base: str) -> str:
 
 def test_web_page_second_run_offers_pruning(portal_emulator: Any, home: Path) -> None:
     request = ConfigureRequest(START_URL, "us-east-1")
-    configure.configure(request, lambda plan: Selection((("999999999999", "Power+User"),)))
+    configure.configure(request, lambda offer: Selection((("999999999999", "Power+User"),)))
     portal_emulator.config = EmulatorConfig(accounts=accounts(drop="Power+User"))
     page = configure_page.start_configure_page(open_browser=False, timeout=60)
     try:

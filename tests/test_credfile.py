@@ -1227,14 +1227,16 @@ def test_an_edit_of_a_big_file_verifies_only_the_sections_it_touches(
     # makes them linear: configparser re-reads the touched sections, not the whole file twice.
     sections = "".join(f"[p{i}]\n{block(i)}\n" for i in range(5000))
     write(cred_file, sections)
-    real = credfile.configparser_view
+    from aws_sso_tray.files import inifile  # the check that reads them, for both editors
+
+    real = inifile.configparser_view
     read: list[int] = []
 
     def counting_view(text: str) -> dict[str, dict[str, str]]:
         read.append(len(text))
         return real(text)
 
-    monkeypatch.setattr(credfile, "configparser_view", counting_view)
+    monkeypatch.setattr(inifile, "configparser_view", counting_view)
     credfile.write_credentials(cred_file, "p2500", creds(99999))
     assert read and max(read) < 1000, read
     parsed = botocore_view(cred_file)

@@ -29,6 +29,7 @@ from aws_sso_tray.tray.app import TrayApp
 from aws_sso_tray.tray.backend import TrayBackend
 from aws_sso_tray.tray.menu import Action, ActionKind, find_entry
 from pagefetch import Browser, fetch, form_token
+from test_cli import CONFIG, CREDENTIALS
 from waiting import wait_for
 
 if TYPE_CHECKING:
@@ -138,6 +139,27 @@ def test_perform_runs_the_handler_of_the_action_kind(home: Path) -> None:
 
     app.perform(Action(ActionKind.QUIT))
     assert app.stop_event.is_set()
+
+
+def test_keep_fresh_from_the_tray_is_refused_as_from_the_cli(home: Path, aws_config: Any) -> None:
+    aws_config(CONFIG)
+    credentials = home / ".aws" / "credentials"
+    credentials.write_text(CREDENTIALS)  # [default] holds the user's own long-term keys
+    credentials.chmod(0o600)
+    engine, notifier = FakeEngine(), RecordingNotifier()
+    app = make_app(engine, notifier)
+    app.dispatch(Action(ActionKind.TOGGLE_SYNC, "dev", section="default"))
+    wait_for(lambda: notifier.sent, "the refusal as a notice")
+    assert [n.key for n in notifier.sent] == ["tray:toggle_sync"]
+    assert "long-term" in notifier.sent[0].message
+    assert credentials.read_text() == CREDENTIALS
+    assert app._settings.sync_section("dev") is None
+
+    app.perform(Action(ActionKind.TOGGLE_SYNC, "dev", section="dev"))
+    assert app._settings.sync_section("dev") == "dev"
+    app.perform(Action(ActionKind.TOGGLE_SYNC, "dev", section="dev"))  # on, then off again
+    assert app._settings.sync_section("dev") is None
+    assert engine.refreshed == ["dev", "dev"]
 
 
 # --- the tray keeps to the facade --------------------------------------------------------------

@@ -73,17 +73,17 @@ def test_removes_our_sections_and_keeps_every_other_byte(home: Path) -> None:
         cache.parent.mkdir(parents=True)
         cache.write_text("{}")
 
-    plan = uninstall.plan_uninstall()
-    assert plan.credential_sections == ("dev", "prod")
-    assert plan.credentials_problem is None and not plan.running and not plan.empty
-    assert plan.autostart_entry == autostart.autostart_file()
+    leftovers = uninstall.find_leftovers()
+    assert leftovers.credential_sections == ("dev", "prod")
+    assert leftovers.credentials_problem is None and not leftovers.running and not leftovers.empty
+    assert leftovers.autostart_entry == autostart.autostart_file()
     # Linux: settings in ~/.config, logs inside the state folder; the state folder goes last.
-    assert [(f.path, f.holds.split(" ")[0]) for f in plan.folders] == [
+    assert [(f.path, f.holds.split(" ")[0]) for f in leftovers.folders] == [
         (paths.config_dir(), "settings"),
         (paths.log_dir(), "log"),
         (paths.state_dir(), "state"),
     ]
-    text = plan.describe()
+    text = leftovers.describe()
     removed_part, kept_part = text.split("It will not touch:")
     assert f"from {path}, the sections it created: [dev], [prod]" in removed_part
     for thing in our_leftovers():
@@ -93,7 +93,7 @@ def test_removes_our_sections_and_keeps_every_other_byte(home: Path) -> None:
         assert str(kept) in kept_part
     assert "did not create" in kept_part
 
-    done = uninstall.apply(plan)
+    done = uninstall.remove_leftovers(leftovers)
 
     assert path.read_bytes() == USER_TEXT.encode()  # every byte of the user's file, as it was
     for thing in our_leftovers():
@@ -105,10 +105,10 @@ def test_removes_our_sections_and_keeps_every_other_byte(home: Path) -> None:
     assert len(done) == 5  # sections, autostart, settings, logs, state
 
     # Idempotent: a second run finds nothing and removes nothing.
-    again = uninstall.plan_uninstall()
+    again = uninstall.find_leftovers()
     assert again.empty
     assert again.describe().startswith("aws-sso-tray has nothing to remove")
-    assert uninstall.apply(again) == []
+    assert uninstall.remove_leftovers(again) == []
     assert not paths.state_dir().exists()  # the lock it took left no folder behind
     assert path.read_bytes() == USER_TEXT.encode()
 
@@ -130,9 +130,9 @@ def test_sections_we_did_not_create_stay(home: Path) -> None:
     shared_before = credfile.read_section(path, "shared")
     taken_before = credfile.read_section(path, "taken")
 
-    plan = uninstall.plan_uninstall()
-    assert plan.credential_sections == ("mixed",)
-    uninstall.apply(plan)
+    leftovers = uninstall.find_leftovers()
+    assert leftovers.credential_sections == ("mixed",)
+    uninstall.remove_leftovers(leftovers)
 
     assert credfile.read_section(path, "shared") == shared_before
     assert credfile.read_section(path, "taken") == taken_before
@@ -144,16 +144,16 @@ def test_refuses_while_a_tray_or_daemon_runs(home: Path) -> None:
     path = credentials_file(home)
     before = path.read_bytes()
     with engine_lock.InstanceLock("the tray"):
-        plan = uninstall.plan_uninstall()
-        assert plan.running
-        assert "quit the tray or stop the daemon first" in plan.describe()
+        leftovers = uninstall.find_leftovers()
+        assert leftovers.running
+        assert "quit the tray or stop the daemon first" in leftovers.describe()
         with pytest.raises(AlreadyRunningError, match="quit the tray"):
-            uninstall.apply(plan)
+            uninstall.remove_leftovers(leftovers)
         assert path.read_bytes() == before
         for thing in our_leftovers():
             assert thing.exists(), thing
-    # Once it has quit, the same plan goes through.
-    assert uninstall.apply(plan)
+    # Once it has quit, the same leftovers go.
+    assert uninstall.remove_leftovers(leftovers)
     assert path.read_bytes() == USER_TEXT.encode()
 
 
@@ -161,12 +161,12 @@ def test_unreadable_credentials_file_removes_nothing(home: Path) -> None:
     install_everything(home)
     path = credentials_file(home)
     path.write_bytes(path.read_bytes() + b"[broken\n")
-    plan = uninstall.plan_uninstall()
-    assert plan.credential_sections == ()
-    assert plan.credentials_problem
-    assert "Fix that file first" in plan.describe()
+    leftovers = uninstall.find_leftovers()
+    assert leftovers.credential_sections == ()
+    assert leftovers.credentials_problem
+    assert "Fix that file first" in leftovers.describe()
     with pytest.raises(ConfigError, match="run `aws-sso-tray uninstall` again"):
-        uninstall.apply(plan)
+        uninstall.remove_leftovers(leftovers)
     # The records that say which sections are ours are still there for the next try.
     assert credfile.state_file().exists()
     for thing in our_leftovers():
@@ -174,9 +174,9 @@ def test_unreadable_credentials_file_removes_nothing(home: Path) -> None:
 
 
 def test_nothing_installed_is_nothing_to_do(home: Path) -> None:
-    plan = uninstall.plan_uninstall()
-    assert plan.empty and plan.folders == () and plan.autostart_entry is None
-    assert uninstall.apply(plan) == []
+    leftovers = uninstall.find_leftovers()
+    assert leftovers.empty and leftovers.folders == () and leftovers.autostart_entry is None
+    assert uninstall.remove_leftovers(leftovers) == []
     assert not paths.state_dir().exists()
     assert not paths.config_dir().exists()
 
@@ -192,10 +192,10 @@ def test_demo_world_home_removes_only_our_folders(
     (aws / "config").write_text("[profile demo]\n")
     settings.update_settings(lambda s: s.with_favorite("demo"))
 
-    plan = uninstall.plan_uninstall()
-    assert plan.credential_sections == ("demo",)
-    assert {f.path for f in plan.folders} == {root / "config", root / "state"}
-    uninstall.apply(plan)
+    leftovers = uninstall.find_leftovers()
+    assert leftovers.credential_sections == ("demo",)
+    assert {f.path for f in leftovers.folders} == {root / "config", root / "state"}
+    uninstall.remove_leftovers(leftovers)
 
     assert sorted(p.name for p in root.iterdir()) == ["aws"]
     assert (aws / "config").read_text() == "[profile demo]\n"
@@ -218,9 +218,9 @@ def test_only_the_current_credentials_file_is_cleaned_and_only_of_what_we_create
     current.write_text(user_dev + "aws_session_token = t\n")
     before = current.read_bytes()
 
-    plan = uninstall.plan_uninstall()
-    assert plan.credentials_file == current and plan.credential_sections == ()
-    uninstall.apply(plan)
+    leftovers = uninstall.find_leftovers()
+    assert leftovers.credentials_file == current and leftovers.credential_sections == ()
+    uninstall.remove_leftovers(leftovers)
 
     assert current.read_bytes() == before
     assert earlier.read_bytes() == earlier_bytes

@@ -3,7 +3,11 @@
 A face parses input and shows results; every decision is made here or below. Each function says
 what it does for a user, takes plain values, and returns values (dataclasses of the core, or the
 small result types below); failures are `errors.AppError` subclasses that the face turns into a
-line and an exit code with `errors.report`.
+line and an exit code with `errors.report` (the tray: into a notice).
+
+The sections follow what a user does: see and sign in to sessions, use credentials, keep them
+fresh, change settings, set up (configure, uninstall), and run the engine (tray, daemon, demo).
+One user action is one function here, whichever face asks for it.
 
 Imports of the core happen inside each function: `credential-process` runs before every AWS
 command a user types, so importing this module must cost no more than `typing`, `errors` and
@@ -38,21 +42,56 @@ if TYPE_CHECKING:
     from aws_sso_tray.login.prompt import LoginPrompt as LoginPrompt
     from aws_sso_tray.login.prompt import PromptHandler as PromptHandler
     from aws_sso_tray.setup import configure as _configure
+    from aws_sso_tray.setup.configure import RoleOffer as RoleOffer
     from aws_sso_tray.setup.configure_page import ConfigurePage as ConfigurePage
     from aws_sso_tray.setup.demo_world import DemoEnv as DemoEnv
     from aws_sso_tray.setup.demo_world import DemoRun as DemoRun
     from aws_sso_tray.setup.demo_world import DemoWorld as DemoWorld
-    from aws_sso_tray.setup.uninstall import UninstallPlan as UninstallPlan
+    from aws_sso_tray.setup.uninstall import Leftovers as Leftovers
     from aws_sso_tray.snapshot import Snapshot
 
     # The configure flow's values, under the names a face reads them by.
     ConfigureOutcome: TypeAlias = _configure.Outcome
-    ConfigurePlan: TypeAlias = _configure.Plan
     ConfigureSelection: TypeAlias = _configure.Selection
 
 log = logging.getLogger(__name__)
 
-# --- one-shot commands ------------------------------------------------------------------------
+
+# --- the words and times every face shows -----------------------------------------------------
+
+
+def now() -> datetime:
+    """The current time, aware (the clock every state is computed against)."""
+    from aws_sso_tray import clock
+
+    return clock.now()
+
+
+def parse_duration(text: str) -> timedelta:
+    """A duration the user typed (90s, 10m, 1h30m); ValueError saying what is wrong."""
+    from aws_sso_tray.clock import parse_duration as parse
+
+    return parse(text)
+
+
+def format_remaining(delta: timedelta) -> str:
+    """How long is left, in the words the CLI and the tray use ("1h 05m", "expired")."""
+    from aws_sso_tray.clock import format_remaining
+
+    return format_remaining(delta)
+
+
+def display_path(path: Path) -> str:
+    """A path as the user wrote it, `~` for their home."""
+    from aws_sso_tray.aws.profiles import display_path as shown
+
+    return shown(path)
+
+
+# --- sessions: see them, sign in, sign out ----------------------------------------------------
+# Every SSO profile and its session's login state; a sign-in in the browser; a sign-out that
+# tells the portal and deletes the token, and the credentials-file sections written for it.
+
 
 LoginFlow = Literal["auto", "device"]
 
@@ -151,25 +190,102 @@ def _login_states(
     return states
 
 
-def now() -> datetime:
-    """The current time, aware (the clock every state is computed against)."""
-    from aws_sso_tray import clock
+def sessions() -> list[SsoSession]:
+    """Every SSO session the AWS config's profiles use."""
+    from aws_sso_tray.aws import profiles
 
-    return clock.now()
-
-
-def parse_duration(text: str) -> timedelta:
-    """A duration the user typed (90s, 10m, 1h30m); ValueError saying what is wrong."""
-    from aws_sso_tray.clock import parse_duration as parse
-
-    return parse(text)
+    return profiles.sessions(profiles.load_profiles())
 
 
-def format_remaining(delta: timedelta) -> str:
-    """How long is left, in the words the CLI and the tray use ("1h 05m", "expired")."""
-    from aws_sso_tray.clock import format_remaining
+def find_session(
+    command: str, profile: str | None = None, sso_session: str | None = None
+) -> tuple[SsoSession, str]:
+    """The SSO session named by `sso_session` or `profile`'s, and a name for messages."""
+    from aws_sso_tray.aws import profiles
 
-    return format_remaining(delta)
+    if sso_session:
+        return profiles.get_session(sso_session), sso_session
+    if not profile:
+        raise UsageError(
+            f"{command}: name a PROFILE or --sso-session NAME (see `aws-sso-tray list`)"
+        )
+    found = profiles.get_profile(profile)
+    return found.session, found.name
+
+
+def session_for(session_key: str) -> SsoSession:
+    """The SSO session whose token-cache key is `session_key` (`ProfileLogin.session_key`, a
+    snapshot's session key); ConfigError when the AWS config has no such session any more."""
+    from aws_sso_tray.aws import profiles
+
+    found = profiles.sessions(profiles.load_profiles())
+    session = next((s for s in found if s.cache_key == session_key), None)
+    if session is None:
+        raise ConfigError(f"no SSO session {session_key!r} in the AWS config any more")
+    return session
+
+
+def login(
+    session: SsoSession,
+    *,
+    flow: LoginFlow = "auto",
+    open_browser: bool = True,
+    timeout: timedelta = timedelta(minutes=10),
+    on_prompt: Callable[[LoginPrompt], None] | None = None,
+) -> datetime:
+    """Sign in to `session` in the browser (or join a sign-in already waiting); returns when
+    the new token expires. `on_prompt` is told what the person must open or check."""
+    from aws_sso_tray.login import flows
+
+    token = flows.login(
+        session,
+        flow=flow,
+        open_browser=open_browser,
+        timeout=timeout.total_seconds(),
+        on_prompt=on_prompt,
+        join=True,
+    )
+    return token.expires_at
+
+
+def logout(session: SsoSession) -> LogoutResult:
+    """End `session`: tell the portal, delete its token and our cached role credentials."""
+    from aws_sso_tray.login import flows
+
+    return flows.logout(session)
+
+
+def remove_written_credentials(
+    logged_out: Sequence[SsoSession], *, everything: bool
+) -> tuple[str, ...]:
+    """Remove the credentials-file sections we wrote for these sessions' profiles (and, with
+    `everything`, every section we own); sections we did not create stay. Returns the removed."""
+    from aws_sso_tray.files import credfile
+
+    keys = {s.cache_key for s in logged_out}
+    sections = _sections_written_for(keys, everything=everything)
+    return credfile.remove_sections(credentials_file(), sections)
+
+
+def _sections_written_for(session_keys: set[str], *, everything: bool) -> list[str]:
+    """Sections that may hold these sessions' credentials: their profiles' auto-sync targets
+    and default sections (credfile then removes only those we created and still own)."""
+    from aws_sso_tray.aws import profiles
+    from aws_sso_tray.files import credfile
+
+    synced = dict(keep_fresh_targets()[0])
+    names: list[str] = []
+    for profile in profiles.load_profiles():
+        if profile.session.cache_key in session_keys:
+            names += [synced.get(profile.name, profile.name), profile.name]
+    if everything:
+        names += sorted(credfile.owned_sections(credentials_file()))
+    return list(dict.fromkeys(names))
+
+
+# --- credentials: use them --------------------------------------------------------------------
+# A profile's credentials (from the shared cache when they last long enough), in the forms the
+# AWS tools read: `credential_process` JSON, shell lines, a credentials-file section.
 
 
 def min_remaining(value: timedelta | None = None) -> timedelta:
@@ -212,6 +328,14 @@ def credentials(name: str, *, remaining: timedelta | None = None) -> RoleCredent
     return botocore_credentials(name)
 
 
+def refresh_role_credentials(profile: str) -> datetime | None:
+    """Renew `profile`'s cached role credentials (what the AWS CLI and SDKs reuse); their expiry."""
+    from aws_sso_tray.aws import profiles, rolecreds
+
+    creds = rolecreds.get_credentials(profiles.get_profile(profile), force_refresh=True)
+    return creds.expiration
+
+
 def process_json(creds: RoleCredentials) -> str:
     """The `credential_process` JSON (Version 1) the AWS SDKs read."""
     from aws_sso_tray.aws import formats
@@ -239,16 +363,6 @@ def export_to_section(section: str, creds: RoleCredentials, *, force: bool = Fal
     from aws_sso_tray.files import credfile
 
     credfile.write_credentials(credentials_file(), section, creds, force=force)
-
-
-def parse_target(spec: str) -> tuple[str, str]:
-    """`PROFILE[:SECTION]` as (profile, section); ConfigError naming the spec when malformed."""
-    from aws_sso_tray.files import settings
-
-    try:
-        return settings.parse_target(spec)
-    except ValueError as exc:
-        raise ConfigError(f"{spec}: {exc}") from None
 
 
 @dataclass(frozen=True)
@@ -312,109 +426,43 @@ def _sync_targets(specs: Sequence[str]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(targets))
 
 
-def find_session(
-    command: str, profile: str | None = None, sso_session: str | None = None
-) -> tuple[SsoSession, str]:
-    """The SSO session named by `sso_session` or `profile`'s, and a name for messages."""
-    from aws_sso_tray.aws import profiles
-
-    if sso_session:
-        return profiles.get_session(sso_session), sso_session
-    if not profile:
-        raise UsageError(
-            f"{command}: name a PROFILE or --sso-session NAME (see `aws-sso-tray list`)"
-        )
-    found = profiles.get_profile(profile)
-    return found.session, found.name
+# --- keep fresh -------------------------------------------------------------------------------
+# The profiles whose credentials the running tray or daemon keeps fresh in the credentials file.
 
 
-def login(
-    session: SsoSession,
-    *,
-    flow: LoginFlow = "auto",
-    open_browser: bool = True,
-    timeout: timedelta = timedelta(minutes=10),
-    on_prompt: Callable[[LoginPrompt], None] | None = None,
-) -> datetime:
-    """Sign in to `session` in the browser (or join a sign-in already waiting); returns when
-    the new token expires. `on_prompt` is told what the person must open or check."""
-    from aws_sso_tray.login import flows
-
-    token = flows.login(
-        session,
-        flow=flow,
-        open_browser=open_browser,
-        timeout=timeout.total_seconds(),
-        on_prompt=on_prompt,
-        join=True,
-    )
-    return token.expires_at
-
-
-def sessions() -> list[SsoSession]:
-    """Every SSO session the AWS config's profiles use."""
-    from aws_sso_tray.aws import profiles
-
-    return profiles.sessions(profiles.load_profiles())
-
-
-def logout(session: SsoSession) -> LogoutResult:
-    """End `session`: tell the portal, delete its token and our cached role credentials."""
-    from aws_sso_tray.login import flows
-
-    return flows.logout(session)
-
-
-def remove_written_credentials(
-    logged_out: Sequence[SsoSession], *, everything: bool
-) -> tuple[str, ...]:
-    """Remove the credentials-file sections we wrote for these sessions' profiles (and, with
-    `everything`, every section we own); sections we did not create stay. Returns the removed."""
-    from aws_sso_tray.files import credfile
-
-    keys = {s.cache_key for s in logged_out}
-    sections = _sections_written_for(keys, everything=everything)
-    return credfile.remove_sections(credentials_file(), sections)
-
-
-def _sections_written_for(session_keys: set[str], *, everything: bool) -> list[str]:
-    """Sections that may hold these sessions' credentials: their profiles' auto-sync targets
-    and default sections (credfile then removes only those we created and still own)."""
-    from aws_sso_tray.aws import profiles
-    from aws_sso_tray.files import credfile
-
-    synced = dict(keep_fresh_targets()[0])
-    names: list[str] = []
-    for profile in profiles.load_profiles():
-        if profile.session.cache_key in session_keys:
-            names += [synced.get(profile.name, profile.name), profile.name]
-    if everything:
-        names += sorted(credfile.owned_sections(credentials_file()))
-    return list(dict.fromkeys(names))
-
-
-def keep_fresh_add(spec: str) -> tuple[str, str]:
-    """Keep `PROFILE[:SECTION]` fresh in the credentials file (the tray and daemon write it);
-    refuses an unknown or non-SSO profile, and a section with the user's long-term keys."""
-    from aws_sso_tray.aws import profiles
-    from aws_sso_tray.files import credfile, settings
-
-    name, section = parse_target(spec)
-    profiles.get_profile(name)  # an unknown or non-SSO profile fails here, not in the engine
-    credfile.check_writable_section(
-        credentials_file(),
-        section,
-        advice=f": keep {name} fresh in another section (`aws-sso-tray auto add {name}:{name}`)",
-    )
-    settings.add_auto_sync(name, section)
-    return name, section
-
-
-def keep_fresh_remove(name: str) -> bool:
-    """Stop keeping profile `name` fresh (its section stays); False when it was not kept."""
+def parse_target(spec: str) -> tuple[str, str]:
+    """`PROFILE[:SECTION]` as (profile, section); ConfigError naming the spec when malformed."""
     from aws_sso_tray.files import settings
 
-    return settings.remove_auto_sync(name)
+    try:
+        return settings.parse_target(spec)
+    except ValueError as exc:
+        raise ConfigError(f"{spec}: {exc}") from None
+
+
+def keep_fresh(profile: str, section: str | None = None) -> Settings:
+    """Keep `profile`'s credentials fresh in `[section]` (default: the profile's name) of the
+    credentials file, which the running tray or daemon then writes; returns the new settings.
+    Refuses an unknown or non-SSO profile, and a section with the user's long-term keys."""
+    from aws_sso_tray.aws import profiles
+    from aws_sso_tray.files import credfile
+
+    profiles.get_profile(profile)  # an unknown or non-SSO profile fails here, not in the engine
+    credfile.check_writable_section(
+        credentials_file(),
+        profile if section is None else section,
+        advice=f": keep {profile} fresh in another section "
+        f"(`aws-sso-tray auto add {profile}:{profile}`)",
+    )
+    return change_settings(lambda s: s.with_auto_sync(profile, section))
+
+
+def stop_keeping_fresh(profile: str) -> Settings | None:
+    """Stop keeping `profile` fresh (its credentials-file section stays); returns the new
+    settings, or None when it was not kept fresh (nothing changed)."""
+    from aws_sso_tray.files import settings
+
+    return settings.load_settings()[0] if settings.remove_auto_sync(profile) else None
 
 
 def keep_fresh_targets() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
@@ -425,160 +473,8 @@ def keep_fresh_targets() -> tuple[tuple[tuple[str, str], ...], tuple[str, ...]]:
     return tuple((t.profile, t.section) for t in loaded.auto_sync), tuple(warnings)
 
 
-def configure_start() -> tuple[Path, ConfigSnapshot]:
-    """The AWS config file `configure` edits and what it holds now (ConfigError when unreadable)."""
-    from aws_sso_tray.files import configedit, paths
-
-    path = paths.aws_config_file()
-    return path, configedit.read_snapshot(path)
-
-
-def check_start_url(text: str) -> str:
-    """The start URL, stripped; ConfigError saying where to find it when it is not https."""
-    from aws_sso_tray.setup import configure
-
-    return configure.validate_start_url(text)
-
-
-def check_region(text: str) -> str:
-    """The region code, stripped; ConfigError when it is not one."""
-    from aws_sso_tray.setup import configure
-
-    return configure.validate_region(text)
-
-
-def check_session_name(text: str) -> str:
-    """A name an `[sso-session NAME]` header can hold; ConfigError otherwise."""
-    from aws_sso_tray.files import configedit
-
-    return configedit.check_name(text, "sso-session")
-
-
-def suggest_session_name(start_url: str, snapshot: ConfigSnapshot) -> str:
-    """The existing session for `start_url`, else a unique name from its host."""
-    from aws_sso_tray.setup import configure
-
-    return configure.default_session_name(start_url, snapshot)
-
-
-def configure_profiles(
-    start_url: str,
-    region: str,
-    session_name: str | None,
-    profile_region: str | None,
-    choose: Callable[[ConfigurePlan], ConfigureSelection],
-    *,
-    config_path: Path | None = None,
-    on_prompt: Callable[[LoginPrompt], None] | None = None,
-) -> ConfigureOutcome:
-    """Set up an sso-session, sign in, and write the profiles `choose` picks from the portal's
-    roles (and prune the ones it names), like `aws configure sso`."""
-    from aws_sso_tray.setup import configure
-
-    request = configure.ConfigureRequest(start_url, region, session_name, profile_region)
-    return configure.configure(request, choose, config_path=config_path, on_prompt=on_prompt)
-
-
-def configure_selection(
-    add: Sequence[tuple[str, str]], prune: Sequence[str] = ()
-) -> ConfigureSelection:
-    """What to write ((account, role) of new choices) and what to prune (profile names)."""
-    from aws_sso_tray.setup.configure import Selection
-
-    return Selection(tuple(add), tuple(prune))
-
-
-def display_path(path: Path) -> str:
-    """A path as the user wrote it, `~` for their home."""
-    from aws_sso_tray.aws.profiles import display_path as shown
-
-    return shown(path)
-
-
-def open_configure_page(*, open_browser: bool = True) -> ConfigurePage:
-    """Serve the configure page on 127.0.0.1 (one-time link) and open it in the browser."""
-    from aws_sso_tray.setup.configure_page import start_configure_page
-
-    return start_configure_page(open_browser=open_browser)
-
-
-def uninstall_plan() -> UninstallPlan:
-    """What `uninstall` would remove (our sections, autostart, settings, state, logs)."""
-    from aws_sso_tray.setup import uninstall
-
-    return uninstall.plan_uninstall()
-
-
-def uninstall_apply(plan: UninstallPlan) -> list[str]:
-    """Remove what `plan` lists; one line per thing removed. Refuses (AppError) while the tray
-    or daemon runs or the credentials file cannot be edited safely."""
-    from aws_sso_tray.setup import uninstall
-
-    return uninstall.apply(plan)
-
-
-def start_logging(*, debug: bool = False, to_file: bool = False) -> None:
-    """Log to stderr (DEBUG with `debug`); `to_file`: also to the rotating log file, as the
-    long-running faces do, with stderr showing INFO unless `debug`."""
-    from aws_sso_tray.logs import setup_logging
-
-    if not to_file:
-        setup_logging(debug=debug)
-        return
-    from aws_sso_tray.files import paths
-
-    setup_logging(debug=debug, log_file=paths.log_file(), stderr_level=None if debug else 20)
-
-
-# --- what the tray needs --------------------------------------------------------------------
-
-
-class EngineControl(Protocol):
-    """What a face needs of the engine (`engine.worker.Engine` is one; tests drive fakes)."""
-
-    @property
-    def snapshot(self) -> Snapshot: ...
-
-    def start(self) -> None: ...
-
-    def stop(self, timeout: float = ...) -> bool: ...
-
-    def subscribe(self, callback: Callable[[Snapshot], None]) -> Callable[[], None]: ...
-
-    def refresh_now(self, profile: str | None = None) -> None: ...
-
-    def login(self, session_key: str, *, reason: str | None = None) -> bool: ...
-
-    def wake(self) -> None: ...
-
-
-class NoticeSink(Protocol):
-    """Where a face's notices go (`desktop.notify.Notifier` is one)."""
-
-    def send(self, notice: Notice) -> None: ...
-
-
-@dataclass(frozen=True)
-class ExportLines:
-    """Copy-ready `export AWS_...=` lines for a profile, and until when they work."""
-
-    text: str
-    expires_at: datetime | None
-
-
-@dataclass(frozen=True)
-class SignedOut:
-    """What `logout_session` did: the session's name, and why the portal was not told, if not."""
-
-    display_name: str
-    revoke_error: str | None
-
-
-def notice(key: str, title: str, message: str) -> Notice:
-    """A desktop notice; the same `key` replaces the one on screen."""
-    from aws_sso_tray.desktop.notify import Notice
-
-    return Notice(key=key, title=title, message=message)
+# --- settings and the desktop -----------------------------------------------------------------
+# The app's settings file (favorites, recent profiles), start at login, the browser, notices.
 
 
 def load_settings() -> tuple[Settings, list[str]]:
@@ -600,15 +496,6 @@ def change_settings(change: Callable[[Settings], Settings]) -> Settings:
     from aws_sso_tray.files import settings
 
     return settings.update_settings(change)
-
-
-def keep_fresh(profile: str, section: str | None = None) -> Settings:
-    """Keep `profile`'s credentials fresh in the credentials file (in `section`)."""
-    return change_settings(lambda s: s.with_auto_sync(profile, section))
-
-
-def stop_keeping_fresh(profile: str) -> Settings:
-    return change_settings(lambda s: s.without_auto_sync(profile))
 
 
 def toggle_favorite(profile: str) -> Settings:
@@ -664,20 +551,17 @@ def open_url(url: str) -> bool:
     return open_url(url)
 
 
-def refresh_role_credentials(profile: str) -> datetime | None:
-    """Renew `profile`'s cached role credentials (what the AWS CLI and SDKs reuse); their expiry."""
-    from aws_sso_tray.aws import profiles, rolecreds
+def notice(key: str, title: str, message: str) -> Notice:
+    """A desktop notice; the same `key` replaces the one on screen."""
+    from aws_sso_tray.desktop.notify import Notice
 
-    creds = rolecreds.get_credentials(profiles.get_profile(profile), force_refresh=True)
-    return creds.expiration
+    return Notice(key=key, title=title, message=message)
 
 
-def export_lines(profile: str) -> ExportLines:
-    """`profile`'s role credentials as `export AWS_...=` lines, ready to paste into a shell."""
-    from aws_sso_tray.aws import formats, profiles, rolecreds
+class NoticeSink(Protocol):
+    """Where a face's notices go (`desktop.notify.Notifier` is one)."""
 
-    creds = rolecreds.get_credentials(profiles.get_profile(profile))
-    return ExportLines(formats.env_lines(creds, export=True), creds.expiration)
+    def send(self, notice: Notice) -> None: ...
 
 
 def container_credentials(profile: str) -> dict[str, str]:
@@ -706,30 +590,137 @@ def container_credentials(profile: str) -> dict[str, str]:
     }
 
 
-def logout_session(session_key: str) -> SignedOut:
-    """Sign out of the SSO session whose token cache key is `session_key`.
-
-    Raises AppError when the AWS config has no such session any more.
-    """
-    from aws_sso_tray.aws import profiles
-    from aws_sso_tray.errors import AppError
-    from aws_sso_tray.login import flows
-
-    loaded = profiles.load_profiles()
-    session = next((p.session for p in loaded if p.session.cache_key == session_key), None)
-    if session is None:
-        raise AppError(f"no SSO session {session_key!r} in the AWS config any more")
-    result = flows.logout(session)
-    return SignedOut(session.display_name, result.revoke_error)
+# --- setup: configure and uninstall -----------------------------------------------------------
+# Profiles from the access portal's roles (`aws configure sso` as a terminal dialog or a local
+# page), and uninstall: what we left on this computer, said first, then removed.
 
 
-# --- the long-running engine -------------------------------------------------------------------
+def configure_start() -> tuple[Path, ConfigSnapshot]:
+    """The AWS config file `configure` edits and what it holds now (ConfigError when unreadable)."""
+    from aws_sso_tray.files import configedit, paths
+
+    path = paths.aws_config_file()
+    return path, configedit.read_snapshot(path)
+
+
+def check_start_url(text: str) -> str:
+    """The start URL, stripped; ConfigError saying where to find it when it is not https."""
+    from aws_sso_tray.setup import configure
+
+    return configure.validate_start_url(text)
+
+
+def check_region(text: str) -> str:
+    """The region code, stripped; ConfigError when it is not one."""
+    from aws_sso_tray.setup import configure
+
+    return configure.validate_region(text)
+
+
+def check_session_name(text: str) -> str:
+    """A name an `[sso-session NAME]` header can hold; ConfigError otherwise."""
+    from aws_sso_tray.files import configedit
+
+    return configedit.check_name(text, "sso-session")
+
+
+def suggest_session_name(start_url: str, snapshot: ConfigSnapshot) -> str:
+    """The existing session for `start_url`, else a unique name from its host."""
+    from aws_sso_tray.setup import configure
+
+    return configure.default_session_name(start_url, snapshot)
+
+
+def configure_profiles(
+    start_url: str,
+    region: str,
+    session_name: str | None,
+    profile_region: str | None,
+    choose: Callable[[RoleOffer], ConfigureSelection],
+    *,
+    config_path: Path | None = None,
+    on_prompt: Callable[[LoginPrompt], None] | None = None,
+) -> ConfigureOutcome:
+    """Set up an sso-session, sign in, and write the profiles `choose` picks from the portal's
+    roles (and prune the ones it names), like `aws configure sso`."""
+    from aws_sso_tray.setup import configure
+
+    request = configure.ConfigureRequest(start_url, region, session_name, profile_region)
+    return configure.configure(request, choose, config_path=config_path, on_prompt=on_prompt)
+
+
+def configure_selection(
+    add: Sequence[tuple[str, str]], prune: Sequence[str] = ()
+) -> ConfigureSelection:
+    """What to write ((account, role) of new choices) and what to prune (profile names)."""
+    from aws_sso_tray.setup.configure import Selection
+
+    return Selection(tuple(add), tuple(prune))
+
+
+def open_configure_page(*, open_browser: bool = True) -> ConfigurePage:
+    """Serve the configure page on 127.0.0.1 (one-time link) and open it in the browser."""
+    from aws_sso_tray.setup.configure_page import start_configure_page
+
+    return start_configure_page(open_browser=open_browser)
+
+
+def find_leftovers() -> Leftovers:
+    """What `uninstall` would remove (our sections, autostart, settings, state, logs); looks
+    only."""
+    from aws_sso_tray.setup import uninstall
+
+    return uninstall.find_leftovers()
+
+
+def remove_leftovers(leftovers: Leftovers) -> list[str]:
+    """Remove what `leftovers` lists; one line per thing removed. Refuses (AppError) while the
+    tray or daemon runs or the credentials file cannot be edited safely."""
+    from aws_sso_tray.setup import uninstall
+
+    return uninstall.remove_leftovers(leftovers)
+
+
+# --- the running engine -----------------------------------------------------------------------
 # The tray, the daemon and the demo run the engine through `Service` (the one place that builds
 # the Engine and the Notifier and takes the instance lock) and read its published snapshot
 # through `running_snapshot`; the demo builds its world through `start_demo`
 # (setup/demo_world.py).
 
+
 SHUTDOWN_TIMEOUT = 1.5  # seconds the engine may take to stop (a request may still be running)
+
+
+class EngineControl(Protocol):
+    """What a face needs of the engine (`engine.worker.Engine` is one; tests drive fakes)."""
+
+    @property
+    def snapshot(self) -> Snapshot: ...
+
+    def start(self) -> None: ...
+
+    def stop(self, timeout: float = ...) -> bool: ...
+
+    def subscribe(self, callback: Callable[[Snapshot], None]) -> Callable[[], None]: ...
+
+    def refresh_now(self, profile: str | None = None) -> None: ...
+
+    def login(self, session_key: str, *, reason: str | None = None) -> bool: ...
+
+    def wake(self) -> None: ...
+
+
+def start_logging(*, debug: bool = False, to_file: bool = False) -> None:
+    """Log to stderr (DEBUG with `debug`); `to_file`: also to the rotating log file, as the
+    long-running faces do, with stderr showing INFO unless `debug`."""
+    from aws_sso_tray.logs import setup_logging
+
+    if not to_file:
+        setup_logging(debug=debug)
+        return
+    from aws_sso_tray.files import paths
+
+    setup_logging(debug=debug, log_file=paths.log_file(), stderr_level=None if debug else 20)
 
 
 def log_file() -> Path:

@@ -11,7 +11,8 @@ from aws_sso_tray.errors import ExitCode
 
 def cmd_auto_add(args: argparse.Namespace) -> int:
     for spec in args.targets:
-        name, section = api.keep_fresh_add(spec)
+        name, section = api.parse_target(spec)
+        api.keep_fresh(name, section)
         out(f"{name} will be kept fresh in [{section}] of {api.credentials_file()}\n")
     out(
         "A running `aws-sso-tray tray` or `aws-sso-tray daemon` picks this up at once; "
@@ -23,7 +24,7 @@ def cmd_auto_add(args: argparse.Namespace) -> int:
 def cmd_auto_remove(args: argparse.Namespace) -> int:
     status = 0
     for name in args.profiles:
-        if api.keep_fresh_remove(name):
+        if api.stop_keeping_fresh(name) is not None:
             out(f"{name} is no longer kept fresh (its credentials-file section stays)\n")
         else:
             err(f"{PROG}: {name} was not kept fresh")

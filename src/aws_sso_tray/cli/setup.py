@@ -1,7 +1,7 @@
 """`configure` (terminal prompts, or `--web` for the page) and `uninstall`.
 
 The terminal face of configure lives here: it asks, shows the portal's roles and reads the
-choice; every step it runs (session, sign-in, plan, write) is `api.configure_profiles`.
+choice; every step it runs (session, sign-in, offer, write) is `api.configure_profiles`.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from aws_sso_tray.cli.common import Commands, err, out
 from aws_sso_tray.errors import AppError, ExitCode
 
 if TYPE_CHECKING:
-    from aws_sso_tray.api import ConfigureOutcome, ConfigurePlan, ConfigureSelection, LoginPrompt
+    from aws_sso_tray.api import ConfigureOutcome, ConfigureSelection, LoginPrompt, RoleOffer
 
 Ask = Callable[[str], str]
 Say = Callable[..., None]
@@ -98,23 +98,23 @@ class TerminalConfigure:
         if prompt.user_code:
             self.print(f"and check that it shows the code {prompt.user_code}")
 
-    def _choose(self, plan: ConfigurePlan) -> ConfigureSelection:
+    def _choose(self, offer: RoleOffer) -> ConfigureSelection:
         """Show the portal's roles; read which new ones to add and whether to prune."""
-        for warning in plan.skipped:
+        for warning in offer.skipped:
             self.print(f"Warning: {warning}")
-        self._show_roles(plan)
-        new = list(plan.new_choices)
+        self._show_roles(offer)
+        new = list(offer.new_choices)
         if new:
             picked = self._pick(len(new))
         else:
             picked = []
             self.print("Every role already has a profile.")
-        return api.configure_selection([new[i].role.key for i in picked], self._prune(plan))
+        return api.configure_selection([new[i].role.key for i in picked], self._prune(offer))
 
-    def _show_roles(self, plan: ConfigurePlan) -> None:
-        self.print(f"\n{len(plan.choices)} roles in the access portal:")
-        new = list(plan.new_choices)
-        for choice in plan.choices:
+    def _show_roles(self, offer: RoleOffer) -> None:
+        self.print(f"\n{len(offer.choices)} roles in the access portal:")
+        new = list(offer.new_choices)
+        for choice in offer.choices:
             role = choice.role
             where = f"{role.account_name} ({role.account_id})  {role.role_name}"
             if choice.configured:
@@ -130,13 +130,13 @@ class TerminalConfigure:
             except ValueError as exc:
                 self.print(f"{exc}; try again")
 
-    def _prune(self, plan: ConfigurePlan) -> tuple[str, ...]:
-        if not plan.prunable:
+    def _prune(self, offer: RoleOffer) -> tuple[str, ...]:
+        if not offer.prunable:
             return ()
-        names = ", ".join(p.name for p in plan.prunable)
+        names = ", ".join(p.name for p in offer.prunable)
         self.print(f"\nProfiles this tool made whose role is gone from the portal: {names}")
         if self.input("Remove them? [y/N]: ").strip().lower() in {"y", "yes"}:
-            return tuple(p.name for p in plan.prunable)
+            return tuple(p.name for p in offer.prunable)
         return ()
 
     def _report(self, outcome: ConfigureOutcome) -> None:
@@ -174,17 +174,17 @@ def cmd_configure(args: argparse.Namespace) -> int:
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
-    plan = api.uninstall_plan()
-    out(plan.describe().rstrip("\n") + "\n")
-    if plan.empty:
+    offer = api.find_leftovers()
+    out(offer.describe().rstrip("\n") + "\n")
+    if offer.empty:
         return 0
-    if plan.running or plan.credentials_problem:
-        api.uninstall_apply(plan)  # refuses with the one-line reason (and its exit code)
+    if offer.running or offer.credentials_problem:
+        api.remove_leftovers(offer)  # refuses with the one-line reason (and its exit code)
         return int(ExitCode.ERROR)
     if not args.yes and not _confirmed("Remove these? [y/N] "):
         out("Nothing was removed.\n")
         return 0
-    for line in api.uninstall_apply(plan):
+    for line in api.remove_leftovers(offer):
         out(f"{line}\n")
     return 0
 

@@ -17,6 +17,8 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from aws_sso_tray.login.prompt import LoginPrompt, PromptHandler
 
 log = logging.getLogger(__name__)
@@ -113,15 +115,24 @@ def _keep_last_line(stream: Any, last: list[str]) -> None:
         stream.close()
 
 
+def browser_problem(url: str, opener: Callable[[str], object] | None = None) -> str | None:
+    """Open `url` with `opener` (default `launch_browser`): None when a browser took it, else
+    why not. An opener may also answer True / False (webbrowser.open's way) or raise."""
+    try:
+        result = (opener or launch_browser)(url)
+    except Exception as exc:
+        return f"the browser could not be started ({exc})"
+    if result is False:
+        return "the browser could not be opened"
+    return result if isinstance(result, str) else None
+
+
 def open_in_background(prompt: LoginPrompt, on_prompt: PromptHandler | None) -> None:
     # Never let a slow or hanging browser command hold up the wait for the callback, the
     # timeout or `cancel`. A browser that cannot show the page leaves the URL (and code) in
     # the log, and `on_prompt` hears it again with `browser_error` set to say so.
     def run() -> None:
-        try:
-            problem = launch_browser(prompt.url)
-        except Exception as exc:
-            problem = f"the browser could not be started ({exc})"
+        problem = browser_problem(prompt.url)
         if problem is None:
             return
         # The caller shows it (the CLI prints it): a WARNING would say it twice on stderr.

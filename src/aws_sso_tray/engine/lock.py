@@ -77,18 +77,8 @@ class InstanceLock:
 
 def engine_running() -> bool:
     """True when another process (or this one) holds the engine lock."""
-    from filelock import Timeout
-
     path = lock_file()
-    if not path.exists():
-        return False
-    probe = atomicfile.file_lock(path)
-    try:
-        probe.acquire(timeout=0)
-    except Timeout:
-        return True
-    probe.release()
-    return False
+    return path.exists() and atomicfile.lock_held(path)
 
 
 def running_pid() -> int | None:

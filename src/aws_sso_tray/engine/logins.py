@@ -242,24 +242,15 @@ class Logins:
     def _open_page(self, key: str, prompt: LoginPrompt) -> None:
         """Open `prompt.url` on a thread of its own; where no browser shows it, say where to
         sign in: in the log (and so the terminal), in a notice, and in the snapshot."""
-        opener = self._opener
-        if opener is None:
-            from aws_sso_tray.desktop.browser import launch_browser
-
-            opener = launch_browser
+        from aws_sso_tray.desktop.browser import browser_problem
 
         def run() -> None:
-            try:
-                result = opener(prompt.url)
-            except Exception as exc:
-                result = f"the browser could not be started ({exc})"
-            if result is False:
-                result = "the browser could not be opened"
-            if not isinstance(result, str):  # None or True: a browser has the page
+            problem = browser_problem(prompt.url, self._opener)
+            if problem is None:  # a browser has the page
                 with self._lock:
                     self._browser_errors.pop(key, None)
                 return
-            self._browser_failed(key, prompt, result)
+            self._browser_failed(key, prompt, problem)
 
         threading.Thread(target=run, name="login-browser", daemon=True).start()
 

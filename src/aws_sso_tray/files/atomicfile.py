@@ -419,6 +419,20 @@ def file_lock(lock_file: Path) -> Any:
     return FileLock(str(lock_file), mode=0o600)
 
 
+def lock_held(lock_file: Path) -> bool:
+    """True when some process (this one too) holds `lock_file` now: a probe takes it without
+    waiting and frees it at once. The file is created (as `file_lock` does) when missing."""
+    from filelock import Timeout
+
+    probe = file_lock(lock_file)
+    try:
+        probe.acquire(timeout=0)
+    except Timeout:
+        return True
+    probe.release()
+    return False
+
+
 def _lock_problem(lock_file: Path, exc: OSError) -> str:
     return _unopenable(lock_file, exc, what="lock file")
 

@@ -59,13 +59,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from aws_sso_tray.errors import AppError, ConfigError
+from aws_sso_tray.errors import ConfigError
 from aws_sso_tray.files.atomicfile import check_writable, locked, resolve_target, write_atomic
 from aws_sso_tray.files.inifile import (
     Edits,
     IniDocument,
     Section,
+    check_edit,
     configparser_view,
+    configparser_views,
     effective_values,
     indent_of,
 )
@@ -518,28 +520,15 @@ def _plan_delete(doc: IniDocument, section: Section, edits: Edits) -> None:
 
 
 def _verify(old: str, new: str, expected_changes: Mapping[str, dict[str, str] | None]) -> None:
-    try:
-        before = configparser_view(old)
-        after = configparser_view(new)
-        strict_before = _strict_ok(old)
-        strict_after = _strict_ok(new)
-    except configparser.Error as exc:
-        raise AppError(
-            f"could not edit the AWS config safely ({type(exc).__name__}); it was left "
-            f"untouched: please report this"
-        ) from None
+    before, after = configparser_views("the AWS config", old, new)
     expected = dict(before)
     for name, values in expected_changes.items():
         if values is None:
             expected.pop(name, None)
         else:
             expected[name] = values
-    if after != expected or (strict_before and not strict_after):
-        changed = sorted(n for n in set(after) | set(expected) if after.get(n) != expected.get(n))
-        raise AppError(
-            f"could not edit the AWS config safely (sections {', '.join(changed) or '?'} would "
-            f"have changed); it was left untouched: please report this"
-        )
+    # A file strict configparser read before must stay readable to it (botocore is strict).
+    check_edit("the AWS config", after, expected, worse=_strict_ok(old) and not _strict_ok(new))
 
 
 def _strict_ok(text: str) -> bool:

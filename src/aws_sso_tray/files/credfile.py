@@ -119,7 +119,8 @@ from aws_sso_tray.files.inifile import (
     IniDocument,
     Option,
     Section,
-    configparser_view,
+    check_edit,
+    configparser_views,
     effective_values,
     indent_of,
 )
@@ -598,14 +599,7 @@ def _verify(
     *,
     removed: tuple[str, ...],
 ) -> None:
-    try:
-        before = configparser_view(old)
-        after = configparser_view(new)
-    except configparser.Error as exc:
-        raise AppError(
-            f"could not edit the credentials file safely ({type(exc).__name__}); it was left "
-            f"untouched: please report this"
-        ) from None
+    before, after = configparser_views("the credentials file", old, new)
     expected = dict(before)
     for name, values in written.items():
         kept = {k: v for k, v in before.get(name, {}).items() if k not in OWNED_KEYS}
@@ -616,14 +610,7 @@ def _verify(
             expected[name] = kept
         else:
             expected.pop(name, None)
-    if after != expected:
-        changed = sorted(
-            name for name in set(after) | set(expected) if after.get(name) != expected.get(name)
-        )
-        raise AppError(
-            f"could not edit the credentials file safely (sections {', '.join(changed)} would "
-            f"have changed); it was left untouched: please report this"
-        )
+    check_edit("the credentials file", after, expected)
 
 
 # --------------------------------------------------------------------------------------------

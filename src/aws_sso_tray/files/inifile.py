@@ -63,7 +63,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TypeVar, overload
 
-from aws_sso_tray.errors import ConfigError, FileWriteError
+from aws_sso_tray.errors import AppError, ConfigError, FileWriteError
 from aws_sso_tray.files.atomicfile import FileStamp, read_stamped
 
 # configparser's own patterns, so a line means to us what it means to botocore.
@@ -86,7 +86,9 @@ __all__ = [
     "Option",
     "Problem",
     "Section",
+    "check_edit",
     "configparser_view",
+    "configparser_views",
     "effective_values",
     "indent_of",
     "split_lines",
@@ -665,3 +667,34 @@ def configparser_view(text: str) -> dict[str, dict[str, str]]:
     parser = configparser.RawConfigParser(strict=False, default_section="\x00none\x00")
     parser.read_file(io.StringIO(text, newline=None))
     return {name: dict(parser.items(name)) for name in parser.sections()}
+
+
+def configparser_views(
+    what: str, old: str, new: str
+) -> tuple[dict[str, dict[str, str]], dict[str, dict[str, str]]]:
+    """`configparser_view` of a file's text before and after an edit of ours; AppError (the
+    edit is not written) when configparser cannot read either. `what`: "the AWS config"."""
+    try:
+        return configparser_view(old), configparser_view(new)
+    except configparser.Error as exc:
+        raise AppError(
+            f"could not edit {what} safely ({type(exc).__name__}); it was left "
+            f"untouched: please report this"
+        ) from None
+
+
+def check_edit(
+    what: str,
+    after: dict[str, dict[str, str]],
+    expected: dict[str, dict[str, str]],
+    *,
+    worse: bool = False,
+) -> None:
+    """AppError (the edit is not written) unless configparser reads the edited file as
+    `expected`, naming the sections that differ; `worse`: the edit broke something else."""
+    if after != expected or worse:
+        changed = sorted(n for n in set(after) | set(expected) if after.get(n) != expected.get(n))
+        raise AppError(
+            f"could not edit {what} safely (sections {', '.join(changed) or '?'} would "
+            f"have changed); it was left untouched: please report this"
+        )

@@ -8,14 +8,14 @@ The flow, independent of any face:
    add or update `[sso-session NAME]` with `sso_registration_scopes = sso:account:access`.
 2. `sign_in(session)`: a valid cached token is reused; otherwise `flows.login` (the browser
    opens).
-3. `make_plan(session, token)`: the portal's accounts and roles (`portal.scan`), each marked
+3. `offer_roles(session, token)`: the portal's accounts and roles (`portal.scan`), each marked
    as already configured (some profile in the file names that start URL, account and role) or
    new with a suggested, unique profile name; and the *prunable* profiles: ones we generated,
    untouched since, for this start URL, whose role the portal no longer lists.
-4. `apply_plan(plan, selection)`: write the chosen new profiles and remove the chosen prunable
-   ones in one locked edit (`configedit.apply`).
+4. `write_selection(offer, selection)`: write the chosen new profiles and remove the chosen
+   prunable ones in one locked edit (`configedit.apply`).
 
-`configure(request, choose)` runs all four with a callback that turns the plan into a selection.
+`configure(request, choose)` runs all four with a callback that turns the offer into a selection.
 The faces reach it through `aws_sso_tray.api`: the terminal's prompts are in `cli/setup.py`, the
 page's in `configure_page`.
 """
@@ -44,16 +44,16 @@ log = logging.getLogger(__name__)
 __all__ = [
     "ConfigureRequest",
     "Outcome",
-    "Plan",
     "RoleChoice",
+    "RoleOffer",
     "Selection",
-    "apply_plan",
     "configure",
     "default_session_name",
-    "make_plan",
+    "offer_roles",
     "sign_in",
     "validate_region",
     "validate_start_url",
+    "write_selection",
     "write_session",
 ]
 
@@ -77,7 +77,10 @@ class RoleChoice:
 
 
 @dataclass(frozen=True)
-class Plan:
+class RoleOffer:
+    """What the portal offers to configure: each role (configured or new, with its profile
+    name), the generated profiles whose role is gone, and the roles no profile can hold."""
+
     config_path: Path
     session: SsoSession
     profile_region: str | None
@@ -185,14 +188,14 @@ def sign_in(
     return flows.login(session, on_prompt=on_prompt, cancel=cancel, join=True)
 
 
-def make_plan(
+def offer_roles(
     session: SsoSession,
     token: SsoToken,
     *,
     config_path: Path | None = None,
     profile_region: str | None = None,
     name_style: NameStyle = "role-account",
-) -> Plan:
+) -> RoleOffer:
     path = config_path or paths.aws_config_file()
     roles = portal.scan(token.access_token, session.region)
     snapshot = configedit.read_snapshot(path)
@@ -219,7 +222,7 @@ def make_plan(
         and _same_url(p.start_url, session.start_url)
         and (p.account_id, p.role_name) not in live
     )
-    return Plan(path, session, profile_region, choices, prunable, skipped)
+    return RoleOffer(path, session, profile_region, choices, prunable, skipped)
 
 
 def _writable(roles: tuple[PortalRole, ...]) -> tuple[tuple[PortalRole, ...], tuple[str, ...]]:
@@ -247,50 +250,47 @@ def _writable(roles: tuple[PortalRole, ...]) -> tuple[tuple[PortalRole, ...], tu
     return tuple(usable), tuple(skipped)
 
 
-def apply_plan(plan: Plan, selection: Selection) -> Outcome:
+def write_selection(offer: RoleOffer, selection: Selection) -> Outcome:
     chosen = set(selection.add)
-    name = plan.session.name or ""
+    name = offer.session.name or ""
     add = [
-        ProfileSpec(c.profile_name, name, c.role.account_id, c.role.role_name, plan.profile_region)
-        for c in plan.new_choices
+        ProfileSpec(c.profile_name, name, c.role.account_id, c.role.role_name, offer.profile_region)
+        for c in offer.new_choices
         if c.role.key in chosen
     ]
-    prunable = {p.name for p in plan.prunable}
+    prunable = {p.name for p in offer.prunable}
     remove = [n for n in selection.prune if n in prunable]
-    result = configedit.apply(plan.config_path, add=add, remove=remove)
-    return Outcome(plan.config_path, name, result.added, result.removed, result.kept)
+    result = configedit.apply(offer.config_path, add=add, remove=remove)
+    return Outcome(offer.config_path, name, result.added, result.removed, result.kept)
 
 
 def configure(
     request: ConfigureRequest,
-    choose: Callable[[Plan], Selection],
+    choose: Callable[[RoleOffer], Selection],
     *,
     config_path: Path | None = None,
     on_prompt: Callable[[LoginPrompt], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> Outcome:
-    """The whole flow; `choose` sees the plan and says what to write and what to prune."""
+    """The whole flow; `choose` sees the offer and says what to write and what to prune."""
     session = write_session(request, config_path)
+
+    def offer_with(token: SsoToken) -> RoleOffer:
+        return offer_roles(
+            session,
+            token,
+            config_path=config_path,
+            profile_region=request.profile_region,
+            name_style=request.name_style,
+        )
+
     token = sign_in(session, on_prompt=on_prompt, cancel=cancel)
     try:
-        plan = make_plan(
-            session,
-            token,
-            config_path=config_path,
-            profile_region=request.profile_region,
-            name_style=request.name_style,
-        )
+        offer = offer_with(token)
     except LoginNeededError:
         # The cached token was refused (revoked, or lacks the account scope): sign in anew.
-        token = sign_in(session, on_prompt=on_prompt, cancel=cancel, force=True)
-        plan = make_plan(
-            session,
-            token,
-            config_path=config_path,
-            profile_region=request.profile_region,
-            name_style=request.name_style,
-        )
-    return apply_plan(plan, choose(plan))
+        offer = offer_with(sign_in(session, on_prompt=on_prompt, cancel=cancel, force=True))
+    return write_selection(offer, choose(offer))
 
 
 def _same_url(a: str, b: str) -> bool:

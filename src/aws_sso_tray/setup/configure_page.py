@@ -38,7 +38,7 @@ from urllib.parse import parse_qs, urlsplit
 from aws_sso_tray.errors import AppError, LoginNeededError
 from aws_sso_tray.login.prompt import LoginPrompt
 from aws_sso_tray.setup import configure
-from aws_sso_tray.setup.configure import ConfigureRequest, Outcome, Plan, Selection
+from aws_sso_tray.setup.configure import ConfigureRequest, Outcome, RoleOffer, Selection
 from aws_sso_tray.setup.pagelink import LINK_TTL, PageLink, Verdict
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class ConfigurePage:
         self._stage = "form"  # form | signing-in | choose | done | error
         self._message = ""
         self._prompt: LoginPrompt | None = None
-        self._plan: Plan | None = None
+        self._offer: RoleOffer | None = None
         self._cancel = threading.Event()
         self._finished = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -172,13 +172,13 @@ class ConfigurePage:
             session = configure.write_session(request, self.config_path)
             token = configure.sign_in(session, on_prompt=on_prompt, cancel=self._cancel)
             try:
-                plan = configure.make_plan(session, token, config_path=self.config_path)
+                offer = configure.offer_roles(session, token, config_path=self.config_path)
             except LoginNeededError:
                 # The cached token was refused (revoked, or lacks the account scope).
                 token = configure.sign_in(
                     session, on_prompt=on_prompt, cancel=self._cancel, force=True
                 )
-                plan = configure.make_plan(session, token, config_path=self.config_path)
+                offer = configure.offer_roles(session, token, config_path=self.config_path)
         except AppError as exc:
             self._set("error", exc.message)
             return
@@ -187,17 +187,17 @@ class ConfigurePage:
             self._set("error", "something went wrong (see the log); try again")
             return
         with self._lock:
-            self._plan, self._stage = plan, "choose"
+            self._offer, self._stage = offer, "choose"
 
     def _write(self, add: list[str], prune: list[str]) -> None:
         with self._lock:
-            plan = self._plan
-            if plan is None or self._stage != "choose":
+            offer = self._offer
+            if offer is None or self._stage != "choose":
                 return
         keys = tuple(tuple(item.split(":", 1)) for item in add if ":" in item)
         try:
-            outcome = configure.apply_plan(
-                plan, Selection(tuple((k[0], k[1]) for k in keys), tuple(prune))
+            outcome = configure.write_selection(
+                offer, Selection(tuple((k[0], k[1]) for k in keys), tuple(prune))
             )
         except AppError as exc:
             self._set("error", exc.message)
@@ -213,11 +213,11 @@ class ConfigurePage:
 
     def render(self, error: str = "") -> str:
         with self._lock:
-            stage, message, prompt, plan, outcome = (
+            stage, message, prompt, offer, outcome = (
                 self._stage,
                 self._message,
                 self._prompt,
-                self._plan,
+                self._offer,
                 self.outcome,
             )
         hidden = f'<input type="hidden" name="token" value="{html.escape(self.form_token)}">'
@@ -231,9 +231,9 @@ class ConfigurePage:
                 link += ".</p>"
             body = f"<h1>Signing in&hellip;</h1><p>Finish the sign-in in the other tab.</p>{link}"
             return _page(body, refresh="/")
-        if stage == "choose" and plan is not None:
+        if stage == "choose" and offer is not None:
             rows = []
-            for choice in plan.choices:
+            for choice in offer.choices:
                 role = choice.role
                 label = html.escape(f"{role.account_name} ({role.account_id}) {role.role_name}")
                 value = html.escape(f"{role.account_id}:{role.role_name}")
@@ -250,11 +250,11 @@ class ConfigurePage:
             prune = "".join(
                 f'<li><label><input type=checkbox name="prune" value="{html.escape(p.name)}">'
                 f" remove {html.escape(p.name)}</label></li>"
-                for p in plan.prunable
+                for p in offer.prunable
             )
             if prune:
                 prune = f"<h2>Generated profiles whose role is gone</h2><ul>{prune}</ul>"
-            warnings = "".join(f'<p class="error">{html.escape(w)}</p>' for w in plan.skipped)
+            warnings = "".join(f'<p class="error">{html.escape(w)}</p>' for w in offer.skipped)
             body = (
                 f"<h1>Choose profiles</h1>{warnings}<form method=post action=/write>{hidden}"
                 f"<ul>{''.join(rows)}</ul>{prune}<button>Write profiles</button></form>"

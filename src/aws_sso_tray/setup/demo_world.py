@@ -36,7 +36,13 @@ from typing import TYPE_CHECKING
 
 from aws_sso_tray.errors import AlreadyRunningError, ConfigError
 from aws_sso_tray.files import paths
-from aws_sso_tray.files.atomicfile import ensure_private_folder, file_lock, read_text, write_atomic
+from aws_sso_tray.files.atomicfile import (
+    ensure_private_folder,
+    file_lock,
+    lock_held,
+    read_text,
+    write_atomic,
+)
 
 if TYPE_CHECKING:
     from filelock import BaseFileLock
@@ -229,18 +235,9 @@ class DemoLock:
 
 
 def demo_running(root: Path) -> bool:
-    from filelock import Timeout
-
     path = root / LOCK_NAME
-    if not os.path.lexists(path):
-        return False
-    probe = file_lock(path)  # a checked folder, and no symlink followed (older filelocks do)
-    try:
-        probe.acquire(timeout=0)
-    except Timeout:
-        return True
-    probe.release()
-    return False
+    # lock_held checks the folder and follows no symlink (older filelocks do).
+    return os.path.lexists(path) and lock_held(path)
 
 
 def running_demo_env(root: Path | None = None) -> DemoEnv:

@@ -1,8 +1,8 @@
 """Uninstall: what aws-sso-tray left on this computer, said first, then removed.
 
-    plan = plan_uninstall()      # looks only; nothing changes
-    print(plan.describe())       # exactly what goes, and what stays
-    apply(plan)                  # removes it; returns one line per thing removed
+    leftovers = find_leftovers()    # looks only; nothing changes
+    print(leftovers.describe())     # exactly what goes, and what stays
+    remove_leftovers(leftovers)     # removes it; returns one line per thing removed
 
 What goes:
 - the credentials-file sections we created (`credfile.owned_sections`): our four keys, and the
@@ -53,8 +53,8 @@ class Folder:
 
 
 @dataclass(frozen=True)
-class UninstallPlan:
-    """What `apply` will remove; built by `plan_uninstall`, which changes nothing."""
+class Leftovers:
+    """What `remove_leftovers` removes; built by `find_leftovers`, which changes nothing."""
 
     credentials_file: Path
     credential_sections: tuple[str, ...]  # sections we created that still hold our keys
@@ -116,7 +116,7 @@ class UninstallPlan:
         return "\n".join(lines)
 
 
-def plan_uninstall() -> UninstallPlan:
+def find_leftovers() -> Leftovers:
     """Look at what is there (reads only; never raises for an unreadable credentials file)."""
     credentials = paths.aws_credentials_file()
     problem: str | None = None
@@ -130,7 +130,7 @@ def plan_uninstall() -> UninstallPlan:
         sections, problem = (), exc.message
     entry = autostart.autostart_file()
     running = engine_lock.engine_running()
-    return UninstallPlan(
+    return Leftovers(
         credentials_file=credentials,
         credential_sections=sections,
         credentials_problem=problem,
@@ -163,22 +163,22 @@ def _our_folders() -> tuple[Folder, ...]:
     return tuple(f for f in folders if os.path.lexists(f.path))
 
 
-def apply(plan: UninstallPlan) -> list[str]:
-    """Remove what `plan` lists; one line per thing removed.
+def remove_leftovers(leftovers: Leftovers) -> list[str]:
+    """Remove what `leftovers` lists; one line per thing removed.
 
     Raises AlreadyRunningError while a tray or daemon runs (nothing is removed), ConfigError
-    when the credentials file could not be read at planning time (nothing is removed: the
+    when the credentials file could not be read when they were found (nothing is removed: the
     records needed to find our sections there would go with the state folder).
     """
-    _refuse_unsafe(plan)
+    _refuse_unsafe(leftovers)
     done: list[str] = []
     lock_file = engine_lock.lock_file()
     # Holding the engine lock: a running engine is a refusal, and none can start meanwhile.
     state_existed = os.path.lexists(paths.state_dir())
     deferred: list[Folder] = []
     with engine_lock.InstanceLock("uninstall"):
-        done.extend(_remove_files(plan))
-        for folder in plan.folders:
+        done.extend(_remove_files(leftovers))
+        for folder in leftovers.folders:
             if _contains(folder.path, lock_file):
                 deferred.append(folder)
             elif _remove_tree(folder.path):
@@ -194,13 +194,13 @@ def apply(plan: UninstallPlan) -> list[str]:
     return done
 
 
-def _refuse_unsafe(plan: UninstallPlan) -> None:
+def _refuse_unsafe(leftovers: Leftovers) -> None:
     """Raise when removing anything now could leave our sections behind or pull files from
     under a running engine."""
-    if plan.credentials_problem:
+    if leftovers.credentials_problem:
         raise ConfigError(
-            f"{plan.credentials_file}: {plan.credentials_problem}; fix it so uninstall can find "
-            "the sections it created, then run `aws-sso-tray uninstall` again"
+            f"{leftovers.credentials_file}: {leftovers.credentials_problem}; fix it so uninstall "
+            "can find the sections it created, then run `aws-sso-tray uninstall` again"
         )
     if engine_lock.engine_running():
         pid = engine_lock.running_pid()
@@ -210,16 +210,18 @@ def _refuse_unsafe(plan: UninstallPlan) -> None:
         )
 
 
-def _remove_files(plan: UninstallPlan) -> list[str]:
+def _remove_files(leftovers: Leftovers) -> list[str]:
     """Our sections of the credentials file and the start-at-login entry; what went."""
     done: list[str] = []
-    if plan.credential_sections:
-        removed = credfile.remove_sections(plan.credentials_file, plan.credential_sections)
+    if leftovers.credential_sections:
+        removed = credfile.remove_sections(
+            leftovers.credentials_file, leftovers.credential_sections
+        )
         if removed:
             names = ", ".join(f"[{name}]" for name in removed)
-            done.append(f"removed {names} from {plan.credentials_file}")
-    if plan.autostart_entry is not None and _remove_file(plan.autostart_entry):
-        done.append(f"removed the start-at-login entry {plan.autostart_entry}")
+            done.append(f"removed {names} from {leftovers.credentials_file}")
+    if leftovers.autostart_entry is not None and _remove_file(leftovers.autostart_entry):
+        done.append(f"removed the start-at-login entry {leftovers.autostart_entry}")
     return done
 
 
@@ -270,4 +272,4 @@ def _remove_tree(path: Path) -> bool:
     return True
 
 
-__all__ = ["Folder", "UninstallPlan", "apply", "plan_uninstall"]
+__all__ = ["Folder", "Leftovers", "find_leftovers", "remove_leftovers"]

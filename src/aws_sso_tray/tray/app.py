@@ -361,8 +361,11 @@ class TrayApp:
     def _toggle_sync(self, action: Action) -> None:
         profile = action.target or ""
         if self._settings.sync_section(profile) is not None:
-            self._apply_settings(api.stop_keeping_fresh(profile))
+            stopped = api.stop_keeping_fresh(profile)
+            self._apply_settings(stopped if stopped is not None else api.load_settings()[0])
         else:
+            # A refused one (unknown profile, the user's long-term keys in the section) is an
+            # AppError: `_perform` shows it as a notice.
             self._apply_settings(api.keep_fresh(profile, action.section))
             self._note_recent(profile)
         self.engine.refresh_now(profile)
@@ -383,23 +386,24 @@ class TrayApp:
 
         profile = action.target or ""
         self._note_recent(profile)
-        lines = api.export_lines(profile)
-        problem = clipboard.copy(lines.text)
+        creds = api.sso_credentials(profile)
+        problem = clipboard.copy(api.env_lines(creds, export=True))
         if problem:
             self.notify("clipboard", "Nothing copied", problem)
             return
-        expires = lines.expires_at
+        expires = creds.expiration
         until = f", valid until {menu.format_clock(expires, api.now())}" if expires else ""
         message = f"{profile}{until}: paste them into a shell"
         self.notify("clipboard", "Copied export lines", message)
 
     def _logout(self, action: Action) -> None:
         session_key = action.target or ""
-        signed_out = api.logout_session(session_key)
+        session = api.session_for(session_key)
+        result = api.logout(session)
         self.engine.wake()
-        message = f"Signed out of {signed_out.display_name}"
-        if signed_out.revoke_error:
-            message += f" on this computer ({signed_out.revoke_error})"
+        message = f"Signed out of {session.display_name}"
+        if result.revoke_error:
+            message += f" on this computer ({result.revoke_error})"
         self.notify(f"logout:{session_key}", "Logged out", message)
 
 
