@@ -294,7 +294,7 @@ def test_configure_skips_a_role_the_config_cannot_hold_and_writes_the_rest(
     odd_portal: Any, home: Path
 ) -> None:
     import botocore.session
-    from tests.test_configure import Script
+    from test_configure import Script
 
     from aws_sso_tray.cli import setup as configure
 
@@ -349,7 +349,7 @@ def test_configure_link_is_exchanged_once_for_an_httponly_strict_cookie(home: Pa
     import http.client
     from urllib.parse import urlsplit
 
-    from tests.pagefetch import Browser
+    from pagefetch import Browser
 
     from aws_sso_tray.setup import configure_page
 
@@ -384,7 +384,7 @@ def test_second_use_of_the_configure_link_is_refused_reported_and_ends_the_page(
     import logging
     import urllib.error
 
-    from tests.pagefetch import Browser, form_token
+    from pagefetch import Browser, form_token
 
     from aws_sso_tray.setup import configure_page
 
@@ -414,7 +414,7 @@ def test_second_use_of_the_configure_link_is_refused_reported_and_ends_the_page(
 def test_unused_configure_link_expires_and_ends_the_page(home: Path) -> None:
     import urllib.error
 
-    from tests.pagefetch import Browser
+    from pagefetch import Browser
 
     from aws_sso_tray.setup import configure_page
 
