@@ -14,15 +14,15 @@ import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
 from aws_sso_tray import clock
 from aws_sso_tray.aws import rolecreds
 from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
-from aws_sso_tray.aws.rolecreds import NoRoleAccessError, RoleCredentials
-from aws_sso_tray.errors import LoginNeededError, NetworkError
+from aws_sso_tray.aws.rolecreds import RoleCredentials
+from aws_sso_tray.errors import LoginNeededError, NetworkError, NoRoleAccessError
 from sso_helpers import settled_count
 
 UTC = timezone.utc
@@ -48,7 +48,8 @@ def botocore_fetcher(profile: SsoProfile, **kwargs: Any) -> Any:
         profile.session.region,
         profile.role_name,
         profile.account_id,
-        cache=JSONFileCache(str(Path("~/.aws/cli/cache").expanduser())),
+        # botocore-stubs says a dict; botocore takes any mapping, as the AWS CLI's JSONFileCache.
+        cache=cast("dict[str, Any]", JSONFileCache(str(Path("~/.aws/cli/cache").expanduser()))),
         sso_session_name=profile.session.name,
         **kwargs,
     )
