@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pytest
 
@@ -252,7 +252,10 @@ def _panel_pixels(shell: Desktop, name: str) -> bytes:
     shot = shell.screenshot(name)
     g = shell.panel()
     with Image.open(shot) as image:
-        return image.crop((g["X"], g["Y"], g["X"] + g["WIDTH"], g["Y"] + g["HEIGHT"])).tobytes()
+        pixels: bytes = image.crop(
+            (g["X"], g["Y"], g["X"] + g["WIDTH"], g["Y"] + g["HEIGHT"])
+        ).tobytes()
+        return pixels
 
 
 def test_tray_login_sync_and_quit_on_a_real_desktop(
@@ -478,8 +481,11 @@ def test_first_run_menu_opens_the_setup_page(desktop: Desktop, home: Path, tmp_p
         time.sleep(0.7)
         desktop.screenshot("08-first-run-menu")
         desktop.keys("Down", "Return")
-        url = wait_for(
-            lambda: opened.exists() and opened.read_text().strip(), "the setup page to open", 15
+        url = cast(
+            str,  # the condition's first truthy value: the file's text
+            wait_for(
+                lambda: opened.exists() and opened.read_text().strip(), "the setup page to open", 15
+            ),
         )
         assert url.startswith("http://127.0.0.1:") and "/?t=" in url
         tray.wait_for_log("tray: configure page served")
