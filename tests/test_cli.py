@@ -196,8 +196,10 @@ def test_export_to_credentials_file_keeps_everything_else(
     # stock boto3 uses the section
     import boto3
 
-    got = boto3.Session(profile_name="dev-static").get_credentials().get_frozen_credentials()
-    assert got.access_key.startswith("ASIA")
+    credentials = boto3.Session(profile_name="dev-static").get_credentials()
+    assert credentials is not None
+    got = credentials.get_frozen_credentials()
+    assert got.access_key is not None and got.access_key.startswith("ASIA")
 
 
 def test_long_term_keys_are_refused_without_force(logged_in: Any, cli: Any, home: Path) -> None:
@@ -275,7 +277,9 @@ def test_credential_process_is_used_by_stock_boto3(logged_in: Any, cli: Any, hom
     )
     import boto3
 
-    got = boto3.Session(profile_name="via-tray").get_credentials().get_frozen_credentials()
+    credentials = boto3.Session(profile_name="via-tray").get_credentials()
+    assert credentials is not None
+    got = credentials.get_frozen_credentials()
     expected = json.loads(cli("credential-process", "--profile", "dev").stdout)
     assert got.access_key == expected["AccessKeyId"]
 
