@@ -14,7 +14,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -24,6 +24,9 @@ from aws_sso_tray.errors import LoginNeededError, NetworkError
 from aws_sso_tray.files import atomicfile
 from sso_helpers import run_stock_botocore, settled_count
 
+if TYPE_CHECKING:
+    from botocore.utils import JSONFileCache
+
 UTC = timezone.utc
 START_URL = "https://d-1234567890.awsapps.com/start"
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -32,9 +35,9 @@ SESSION = SsoSession(name="corp", start_url=START_URL, region="eu-west-1")
 LEGACY = SsoSession(name=None, start_url=START_URL, region="eu-west-1")
 
 
-def botocore_cache(folder: Path) -> Any:
+def botocore_cache(folder: Path) -> JSONFileCache:
     """botocore's own token cache object, as SSOTokenProvider builds it."""
-    from botocore.tokens import _sso_json_dumps
+    from botocore.tokens import _sso_json_dumps  # type: ignore[attr-defined]  # not in the stubs
     from botocore.utils import JSONFileCache
 
     return JSONFileCache(str(folder), dumps_func=_sso_json_dumps)
@@ -78,10 +81,12 @@ def test_cache_file_names_match_botocore(home: Path) -> None:
     loader = SSOTokenLoader()
     cache = home / ".aws" / "sso" / "cache"
     assert tokens.token_cache_file(SESSION) == cache / (
-        loader._generate_cache_key(START_URL, "corp") + ".json"
+        loader._generate_cache_key(START_URL, "corp")  # type: ignore[attr-defined]
+        + ".json"
     )
     assert tokens.token_cache_file(LEGACY) == cache / (
-        loader._generate_cache_key(START_URL, None) + ".json"
+        loader._generate_cache_key(START_URL, None)  # type: ignore[attr-defined]
+        + ".json"
     )
     assert (
         tokens.token_cache_file(LEGACY).stem
@@ -96,7 +101,9 @@ def test_reads_a_token_botocore_wrote(home: Path) -> None:
     # Exactly what SSOTokenProvider._attempt_create_token saves (datetime expiresAt).
     saved = token_dict(expiresAt=expires)
     SSOTokenLoader(botocore_cache(home / ".aws" / "sso" / "cache")).save_token(
-        START_URL, saved, session_name="corp"
+        START_URL,
+        saved,  # type: ignore[arg-type]  # botocore-stubs say str; botocore saves this dict
+        session_name="corp",
     )
     token = tokens.read_token(SESSION)
     assert token is not None
@@ -199,7 +206,7 @@ def test_write_is_botocore_format_0600_and_botocore_reads_it(home: Path) -> None
     if os.name == "posix":
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     # Byte for byte what botocore's _sso_json_dumps writes for the same token.
-    from botocore.tokens import _sso_json_dumps
+    from botocore.tokens import _sso_json_dumps  # type: ignore[attr-defined]  # not in the stubs
 
     expected = token_dict(
         accessToken="access-2",
