@@ -78,7 +78,8 @@ def section_key(name: str = "dev") -> str | None:
     path = paths.aws_credentials_file()
     if not path.exists():
         return None
-    return raw_config_parse(str(path)).get(name, {}).get("aws_access_key_id")
+    key: str | None = raw_config_parse(str(path)).get(name, {}).get("aws_access_key_id")
+    return key
 
 
 def test_status_without_an_engine_reads_files_only(logged_in: Any) -> None:

@@ -230,7 +230,7 @@ class Monitor:
         return [c for c in found if member is None or c.member == member]
 
     def close(self) -> None:
-        _stop(self.proc)  # type: ignore[arg-type]
+        _stop(self.proc)
         self._out.close()
 
 
@@ -356,10 +356,13 @@ def test_same_key_replaces_other_keys_stack(
     notifier.send(Notice("ending:dev", "Dev ends soon", "in 5 m"))
     wait_for(lambda: session.displayed() == 2, what="a second notice beside the first")
     assert len(monitor.calls("CloseNotification")) == 1
+
     # Back to back, from another thread, without waiting: still replaced, not stacked.
-    sender = threading.Thread(
-        target=lambda: [notifier.send(Notice("ending:dev", "Dev ends", f"{i}")) for i in range(3)]
-    )
+    def send_three() -> None:
+        for i in range(3):
+            notifier.send(Notice("ending:dev", "Dev ends", f"{i}"))
+
+    sender = threading.Thread(target=send_three)
     sender.start()
     sender.join()
     wait_for(lambda: len(notify_calls_titled(monitor, "Dev ends")) == 3, what="three Notify")
@@ -549,5 +552,5 @@ def test_a_sign_in_withdraws_the_ends_soon_notice_from_the_screen(
     wait_for(lambda: monitor.calls("CloseNotification"), "the ends-soon notice closed", 10)
     wait_for(lambda: notify_calls_titled(monitor, "Signed in to corp"), "signed in", 10)
     wait_for(lambda: session.displayed() == 1, what="only the signed-in notice on screen")
-    history = session.ctl("history")
-    assert "ends soon" in history  # it was shown, then taken down (dunst keeps it in history)
+    shown = session.ctl("history")
+    assert "ends soon" in shown  # it was shown, then taken down (dunst keeps it in history)
