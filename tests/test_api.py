@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -20,6 +20,9 @@ from aws_sso_tray.aws import rolecreds
 from aws_sso_tray.errors import ConfigError, LongTermKeysError
 from aws_sso_tray.files import credfile
 from test_cli import CONFIG, logged_in, setup  # noqa: F401 (fixtures)
+
+if TYPE_CHECKING:
+    from fixture_types import WriteConfig
 
 
 def test_importing_the_api_loads_no_core_module() -> None:
@@ -58,7 +61,7 @@ def test_run_bounded_keeps_order_errors_and_the_bound() -> None:
 
 def test_sync_once_returns_what_it_wrote_and_each_failure(
     logged_in: Any,  # noqa: F811
-    aws_config: Any,
+    aws_config: WriteConfig,
     home: Path,
 ) -> None:
     aws_config(

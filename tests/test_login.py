@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -42,6 +42,10 @@ from aws_sso_tray.login import flows, history
 from aws_sso_tray.login.prompt import LoginCancelledError, LoginPrompt
 from aws_sso_tray.login.registration import registration_cache_file
 from waiting import wait_for
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import RunCli, WriteConfig
 
 # The browser stand-in (python -m ... [--deny] [--foreground] URL, tuned by STANDIN_* variables)
 STANDIN = "aws_sso_tray.emulator.browser"
@@ -71,7 +75,7 @@ LEGACY = SsoSession(None, "https://d-legacy.awsapps.com/start", "us-east-1", ())
 
 
 @pytest.fixture
-def setup(aws_config: Callable[[str], Path], emulator: Any) -> Any:
+def setup(aws_config: WriteConfig, emulator: Emulator) -> Any:
     aws_config(CONFIG)
     # Device logins here wait for an approval the emulator gives at once: interval 0, so
     # they poll every MIN_POLL_INTERVAL, not every second (the tests of the interval itself
@@ -619,7 +623,9 @@ def test_second_login_can_join_the_waiting_one(waiting_login: dict[str, Any]) ->
     assert outcome["value"] == waiting_login["outcome"]["value"]
 
 
-def test_other_sessions_are_not_blocked(waiting_login: dict[str, Any], monkeypatch: Any) -> None:
+def test_other_sessions_are_not_blocked(
+    waiting_login: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("STANDIN_ACTION", "allow")
     assert flows.login(LEGACY, flow="device", timeout=20).access_token
     subprocess_run_standin(waiting_login["prompt"].url, "allow")
@@ -737,7 +743,7 @@ def test_no_secret_in_logs_at_debug(
 # --- the real CLI --------------------------------------------------------------------------------
 
 
-def test_cli_login_and_logout(setup: Any, browser: Callable[..., Path], cli: Any) -> None:
+def test_cli_login_and_logout(setup: Any, browser: Callable[..., Path], cli: RunCli) -> None:
     """`aws-sso-tray login dev` in a subprocess with no display (and, on CI, in a container):
     $BROWSER is set, so the user's browser command gets the PKCE page, and the reason says so."""
     emu = setup
@@ -757,7 +763,7 @@ def test_cli_login_and_logout(setup: Any, browser: Callable[..., Path], cli: Any
     wait_for(lambda: emu.count("Logout") == 1)
 
 
-def test_cli_login_denied_exit_code(setup: Any, browser: Callable[..., Path], cli: Any) -> None:
+def test_cli_login_denied_exit_code(setup: Any, browser: Callable[..., Path], cli: RunCli) -> None:
     browser("deny")
     done = cli("login", "dev", "--timeout", "30s")
     assert done.returncode == ExitCode.LOGIN_DENIED, done.stderr
@@ -803,7 +809,7 @@ def test_launch_browser_reports_a_browser_that_dies_at_once(
 
 @pytest.mark.parametrize("flow", ["pkce", "device"])
 def test_cli_login_shows_the_url_when_the_browser_dies_at_once(
-    setup: Any, cli: Any, tmp_path: Path, flow: str
+    setup: Any, cli: RunCli, tmp_path: Path, flow: str
 ) -> None:
     command, calls = dying_browser(tmp_path)
     args = ["--use-device-code"] if flow == "device" else []

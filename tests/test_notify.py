@@ -21,12 +21,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from aws_sso_tray.desktop.notify import Notice, Notifier
 from waiting import wait_for
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import WriteConfig
 
 _TOOLS = ("Xvfb", "dunst", "dunstctl", "dbus-daemon", "dbus-monitor")
 
@@ -513,7 +517,11 @@ def test_import_is_light() -> None:
 @pytest.mark.desktop
 @needs_desktop
 def test_a_sign_in_withdraws_the_ends_soon_notice_from_the_screen(
-    notifier: Notifier, monitor: Monitor, session: Desktop, emulator: Any, aws_config: Any
+    notifier: Notifier,
+    monitor: Monitor,
+    session: Desktop,
+    emulator: Emulator,
+    aws_config: WriteConfig,
 ) -> None:
     """The engine and the real notifier on dunst: "ends soon" is up, the user signs in again
     (in a terminal: the engine only sees the files change), and the notice goes away."""

@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -35,6 +35,10 @@ from sso_helpers import device_login, session_config
 from test_credfile_permissions import NOBODY, _switch_command
 from waiting import wait_for
 
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import WriteConfig
+
 SESSION = SsoSession(
     "corp", "https://d-1234567890.awsapps.com/start", "us-east-1", ("sso:account:access",)
 )
@@ -42,7 +46,7 @@ ATTACKER_KEY = "AKIAATTACKERKEY00000"
 
 
 @pytest.fixture
-def logged_in(emulator: Any, aws_config: Any) -> Any:
+def logged_in(emulator: Emulator, aws_config: WriteConfig) -> Any:
     aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
     device_login(emulator, SESSION)
     return emulator
@@ -262,7 +266,9 @@ def test_a_settings_symlink_in_a_folder_others_can_write_to_is_not_followed(home
     assert len(warnings) == 1 and "writable by other users" in warnings[0]
 
 
-def test_cli_with_settings_in_a_folder_others_can_write_to(home: Path, aws_config: Any) -> None:
+def test_cli_with_settings_in_a_folder_others_can_write_to(
+    home: Path, aws_config: WriteConfig
+) -> None:
     aws_config(session_config(SESSION, "prod", "222222222222", "Admin"))
     folder, before = _settings_in_open_folder(home)
     listed = run_cli("auto", "list")

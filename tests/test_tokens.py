@@ -27,6 +27,9 @@ from sso_helpers import run_stock_botocore, settled_count
 if TYPE_CHECKING:
     from botocore.utils import JSONFileCache
 
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import WriteConfig
+
 UTC = timezone.utc
 START_URL = "https://d-1234567890.awsapps.com/start"
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -346,7 +349,9 @@ def file_dict(session: SsoSession = EMU_SESSION) -> dict[str, Any]:
     return data
 
 
-def test_refresh_writes_a_token_stock_botocore_accepts(emulator: Any, aws_config: Any) -> None:
+def test_refresh_writes_a_token_stock_botocore_accepts(
+    emulator: Emulator, aws_config: WriteConfig
+) -> None:
     from sso_helpers import device_login, session_config
 
     login = device_login(emulator, EMU_SESSION)
@@ -387,7 +392,7 @@ print(json.dumps([creds.access_key, provider.load_token().get_frozen_token().tok
     assert ours is not None and ours.access_token == botocore_token != token.access_token
 
 
-def test_refresh_refused_after_the_session_ended(emulator: Any) -> None:
+def test_refresh_refused_after_the_session_ended(emulator: Emulator) -> None:
     from sso_helpers import device_login
 
     login = device_login(emulator, EMU_SESSION)
@@ -402,7 +407,7 @@ def test_refresh_refused_after_the_session_ended(emulator: Any) -> None:
     assert file_dict() == before
 
 
-def test_refresh_refused_after_revocation_even_with_time_left(emulator: Any) -> None:
+def test_refresh_refused_after_revocation_even_with_time_left(emulator: Emulator) -> None:
     from sso_helpers import device_login
 
     login = device_login(emulator, EMU_SESSION)
@@ -411,7 +416,7 @@ def test_refresh_refused_after_revocation_even_with_time_left(emulator: Any) -> 
         tokens.valid_token(EMU_SESSION, now=near_expiry(login), login_hint="dev")
 
 
-def test_transient_refresh_failures(emulator: Any) -> None:
+def test_transient_refresh_failures(emulator: Emulator) -> None:
     from sso_helpers import device_login
 
     login = device_login(emulator, EMU_SESSION)
@@ -430,7 +435,7 @@ def test_transient_refresh_failures(emulator: Any) -> None:
     assert file_dict() == refreshed.to_dict()
 
 
-def test_never_overwrites_a_newer_token_written_during_the_refresh(emulator: Any) -> None:
+def test_never_overwrites_a_newer_token_written_during_the_refresh(emulator: Emulator) -> None:
     from aws_sso_tray.aws import clients
     from sso_helpers import device_login, save_like_botocore
 
@@ -450,7 +455,7 @@ def test_never_overwrites_a_newer_token_written_during_the_refresh(emulator: Any
     assert file_dict()["accessToken"] == "written-by-aws-cli"
 
 
-def test_rereads_after_waiting_for_the_lock(emulator: Any) -> None:
+def test_rereads_after_waiting_for_the_lock(emulator: Emulator) -> None:
     from sso_helpers import device_login, save_like_botocore
 
     login = device_login(emulator, EMU_SESSION)
@@ -473,7 +478,7 @@ def test_rereads_after_waiting_for_the_lock(emulator: Any) -> None:
     )  # the login only: no refresh needed any more
 
 
-def test_invalid_grant_after_another_tool_rotated_the_refresh_token(emulator: Any) -> None:
+def test_invalid_grant_after_another_tool_rotated_the_refresh_token(emulator: Emulator) -> None:
     from aws_sso_tray.aws import clients
     from sso_helpers import device_login, oidc, save_like_botocore
 
@@ -510,7 +515,7 @@ def test_invalid_grant_after_another_tool_rotated_the_refresh_token(emulator: An
     assert token.access_token != login["accessToken"]
 
 
-def test_no_secret_is_logged(emulator: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_secret_is_logged(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
     from sso_helpers import device_login

@@ -19,7 +19,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -33,6 +33,7 @@ from waiting import wait_for
 
 if TYPE_CHECKING:
     from aws_sso_tray.api import Notice
+    from aws_sso_tray.emulator import Emulator
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 
@@ -158,7 +159,7 @@ def _package_imports(path: Path) -> set[str]:
 
 
 def test_setup_entry_serves_the_page_off_the_ui_thread_and_wakes_the_engine(
-    emulator: Any, home: Path, opened: Callable[[], list[str]]
+    emulator: Emulator, home: Path, opened: Callable[[], list[str]]
 ) -> None:
     engine = FakeEngine()
     app = make_app(engine)

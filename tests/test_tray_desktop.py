@@ -16,14 +16,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from waiting import wait_for
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import WriteConfig
 
 pytestmark = pytest.mark.desktop
 
@@ -260,8 +264,8 @@ def _panel_pixels(shell: Desktop, name: str) -> bytes:
 
 def test_tray_login_sync_and_quit_on_a_real_desktop(
     desktop: Desktop,
-    aws_config: Callable[[str], Path],
-    emulator: Any,
+    aws_config: WriteConfig,
+    emulator: Emulator,
     home: Path,
 ) -> None:
     aws_config(CONFIG)
@@ -380,7 +384,7 @@ def _quits_from_the_menu(desktop: Desktop, tray: Tray) -> None:
 
 
 def test_sigterm_stops_the_tray_promptly(
-    desktop: Desktop, aws_config: Callable[[str], Path], tmp_path: Path
+    desktop: Desktop, aws_config: WriteConfig, tmp_path: Path
 ) -> None:
     aws_config(CONFIG)
     tray = Tray(desktop, {"PYTHONUNBUFFERED": "1"}, tmp_path / "tray.log")
@@ -394,7 +398,7 @@ def test_sigterm_stops_the_tray_promptly(
         tray.stop()
 
 
-def test_without_a_tray_host_it_says_what_to_install(aws_config: Callable[[str], Path]) -> None:
+def test_without_a_tray_host_it_says_what_to_install(aws_config: WriteConfig) -> None:
     reason = _missing()
     if reason:
         pytest.skip(reason)
@@ -418,7 +422,7 @@ def test_without_a_tray_host_it_says_what_to_install(aws_config: Callable[[str],
 
 
 def test_log_in_button_on_a_notification_starts_the_login(
-    desktop: Desktop, aws_config: Callable[[str], Path], emulator: Any, home: Path
+    desktop: Desktop, aws_config: WriteConfig, emulator: Emulator, home: Path
 ) -> None:
     from aws_sso_tray.aws import tokens
     from aws_sso_tray.aws.profiles import SsoSession
@@ -501,7 +505,7 @@ def test_first_run_menu_opens_the_setup_page(desktop: Desktop, home: Path, tmp_p
 
 @pytest.mark.parametrize("backend", ["gtk", "appindicator"])
 def test_a_left_click_opens_the_menu(
-    desktop: Desktop, aws_config: Callable[[str], Path], emulator: Any, backend: str
+    desktop: Desktop, aws_config: WriteConfig, emulator: Emulator, backend: str
 ) -> None:
     from aws_sso_tray.aws import tokens
     from aws_sso_tray.aws.profiles import SsoSession
