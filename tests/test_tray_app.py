@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from aws_sso_tray.api import EngineControl, now
+from aws_sso_tray.api import EngineControl, NoticeSink, now
 from aws_sso_tray.snapshot import Snapshot
 from aws_sso_tray.tray.app import TrayApp
 from aws_sso_tray.tray.backend import TrayBackend
@@ -114,6 +114,7 @@ def make_app(engine: EngineControl, notifier: RecordingNotifier | None = None) -
 
 
 _FAKE_IS_AN_ENGINE: type[EngineControl] = FakeEngine  # mypy: the fake keeps to the protocol
+_RECORDER_IS_A_SINK: type[NoticeSink] = RecordingNotifier  # and the notifier to the tray's
 
 
 # --- the action table --------------------------------------------------------------------------
