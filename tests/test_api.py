@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -22,6 +22,7 @@ from aws_sso_tray.files import credfile
 from test_cli import CONFIG, logged_in, setup  # noqa: F401 (fixtures)
 
 if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
     from fixture_types import WriteConfig
 
 
@@ -60,7 +61,7 @@ def test_run_bounded_keeps_order_errors_and_the_bound() -> None:
 
 
 def test_sync_once_returns_what_it_wrote_and_each_failure(
-    logged_in: Any,  # noqa: F811
+    logged_in: Emulator,  # noqa: F811
     aws_config: WriteConfig,
     home: Path,
 ) -> None:
@@ -82,7 +83,7 @@ def test_sync_once_returns_what_it_wrote_and_each_failure(
 
 
 def test_one_long_term_keys_rule_for_auto_add_and_writes(
-    logged_in: Any,  # noqa: F811
+    logged_in: Emulator,  # noqa: F811
     home: Path,
 ) -> None:
     path = home / ".aws" / "credentials"
@@ -102,7 +103,7 @@ def test_one_long_term_keys_rule_for_auto_add_and_writes(
 
 
 def test_credentials_of_a_static_profile_come_from_botocore(
-    logged_in: Any,  # noqa: F811
+    logged_in: Emulator,  # noqa: F811
 ) -> None:
     creds = api.credentials("static")
     assert isinstance(creds, rolecreds.RoleCredentials)
@@ -113,7 +114,7 @@ def test_credentials_of_a_static_profile_come_from_botocore(
 
 
 def test_list_profiles_tells_each_session_state(
-    setup: Any,  # noqa: F811
+    setup: Emulator,  # noqa: F811
 ) -> None:
     listing = api.list_profiles()
     assert [p.name for p in listing.profiles] == ["dev", "dev-admin", "prod"]

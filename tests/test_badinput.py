@@ -60,7 +60,7 @@ def standin_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def setup(home: Path, aws_config: WriteConfig, emulator: Emulator) -> Any:
+def setup(home: Path, aws_config: WriteConfig, emulator: Emulator) -> Emulator:
     aws_config(CONFIG)
     return emulator
 
@@ -78,7 +78,7 @@ def _one_line(result: Any) -> str:
 
 @pytest.mark.parametrize("kind", sorted(BROKEN_CREDENTIALS))
 def test_broken_credentials_file_does_not_break_login_sync_logout(
-    setup: Any, cli: RunCli, home: Path, standin_env: dict[str, str], kind: str
+    setup: Emulator, cli: RunCli, home: Path, standin_env: dict[str, str], kind: str
 ) -> None:
     creds = home / ".aws" / "credentials"
     text, expected, says = BROKEN_CREDENTIALS[kind]
@@ -137,7 +137,7 @@ def test_sso_region_with_spaces_is_a_config_error(
 
 
 def test_aws_profile_of_the_credentials_file_only_still_logs_in(
-    setup: Any, cli: RunCli, home: Path, standin_env: dict[str, str]
+    setup: Emulator, cli: RunCli, home: Path, standin_env: dict[str, str]
 ) -> None:
     # Our clients no longer see the credentials file, so AWS_PROFILE naming one of its
     # sections must not turn into botocore's ProfileNotFound.
@@ -176,7 +176,7 @@ def _replace_json_value(path: Path, key: str, literal: str) -> None:
 
 
 @pytest.fixture
-def logged_in(setup: Any) -> Any:
+def logged_in(setup: Emulator) -> Emulator:
     """Signed in as `aws sso login` leaves it, in-process (the CLI's own login is tested by the
     tests that call `login`; a CLI login per case was most of this file's time)."""
     from aws_sso_tray.aws.profiles import SsoSession
@@ -191,7 +191,7 @@ def logged_in(setup: Any) -> Any:
 
 @pytest.mark.parametrize("literal", OUT_OF_RANGE)
 def test_token_expiry_out_of_range_is_a_missing_login(
-    logged_in: Any, cli: RunCli, literal: str
+    logged_in: Emulator, cli: RunCli, literal: str
 ) -> None:
     _replace_json_value(_token_file(), "expiresAt", literal)
     listed = cli("list", "--json")
@@ -205,7 +205,7 @@ def test_token_expiry_out_of_range_is_a_missing_login(
 
 @pytest.mark.parametrize("literal", OUT_OF_RANGE)
 def test_registration_expiry_out_of_range_keeps_the_token(
-    logged_in: Any, cli: RunCli, literal: str
+    logged_in: Emulator, cli: RunCli, literal: str
 ) -> None:
     _replace_json_value(_token_file(), "registrationExpiresAt", literal)
     sync = cli("sync", "dev:dev")
@@ -221,7 +221,7 @@ def test_registration_expiry_out_of_range_keeps_the_token(
 )
 @pytest.mark.parametrize("command", ["credential-process", "export"])
 def test_unusable_role_cache_entry_is_fetched_anew(
-    logged_in: Any, cli: RunCli, key: str, literal: str, command: str
+    logged_in: Emulator, cli: RunCli, key: str, literal: str, command: str
 ) -> None:
     import json
 
@@ -240,7 +240,7 @@ def test_unusable_role_cache_entry_is_fetched_anew(
 
 
 def test_unusable_role_cache_entry_is_logged_once(
-    logged_in: Any, cli: RunCli, caplog: pytest.LogCaptureFixture
+    logged_in: Emulator, cli: RunCli, caplog: pytest.LogCaptureFixture
 ) -> None:
     import logging
 
@@ -271,7 +271,7 @@ def test_unusable_role_cache_entry_is_logged_once(
     ],
 )
 def test_duration_flag_out_of_range_is_a_usage_error(
-    setup: Any, cli: RunCli, args: tuple[str, ...], flag: str
+    setup: Emulator, cli: RunCli, args: tuple[str, ...], flag: str
 ) -> None:
     result = cli(*args)
     assert result.returncode == 2, result.stderr
@@ -284,7 +284,7 @@ def test_duration_flag_out_of_range_is_a_usage_error(
 
 
 @pytest.fixture
-def odd_portal(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Any:
+def odd_portal(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     from aws_sso_tray.emulator import Account, EmulatorConfig
 
     emulator.config = EmulatorConfig(

@@ -13,7 +13,7 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -71,7 +71,7 @@ def standin_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def setup(home: Path, aws_config: WriteConfig, emulator: Emulator) -> Any:
+def setup(home: Path, aws_config: WriteConfig, emulator: Emulator) -> Emulator:
     aws_config(CONFIG)
     creds = home / ".aws" / "credentials"
     creds.write_text(CREDENTIALS)
@@ -80,7 +80,7 @@ def setup(home: Path, aws_config: WriteConfig, emulator: Emulator) -> Any:
 
 
 @pytest.fixture
-def logged_in(setup: Any) -> Any:
+def logged_in(setup: Emulator) -> Emulator:
     """Logged in as `aws sso login` leaves it (botocore's own cache writer), in-process: the
     CLI's own login is tested by the tests that call `login`, and two extra Python processes
     and a device-code poll per test are most of this file's time."""
@@ -104,7 +104,9 @@ def test_version_and_help(cli: RunCli) -> None:
         assert "usage: aws-sso-tray" in result.stdout
 
 
-def test_list_json_before_and_after_login(setup: Any, cli: RunCli, standin_env: Any) -> None:
+def test_list_json_before_and_after_login(
+    setup: Emulator, cli: RunCli, standin_env: dict[str, str]
+) -> None:
     result = cli("list", "--json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
@@ -138,7 +140,7 @@ def test_list_json_before_and_after_login(setup: Any, cli: RunCli, standin_env: 
     assert "until" in table
 
 
-def test_no_token_is_a_one_line_login_needed_error(setup: Any, cli: RunCli) -> None:
+def test_no_token_is_a_one_line_login_needed_error(setup: Emulator, cli: RunCli) -> None:
     for args in (
         ("export", "--profile", "dev"),
         ("credential-process", "--profile", "dev"),
@@ -153,7 +155,7 @@ def test_no_token_is_a_one_line_login_needed_error(setup: Any, cli: RunCli) -> N
         assert "Traceback" not in result.stderr
 
 
-def test_export_formats(logged_in: Any, cli: RunCli) -> None:
+def test_export_formats(logged_in: Emulator, cli: RunCli) -> None:
     data = json.loads(cli("export", "--profile", "dev").stdout)
     assert data["Version"] == 1
     assert data["AccessKeyId"].startswith("ASIA")
@@ -180,14 +182,14 @@ def test_export_formats(logged_in: Any, cli: RunCli) -> None:
     assert via_env["AccessKeyId"] == data["AccessKeyId"]  # served from the role cache
 
 
-def test_export_non_sso_profile_through_botocore(setup: Any, cli: RunCli) -> None:
+def test_export_non_sso_profile_through_botocore(setup: Emulator, cli: RunCli) -> None:
     data = json.loads(cli("export", "--profile", "static").stdout)
     assert data["AccessKeyId"] == "AKIASTATICEXAMPLE000"
     assert "Expiration" not in data
 
 
 def test_export_to_credentials_file_keeps_everything_else(
-    logged_in: Any, cli: RunCli, home: Path
+    logged_in: Emulator, cli: RunCli, home: Path
 ) -> None:
     creds_file = home / ".aws" / "credentials"
     result = cli("export", "--profile", "dev", "-c", "dev-static")
@@ -206,7 +208,9 @@ def test_export_to_credentials_file_keeps_everything_else(
     assert got.access_key is not None and got.access_key.startswith("ASIA")
 
 
-def test_long_term_keys_are_refused_without_force(logged_in: Any, cli: RunCli, home: Path) -> None:
+def test_long_term_keys_are_refused_without_force(
+    logged_in: Emulator, cli: RunCli, home: Path
+) -> None:
     creds_file = home / ".aws" / "credentials"
     before = creds_file.read_bytes()
     result = cli("export", "--profile", "dev", "-c", "default")
@@ -219,7 +223,7 @@ def test_long_term_keys_are_refused_without_force(logged_in: Any, cli: RunCli, h
 
 
 def test_credential_process_warm_cache_needs_no_boto3_and_no_request(
-    logged_in: Any, cli: RunCli
+    logged_in: Emulator, cli: RunCli
 ) -> None:
     first = cli("credential-process", "--profile", "dev")
     assert first.returncode == 0, first.stderr
@@ -256,7 +260,7 @@ def test_credential_process_warm_cache_needs_no_boto3_and_no_request(
 
 
 def test_credential_process_fast_path_declines_what_it_cannot_answer(
-    logged_in: Any, cli: RunCli
+    logged_in: Emulator, cli: RunCli
 ) -> None:
     from aws_sso_tray.aws import warmcache
 
@@ -273,7 +277,9 @@ def test_credential_process_fast_path_declines_what_it_cannot_answer(
     assert warmcache.answer(["--profile=prod"]) == result.stdout
 
 
-def test_credential_process_is_used_by_stock_boto3(logged_in: Any, cli: RunCli, home: Path) -> None:
+def test_credential_process_is_used_by_stock_boto3(
+    logged_in: Emulator, cli: RunCli, home: Path
+) -> None:
     config = home / ".aws" / "config"
     command = f"{shlex.quote(sys.executable)} -m aws_sso_tray credential-process --profile dev"
     config.write_text(
@@ -288,7 +294,7 @@ def test_credential_process_is_used_by_stock_boto3(logged_in: Any, cli: RunCli, 
     assert got.access_key == expected["AccessKeyId"]
 
 
-def test_sync_many_profiles_one_update(logged_in: Any, cli: RunCli, home: Path) -> None:
+def test_sync_many_profiles_one_update(logged_in: Emulator, cli: RunCli, home: Path) -> None:
     result = cli("sync", "dev", "dev-admin:admin", "prod:prod-section")
     assert result.returncode == 0, result.stderr
     assert "dev -> [dev]" in result.stdout
@@ -303,7 +309,7 @@ def test_sync_many_profiles_one_update(logged_in: Any, cli: RunCli, home: Path) 
 
 
 def test_sync_reports_each_failure_and_writes_the_rest(
-    logged_in: Any, cli: RunCli, aws_config: WriteConfig, home: Path
+    logged_in: Emulator, cli: RunCli, aws_config: WriteConfig, home: Path
 ) -> None:
     aws_config(
         CONFIG + "\n[profile nope]\nsso_session = corp\nsso_account_id = 999999999999\n"
@@ -316,7 +322,7 @@ def test_sync_reports_each_failure_and_writes_the_rest(
 
 
 def test_sync_refuses_two_profiles_into_one_section(
-    logged_in: Any, cli: RunCli, home: Path
+    logged_in: Emulator, cli: RunCli, home: Path
 ) -> None:
     creds = home / ".aws" / "credentials"
     before = creds.read_bytes()
@@ -335,7 +341,7 @@ def test_sync_refuses_two_profiles_into_one_section(
 
 
 def test_malformed_config_is_one_line_with_the_line_number(
-    setup: Any, cli: RunCli, aws_config: WriteConfig
+    setup: Emulator, cli: RunCli, aws_config: WriteConfig
 ) -> None:
     aws_config(CONFIG + "this is not ini\n")
     result = cli("list")
@@ -347,7 +353,7 @@ def test_malformed_config_is_one_line_with_the_line_number(
 
 
 def test_unknown_profile_and_missing_session(
-    setup: Any, cli: RunCli, aws_config: WriteConfig
+    setup: Emulator, cli: RunCli, aws_config: WriteConfig
 ) -> None:
     result = cli("export", "--profile", "ghost")
     assert result.returncode == 3
@@ -360,7 +366,9 @@ def test_unknown_profile_and_missing_session(
     assert "nosuch" in result.stderr
 
 
-def test_unreachable_endpoint_is_a_network_error(setup: Any, cli: RunCli, standin_env: Any) -> None:
+def test_unreachable_endpoint_is_a_network_error(
+    setup: Emulator, cli: RunCli, standin_env: dict[str, str]
+) -> None:
     dead = "http://127.0.0.1:9"
     result = cli(
         "login",
@@ -372,7 +380,7 @@ def test_unreachable_endpoint_is_a_network_error(setup: Any, cli: RunCli, standi
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_logout_removes_only_our_sections(logged_in: Any, cli: RunCli, home: Path) -> None:
+def test_logout_removes_only_our_sections(logged_in: Emulator, cli: RunCli, home: Path) -> None:
     assert cli("sync", "dev", "prod").returncode == 0
     result = cli("logout", "--remove-credentials")
     assert result.returncode == 0, result.stderr
@@ -384,7 +392,9 @@ def test_logout_removes_only_our_sections(logged_in: Any, cli: RunCli, home: Pat
     )
 
 
-def test_debug_never_prints_a_secret(setup: Any, cli: RunCli, standin_env: Any, home: Path) -> None:
+def test_debug_never_prints_a_secret(
+    setup: Emulator, cli: RunCli, standin_env: dict[str, str], home: Path
+) -> None:
     runs = [
         cli("login", "dev", "--debug", "--use-device-code", env=standin_env, timeout=60),
         cli("export", "--profile", "dev", "--debug", "-c", "dev"),
@@ -401,7 +411,7 @@ def test_debug_never_prints_a_secret(setup: Any, cli: RunCli, standin_env: Any, 
     assert not leaked
 
 
-def test_auto_add_list_remove(setup: Any, cli: RunCli, home: Path) -> None:
+def test_auto_add_list_remove(setup: Emulator, cli: RunCli, home: Path) -> None:
     assert cli("auto", "add", "dev", "prod:prod-creds").returncode == 0
     listed = json.loads(cli("auto", "list", "--json").stdout)
     assert listed == [
@@ -422,7 +432,7 @@ def test_auto_add_list_remove(setup: Any, cli: RunCli, home: Path) -> None:
 
 
 def test_uninstall_asks_then_removes_only_what_we_created(
-    logged_in: Any, cli: RunCli, home: Path
+    logged_in: Emulator, cli: RunCli, home: Path
 ) -> None:
     assert cli("sync", "dev").returncode == 0
     assert cli("auto", "add", "prod").returncode == 0
@@ -457,7 +467,7 @@ def _fast_path_answers(args: list[str]) -> bool:
 
 
 def test_credential_process_honours_min_remaining_from_settings(
-    logged_in: Any, cli: RunCli, home: Path
+    logged_in: Emulator, cli: RunCli, home: Path
 ) -> None:
     # The emulator's role credentials live 10 minutes: less than the 15m default.
     logged_in.config.credential_ttl = 600
@@ -481,7 +491,7 @@ def test_credential_process_honours_min_remaining_from_settings(
 
 
 def test_fast_path_follows_edits_of_the_settings_file(
-    logged_in: Any, cli: RunCli, home: Path
+    logged_in: Emulator, cli: RunCli, home: Path
 ) -> None:
     from aws_sso_tray.aws import warmcache
 
@@ -509,14 +519,14 @@ def test_fast_path_follows_edits_of_the_settings_file(
     assert _fast_path_answers(["--profile", "dev"])
 
 
-def test_login_without_a_profile_is_a_usage_error(setup: Any, cli: RunCli) -> None:
+def test_login_without_a_profile_is_a_usage_error(setup: Emulator, cli: RunCli) -> None:
     result = cli("login")
     assert result.returncode == 2, result.stderr  # README: 2 is for bad arguments
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "PROFILE" in lines[0], result.stderr
 
 
-def test_export_typo_lists_the_known_profiles(setup: Any, cli: RunCli) -> None:
+def test_export_typo_lists_the_known_profiles(setup: Emulator, cli: RunCli) -> None:
     result = cli("export", "--profile", "dve")
     assert result.returncode == 3
     lines = result.stderr.strip().splitlines()
@@ -542,7 +552,7 @@ def test_logout_with_nothing_to_log_out_says_so(cli: RunCli, aws_config: WriteCo
 
 
 def test_a_portal_expiration_out_of_range_is_a_one_line_service_error(
-    logged_in: Any, cli: RunCli
+    logged_in: Emulator, cli: RunCli
 ) -> None:
     logged_in.config.credential_ttl = 1e17  # GetRoleCredentials says expiration 1e20 ms
     result = cli("export", "--profile", "dev")
@@ -555,7 +565,7 @@ def test_a_portal_expiration_out_of_range_is_a_one_line_service_error(
 
 
 def test_list_uses_the_trays_words_for_a_session_without_a_token(
-    logged_in: Any, cli: RunCli, home: Path
+    logged_in: Emulator, cli: RunCli, home: Path
 ) -> None:
     from aws_sso_tray import clock
     from aws_sso_tray.aws.profiles import SsoSession

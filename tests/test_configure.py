@@ -55,7 +55,7 @@ def accounts(extra_role: str | None = None, drop: str | None = None) -> tuple[Ac
 
 
 @pytest.fixture
-def portal_emulator(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Any:
+def portal_emulator(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """The emulator with 8 accounts and 16 roles, pages of 3 (so every list paginates)."""
     emulator.config = EmulatorConfig(accounts=accounts())
     monkeypatch.setattr(portal, "PAGE_SIZE", 3)

@@ -41,7 +41,7 @@ KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 
 
 @pytest.fixture
-def logged_in(emulator: Emulator, aws_config: WriteConfig) -> Any:
+def logged_in(emulator: Emulator, aws_config: WriteConfig) -> Emulator:
     aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
     device_login(emulator, SESSION)
     settings.add_auto_sync("dev")
@@ -86,7 +86,7 @@ def section_key(name: str = "dev") -> str | None:
     return key
 
 
-def test_status_without_an_engine_reads_files_only(logged_in: Any) -> None:
+def test_status_without_an_engine_reads_files_only(logged_in: Emulator) -> None:
     logged_in.clear_requests()
     text = daemon.status()
     assert "engine: not running" in text
@@ -98,7 +98,7 @@ def test_status_without_an_engine_reads_files_only(logged_in: Any) -> None:
     assert logged_in.requests == []
 
 
-def test_second_instance_is_refused_in_process(logged_in: Any) -> None:
+def test_second_instance_is_refused_in_process(logged_in: Emulator) -> None:
     with engine_lock.InstanceLock():
         with pytest.raises(AlreadyRunningError) as info:
             daemon.run_daemon()
@@ -174,7 +174,7 @@ def _check_no_secret_leaked(emu: Emulator, err: str) -> None:
 
 @pytest.mark.slow
 def test_daemon_keeps_the_section_fresh_survives_faults_and_stops_on_sigterm(
-    logged_in: Any,
+    logged_in: Emulator,
 ) -> None:
     emu = logged_in
     emu.config.credential_ttl = 25
@@ -225,7 +225,7 @@ def test_session_ending_warning_reaches_a_real_notification_server(
 
 
 def test_tray_started_at_login_without_a_tray_keeps_profiles_fresh_headless(
-    logged_in: Any, home: Path
+    logged_in: Emulator, home: Path
 ) -> None:
     """`tray --autostart` must never prompt: with no tray it runs the engine and says why."""
     env = {
@@ -268,7 +268,7 @@ def _status(cli: RunCli) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_logout_from_another_process_is_respected_by_the_running_daemon(
-    logged_in: Any, cli: RunCli, tmp_path: Path
+    logged_in: Emulator, cli: RunCli, tmp_path: Path
 ) -> None:
     """Issue 9.10: `aws-sso-tray logout` in another process: the daemon shows the session as
     signed out, sends no "expired" notice and opens no browser by itself (auto_login is on, and
