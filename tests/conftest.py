@@ -11,9 +11,14 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from hypothesis import settings as hypothesis_settings
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import RunCli, WriteConfig
 
 # Property tests: 200 examples in the full run (CI), fewer in the fast loop
 # (`-m "not slow and not desktop"`, see CONTRIBUTING.md), where speed is the point.
@@ -81,7 +86,7 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 @pytest.fixture
-def aws_config(home: Path):
+def aws_config(home: Path) -> WriteConfig:
     """Write ~/.aws/config: `aws_config(text)` returns the path."""
 
     def write(text: str) -> Path:
@@ -93,7 +98,7 @@ def aws_config(home: Path):
 
 
 @pytest.fixture
-def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
+def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
     """A running emulator; AWS_ENDPOINT_URL_SSO / _SSO_OIDC point at it."""
     from aws_sso_tray.emulator import Emulator, EmulatorConfig
 
@@ -108,7 +113,7 @@ def emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[object]:
 
 
 @pytest.fixture
-def cli():
+def cli() -> RunCli:
     """`cli("list", "--json")` runs the real CLI in a subprocess with the test's environment.
 
     Keyword `env` adds variables; returns the CompletedProcess (text mode).

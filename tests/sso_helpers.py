@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from types_boto3_sso_oidc import SSOOIDCClient
+
+    from aws_sso_tray.aws.profiles import SsoSession
+    from aws_sso_tray.emulator import Emulator
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 
 
-def oidc(region: str) -> Any:
+def oidc(region: str) -> SSOOIDCClient:
     import boto3
     from botocore import UNSIGNED
     from botocore.config import Config
@@ -21,16 +27,18 @@ def oidc(region: str) -> Any:
     return boto3.client("sso-oidc", region_name=region, config=Config(signature_version=UNSIGNED))
 
 
-def save_like_botocore(session: Any, token: dict[str, Any]) -> None:
+def save_like_botocore(session: SsoSession, token: dict[str, Any]) -> None:
     """Save `token` through botocore's SSOTokenLoader + JSONFileCache (its exact writer)."""
-    from botocore.tokens import _sso_json_dumps
+    from botocore.tokens import _sso_json_dumps  # type: ignore[attr-defined]  # botocore-stubs lack it
     from botocore.utils import JSONFileCache, SSOTokenLoader
 
     cache = JSONFileCache(str(Path("~/.aws/sso/cache").expanduser()), dumps_func=_sso_json_dumps)
-    SSOTokenLoader(cache).save_token(session.start_url, token, session_name=session.name)
+    loader = SSOTokenLoader(cache)
+    # botocore-stubs type the token a str; botocore's save_token takes (and the CLI passes) a dict.
+    loader.save_token(session.start_url, token, session_name=session.name)  # type: ignore[arg-type]
 
 
-def device_login(emu: Any, session: Any, *, refresh: bool = True) -> dict[str, Any]:
+def device_login(emu: Emulator, session: SsoSession, *, refresh: bool = True) -> dict[str, Any]:
     """Log in with the device code (approved on the emulator); write and return the token dict.
 
     With `refresh`, the client registers for the refresh_token grant and the token carries a
@@ -68,7 +76,7 @@ def device_login(emu: Any, session: Any, *, refresh: bool = True) -> dict[str, A
     return token
 
 
-def session_config(session: Any, profile: str, account: str, role: str) -> str:
+def session_config(session: SsoSession, profile: str, account: str, role: str) -> str:
     """~/.aws/config text for one profile of `session` (sso-session or legacy form)."""
     if session.name is None:
         return (
@@ -84,7 +92,7 @@ def session_config(session: Any, profile: str, account: str, role: str) -> str:
     )
 
 
-def settled_count(emu: Any, op: str, expected: int, timeout: float = 2.0) -> int:
+def settled_count(emu: Emulator, op: str, expected: int, timeout: float = 2.0) -> int:
     """emu.count(op) once it reaches `expected` (or after `timeout`).
 
     The emulator records a request after it has sent the answer, so right after a call

@@ -11,7 +11,7 @@ import sys
 import threading
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -20,6 +20,10 @@ from aws_sso_tray.aws import rolecreds
 from aws_sso_tray.errors import ConfigError, LongTermKeysError
 from aws_sso_tray.files import credfile
 from test_cli import CONFIG, logged_in, setup  # noqa: F401 (fixtures)
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import WriteConfig
 
 
 def test_importing_the_api_loads_no_core_module() -> None:
@@ -57,8 +61,8 @@ def test_run_bounded_keeps_order_errors_and_the_bound() -> None:
 
 
 def test_sync_once_returns_what_it_wrote_and_each_failure(
-    logged_in: Any,  # noqa: F811
-    aws_config: Any,
+    logged_in: Emulator,  # noqa: F811
+    aws_config: WriteConfig,
     home: Path,
 ) -> None:
     aws_config(
@@ -79,7 +83,7 @@ def test_sync_once_returns_what_it_wrote_and_each_failure(
 
 
 def test_one_long_term_keys_rule_for_auto_add_and_writes(
-    logged_in: Any,  # noqa: F811
+    logged_in: Emulator,  # noqa: F811
     home: Path,
 ) -> None:
     path = home / ".aws" / "credentials"
@@ -105,7 +109,7 @@ def test_one_long_term_keys_rule_for_auto_add_and_writes(
 
 
 def test_credentials_of_a_static_profile_come_from_botocore(
-    logged_in: Any,  # noqa: F811
+    logged_in: Emulator,  # noqa: F811
 ) -> None:
     creds = api.credentials("static")
     assert isinstance(creds, rolecreds.RoleCredentials)
@@ -116,7 +120,7 @@ def test_credentials_of_a_static_profile_come_from_botocore(
 
 
 def test_list_profiles_tells_each_session_state(
-    setup: Any,  # noqa: F811
+    setup: Emulator,  # noqa: F811
 ) -> None:
     listing = api.list_profiles()
     assert [p.name for p in listing.profiles] == ["dev", "dev-admin", "prod"]
@@ -125,7 +129,7 @@ def test_list_profiles_tells_each_session_state(
 
 
 def test_logout_by_session_key_is_the_same_logout(
-    logged_in: Any,  # noqa: F811
+    logged_in: Emulator,  # noqa: F811
 ) -> None:
     key = api.list_profiles().profiles[0].session_key
     session = api.session_for(key)

@@ -17,6 +17,7 @@ PACKAGE = "aws_sso_tray"
 SRC = Path(__file__).resolve().parent.parent / "src" / PACKAGE
 
 FACES = ("cli", "tray", "daemon", "demo")  # top-level names under aws_sso_tray
+CORE: tuple[str, ...]  # grows below
 CORE = ("aws", "files", "login", "engine", "desktop", "setup", "api", "errors", "snapshot")
 CORE += ("clock", "logs")
 ALLOWED_FOR_FACES = {PACKAGE, f"{PACKAGE}.api", f"{PACKAGE}.snapshot", f"{PACKAGE}.errors"}

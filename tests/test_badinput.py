@@ -9,11 +9,15 @@ import configparser
 import shlex
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.configloader
 import botocore.exceptions
 import pytest
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import RunCli, WriteConfig
 
 CONFIG = """\
 [sso-session corp]
@@ -56,7 +60,7 @@ def standin_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def setup(home: Path, aws_config: Any, emulator: Any) -> Any:
+def setup(home: Path, aws_config: WriteConfig, emulator: Emulator) -> Emulator:
     aws_config(CONFIG)
     return emulator
 
@@ -74,7 +78,7 @@ def _one_line(result: Any) -> str:
 
 @pytest.mark.parametrize("kind", sorted(BROKEN_CREDENTIALS))
 def test_broken_credentials_file_does_not_break_login_sync_logout(
-    setup: Any, cli: Any, home: Path, standin_env: dict[str, str], kind: str
+    setup: Emulator, cli: RunCli, home: Path, standin_env: dict[str, str], kind: str
 ) -> None:
     creds = home / ".aws" / "credentials"
     text, expected, says = BROKEN_CREDENTIALS[kind]
@@ -110,7 +114,12 @@ def test_broken_credentials_file_does_not_break_login_sync_logout(
 @pytest.mark.parametrize("legacy", [False, True], ids=["sso-session", "legacy"])
 @pytest.mark.parametrize("command", [("login", "dev", "--use-device-code"), ("sync", "dev")])
 def test_sso_region_with_spaces_is_a_config_error(
-    home: Path, aws_config: Any, emulator: Any, cli: Any, legacy: bool, command: tuple[str, ...]
+    home: Path,
+    aws_config: WriteConfig,
+    emulator: Emulator,
+    cli: RunCli,
+    legacy: bool,
+    command: tuple[str, ...],
 ) -> None:
     if legacy:
         config = (
@@ -128,7 +137,7 @@ def test_sso_region_with_spaces_is_a_config_error(
 
 
 def test_aws_profile_of_the_credentials_file_only_still_logs_in(
-    setup: Any, cli: Any, home: Path, standin_env: dict[str, str]
+    setup: Emulator, cli: RunCli, home: Path, standin_env: dict[str, str]
 ) -> None:
     # Our clients no longer see the credentials file, so AWS_PROFILE naming one of its
     # sections must not turn into botocore's ProfileNotFound.
@@ -167,7 +176,7 @@ def _replace_json_value(path: Path, key: str, literal: str) -> None:
 
 
 @pytest.fixture
-def logged_in(setup: Any) -> Any:
+def logged_in(setup: Emulator) -> Emulator:
     """Signed in as `aws sso login` leaves it, in-process (the CLI's own login is tested by the
     tests that call `login`; a CLI login per case was most of this file's time)."""
     from aws_sso_tray.aws.profiles import SsoSession
@@ -182,7 +191,7 @@ def logged_in(setup: Any) -> Any:
 
 @pytest.mark.parametrize("literal", OUT_OF_RANGE)
 def test_token_expiry_out_of_range_is_a_missing_login(
-    logged_in: Any, cli: Any, literal: str
+    logged_in: Emulator, cli: RunCli, literal: str
 ) -> None:
     _replace_json_value(_token_file(), "expiresAt", literal)
     listed = cli("list", "--json")
@@ -196,7 +205,7 @@ def test_token_expiry_out_of_range_is_a_missing_login(
 
 @pytest.mark.parametrize("literal", OUT_OF_RANGE)
 def test_registration_expiry_out_of_range_keeps_the_token(
-    logged_in: Any, cli: Any, literal: str
+    logged_in: Emulator, cli: RunCli, literal: str
 ) -> None:
     _replace_json_value(_token_file(), "registrationExpiresAt", literal)
     sync = cli("sync", "dev:dev")
@@ -212,7 +221,7 @@ def test_registration_expiry_out_of_range_keeps_the_token(
 )
 @pytest.mark.parametrize("command", ["credential-process", "export"])
 def test_unusable_role_cache_entry_is_fetched_anew(
-    logged_in: Any, cli: Any, key: str, literal: str, command: str
+    logged_in: Emulator, cli: RunCli, key: str, literal: str, command: str
 ) -> None:
     import json
 
@@ -231,7 +240,7 @@ def test_unusable_role_cache_entry_is_fetched_anew(
 
 
 def test_unusable_role_cache_entry_is_logged_once(
-    logged_in: Any, cli: Any, caplog: pytest.LogCaptureFixture
+    logged_in: Emulator, cli: RunCli, caplog: pytest.LogCaptureFixture
 ) -> None:
     import logging
 
@@ -262,7 +271,7 @@ def test_unusable_role_cache_entry_is_logged_once(
     ],
 )
 def test_duration_flag_out_of_range_is_a_usage_error(
-    setup: Any, cli: Any, args: tuple[str, ...], flag: str
+    setup: Emulator, cli: RunCli, args: tuple[str, ...], flag: str
 ) -> None:
     result = cli(*args)
     assert result.returncode == 2, result.stderr
@@ -275,7 +284,7 @@ def test_duration_flag_out_of_range_is_a_usage_error(
 
 
 @pytest.fixture
-def odd_portal(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+def odd_portal(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     from aws_sso_tray.emulator import Account, EmulatorConfig
 
     emulator.config = EmulatorConfig(
@@ -291,12 +300,12 @@ def odd_portal(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
 
 
 def test_configure_skips_a_role_the_config_cannot_hold_and_writes_the_rest(
-    odd_portal: Any, home: Path
+    odd_portal: Emulator, home: Path
 ) -> None:
     import botocore.session
-    from tests.test_configure import Script
 
     from aws_sso_tray.cli import setup as configure
+    from test_configure import Script
 
     start_url = "https://d-1234567890.awsapps.com/start"
     script = Script(start_url, "us-east-1", "", "", "all")
@@ -349,9 +358,8 @@ def test_configure_link_is_exchanged_once_for_an_httponly_strict_cookie(home: Pa
     import http.client
     from urllib.parse import urlsplit
 
-    from tests.pagefetch import Browser
-
     from aws_sso_tray.setup import configure_page
+    from pagefetch import Browser
 
     page = configure_page.start_configure_page(open_browser=False, timeout=60)
     try:
@@ -384,9 +392,8 @@ def test_second_use_of_the_configure_link_is_refused_reported_and_ends_the_page(
     import logging
     import urllib.error
 
-    from tests.pagefetch import Browser, form_token
-
     from aws_sso_tray.setup import configure_page
+    from pagefetch import Browser, form_token
 
     page = configure_page.start_configure_page(open_browser=False, timeout=60)
     try:
@@ -414,9 +421,8 @@ def test_second_use_of_the_configure_link_is_refused_reported_and_ends_the_page(
 def test_unused_configure_link_expires_and_ends_the_page(home: Path) -> None:
     import urllib.error
 
-    from tests.pagefetch import Browser
-
     from aws_sso_tray.setup import configure_page
+    from pagefetch import Browser
 
     page = configure_page.start_configure_page(open_browser=False, timeout=60, link_ttl=0.3)
     try:

@@ -13,9 +13,13 @@ import subprocess
 import sys
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import RunCli, WriteConfig
 
 CONFIG = """\
 # my AWS config
@@ -67,7 +71,7 @@ def standin_env(tmp_path: Path) -> dict[str, str]:
 
 
 @pytest.fixture
-def setup(home: Path, aws_config: Any, emulator: Any) -> Any:
+def setup(home: Path, aws_config: WriteConfig, emulator: Emulator) -> Emulator:
     aws_config(CONFIG)
     creds = home / ".aws" / "credentials"
     creds.write_text(CREDENTIALS)
@@ -76,7 +80,7 @@ def setup(home: Path, aws_config: Any, emulator: Any) -> Any:
 
 
 @pytest.fixture
-def logged_in(setup: Any) -> Any:
+def logged_in(setup: Emulator) -> Emulator:
     """Logged in as `aws sso login` leaves it (botocore's own cache writer), in-process: the
     CLI's own login is tested by the tests that call `login`, and two extra Python processes
     and a device-code poll per test are most of this file's time."""
@@ -90,7 +94,7 @@ def logged_in(setup: Any) -> Any:
     return setup
 
 
-def test_version_and_help(cli: Any) -> None:
+def test_version_and_help(cli: RunCli) -> None:
     result = cli("--version")
     assert result.returncode == 0
     assert result.stdout.startswith("aws-sso-tray ")
@@ -100,7 +104,9 @@ def test_version_and_help(cli: Any) -> None:
         assert "usage: aws-sso-tray" in result.stdout
 
 
-def test_list_json_before_and_after_login(setup: Any, cli: Any, standin_env: Any) -> None:
+def test_list_json_before_and_after_login(
+    setup: Emulator, cli: RunCli, standin_env: dict[str, str]
+) -> None:
     result = cli("list", "--json")
     assert result.returncode == 0, result.stderr
     rows = json.loads(result.stdout)
@@ -134,7 +140,7 @@ def test_list_json_before_and_after_login(setup: Any, cli: Any, standin_env: Any
     assert "until" in table
 
 
-def test_no_token_is_a_one_line_login_needed_error(setup: Any, cli: Any) -> None:
+def test_no_token_is_a_one_line_login_needed_error(setup: Emulator, cli: RunCli) -> None:
     for args in (
         ("export", "--profile", "dev"),
         ("credential-process", "--profile", "dev"),
@@ -149,7 +155,7 @@ def test_no_token_is_a_one_line_login_needed_error(setup: Any, cli: Any) -> None
         assert "Traceback" not in result.stderr
 
 
-def test_export_formats(logged_in: Any, cli: Any) -> None:
+def test_export_formats(logged_in: Emulator, cli: RunCli) -> None:
     data = json.loads(cli("export", "--profile", "dev").stdout)
     assert data["Version"] == 1
     assert data["AccessKeyId"].startswith("ASIA")
@@ -176,14 +182,14 @@ def test_export_formats(logged_in: Any, cli: Any) -> None:
     assert via_env["AccessKeyId"] == data["AccessKeyId"]  # served from the role cache
 
 
-def test_export_non_sso_profile_through_botocore(setup: Any, cli: Any) -> None:
+def test_export_non_sso_profile_through_botocore(setup: Emulator, cli: RunCli) -> None:
     data = json.loads(cli("export", "--profile", "static").stdout)
     assert data["AccessKeyId"] == "AKIASTATICEXAMPLE000"
     assert "Expiration" not in data
 
 
 def test_export_to_credentials_file_keeps_everything_else(
-    logged_in: Any, cli: Any, home: Path
+    logged_in: Emulator, cli: RunCli, home: Path
 ) -> None:
     creds_file = home / ".aws" / "credentials"
     result = cli("export", "--profile", "dev", "-c", "dev-static")
@@ -196,11 +202,15 @@ def test_export_to_credentials_file_keeps_everything_else(
     # stock boto3 uses the section
     import boto3
 
-    got = boto3.Session(profile_name="dev-static").get_credentials().get_frozen_credentials()
-    assert got.access_key.startswith("ASIA")
+    credentials = boto3.Session(profile_name="dev-static").get_credentials()
+    assert credentials is not None
+    got = credentials.get_frozen_credentials()
+    assert got.access_key is not None and got.access_key.startswith("ASIA")
 
 
-def test_long_term_keys_are_refused_without_force(logged_in: Any, cli: Any, home: Path) -> None:
+def test_long_term_keys_are_refused_without_force(
+    logged_in: Emulator, cli: RunCli, home: Path
+) -> None:
     creds_file = home / ".aws" / "credentials"
     before = creds_file.read_bytes()
     result = cli("export", "--profile", "dev", "-c", "default")
@@ -213,7 +223,7 @@ def test_long_term_keys_are_refused_without_force(logged_in: Any, cli: Any, home
 
 
 def test_credential_process_warm_cache_needs_no_boto3_and_no_request(
-    logged_in: Any, cli: Any
+    logged_in: Emulator, cli: RunCli
 ) -> None:
     first = cli("credential-process", "--profile", "dev")
     assert first.returncode == 0, first.stderr
@@ -250,7 +260,7 @@ def test_credential_process_warm_cache_needs_no_boto3_and_no_request(
 
 
 def test_credential_process_fast_path_declines_what_it_cannot_answer(
-    logged_in: Any, cli: Any
+    logged_in: Emulator, cli: RunCli
 ) -> None:
     from aws_sso_tray.aws import warmcache
 
@@ -267,7 +277,9 @@ def test_credential_process_fast_path_declines_what_it_cannot_answer(
     assert warmcache.answer(["--profile=prod"]) == result.stdout
 
 
-def test_credential_process_is_used_by_stock_boto3(logged_in: Any, cli: Any, home: Path) -> None:
+def test_credential_process_is_used_by_stock_boto3(
+    logged_in: Emulator, cli: RunCli, home: Path
+) -> None:
     config = home / ".aws" / "config"
     command = f"{shlex.quote(sys.executable)} -m aws_sso_tray credential-process --profile dev"
     config.write_text(
@@ -275,12 +287,14 @@ def test_credential_process_is_used_by_stock_boto3(logged_in: Any, cli: Any, hom
     )
     import boto3
 
-    got = boto3.Session(profile_name="via-tray").get_credentials().get_frozen_credentials()
+    credentials = boto3.Session(profile_name="via-tray").get_credentials()
+    assert credentials is not None
+    got = credentials.get_frozen_credentials()
     expected = json.loads(cli("credential-process", "--profile", "dev").stdout)
     assert got.access_key == expected["AccessKeyId"]
 
 
-def test_sync_many_profiles_one_update(logged_in: Any, cli: Any, home: Path) -> None:
+def test_sync_many_profiles_one_update(logged_in: Emulator, cli: RunCli, home: Path) -> None:
     result = cli("sync", "dev", "dev-admin:admin", "prod:prod-section")
     assert result.returncode == 0, result.stderr
     assert "dev -> [dev]" in result.stdout
@@ -295,7 +309,7 @@ def test_sync_many_profiles_one_update(logged_in: Any, cli: Any, home: Path) -> 
 
 
 def test_sync_reports_each_failure_and_writes_the_rest(
-    logged_in: Any, cli: Any, aws_config: Any, home: Path
+    logged_in: Emulator, cli: RunCli, aws_config: WriteConfig, home: Path
 ) -> None:
     aws_config(
         CONFIG + "\n[profile nope]\nsso_session = corp\nsso_account_id = 999999999999\n"
@@ -307,7 +321,9 @@ def test_sync_reports_each_failure_and_writes_the_rest(
     assert "[dev]" in (home / ".aws" / "credentials").read_text()
 
 
-def test_sync_refuses_two_profiles_into_one_section(logged_in: Any, cli: Any, home: Path) -> None:
+def test_sync_refuses_two_profiles_into_one_section(
+    logged_in: Emulator, cli: RunCli, home: Path
+) -> None:
     creds = home / ".aws" / "credentials"
     before = creds.read_bytes()
     logged_in.clear_requests()
@@ -325,7 +341,7 @@ def test_sync_refuses_two_profiles_into_one_section(logged_in: Any, cli: Any, ho
 
 
 def test_malformed_config_is_one_line_with_the_line_number(
-    setup: Any, cli: Any, aws_config: Any
+    setup: Emulator, cli: RunCli, aws_config: WriteConfig
 ) -> None:
     aws_config(CONFIG + "this is not ini\n")
     result = cli("list")
@@ -336,7 +352,9 @@ def test_malformed_config_is_one_line_with_the_line_number(
     assert f"line {bad_line}: 'this is not ini'" in lines[0]
 
 
-def test_unknown_profile_and_missing_session(setup: Any, cli: Any, aws_config: Any) -> None:
+def test_unknown_profile_and_missing_session(
+    setup: Emulator, cli: RunCli, aws_config: WriteConfig
+) -> None:
     result = cli("export", "--profile", "ghost")
     assert result.returncode == 3
     assert "ghost" in result.stderr and "Traceback" not in result.stderr
@@ -348,7 +366,9 @@ def test_unknown_profile_and_missing_session(setup: Any, cli: Any, aws_config: A
     assert "nosuch" in result.stderr
 
 
-def test_unreachable_endpoint_is_a_network_error(setup: Any, cli: Any, standin_env: Any) -> None:
+def test_unreachable_endpoint_is_a_network_error(
+    setup: Emulator, cli: RunCli, standin_env: dict[str, str]
+) -> None:
     dead = "http://127.0.0.1:9"
     result = cli(
         "login",
@@ -360,7 +380,7 @@ def test_unreachable_endpoint_is_a_network_error(setup: Any, cli: Any, standin_e
     assert len(result.stderr.strip().splitlines()) == 1
 
 
-def test_logout_removes_only_our_sections(logged_in: Any, cli: Any, home: Path) -> None:
+def test_logout_removes_only_our_sections(logged_in: Emulator, cli: RunCli, home: Path) -> None:
     assert cli("sync", "dev", "prod").returncode == 0
     result = cli("logout", "--remove-credentials")
     assert result.returncode == 0, result.stderr
@@ -372,7 +392,9 @@ def test_logout_removes_only_our_sections(logged_in: Any, cli: Any, home: Path) 
     )
 
 
-def test_debug_never_prints_a_secret(setup: Any, cli: Any, standin_env: Any, home: Path) -> None:
+def test_debug_never_prints_a_secret(
+    setup: Emulator, cli: RunCli, standin_env: dict[str, str], home: Path
+) -> None:
     runs = [
         cli("login", "dev", "--debug", "--use-device-code", env=standin_env, timeout=60),
         cli("export", "--profile", "dev", "--debug", "-c", "dev"),
@@ -389,7 +411,7 @@ def test_debug_never_prints_a_secret(setup: Any, cli: Any, standin_env: Any, hom
     assert not leaked
 
 
-def test_auto_add_list_remove(setup: Any, cli: Any, home: Path) -> None:
+def test_auto_add_list_remove(setup: Emulator, cli: RunCli, home: Path) -> None:
     assert cli("auto", "add", "dev", "prod:prod-creds").returncode == 0
     listed = json.loads(cli("auto", "list", "--json").stdout)
     assert listed == [
@@ -410,7 +432,7 @@ def test_auto_add_list_remove(setup: Any, cli: Any, home: Path) -> None:
 
 
 def test_uninstall_asks_then_removes_only_what_we_created(
-    logged_in: Any, cli: Any, home: Path
+    logged_in: Emulator, cli: RunCli, home: Path
 ) -> None:
     assert cli("sync", "dev").returncode == 0
     assert cli("auto", "add", "prod").returncode == 0
@@ -445,7 +467,7 @@ def _fast_path_answers(args: list[str]) -> bool:
 
 
 def test_credential_process_honours_min_remaining_from_settings(
-    logged_in: Any, cli: Any, home: Path
+    logged_in: Emulator, cli: RunCli, home: Path
 ) -> None:
     # The emulator's role credentials live 10 minutes: less than the 15m default.
     logged_in.config.credential_ttl = 600
@@ -468,7 +490,9 @@ def test_credential_process_honours_min_remaining_from_settings(
     assert logged_in.count("GetRoleCredentials") == fetched + 1
 
 
-def test_fast_path_follows_edits_of_the_settings_file(logged_in: Any, cli: Any, home: Path) -> None:
+def test_fast_path_follows_edits_of_the_settings_file(
+    logged_in: Emulator, cli: RunCli, home: Path
+) -> None:
     from aws_sso_tray.aws import warmcache
 
     settings_file = home / ".config" / "aws-sso-tray" / "settings.toml"
@@ -495,14 +519,14 @@ def test_fast_path_follows_edits_of_the_settings_file(logged_in: Any, cli: Any, 
     assert _fast_path_answers(["--profile", "dev"])
 
 
-def test_login_without_a_profile_is_a_usage_error(setup: Any, cli: Any) -> None:
+def test_login_without_a_profile_is_a_usage_error(setup: Emulator, cli: RunCli) -> None:
     result = cli("login")
     assert result.returncode == 2, result.stderr  # README: 2 is for bad arguments
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "PROFILE" in lines[0], result.stderr
 
 
-def test_export_typo_lists_the_known_profiles(setup: Any, cli: Any) -> None:
+def test_export_typo_lists_the_known_profiles(setup: Emulator, cli: RunCli) -> None:
     result = cli("export", "--profile", "dve")
     assert result.returncode == 3
     lines = result.stderr.strip().splitlines()
@@ -512,7 +536,7 @@ def test_export_typo_lists_the_known_profiles(setup: Any, cli: Any) -> None:
         assert known in lines[0]
 
 
-def test_list_without_profiles_suggests_our_configure(cli: Any, aws_config: Any) -> None:
+def test_list_without_profiles_suggests_our_configure(cli: RunCli, aws_config: WriteConfig) -> None:
     aws_config("[default]\nregion = eu-west-1\n")
     result = cli("list")
     assert result.returncode == 0, result.stderr
@@ -520,7 +544,7 @@ def test_list_without_profiles_suggests_our_configure(cli: Any, aws_config: Any)
     assert "aws configure sso" not in result.stdout
 
 
-def test_logout_with_nothing_to_log_out_says_so(cli: Any, aws_config: Any) -> None:
+def test_logout_with_nothing_to_log_out_says_so(cli: RunCli, aws_config: WriteConfig) -> None:
     aws_config("[default]\nregion = eu-west-1\n")
     result = cli("logout")
     assert result.returncode == 0, result.stderr
@@ -528,7 +552,7 @@ def test_logout_with_nothing_to_log_out_says_so(cli: Any, aws_config: Any) -> No
 
 
 def test_a_portal_expiration_out_of_range_is_a_one_line_service_error(
-    logged_in: Any, cli: Any
+    logged_in: Emulator, cli: RunCli
 ) -> None:
     logged_in.config.credential_ttl = 1e17  # GetRoleCredentials says expiration 1e20 ms
     result = cli("export", "--profile", "dev")
@@ -541,7 +565,7 @@ def test_a_portal_expiration_out_of_range_is_a_one_line_service_error(
 
 
 def test_list_uses_the_trays_words_for_a_session_without_a_token(
-    logged_in: Any, cli: Any, home: Path
+    logged_in: Emulator, cli: RunCli, home: Path
 ) -> None:
     from aws_sso_tray import clock
     from aws_sso_tray.aws.profiles import SsoSession

@@ -15,7 +15,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import botocore.session
 import pytest
@@ -29,6 +29,9 @@ from aws_sso_tray.setup import configure, configure_page
 from aws_sso_tray.setup.configure import ConfigureRequest, RoleOffer, Selection
 from pagefetch import Browser, fetch, form_token
 from waiting import wait_for
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 
@@ -52,7 +55,7 @@ def accounts(extra_role: str | None = None, drop: str | None = None) -> tuple[Ac
 
 
 @pytest.fixture
-def portal_emulator(emulator: Any, monkeypatch: pytest.MonkeyPatch) -> Any:
+def portal_emulator(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     """The emulator with 8 accounts and 16 roles, pages of 3 (so every list paginates)."""
     emulator.config = EmulatorConfig(accounts=accounts())
     monkeypatch.setattr(portal, "PAGE_SIZE", 3)
@@ -118,7 +121,7 @@ def test_profile_names() -> None:
     assert list(names.values()) == ["dev-team-eu-Power+User-2", "dev-team-eu-Power+User-3"]
 
 
-def test_scan_paginates_and_rides_out_throttling(portal_emulator: Any) -> None:
+def test_scan_paginates_and_rides_out_throttling(portal_emulator: Emulator) -> None:
     issued = portal_emulator.login(start_url=START_URL)
     portal_emulator.inject_fault("ListAccountRoles", "throttle", count=3)
     portal_emulator.inject_fault("ListAccounts", "throttle", count=1)
@@ -134,7 +137,7 @@ def test_scan_paginates_and_rides_out_throttling(portal_emulator: Any) -> None:
     assert statuses.count(("ListAccountRoles", 200)) == 8
 
 
-def test_terminal_first_run_then_add_and_prune(portal_emulator: Any, home: Path) -> None:
+def test_terminal_first_run_then_add_and_prune(portal_emulator: Emulator, home: Path) -> None:
     config = home / ".aws" / "config"
     config.write_text("# mine\n[profile hand]\nregion = eu-west-1\n")
     first = Script(
@@ -179,7 +182,9 @@ def test_terminal_first_run_then_add_and_prune(portal_emulator: Any, home: Path)
     assert "Removed profile Power+User-999999999999" in second.text
 
 
-def test_hand_edited_profile_is_not_offered_for_pruning(portal_emulator: Any, home: Path) -> None:
+def test_hand_edited_profile_is_not_offered_for_pruning(
+    portal_emulator: Emulator, home: Path
+) -> None:
     request = ConfigureRequest(START_URL, "us-east-1")
 
     def take(keys: list[tuple[str, str]]) -> Any:
@@ -204,7 +209,7 @@ def test_hand_edited_profile_is_not_offered_for_pruning(portal_emulator: Any, ho
     assert "[profile Power+User-999999999999]" in config.read_text()
 
 
-def test_session_name_conflict_and_reuse(portal_emulator: Any, home: Path) -> None:
+def test_session_name_conflict_and_reuse(portal_emulator: Emulator, home: Path) -> None:
     config = home / ".aws" / "config"
     config.write_text(
         "[sso-session corp]\nsso_start_url = https://other.awsapps.com/start\n"
@@ -218,14 +223,14 @@ def test_session_name_conflict_and_reuse(portal_emulator: Any, home: Path) -> No
     assert "sso_registration_scopes = sso:account:access" in config.read_text()
 
 
-def test_terminal_reports_app_errors_with_exit_code(portal_emulator: Any, home: Path) -> None:
+def test_terminal_reports_app_errors_with_exit_code(portal_emulator: Emulator, home: Path) -> None:
     (home / ".aws" / "config").write_text("[default]\nnot an option\n")
     script = Script(START_URL, "us-east-1")
     assert terminal.run_terminal_configure(script.input, script.print) == ExitCode.CONFIG
     assert "line 2" in script.text
 
 
-def test_configure_runs_as_a_command(portal_emulator: Any, home: Path) -> None:
+def test_configure_runs_as_a_command(portal_emulator: Emulator, home: Path) -> None:
     answers = f"{START_URL}\nus-east-1\ncorp\neu-west-1\nall\n"
     result = subprocess.run(
         [sys.executable, "-m", "aws_sso_tray", "configure"],
@@ -243,7 +248,7 @@ def test_configure_runs_as_a_command(portal_emulator: Any, home: Path) -> None:
     assert configedit.read_snapshot(home / ".aws" / "config").generated == set(profiles)
 
 
-def test_web_page_with_token_checks(portal_emulator: Any, home: Path) -> None:
+def test_web_page_with_token_checks(portal_emulator: Emulator, home: Path) -> None:
     page = configure_page.start_configure_page(open_browser=False, timeout=60)
     try:
         url = page.url
@@ -286,7 +291,7 @@ def _chooser(browser: Browser, base: str) -> str:
     return body if "Choose profiles" in body else ""
 
 
-def test_web_page_second_run_offers_pruning(portal_emulator: Any, home: Path) -> None:
+def test_web_page_second_run_offers_pruning(portal_emulator: Emulator, home: Path) -> None:
     request = ConfigureRequest(START_URL, "us-east-1")
     configure.configure(request, lambda offer: Selection((("999999999999", "Power+User"),)))
     portal_emulator.config = EmulatorConfig(accounts=accounts(drop="Power+User"))
@@ -317,7 +322,7 @@ def test_web_page_times_out(home: Path) -> None:
 
 
 def test_no_secret_in_debug_log(
-    portal_emulator: Any, home: Path, caplog: pytest.LogCaptureFixture
+    portal_emulator: Emulator, home: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     script = Script(START_URL, "us-east-1", "", "", "all")

@@ -455,7 +455,8 @@ def test_long_term_keys_are_refused_and_the_file_is_untouched(cred_file: Path) -
     cred_file.chmod(0o644)
     with pytest.raises(LongTermKeysError) as info:
         credfile.write_credentials(cred_file, "default", creds())
-    assert info.value.exit_code == ExitCode.LONG_TERM_KEYS == 5
+    assert info.value.exit_code == ExitCode.LONG_TERM_KEYS
+    assert int(ExitCode.LONG_TERM_KEYS) == 5
     assert "[default]" in info.value.message and "\n" not in info.value.message
     assert cred_file.read_bytes() == original
     assert stat.S_IMODE(cred_file.stat().st_mode) == 0o644
@@ -727,7 +728,7 @@ def odd_case(key: str) -> st.SearchStrategy[str]:
 
 
 line_text = st.text(
-    alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n"),
+    alphabet=st.characters(blacklist_categories=["Cs"], blacklist_characters="\r\n"),
     max_size=10,
 )
 blank = st.tuples(st.just("blank"), st.sampled_from(["", " ", "\t", "  \x0c"]))
@@ -775,7 +776,7 @@ def cases(draw: st.DrawFn) -> tuple[Model, str]:
     """A file and a target section: usually one of the file's, sometimes given twice."""
     model = draw(models)
     present = [s.name for s in model.sections if s.name == s.name.strip()]
-    if present and draw(st.integers(0, 4)):
+    if present and draw(st.integers(0, 4)) != 0:
         target = draw(st.sampled_from(present))
     else:
         target = draw(st.sampled_from(TARGETS))

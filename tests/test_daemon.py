@@ -16,7 +16,7 @@ import threading
 import time
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -30,6 +30,10 @@ from desktop_fixtures import desktop_session
 from sso_helpers import device_login, session_config
 from waiting import wait_for
 
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import RunCli, WriteConfig
+
 SESSION = SsoSession(
     "corp", "https://d-1234567890.awsapps.com/start", "us-east-1", ("sso:account:access",)
 )
@@ -37,7 +41,7 @@ KEYS = ("aws_access_key_id", "aws_secret_access_key", "aws_session_token")
 
 
 @pytest.fixture
-def logged_in(emulator: Any, aws_config: Any) -> Any:
+def logged_in(emulator: Emulator, aws_config: WriteConfig) -> Emulator:
     aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
     device_login(emulator, SESSION)
     settings.add_auto_sync("dev")
@@ -78,10 +82,11 @@ def section_key(name: str = "dev") -> str | None:
     path = paths.aws_credentials_file()
     if not path.exists():
         return None
-    return raw_config_parse(str(path)).get(name, {}).get("aws_access_key_id")
+    key: str | None = raw_config_parse(str(path)).get(name, {}).get("aws_access_key_id")
+    return key
 
 
-def test_status_without_an_engine_reads_files_only(logged_in: Any) -> None:
+def test_status_without_an_engine_reads_files_only(logged_in: Emulator) -> None:
     logged_in.clear_requests()
     text = daemon.status()
     assert "engine: not running" in text
@@ -93,7 +98,7 @@ def test_status_without_an_engine_reads_files_only(logged_in: Any) -> None:
     assert logged_in.requests == []
 
 
-def test_second_instance_is_refused_in_process(logged_in: Any) -> None:
+def test_second_instance_is_refused_in_process(logged_in: Emulator) -> None:
     with engine_lock.InstanceLock():
         with pytest.raises(AlreadyRunningError) as info:
             daemon.run_daemon()
@@ -143,7 +148,7 @@ def _check_status_and_second_instance() -> None:
     assert "already running" in err
 
 
-def _check_refreshes_through_faults(emu: Any, reader: CredentialsReader) -> None:
+def _check_refreshes_through_faults(emu: Emulator, reader: CredentialsReader) -> None:
     first = section_key()
     wait_for(lambda: section_key() != first, "a refresh", timeout=30)
     emu.inject_fault("GetRoleCredentials", "5xx", count=6)  # two failed rounds
@@ -157,7 +162,7 @@ def _check_refreshes_through_faults(emu: Any, reader: CredentialsReader) -> None
     wait_for(lambda: last in reader.reads, "the reader to read the last rewrite", timeout=30)
 
 
-def _check_no_secret_leaked(emu: Any, err: str) -> None:
+def _check_no_secret_leaked(emu: Emulator, err: str) -> None:
     assert "Traceback" not in err
     for secret in emu.issued_secrets():
         assert secret not in err
@@ -169,7 +174,7 @@ def _check_no_secret_leaked(emu: Any, err: str) -> None:
 
 @pytest.mark.slow
 def test_daemon_keeps_the_section_fresh_survives_faults_and_stops_on_sigterm(
-    logged_in: Any,
+    logged_in: Emulator,
 ) -> None:
     emu = logged_in
     emu.config.credential_ttl = 25
@@ -193,7 +198,7 @@ def test_daemon_keeps_the_section_fresh_survives_faults_and_stops_on_sigterm(
 
 @pytest.mark.desktop
 def test_session_ending_warning_reaches_a_real_notification_server(
-    emulator: Any, aws_config: Any, tmp_path: Path
+    emulator: Emulator, aws_config: WriteConfig, tmp_path: Path
 ) -> None:
     emulator.config.session_ttl = 600  # the session ends in 10 minutes...
     aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
@@ -220,7 +225,7 @@ def test_session_ending_warning_reaches_a_real_notification_server(
 
 
 def test_tray_started_at_login_without_a_tray_keeps_profiles_fresh_headless(
-    logged_in: Any, home: Path
+    logged_in: Emulator, home: Path
 ) -> None:
     """`tray --autostart` must never prompt: with no tray it runs the engine and says why."""
     env = {
@@ -255,7 +260,7 @@ def test_tray_started_at_login_without_a_tray_keeps_profiles_fresh_headless(
             process.wait()
 
 
-def _status(cli: Any) -> dict[str, Any]:
+def _status(cli: RunCli) -> dict[str, Any]:
     done = cli("status", "--json", timeout=60)
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)  # type: ignore[no-any-return]
@@ -263,7 +268,7 @@ def _status(cli: Any) -> dict[str, Any]:
 
 @pytest.mark.slow
 def test_logout_from_another_process_is_respected_by_the_running_daemon(
-    logged_in: Any, cli: Any, tmp_path: Path
+    logged_in: Emulator, cli: RunCli, tmp_path: Path
 ) -> None:
     """Issue 9.10: `aws-sso-tray logout` in another process: the daemon shows the session as
     signed out, sends no "expired" notice and opens no browser by itself (auto_login is on, and

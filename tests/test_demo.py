@@ -13,11 +13,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from botocore.configloader import raw_config_parse
 
 from waiting import wait_for
+
+if TYPE_CHECKING:
+    from fixture_types import RunCli
 
 
 def test_headless_demo_signs_in_keeps_fresh_and_stops_cleanly(home: Path) -> None:
@@ -223,7 +226,7 @@ def _text(path: Path) -> str:
 
 
 def test_a_second_demo_with_the_same_home_refuses_and_leaves_the_first_alone(
-    home: Path, cli: Any
+    home: Path, cli: RunCli
 ) -> None:
     first = DemoProcess("--no-tray", "--auto-approve")
     credentials = _demo_folder(home) / "aws" / "credentials"
@@ -265,7 +268,7 @@ def test_a_second_demo_with_the_same_home_refuses_and_leaves_the_first_alone(
         assert again.stop() == 0, again.output
 
 
-def test_demo_env_puts_another_terminal_into_the_demo_world(home: Path, cli: Any) -> None:
+def test_demo_env_puts_another_terminal_into_the_demo_world(home: Path, cli: RunCli) -> None:
     demo = DemoProcess("--no-tray", "--auto-approve")
     try:
         text = demo.wait_for("refreshed dev-readonly -> [demo-dev]")
@@ -315,7 +318,7 @@ def test_demo_env_puts_another_terminal_into_the_demo_world(home: Path, cli: Any
 
 
 def test_demo_env_reads_nothing_from_a_demo_folder_others_can_write_to(
-    home: Path, cli: Any
+    home: Path, cli: RunCli
 ) -> None:
     # `demo --env` turns what the demo folder says into `export AWS_ENDPOINT_URL_SSO=...` lines
     # the user evals: whoever could write there could send that shell's AWS calls anywhere.
@@ -339,7 +342,9 @@ def test_demo_env_reads_nothing_from_a_demo_folder_others_can_write_to(
         lock.release()
 
 
-def test_demo_env_does_not_follow_a_symlink_in_place_of_the_url_file(home: Path, cli: Any) -> None:
+def test_demo_env_does_not_follow_a_symlink_in_place_of_the_url_file(
+    home: Path, cli: RunCli
+) -> None:
     from aws_sso_tray.setup import demo_world
 
     root = demo_world.demo_root()

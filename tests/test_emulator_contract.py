@@ -13,7 +13,7 @@ import secrets
 import time
 import urllib.error
 import urllib.request
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import boto3
@@ -24,6 +24,14 @@ from botocore.config import Config
 
 from aws_sso_tray.emulator import Emulator, EmulatorConfig, pkce_challenge
 from aws_sso_tray.emulator.browser import browse
+
+if TYPE_CHECKING:
+    from types_boto3_sso import SSOClient
+    from types_boto3_sso_oidc import SSOOIDCClient
+    from types_boto3_sso_oidc.type_defs import (
+        CreateTokenResponseTypeDef,
+        RegisterClientResponseTypeDef,
+    )
 from waiting import wait_for
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
@@ -33,20 +41,22 @@ CALLBACK = "http://127.0.0.1/oauth/callback"
 NO_RETRY = Config(signature_version=UNSIGNED, retries={"total_max_attempts": 1})
 
 
-def oidc_client(config: Config = NO_RETRY) -> Any:
+def oidc_client(config: Config = NO_RETRY) -> SSOOIDCClient:
     return boto3.client("sso-oidc", region_name="us-east-1", config=config)
 
 
-def sso_client(config: Config = NO_RETRY) -> Any:
+def sso_client(config: Config = NO_RETRY) -> SSOClient:
     return boto3.client("sso", region_name="us-east-1", config=config)
 
 
-def register_device_client(oidc: Any) -> dict[str, Any]:
+def register_device_client(oidc: SSOOIDCClient) -> RegisterClientResponseTypeDef:
     # What botocore's legacy SSOTokenFetcher sends: no grantTypes, so no refresh tokens.
     return oidc.register_client(clientName="tests", clientType="public")
 
 
-def register_pkce_client(oidc: Any, scopes: tuple[str, ...] = ("sso:account:access",)) -> Any:
+def register_pkce_client(
+    oidc: SSOOIDCClient, scopes: tuple[str, ...] = ("sso:account:access",)
+) -> RegisterClientResponseTypeDef:
     return oidc.register_client(
         clientName="tests-pkce",
         clientType="public",
@@ -87,7 +97,9 @@ def http(url: str, data: bytes | None = None, headers: dict[str, str] | None = N
         return error.code, error.headers, error.read().decode()
 
 
-def pkce_login(emu: Emulator, oidc: Any, client: dict[str, Any]) -> dict[str, Any]:
+def pkce_login(
+    emu: Emulator, oidc: SSOOIDCClient, client: RegisterClientResponseTypeDef
+) -> CreateTokenResponseTypeDef:
     verifier = secrets.token_urlsafe(48)
     location = browse(authorize_url(emu, client["clientId"], verifier), follow_redirect=False)
     code = parse_qs(urlsplit(location).query)["code"][0]
@@ -101,7 +113,9 @@ def pkce_login(emu: Emulator, oidc: Any, client: dict[str, Any]) -> dict[str, An
     )
 
 
-def device_login(emu: Emulator, oidc: Any, client: dict[str, Any]) -> dict[str, Any]:
+def device_login(
+    emu: Emulator, oidc: SSOOIDCClient, client: RegisterClientResponseTypeDef
+) -> CreateTokenResponseTypeDef:
     auth = oidc.start_device_authorization(
         clientId=client["clientId"], clientSecret=client["clientSecret"], startUrl=START_URL
     )
@@ -163,7 +177,8 @@ def test_unknown_client_wrong_secret_and_expired_registration_are_invalid_client
         with pytest.raises(oidc.exceptions.InvalidClientException) as raised:
             oidc.start_device_authorization(**ids, startUrl=START_URL)
         assert raised.value.response["ResponseMetadata"]["HTTPStatusCode"] == 401
-        assert raised.value.response["error"] == "invalid_client"
+        # OAuth's lowercase "error" is in the body botocore returns, not in the stubs' TypedDict.
+        assert cast("dict[str, Any]", raised.value.response)["error"] == "invalid_client"
         with pytest.raises(oidc.exceptions.InvalidClientException):
             oidc.create_token(**ids, grantType=DEVICE_GRANT, deviceCode="x")
     emulator.advance(90 * 86400 + 1)
@@ -216,7 +231,7 @@ def test_device_flow_pending_slow_down_approve_token(emulator: Emulator) -> None
     }
     with pytest.raises(oidc.exceptions.AuthorizationPendingException) as raised:
         oidc.create_token(**poll)
-    assert raised.value.response["error"] == "authorization_pending"
+    assert cast("dict[str, Any]", raised.value.response)["error"] == "authorization_pending"
     with pytest.raises(oidc.exceptions.SlowDownException):
         oidc.create_token(**poll)
     assert emulator.pending_user_codes() == [auth["userCode"]]
@@ -288,7 +303,7 @@ def test_device_flow_denied_is_access_denied(emulator: Emulator) -> None:
             grantType=DEVICE_GRANT,
             deviceCode=auth["deviceCode"],
         )
-    assert raised.value.response["error"] == "access_denied"
+    assert cast("dict[str, Any]", raised.value.response)["error"] == "access_denied"
 
 
 def test_device_code_expires(emulator: Emulator) -> None:
@@ -363,7 +378,7 @@ def test_auth_code_pkce_flow_by_posting_the_form(emulator: Emulator) -> None:
     assert creds["roleCredentials"]["accessKeyId"].startswith("ASIA")
 
 
-def _code_for(emu: Emulator, client: dict[str, Any], verifier: str) -> str:
+def _code_for(emu: Emulator, client: RegisterClientResponseTypeDef, verifier: str) -> str:
     location = browse(authorize_url(emu, client["clientId"], verifier), follow_redirect=False)
     return parse_qs(urlsplit(location).query)["code"][0]
 
@@ -395,7 +410,7 @@ def test_auth_code_misuse_is_invalid_grant(emulator: Emulator, flaw: str) -> Non
         request.update(clientId=other["clientId"], clientSecret=other["clientSecret"])
     with pytest.raises(oidc.exceptions.InvalidGrantException) as raised:
         oidc.create_token(**request)
-    assert raised.value.response["error"] == "invalid_grant"
+    assert cast("dict[str, Any]", raised.value.response)["error"] == "invalid_grant"
     if flaw == "reuse":
         # A replayed code revokes what it granted (RFC 6749 10.5).
         with pytest.raises(sso_client().exceptions.UnauthorizedException):

@@ -239,7 +239,7 @@ def test_botocore_sso_provider_refreshes_and_gets_credentials(
     credentials = boto3.Session(profile_name="dev").get_credentials()
     assert credentials is not None
     frozen = credentials.get_frozen_credentials()
-    assert frozen.access_key.startswith("ASIA")
+    assert frozen.access_key is not None and frozen.access_key.startswith("ASIA")
     assert emulator.count("CreateToken") == 2 and emulator.count("GetRoleCredentials") == 1
     rewritten = json.loads(path.read_text(encoding="utf-8"))
     assert rewritten["accessToken"] != token["accessToken"]

@@ -13,21 +13,27 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from aws_sso_tray import clock
 from aws_sso_tray.aws.profiles import SsoSession
 from aws_sso_tray.desktop.notify import Notice
-from aws_sso_tray.engine.options import EngineOptions
+from aws_sso_tray.engine.options import Clock, EngineOptions
+from aws_sso_tray.engine.outbox import NoticeSink
 from aws_sso_tray.engine.worker import THREAD_NAME, Engine
 from aws_sso_tray.files import credfile, paths, settings
 from aws_sso_tray.snapshot import ProfileStatus, SessionStatus
 from sso_helpers import device_login
 from waiting import wait_for
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import RunCli, WriteConfig
 
 SESSION = SsoSession(
     "corp", "https://d-1234567890.awsapps.com/start", "us-east-1", ("sso:account:access",)
@@ -41,7 +47,7 @@ PROFILES = {
 
 
 class FakeClock:
-    def __init__(self, emu: Any) -> None:
+    def __init__(self, emu: Emulator) -> None:
         self.emu = emu
         self.offset = 0.0
         self.mono_offset = 0.0
@@ -85,6 +91,14 @@ class Notices:
         return [n.key for n in self.sent]
 
 
+# The fakes stand in for the engine's edges: checked against the protocols the engine reads.
+_clock: type[Clock] = FakeClock
+_sink: type[NoticeSink] = Notices
+
+# `setup`: the emulator, the engine's clock, its notices, and `make(**options)` for an engine.
+Setup = tuple["Emulator", FakeClock, Notices, Callable[..., Engine]]
+
+
 def config_text() -> str:
     text = (
         f"[sso-session {SESSION.name}]\nsso_start_url = {SESSION.start_url}\n"
@@ -99,7 +113,7 @@ def config_text() -> str:
 
 
 @pytest.fixture
-def setup(emulator: Any, aws_config: Any) -> Any:
+def setup(emulator: Emulator, aws_config: WriteConfig) -> Setup:
     aws_config(config_text())
     emulator.config.device_poll_interval = 0  # device sign-ins here are approved at once
     device_login(emulator, SESSION)
@@ -121,7 +135,9 @@ def read_credentials() -> dict[str, Any]:
     return raw_config_parse(str(paths.aws_credentials_file()))
 
 
-def test_first_tick_writes_every_section_in_one_write(setup: Any, monkeypatch: Any) -> None:
+def test_first_tick_writes_every_section_in_one_write(
+    setup: Setup, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emu, _fake, _notices, make = setup
     writes: list[list[str]] = []
     real_write_many = credfile.write_many
@@ -150,7 +166,7 @@ def test_first_tick_writes_every_section_in_one_write(setup: Any, monkeypatch: A
     assert session is not None and session.status == SessionStatus.LOGGED_IN
 
 
-def test_nothing_is_called_while_nothing_is_due(setup: Any) -> None:
+def test_nothing_is_called_while_nothing_is_due(setup: Setup) -> None:
     emu, fake, _notices, make = setup
     engine = make()
     engine.tick()
@@ -170,7 +186,7 @@ def test_nothing_is_called_while_nothing_is_due(setup: Any) -> None:
     assert state.credentials_expire_at - fake.now() > timedelta(minutes=55)
 
 
-def test_resume_after_8_hours_refreshes_within_one_tick(setup: Any) -> None:
+def test_resume_after_8_hours_refreshes_within_one_tick(setup: Setup) -> None:
     emu, fake, _notices, make = setup
     emu.config.session_ttl = 24 * 3600
     device_login(emu, SESSION)  # a session that outlives the night
@@ -190,7 +206,7 @@ def test_resume_after_8_hours_refreshes_within_one_tick(setup: Any) -> None:
     assert state.credentials_expire_at is not None and state.credentials_expire_at > fake.now()
 
 
-def test_clock_set_back_does_not_stall_or_storm(setup: Any) -> None:
+def test_clock_set_back_does_not_stall_or_storm(setup: Setup) -> None:
     emu, fake, _notices, make = setup
     engine = make()
     engine.tick()
@@ -206,7 +222,7 @@ def test_clock_set_back_does_not_stall_or_storm(setup: Any) -> None:
 
 
 @pytest.mark.slow
-def test_endpoint_failures_back_off_with_jitter_then_recover(setup: Any) -> None:
+def test_endpoint_failures_back_off_with_jitter_then_recover(setup: Setup) -> None:
     emu, fake, notices, make = setup
     engine = make()
     engine.tick()
@@ -242,7 +258,7 @@ def backoff_cap_seconds() -> float:
     return timing.BACKOFF_CAP.total_seconds() + 1
 
 
-def test_unwritable_credentials_file_is_reported_and_kept(setup: Any) -> None:
+def test_unwritable_credentials_file_is_reported_and_kept(setup: Setup) -> None:
     emu, fake, _notices, make = setup
     engine = make()
     engine.tick()
@@ -266,7 +282,7 @@ def test_unwritable_credentials_file_is_reported_and_kept(setup: Any) -> None:
     assert state is not None and state.status == ProfileStatus.FRESH and state.last_error is None
 
 
-def test_auto_sync_added_while_running_takes_effect_at_once(setup: Any) -> None:
+def test_auto_sync_added_while_running_takes_effect_at_once(setup: Setup) -> None:
     _emu, _fake, _notices, make = setup
     settings.remove_auto_sync("prod")
     engine = make()
@@ -279,7 +295,7 @@ def test_auto_sync_added_while_running_takes_effect_at_once(setup: Any) -> None:
     assert state is not None and state.synced_section == "production"
 
 
-def test_expired_session_stops_hammering_and_opens_the_login_once(setup: Any) -> None:
+def test_expired_session_stops_hammering_and_opens_the_login_once(setup: Setup) -> None:
     emu, fake, notices, make = setup
     opened: list[str] = []
     engine = make(opener=opened.append, env={"DISPLAY": ":99"})
@@ -308,7 +324,7 @@ def test_expired_session_stops_hammering_and_opens_the_login_once(setup: Any) ->
     engine.stop()
 
 
-def test_login_through_the_browser_standin_re_arms_and_refreshes(setup: Any) -> None:
+def test_login_through_the_browser_standin_re_arms_and_refreshes(setup: Setup) -> None:
     emu, fake, notices, make = setup
 
     def browser(url: str) -> None:  # the person presses Allow on the page
@@ -332,7 +348,7 @@ def test_login_through_the_browser_standin_re_arms_and_refreshes(setup: Any) -> 
     assert "login-needed:corp" in notices.cleared
 
 
-def test_no_auto_login_when_turned_off_or_headless(setup: Any) -> None:
+def test_no_auto_login_when_turned_off_or_headless(setup: Setup) -> None:
     emu, fake, notices, make = setup
     opened: list[str] = []
     headless = make(opener=opened.append, env={})
@@ -349,7 +365,7 @@ def test_no_auto_login_when_turned_off_or_headless(setup: Any) -> None:
     assert opened == []
 
 
-def test_no_browser_in_the_first_minute_after_resume(setup: Any) -> None:
+def test_no_browser_in_the_first_minute_after_resume(setup: Setup) -> None:
     _emu, fake, _notices, make = setup
     opened: list[str] = []
     engine = make(opener=opened.append, env={"DISPLAY": ":99"})
@@ -366,7 +382,7 @@ def test_no_browser_in_the_first_minute_after_resume(setup: Any) -> None:
     engine.stop()
 
 
-def test_worker_thread_survives_a_bug_and_stops_fast(setup: Any) -> None:
+def test_worker_thread_survives_a_bug_and_stops_fast(setup: Setup) -> None:
     _emu, fake, _notices, make = setup
     engine = make()
     fake.fail_next = True  # the first tick blows up
@@ -380,7 +396,7 @@ def test_worker_thread_survives_a_bug_and_stops_fast(setup: Any) -> None:
     assert not any(t.name == THREAD_NAME for t in threading.enumerate())
 
 
-def test_subscribers_and_snapshot_file(setup: Any) -> None:
+def test_subscribers_and_snapshot_file(setup: Setup) -> None:
     from aws_sso_tray.engine import statusfile
 
     _emu, _fake, _notices, make = setup
@@ -395,7 +411,7 @@ def test_subscribers_and_snapshot_file(setup: Any) -> None:
     assert published.to_dict()["profiles"] == engine.snapshot.to_dict()["profiles"]
 
 
-def test_an_engine_with_no_profiles_still_publishes_for_status(aws_config: Any) -> None:
+def test_an_engine_with_no_profiles_still_publishes_for_status(aws_config: WriteConfig) -> None:
     from aws_sso_tray.engine import statusfile
 
     aws_config("")  # a fresh install: no SSO profiles, no settings
@@ -405,7 +421,7 @@ def test_an_engine_with_no_profiles_still_publishes_for_status(aws_config: Any) 
     assert published.sessions == () and published.profiles == ()
 
 
-def test_refresh_now_fetches_even_when_not_due(setup: Any) -> None:
+def test_refresh_now_fetches_even_when_not_due(setup: Setup) -> None:
     emu, _fake, _notices, make = setup
     engine = make()
     engine.tick()
@@ -418,7 +434,7 @@ def test_refresh_now_fetches_even_when_not_due(setup: Any) -> None:
     assert emu.count("GetRoleCredentials") == 4
 
 
-def test_log_in_action_starts_the_login_on_a_background_thread(setup: Any) -> None:
+def test_log_in_action_starts_the_login_on_a_background_thread(setup: Setup) -> None:
     _emu, _fake, notices, make = setup
     opened: list[str] = []
     engine = make(opener=opened.append, env={"DISPLAY": ":99"})
@@ -441,7 +457,7 @@ def _login_threads() -> list[threading.Thread]:
     "skew", [-7200, 0, 7200], ids=["portal-2h-behind", "no-skew", "portal-2h-ahead"]
 )
 def test_short_credentials_are_fetched_at_most_once_per_half_lifetime(
-    setup: Any, skew: float
+    setup: Setup, skew: float
 ) -> None:
     """120 s credentials, the default lead (10 min) and its 60 s batch slack: no busy loop.
 
@@ -482,7 +498,7 @@ GHOST = (
 )
 
 
-def role_calls(emu: Any, account: str, role: str) -> int:
+def role_calls(emu: Emulator, account: str, role: str) -> int:
     return len(emu.role_calls(account, role))
 
 
@@ -494,7 +510,7 @@ def an_hour_of_ticks(engine: Engine, fake: FakeClock) -> None:
 
 @pytest.mark.parametrize("answer", ["ForbiddenException", "ResourceNotFoundException"])
 def test_a_denied_role_stops_in_an_error_state_until_the_config_changes(
-    setup: Any, aws_config: Any, answer: str
+    setup: Setup, aws_config: WriteConfig, answer: str
 ) -> None:
     emu, fake, notices, make = setup
     emu.config.missing_role_error = answer
@@ -524,7 +540,7 @@ def test_a_denied_role_stops_in_an_error_state_until_the_config_changes(
     assert read_credentials()["ghost"]["aws_access_key_id"].startswith("ASIA")
 
 
-def test_long_term_keys_in_the_section_stop_it_until_the_file_changes(setup: Any) -> None:
+def test_long_term_keys_in_the_section_stop_it_until_the_file_changes(setup: Setup) -> None:
     emu, fake, _notices, make = setup
     path = paths.aws_credentials_file()
     iam_keys = (
@@ -552,7 +568,9 @@ def test_long_term_keys_in_the_section_stop_it_until_the_file_changes(setup: Any
     assert read_credentials()["dev"]["aws_access_key_id"].startswith("ASIA")
 
 
-def test_a_malformed_sso_region_is_a_fix_it_error_not_a_retry(setup: Any, aws_config: Any) -> None:
+def test_a_malformed_sso_region_is_a_fix_it_error_not_a_retry(
+    setup: Setup, aws_config: WriteConfig
+) -> None:
     emu, fake, _notices, make = setup
     aws_config(config_text().replace("sso_region = us-east-1", "sso_region = us east 1"))
     engine = make()
@@ -570,7 +588,9 @@ def test_a_malformed_sso_region_is_a_fix_it_error_not_a_retry(setup: Any, aws_co
     assert engine.snapshot.profile("dev").status == ProfileStatus.FRESH  # type: ignore[union-attr]
 
 
-def test_an_unknown_profile_is_reported_and_never_asked_for(setup: Any, aws_config: Any) -> None:
+def test_an_unknown_profile_is_reported_and_never_asked_for(
+    setup: Setup, aws_config: WriteConfig
+) -> None:
     emu, fake, _notices, make = setup
     settings.add_auto_sync("ghost")  # not in the config
     engine = make()
@@ -600,13 +620,13 @@ def _alarming(notices: Notices) -> list[Notice]:
 
 
 def test_first_run_without_a_token_is_not_signed_in_and_raises_no_alarm(
-    emulator: Any, aws_config: Any
+    emulator: Emulator, aws_config: WriteConfig
 ) -> None:
     aws_config(config_text())
     settings.add_auto_sync("dev")
     notices = Notices()
     options = EngineOptions(
-        clock=FakeClock(emulator), watch_interval=0, env={}, opener=list().append
+        clock=FakeClock(emulator), watch_interval=0, env={}, opener=list[str]().append
     )
     engine = Engine(notifier=notices, options=options)
     engine.tick()
@@ -620,7 +640,7 @@ def test_first_run_without_a_token_is_not_signed_in_and_raises_no_alarm(
 
 
 def test_logout_elsewhere_is_signed_out_no_alarm_no_browser_until_the_user_signs_in(
-    setup: Any,
+    setup: Setup,
 ) -> None:
     from aws_sso_tray.login import flows
 
@@ -658,7 +678,7 @@ def test_logout_elsewhere_is_signed_out_no_alarm_no_browser_until_the_user_signs
 
 
 def test_a_browser_that_cannot_open_leaves_the_url_in_log_notice_and_menu(
-    setup: Any, caplog: pytest.LogCaptureFixture
+    setup: Setup, caplog: pytest.LogCaptureFixture
 ) -> None:
     from aws_sso_tray.tray import menu
 
@@ -695,7 +715,7 @@ def test_a_browser_that_cannot_open_leaves_the_url_in_log_notice_and_menu(
     engine.stop()
 
 
-def test_a_portal_expiration_out_of_range_is_retried_with_backoff(setup: Any) -> None:
+def test_a_portal_expiration_out_of_range_is_retried_with_backoff(setup: Setup) -> None:
     emu, fake, _notices, make = setup
     emu.config.credential_ttl = 1e17  # GetRoleCredentials says expiration 1e20 ms
     engine = make()
@@ -723,7 +743,7 @@ def _sign_out_like_the_aws_cli() -> None:
     rolecreds.delete_cached_credentials(None)
 
 
-def test_a_token_deleted_by_another_tool_is_a_sign_out_not_an_expiry(setup: Any) -> None:
+def test_a_token_deleted_by_another_tool_is_a_sign_out_not_an_expiry(setup: Setup) -> None:
     """`aws sso logout` (or botocore deleting the token file) while the session was live leaves
     no sign-out marker of ours: it is still the user signing out. No "expired" notice, no
     browser, no portal call until the user signs in, and a restarted engine agrees."""
@@ -760,7 +780,7 @@ def test_a_token_deleted_by_another_tool_is_a_sign_out_not_an_expiry(setup: Any)
 
 
 def test_a_token_deleted_while_no_engine_ran_is_a_sign_out_of_our_recorded_sign_in(
-    setup: Any,
+    setup: Setup,
 ) -> None:
     from aws_sso_tray.login import history
 
@@ -785,7 +805,9 @@ def _profile(name: str) -> Any:
     return profiles.get_profile(name)
 
 
-def test_first_run_with_auto_login_sends_one_notice_not_two(emulator: Any, aws_config: Any) -> None:
+def test_first_run_with_auto_login_sends_one_notice_not_two(
+    emulator: Emulator, aws_config: WriteConfig
+) -> None:
     aws_config(config_text())
     settings.add_auto_sync("dev")
     notices = Notices()
@@ -806,12 +828,12 @@ def test_first_run_with_auto_login_sends_one_notice_not_two(emulator: Any, aws_c
     engine.stop()
 
 
-def test_the_confirm_the_code_notice_is_withdrawn_after_the_sign_in(setup: Any) -> None:
+def test_the_confirm_the_code_notice_is_withdrawn_after_the_sign_in(setup: Setup) -> None:
     emu, _fake, notices, make = setup
     from aws_sso_tray.aws import tokens
 
     tokens.token_cache_file(SESSION).unlink()  # not signed in yet
-    engine = make(opener=list().append, env={})  # no display: device code
+    engine = make(opener=list[str]().append, env={})  # no display: device code
     engine.tick()
     assert engine.login("corp", reason="you pressed Log in")
     code = wait_for(lambda: emu.pending_user_codes(), "the device sign-in")[0]
@@ -827,7 +849,7 @@ def test_the_confirm_the_code_notice_is_withdrawn_after_the_sign_in(setup: Any) 
 
 
 def test_status_prints_where_to_sign_in_when_no_browser_could_show_the_page(
-    setup: Any, cli: Any
+    setup: Setup, cli: RunCli
 ) -> None:
     from aws_sso_tray.engine.lock import InstanceLock
 

@@ -19,7 +19,7 @@ import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -42,6 +42,10 @@ from aws_sso_tray.login import flows, history
 from aws_sso_tray.login.prompt import LoginCancelledError, LoginPrompt
 from aws_sso_tray.login.registration import registration_cache_file
 from waiting import wait_for
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import RunCli, WriteConfig
 
 # The browser stand-in (python -m ... [--deny] [--foreground] URL, tuned by STANDIN_* variables)
 STANDIN = "aws_sso_tray.emulator.browser"
@@ -71,7 +75,7 @@ LEGACY = SsoSession(None, "https://d-legacy.awsapps.com/start", "us-east-1", ())
 
 
 @pytest.fixture
-def setup(aws_config: Callable[[str], Path], emulator: Any) -> Any:
+def setup(aws_config: WriteConfig, emulator: Emulator) -> Emulator:
     aws_config(CONFIG)
     # Device logins here wait for an approval the emulator gives at once: interval 0, so
     # they poll every MIN_POLL_INTERVAL, not every second (the tests of the interval itself
@@ -239,7 +243,7 @@ def test_choose_flow_legacy_and_explicit_requests() -> None:
 
 
 def test_pkce_allow_writes_cli_caches_that_stock_boto3_uses(
-    setup: Any, browser: Callable[..., Path], home: Path
+    setup: Emulator, browser: Callable[..., Path], home: Path
 ) -> None:
     emu = setup
     log_file = browser("allow")
@@ -296,7 +300,7 @@ def test_pkce_allow_writes_cli_caches_that_stock_boto3_uses(
 
 
 def test_pkce_deny_raises_login_denied_and_writes_nothing(
-    setup: Any, browser: Callable[..., Path]
+    setup: Emulator, browser: Callable[..., Path]
 ) -> None:
     browser("deny")
     with pytest.raises(LoginDeniedError, match="denied"):
@@ -306,7 +310,7 @@ def test_pkce_deny_raises_login_denied_and_writes_nothing(
 
 
 def test_pkce_wrong_state_is_rejected_and_login_still_completes(
-    setup: Any, browser: Callable[..., Path]
+    setup: Emulator, browser: Callable[..., Path]
 ) -> None:
     # The person presses Allow only after the forged calls: a browser started by the login
     # itself could win that race on a busy machine and close the callback first.
@@ -328,7 +332,7 @@ def test_pkce_wrong_state_is_rejected_and_login_still_completes(
     assert outcome["value"].access_token
 
 
-def test_pkce_timeout_when_nobody_acts(setup: Any, browser: Callable[..., Path]) -> None:
+def test_pkce_timeout_when_nobody_acts(setup: Emulator, browser: Callable[..., Path]) -> None:
     log_file = browser("ignore")
     with pytest.raises(LoginTimeoutError, match="not completed within 1 s"):
         flows.login(SESSION, flow="pkce", timeout=1.0)
@@ -336,7 +340,7 @@ def test_pkce_timeout_when_nobody_acts(setup: Any, browser: Callable[..., Path])
     assert not tokens.token_cache_file(SESSION).exists()
 
 
-def test_cancel_stops_waiting_promptly(setup: Any, browser: Callable[..., Path]) -> None:
+def test_cancel_stops_waiting_promptly(setup: Emulator, browser: Callable[..., Path]) -> None:
     browser("ignore")
     cancel = threading.Event()
     prompts = Prompts()
@@ -351,7 +355,9 @@ def test_cancel_stops_waiting_promptly(setup: Any, browser: Callable[..., Path])
     assert isinstance(outcome["error"], LoginCancelledError)
 
 
-def test_registration_is_reused_across_logins(setup: Any, browser: Callable[..., Path]) -> None:
+def test_registration_is_reused_across_logins(
+    setup: Emulator, browser: Callable[..., Path]
+) -> None:
     emu = setup
     browser("allow")
     first = flows.login(SESSION, flow="pkce", timeout=20)
@@ -362,7 +368,7 @@ def test_registration_is_reused_across_logins(setup: Any, browser: Callable[...,
 
 
 def test_registration_expiring_within_15_minutes_is_replaced(
-    setup: Any, browser: Callable[..., Path]
+    setup: Emulator, browser: Callable[..., Path]
 ) -> None:
     emu = setup
     browser("allow")
@@ -376,7 +382,7 @@ def test_registration_expiring_within_15_minutes_is_replaced(
 
 
 def test_registration_rejected_is_a_registration_error(
-    setup: Any, browser: Callable[..., Path]
+    setup: Emulator, browser: Callable[..., Path]
 ) -> None:
     browser("allow")
     bad = SsoSession("corp", START_URL, "us-east-1", ("not a valid scope!",))
@@ -386,7 +392,7 @@ def test_registration_rejected_is_a_registration_error(
 
 
 def test_unreachable_endpoint_is_a_network_error(
-    setup: Any, browser: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+    setup: Emulator, browser: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import socket
 
@@ -402,7 +408,7 @@ def test_unreachable_endpoint_is_a_network_error(
 
 
 @pytest.mark.parametrize("op", ["RegisterClient", "StartDeviceAuthorization"])
-def test_throttled_is_a_throttled_error(setup: Any, op: str) -> None:
+def test_throttled_is_a_throttled_error(setup: Emulator, op: str) -> None:
     emu = setup
     emu.inject_fault(op, "throttle", count=10)
     with pytest.raises(ThrottledError) as caught:
@@ -411,7 +417,7 @@ def test_throttled_is_a_throttled_error(setup: Any, op: str) -> None:
 
 
 def test_a_server_error_while_registering_is_retried_later_not_a_rejected_registration(
-    setup: Any,
+    setup: Emulator,
 ) -> None:
     """What to do after a RegisterClient failure comes from clients.ERROR_CODES: a 500
     (InternalServerException, after botocore's own retries) is a service error to retry, not
@@ -452,7 +458,7 @@ def test_error_exit_codes_are_distinct() -> None:
 # --- device code ---------------------------------------------------------------------------------
 
 
-def test_device_allow_for_legacy_profile(setup: Any, browser: Callable[..., Path]) -> None:
+def test_device_allow_for_legacy_profile(setup: Emulator, browser: Callable[..., Path]) -> None:
     emu = setup
     log_file = browser("allow")
     prompts = Prompts()
@@ -473,7 +479,7 @@ def test_device_allow_for_legacy_profile(setup: Any, browser: Callable[..., Path
 
 
 def test_device_login_of_an_sso_session_renews_silently(
-    setup: Any, browser: Callable[..., Path]
+    setup: Emulator, browser: Callable[..., Path]
 ) -> None:
     """Device code for an [sso-session], even one without sso_registration_scopes, registers
     with scopes, so the token carries a refresh token that renews it without a browser."""
@@ -488,7 +494,7 @@ def test_device_login_of_an_sso_session_renews_silently(
     assert [r.op for r in emu.requests] == ["CreateToken"]
 
 
-def test_device_deny(setup: Any, browser: Callable[..., Path]) -> None:
+def test_device_deny(setup: Emulator, browser: Callable[..., Path]) -> None:
     browser("deny")
     with pytest.raises(LoginDeniedError, match="denied"):
         flows.login(SESSION, flow="device", timeout=20)
@@ -496,7 +502,7 @@ def test_device_deny(setup: Any, browser: Callable[..., Path]) -> None:
 
 
 @pytest.mark.slow  # real time: the emulator's device code and poll interval
-def test_device_code_expired(setup: Any, browser: Callable[..., Path]) -> None:
+def test_device_code_expired(setup: Emulator, browser: Callable[..., Path]) -> None:
     emu = setup
     emu.config.device_poll_interval = 1
     emu.config.device_code_ttl = 1.5
@@ -506,7 +512,9 @@ def test_device_code_expired(setup: Any, browser: Callable[..., Path]) -> None:
 
 
 @pytest.mark.slow  # real time: the emulator's device code and poll interval
-def test_device_slow_down_adds_to_the_interval(setup: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_device_slow_down_adds_to_the_interval(
+    setup: Emulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     emu = setup
     emu.config.device_poll_interval = 1
     monkeypatch.setattr(flows, "SLOW_DOWN_DELAY", 0.5)  # 5 s in production: keep the test fast
@@ -534,7 +542,7 @@ def test_device_slow_down_adds_to_the_interval(setup: Any, monkeypatch: pytest.M
 
 
 def test_no_browser_reports_the_url_and_opens_nothing(
-    setup: Any, browser: Callable[..., Path]
+    setup: Emulator, browser: Callable[..., Path]
 ) -> None:
     emu = setup
     log_file = browser("allow")
@@ -578,7 +586,7 @@ def subprocess_run_standin(url: str, action: str) -> None:
 
 
 @pytest.fixture
-def waiting_login(setup: Any, browser: Callable[..., Path]) -> Iterator[dict[str, Any]]:
+def waiting_login(setup: Emulator, browser: Callable[..., Path]) -> Iterator[dict[str, Any]]:
     """A PKCE login of SESSION waiting for a browser that does nothing."""
     log_file = browser("ignore")
     prompts = Prompts()
@@ -619,7 +627,9 @@ def test_second_login_can_join_the_waiting_one(waiting_login: dict[str, Any]) ->
     assert outcome["value"] == waiting_login["outcome"]["value"]
 
 
-def test_other_sessions_are_not_blocked(waiting_login: dict[str, Any], monkeypatch: Any) -> None:
+def test_other_sessions_are_not_blocked(
+    waiting_login: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("STANDIN_ACTION", "allow")
     assert flows.login(LEGACY, flow="device", timeout=20).access_token
     subprocess_run_standin(waiting_login["prompt"].url, "allow")
@@ -629,7 +639,7 @@ def test_other_sessions_are_not_blocked(waiting_login: dict[str, Any], monkeypat
 
 
 def test_logout_revokes_and_deletes_files(
-    setup: Any, browser: Callable[..., Path], home: Path
+    setup: Emulator, browser: Callable[..., Path], home: Path
 ) -> None:
     emu = setup
     browser("allow")
@@ -663,7 +673,7 @@ def test_logout_revokes_and_deletes_files(
 
 
 def test_logout_with_an_already_invalid_token_and_without_one(
-    setup: Any, browser: Callable[..., Path]
+    setup: Emulator, browser: Callable[..., Path]
 ) -> None:
     emu = setup
     browser("allow")
@@ -676,7 +686,9 @@ def test_logout_with_an_already_invalid_token_and_without_one(
     assert not again.token_found and not again.revoked
 
 
-def test_token_written_by_the_aws_cli_is_used(setup: Any, browser: Callable[..., Path]) -> None:
+def test_token_written_by_the_aws_cli_is_used(
+    setup: Emulator, browser: Callable[..., Path]
+) -> None:
     """A token file as `aws sso login` writes it (no refresh token, ISO with +00:00)."""
     emu = setup
     browser("allow")
@@ -706,7 +718,7 @@ def test_session_end_without_token_is_none(home: Path) -> None:
 
 
 def test_no_secret_in_logs_at_debug(
-    setup: Any, browser: Callable[..., Path], caplog: pytest.LogCaptureFixture
+    setup: Emulator, browser: Callable[..., Path], caplog: pytest.LogCaptureFixture
 ) -> None:
     emu = setup
     browser("allow")
@@ -737,7 +749,7 @@ def test_no_secret_in_logs_at_debug(
 # --- the real CLI --------------------------------------------------------------------------------
 
 
-def test_cli_login_and_logout(setup: Any, browser: Callable[..., Path], cli: Any) -> None:
+def test_cli_login_and_logout(setup: Emulator, browser: Callable[..., Path], cli: RunCli) -> None:
     """`aws-sso-tray login dev` in a subprocess with no display (and, on CI, in a container):
     $BROWSER is set, so the user's browser command gets the PKCE page, and the reason says so."""
     emu = setup
@@ -757,7 +769,9 @@ def test_cli_login_and_logout(setup: Any, browser: Callable[..., Path], cli: Any
     wait_for(lambda: emu.count("Logout") == 1)
 
 
-def test_cli_login_denied_exit_code(setup: Any, browser: Callable[..., Path], cli: Any) -> None:
+def test_cli_login_denied_exit_code(
+    setup: Emulator, browser: Callable[..., Path], cli: RunCli
+) -> None:
     browser("deny")
     done = cli("login", "dev", "--timeout", "30s")
     assert done.returncode == ExitCode.LOGIN_DENIED, done.stderr
@@ -803,7 +817,7 @@ def test_launch_browser_reports_a_browser_that_dies_at_once(
 
 @pytest.mark.parametrize("flow", ["pkce", "device"])
 def test_cli_login_shows_the_url_when_the_browser_dies_at_once(
-    setup: Any, cli: Any, tmp_path: Path, flow: str
+    setup: Emulator, cli: RunCli, tmp_path: Path, flow: str
 ) -> None:
     command, calls = dying_browser(tmp_path)
     args = ["--use-device-code"] if flow == "device" else []
@@ -822,7 +836,7 @@ def test_cli_login_shows_the_url_when_the_browser_dies_at_once(
 
 
 def test_logout_records_a_sign_out_that_the_next_sign_in_clears(
-    setup: Any, browser: Callable[..., Path]
+    setup: Emulator, browser: Callable[..., Path]
 ) -> None:
     browser("allow")
     flows.login(SESSION, flow="pkce", timeout=30)

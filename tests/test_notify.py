@@ -21,12 +21,16 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import pytest
 
 from aws_sso_tray.desktop.notify import Notice, Notifier
 from waiting import wait_for
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import WriteConfig
 
 _TOOLS = ("Xvfb", "dunst", "dunstctl", "dbus-daemon", "dbus-monitor")
 
@@ -230,7 +234,7 @@ class Monitor:
         return [c for c in found if member is None or c.member == member]
 
     def close(self) -> None:
-        _stop(self.proc)  # type: ignore[arg-type]
+        _stop(self.proc)
         self._out.close()
 
 
@@ -356,10 +360,13 @@ def test_same_key_replaces_other_keys_stack(
     notifier.send(Notice("ending:dev", "Dev ends soon", "in 5 m"))
     wait_for(lambda: session.displayed() == 2, what="a second notice beside the first")
     assert len(monitor.calls("CloseNotification")) == 1
+
     # Back to back, from another thread, without waiting: still replaced, not stacked.
-    sender = threading.Thread(
-        target=lambda: [notifier.send(Notice("ending:dev", "Dev ends", f"{i}")) for i in range(3)]
-    )
+    def send_three() -> None:
+        for i in range(3):
+            notifier.send(Notice("ending:dev", "Dev ends", f"{i}"))
+
+    sender = threading.Thread(target=send_three)
     sender.start()
     sender.join()
     wait_for(lambda: len(notify_calls_titled(monitor, "Dev ends")) == 3, what="three Notify")
@@ -510,7 +517,11 @@ def test_import_is_light() -> None:
 @pytest.mark.desktop
 @needs_desktop
 def test_a_sign_in_withdraws_the_ends_soon_notice_from_the_screen(
-    notifier: Notifier, monitor: Monitor, session: Desktop, emulator: Any, aws_config: Any
+    notifier: Notifier,
+    monitor: Monitor,
+    session: Desktop,
+    emulator: Emulator,
+    aws_config: WriteConfig,
 ) -> None:
     """The engine and the real notifier on dunst: "ends soon" is up, the user signs in again
     (in a terminal: the engine only sees the files change), and the notice goes away."""
@@ -549,5 +560,5 @@ def test_a_sign_in_withdraws_the_ends_soon_notice_from_the_screen(
     wait_for(lambda: monitor.calls("CloseNotification"), "the ends-soon notice closed", 10)
     wait_for(lambda: notify_calls_titled(monitor, "Signed in to corp"), "signed in", 10)
     wait_for(lambda: session.displayed() == 1, what="only the signed-in notice on screen")
-    history = session.ctl("history")
-    assert "ends soon" in history  # it was shown, then taken down (dunst keeps it in history)
+    shown = session.ctl("history")
+    assert "ends soon" in shown  # it was shown, then taken down (dunst keeps it in history)

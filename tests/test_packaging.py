@@ -17,12 +17,15 @@ import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from aws_sso_tray.desktop import autostart
 from aws_sso_tray.tray.icons import ASSET_SIZES
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
 
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGING = ROOT / "packaging"
@@ -279,7 +282,7 @@ def test_entry_scripts_call_the_pyproject_entry_points(common: ModuleType) -> No
 
 
 def test_kept_botocore_data_is_enough_for_the_clients_the_app_makes(
-    tmp_path: Path, common: ModuleType, emulator: Any, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, common: ModuleType, emulator: Emulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     import botocore
     import botocore.exceptions

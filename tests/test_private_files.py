@@ -22,7 +22,7 @@ import tempfile
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -35,6 +35,10 @@ from sso_helpers import device_login, session_config
 from test_credfile_permissions import NOBODY, _switch_command
 from waiting import wait_for
 
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import WriteConfig
+
 SESSION = SsoSession(
     "corp", "https://d-1234567890.awsapps.com/start", "us-east-1", ("sso:account:access",)
 )
@@ -42,7 +46,7 @@ ATTACKER_KEY = "AKIAATTACKERKEY00000"
 
 
 @pytest.fixture
-def logged_in(emulator: Any, aws_config: Any) -> Any:
+def logged_in(emulator: Emulator, aws_config: WriteConfig) -> Emulator:
     aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
     device_login(emulator, SESSION)
     return emulator
@@ -83,7 +87,7 @@ def one_line_error(result: Any, code: ExitCode, *needles: str) -> None:
 # 1. Folders and private files under a permissive umask
 
 
-def test_every_folder_sync_creates_is_0700_under_umask_000(logged_in: Any, home: Path) -> None:
+def test_every_folder_sync_creates_is_0700_under_umask_000(logged_in: Emulator, home: Path) -> None:
     before = folders(home)
     result = run_cli("sync", "dev", umask=0o000)
     assert result.returncode == 0, result.stderr
@@ -99,7 +103,7 @@ def test_every_folder_sync_creates_is_0700_under_umask_000(logged_in: Any, home:
 
 
 def test_the_token_cache_folders_we_create_are_0700_under_umask_000(
-    logged_in: Any, home: Path
+    logged_in: Emulator, home: Path
 ) -> None:
     token = tokens.read_token(SESSION)
     assert token is not None
@@ -134,7 +138,7 @@ def _plant_attacker_cache(folder: Path) -> None:
         os.chown(path, NOBODY, NOBODY)
 
 
-def test_a_cache_folder_swapped_by_another_user_is_refused(logged_in: Any, home: Path) -> None:
+def test_a_cache_folder_swapped_by_another_user_is_refused(logged_in: Emulator, home: Path) -> None:
     # An older version left ~/.aws/cli 0777; nobody put its own cache folder there.
     cli_dir = home / ".aws" / "cli"
     cli_dir.mkdir(mode=0o777)
@@ -153,7 +157,7 @@ def test_a_cache_folder_swapped_by_another_user_is_refused(logged_in: Any, home:
 
 
 def test_a_cache_folder_others_can_write_to_is_refused_until_chmod_go_w(
-    logged_in: Any, home: Path
+    logged_in: Emulator, home: Path
 ) -> None:
     assert run_cli("sync", "dev").returncode == 0
     cache = paths.cli_cache_dir()
@@ -169,7 +173,7 @@ def test_a_cache_folder_others_can_write_to_is_refused_until_chmod_go_w(
 
 
 def test_a_group_writable_state_folder_is_refused_unless_the_group_is_the_users_own(
-    logged_in: Any, home: Path
+    logged_in: Emulator, home: Path
 ) -> None:
     assert run_cli("sync", "dev").returncode == 0
     state = paths.state_dir()
@@ -183,7 +187,7 @@ def test_a_group_writable_state_folder_is_refused_unless_the_group_is_the_users_
 
 
 def test_a_symlink_planted_in_the_state_folder_is_replaced_not_followed(
-    logged_in: Any, home: Path
+    logged_in: Emulator, home: Path
 ) -> None:
     bashrc = home / ".bashrc"
     bashrc.write_text("export PATH=$HOME/bin:$PATH\n")
@@ -200,7 +204,7 @@ def test_a_symlink_planted_in_the_state_folder_is_replaced_not_followed(
 
 
 def test_the_credentials_file_is_still_written_through_its_symlink(
-    logged_in: Any, home: Path
+    logged_in: Emulator, home: Path
 ) -> None:
     real = home / "dotfiles" / "credentials"
     real.parent.mkdir()
@@ -262,7 +266,9 @@ def test_a_settings_symlink_in_a_folder_others_can_write_to_is_not_followed(home
     assert len(warnings) == 1 and "writable by other users" in warnings[0]
 
 
-def test_cli_with_settings_in_a_folder_others_can_write_to(home: Path, aws_config: Any) -> None:
+def test_cli_with_settings_in_a_folder_others_can_write_to(
+    home: Path, aws_config: WriteConfig
+) -> None:
     aws_config(session_config(SESSION, "prod", "222222222222", "Admin"))
     folder, before = _settings_in_open_folder(home)
     listed = run_cli("auto", "list")
@@ -276,7 +282,7 @@ def test_cli_with_settings_in_a_folder_others_can_write_to(home: Path, aws_confi
 
 
 def test_a_fifo_planted_as_the_settings_note_in_an_open_state_folder_is_not_opened(
-    logged_in: Any, home: Path
+    logged_in: Emulator, home: Path
 ) -> None:
     # The full path of credential-process compares the note it leaves for the fast path before
     # rewriting it. In a state folder others can write to, nothing there may be opened: a FIFO
@@ -357,7 +363,7 @@ def test_a_symlink_in_place_of_the_log_file_is_not_appended_to(
 
 
 @pytest.fixture
-def nobody_world(logged_in: Any, home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+def nobody_world(logged_in: Emulator, home: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """A HOME owned by nobody, logged in as nobody would be: (home, env for its processes)."""
     switch = _switch_command()
     if switch is None:
@@ -421,7 +427,7 @@ def test_after_sudo_sync_the_user_can_sync_serve_and_log_out(nobody_world: Any) 
 
 
 def test_root_with_a_mounted_users_aws_folder_gives_that_user_what_it_creates(
-    logged_in: Any, home: Path
+    logged_in: Emulator, home: Path
 ) -> None:
     if sys.platform == "win32" or os.geteuid() != 0:
         pytest.skip("only root can create files for another user")
@@ -545,7 +551,7 @@ def test_the_log_on_a_full_disk_says_so_once_then_resumes(
 
 
 def test_the_daemon_keeps_credentials_fresh_on_a_full_state_disk(
-    logged_in: Any, full_disk: Path
+    logged_in: Emulator, full_disk: Path
 ) -> None:
     settings.add_auto_sync("dev")
     proc = subprocess.Popen(

@@ -8,6 +8,7 @@ import sys
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -482,7 +483,9 @@ def test_botocore_refuses_what_we_call_broken(aws_config: WriteConfig, name: str
     aws_config(BROKEN)
     session = botocore.session.Session()
     provider = SSOProvider(
-        load_config=lambda: session.full_config, client_creator=None, profile_name=name
+        load_config=lambda: session.full_config,
+        client_creator=None,  # type: ignore[arg-type]  # load() fails before it makes a client
+        profile_name=name,
     )
     with pytest.raises(InvalidConfigError):
         provider.load()
@@ -524,11 +527,14 @@ def test_every_profile_agrees_with_boto3(aws_config: WriteConfig) -> None:
         assert sso["sso_region"] == profile.session.region
 
         # And what botocore's own SSO credential provider resolves for it.
+        def full_config(s: boto3.Session = session) -> Any:
+            return s._session.full_config
+
         resolved = SSOProvider(
-            load_config=lambda s=session: s._session.full_config,
-            client_creator=None,
+            load_config=full_config,
+            client_creator=None,  # type: ignore[arg-type]  # only its config is read
             profile_name=profile.name,
-        )._load_sso_config()
+        )._load_sso_config()  # type: ignore[attr-defined]  # botocore's own resolution
         assert resolved["sso_start_url"] == profile.session.start_url
         assert resolved["sso_region"] == profile.session.region
         assert resolved["sso_account_id"] == profile.account_id

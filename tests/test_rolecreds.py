@@ -14,16 +14,19 @@ import sys
 import threading
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from aws_sso_tray import clock
 from aws_sso_tray.aws import rolecreds
 from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
-from aws_sso_tray.aws.rolecreds import NoRoleAccessError, RoleCredentials
-from aws_sso_tray.errors import LoginNeededError, NetworkError
+from aws_sso_tray.aws.rolecreds import RoleCredentials
+from aws_sso_tray.errors import LoginNeededError, NetworkError, NoRoleAccessError
 from sso_helpers import settled_count
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
 
 UTC = timezone.utc
 START_URL = "https://d-9999999999.awsapps.com/start"
@@ -48,7 +51,8 @@ def botocore_fetcher(profile: SsoProfile, **kwargs: Any) -> Any:
         profile.session.region,
         profile.role_name,
         profile.account_id,
-        cache=JSONFileCache(str(Path("~/.aws/cli/cache").expanduser())),
+        # botocore-stubs says a dict; botocore takes any mapping, as the AWS CLI's JSONFileCache.
+        cache=cast("dict[str, Any]", JSONFileCache(str(Path("~/.aws/cli/cache").expanduser()))),
         sso_session_name=profile.session.name,
         **kwargs,
     )
@@ -168,14 +172,14 @@ print(json.dumps([creds.access_key_id, sorted(m for m in sys.modules if m.starts
 
 
 @pytest.fixture
-def logged_in(emulator: Any) -> dict[str, Any]:
+def logged_in(emulator: Emulator) -> dict[str, Any]:
     from sso_helpers import device_login
 
     return device_login(emulator, SESSION)
 
 
 def test_fetch_writes_the_cache_botocore_reads_and_reuses_it(
-    emulator: Any, logged_in: dict[str, Any]
+    emulator: Emulator, logged_in: dict[str, Any]
 ) -> None:
     creds = rolecreds.get_credentials(DEV)
     assert creds.access_key_id.startswith("ASIA")
@@ -209,7 +213,7 @@ def test_fetch_writes_the_cache_botocore_reads_and_reuses_it(
 
 
 def test_force_refresh_and_expiring_credentials_call_again(
-    emulator: Any, logged_in: dict[str, Any]
+    emulator: Emulator, logged_in: dict[str, Any]
 ) -> None:
     first = rolecreds.get_credentials(DEV)
     forced = rolecreds.get_credentials(DEV, force_refresh=True)
@@ -223,7 +227,7 @@ def test_force_refresh_and_expiring_credentials_call_again(
     assert settled_count(emulator, "GetRoleCredentials", 3) == 3
 
 
-def test_reads_credentials_botocore_cached(emulator: Any) -> None:
+def test_reads_credentials_botocore_cached(emulator: Emulator) -> None:
     """A legacy profile logged in and fetched by botocore: we reuse its cache file."""
     import botocore.session
     from botocore.utils import JSONFileCache, SSOTokenLoader
@@ -244,7 +248,9 @@ def test_reads_credentials_botocore_cached(emulator: Any) -> None:
     assert settled_count(emulator, "GetRoleCredentials", 1) == 1
 
 
-def test_parallel_callers_make_one_portal_call(emulator: Any, logged_in: dict[str, Any]) -> None:
+def test_parallel_callers_make_one_portal_call(
+    emulator: Emulator, logged_in: dict[str, Any]
+) -> None:
     emulator.inject_fault("GetRoleCredentials", "latency", delay=0.3)
     results: list[RoleCredentials] = []
     workers = [
@@ -259,13 +265,13 @@ def test_parallel_callers_make_one_portal_call(emulator: Any, logged_in: dict[st
     assert settled_count(emulator, "GetRoleCredentials", 1) == 1
 
 
-def test_no_login_names_the_profile(emulator: Any) -> None:
+def test_no_login_names_the_profile(emulator: Emulator) -> None:
     with pytest.raises(LoginNeededError, match=r"aws-sso-tray login dev"):
         rolecreds.get_credentials(DEV)
     assert emulator.count("GetRoleCredentials") == 0
 
 
-def test_revoked_session_means_login_needed(emulator: Any, logged_in: dict[str, Any]) -> None:
+def test_revoked_session_means_login_needed(emulator: Emulator, logged_in: dict[str, Any]) -> None:
     emulator.revoke_all()
     with pytest.raises(LoginNeededError) as info:
         rolecreds.get_credentials(DEV)
@@ -274,7 +280,7 @@ def test_revoked_session_means_login_needed(emulator: Any, logged_in: dict[str, 
 
 
 @pytest.mark.parametrize("answer", ["ForbiddenException", "ResourceNotFoundException"])
-def test_role_without_access(emulator: Any, logged_in: dict[str, Any], answer: str) -> None:
+def test_role_without_access(emulator: Emulator, logged_in: dict[str, Any], answer: str) -> None:
     emulator.config.missing_role_error = answer
     profile = SsoProfile("prod-admin", SESSION, "222222222222", "Admin", None)
     with pytest.raises(NoRoleAccessError) as info:
@@ -283,7 +289,7 @@ def test_role_without_access(emulator: Any, logged_in: dict[str, Any], answer: s
     assert not rolecreds.cache_file(profile).exists()
 
 
-def test_transient_faults_are_retried(emulator: Any, logged_in: dict[str, Any]) -> None:
+def test_transient_faults_are_retried(emulator: Emulator, logged_in: dict[str, Any]) -> None:
     emulator.inject_fault("GetRoleCredentials", "5xx")
     emulator.inject_fault("GetRoleCredentials", "throttle")
     emulator.inject_fault("GetRoleCredentials", "drop")
@@ -292,7 +298,7 @@ def test_transient_faults_are_retried(emulator: Any, logged_in: dict[str, Any]) 
 
 
 def test_endpoint_that_keeps_dropping_is_a_network_error(
-    emulator: Any, logged_in: dict[str, Any]
+    emulator: Emulator, logged_in: dict[str, Any]
 ) -> None:
     emulator.inject_fault("GetRoleCredentials", "drop", count=10)
     with pytest.raises(NetworkError) as info:
@@ -303,7 +309,7 @@ def test_endpoint_that_keeps_dropping_is_a_network_error(
 
 @pytest.mark.parametrize("ttl", [1e17, -1e12])  # expiration 1e20 ms; before 1970
 def test_an_expiration_out_of_range_is_a_one_line_service_error(
-    emulator: Any, logged_in: dict[str, Any], ttl: float
+    emulator: Emulator, logged_in: dict[str, Any], ttl: float
 ) -> None:
     from aws_sso_tray.errors import ExitCode, Recovery, ServiceError
 

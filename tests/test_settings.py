@@ -402,7 +402,11 @@ def _add_many(args: tuple[str, str, int]) -> None:
 
     for i in range(count):
         worker_settings.add_auto_sync(f"{prefix}{i}")
-        worker_settings.update_settings(lambda s, i=i: s.with_favorite(f"{prefix}{i}"))
+
+        def favorite(s: Settings, i: int = i) -> Settings:
+            return s.with_favorite(f"{prefix}{i}")
+
+        worker_settings.update_settings(favorite)
 
 
 def test_concurrent_updates_from_several_processes_lose_nothing(home: Path) -> None:

@@ -19,7 +19,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -37,6 +37,10 @@ from sso_helpers import (
 )
 from waiting import wait_for
 
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import WriteConfig
+
 UTC = timezone.utc
 SESSION = SsoSession(
     name="corp",
@@ -51,7 +55,7 @@ SESSION_TTL = timedelta(hours=8)  # the emulator's default session_ttl
 class Clock:
     """The test's `now` and the emulator's clock, moved forward together."""
 
-    emulator: Any
+    emulator: Emulator
     now: datetime
 
     def advance(self, delta: timedelta) -> None:
@@ -59,7 +63,7 @@ class Clock:
         self.emulator.advance(delta.total_seconds())
 
 
-def late_session(emulator: Any, left: timedelta = timedelta(minutes=40)) -> tuple[Any, Clock]:
+def late_session(emulator: Emulator, left: timedelta = timedelta(minutes=40)) -> tuple[Any, Clock]:
     """A logged-in session with `left` to go, and its token renewed so that it ends with the
     session: what a user has in the last hour of a working day. Returns (token, clock); the
     session ends at `clock.ends`."""
@@ -138,7 +142,7 @@ def patient(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- the emulator can order two clients' calls ---------------------------------------------
 
 
-def test_emulator_hold_fault_waits_for_release(emulator: Any) -> None:
+def test_emulator_hold_fault_waits_for_release(emulator: Emulator) -> None:
     emulator.inject_fault("RegisterClient", "hold")
     thread, out = in_thread(
         lambda: oidc("us-east-1").register_client(clientName="x", clientType="public")
@@ -155,7 +159,7 @@ def test_emulator_hold_fault_waits_for_release(emulator: Any) -> None:
 # --- point 1: near the session end ----------------------------------------------------------
 
 
-def test_no_renewal_loop_in_the_last_15_minutes(emulator: Any) -> None:
+def test_no_renewal_loop_in_the_last_15_minutes(emulator: Emulator) -> None:
     token, clk = late_session(emulator)
     end = token.expires_at
     seen = {token.access_token}
@@ -173,7 +177,7 @@ def test_no_renewal_loop_in_the_last_15_minutes(emulator: Any) -> None:
     assert settled_count(emulator, "CreateToken", 4) == 4
 
 
-def test_short_lived_tokens_are_still_renewed_before_they_expire(emulator: Any) -> None:
+def test_short_lived_tokens_are_still_renewed_before_they_expire(emulator: Emulator) -> None:
     # A service issuing 10-minute tokens: every renewal lands inside the 15-minute window, but
     # each one extends the token, so renewing must go on (near its own expiry, not every call).
     emulator.config.access_token_ttl = 600
@@ -193,7 +197,7 @@ def test_short_lived_tokens_are_still_renewed_before_they_expire(emulator: Any) 
 
 
 def test_two_threads_renewing_at_once_make_one_create_token(
-    emulator: Any, caplog: pytest.LogCaptureFixture, patient: None
+    emulator: Emulator, caplog: pytest.LogCaptureFixture, patient: None
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="aws_sso_tray.aws.tokens")
     token, clk = late_session(emulator)
@@ -221,7 +225,7 @@ def test_two_threads_renewing_at_once_make_one_create_token(
 
 
 def test_two_threads_share_a_refused_renewal(
-    emulator: Any, caplog: pytest.LogCaptureFixture, patient: None
+    emulator: Emulator, caplog: pytest.LogCaptureFixture, patient: None
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="aws_sso_tray.aws.tokens")
     login = device_login(emulator, SESSION)
@@ -247,7 +251,7 @@ def test_two_threads_share_a_refused_renewal(
 
 
 def test_invalid_grant_after_botocore_renewed_meanwhile_uses_its_token(
-    emulator: Any, aws_config: Any, patient: None
+    emulator: Emulator, aws_config: WriteConfig, patient: None
 ) -> None:
     aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
     token, clk = late_session(emulator)
@@ -269,7 +273,7 @@ def test_invalid_grant_after_botocore_renewed_meanwhile_uses_its_token(
 
 
 def test_a_renewal_by_another_process_while_we_wait_for_the_lock_is_used(
-    emulator: Any, aws_config: Any, caplog: pytest.LogCaptureFixture
+    emulator: Emulator, aws_config: WriteConfig, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG, logger="aws_sso_tray.aws.tokens")
     aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
@@ -323,7 +327,7 @@ def write_as(writer: str, data: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("writer", ["aws-cli-v2", "botocore", "offset", "js-sdk-v3"])
 def test_our_renewal_is_kept_when_another_sdk_renewed_in_the_same_second(
-    emulator: Any, writer: str
+    emulator: Emulator, writer: str
 ) -> None:
     token, clk = late_session(emulator)
     clk.advance(token.expires_at - clk.now - timedelta(minutes=14))
@@ -360,7 +364,7 @@ def test_our_renewal_is_kept_when_another_sdk_renewed_in_the_same_second(
 @pytest.mark.parametrize("failure", ["refused", "5xx", "drop"])
 @pytest.mark.parametrize("writer", ["aws-cli-v2", "js-sdk-v3"])
 def test_a_failed_renewal_leaves_the_file_byte_for_byte(
-    emulator: Any, failure: str, writer: str
+    emulator: Emulator, failure: str, writer: str
 ) -> None:
     login = device_login(emulator, SESSION)
     write_as(writer, {**login, "idToken": "opaque"})
@@ -377,7 +381,7 @@ def test_a_failed_renewal_leaves_the_file_byte_for_byte(
 
 
 @pytest.mark.parametrize("writer", ["aws-cli-v2", "botocore", "offset", "js-sdk-v3"])
-def test_a_renewal_keeps_every_key_it_did_not_change(emulator: Any, writer: str) -> None:
+def test_a_renewal_keeps_every_key_it_did_not_change(emulator: Emulator, writer: str) -> None:
     login = device_login(emulator, SESSION)
     registration = login["registrationExpiresAt"].replace(microsecond=123000)
     write_as(
@@ -404,7 +408,7 @@ def test_a_renewal_keeps_every_key_it_did_not_change(emulator: Any, writer: str)
     assert after["refreshToken"] == renewed.refresh_token
 
 
-def test_a_renewal_keeps_a_registration_expiry_it_cannot_read(emulator: Any) -> None:
+def test_a_renewal_keeps_a_registration_expiry_it_cannot_read(emulator: Emulator) -> None:
     login = device_login(emulator, SESSION)
     write_as("aws-cli-v2", {**login, "registrationExpiresAt": "in ninety days"})
     renewed = tokens.valid_token(SESSION, now=login["expiresAt"] - timedelta(minutes=10))
@@ -437,7 +441,9 @@ def run_js_sdk(profile: str) -> dict[str, Any]:
     return answer
 
 
-def test_js_sdk_v3_and_we_renew_the_same_session_in_turn(emulator: Any, aws_config: Any) -> None:
+def test_js_sdk_v3_and_we_renew_the_same_session_in_turn(
+    emulator: Emulator, aws_config: WriteConfig
+) -> None:
     aws_config(session_config(SESSION, "dev", "111111111111", "ReadOnly"))
     emulator.config.access_token_ttl = 600  # 10-minute tokens: inside our 15-minute window
     login = device_login(emulator, SESSION)
@@ -472,7 +478,7 @@ def test_js_sdk_v3_and_we_renew_the_same_session_in_turn(emulator: Any, aws_conf
 
 
 def test_a_terminal_export_waits_for_our_renewal_and_uses_it(
-    emulator: Any, aws_config: Any, tmp_path: Path, patient: None
+    emulator: Emulator, aws_config: WriteConfig, tmp_path: Path, patient: None
 ) -> None:
     # The tray renews a session that ends in 14 minutes while `aws-sso-tray export` runs in a
     # terminal (both by the real clock): the export must take the tray's renewal, not renew the

@@ -14,7 +14,7 @@ import threading
 import time
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -24,6 +24,12 @@ from aws_sso_tray.errors import LoginNeededError, NetworkError
 from aws_sso_tray.files import atomicfile
 from sso_helpers import run_stock_botocore, settled_count
 
+if TYPE_CHECKING:
+    from botocore.utils import JSONFileCache
+
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import WriteConfig
+
 UTC = timezone.utc
 START_URL = "https://d-1234567890.awsapps.com/start"
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -32,9 +38,9 @@ SESSION = SsoSession(name="corp", start_url=START_URL, region="eu-west-1")
 LEGACY = SsoSession(name=None, start_url=START_URL, region="eu-west-1")
 
 
-def botocore_cache(folder: Path) -> Any:
+def botocore_cache(folder: Path) -> JSONFileCache:
     """botocore's own token cache object, as SSOTokenProvider builds it."""
-    from botocore.tokens import _sso_json_dumps
+    from botocore.tokens import _sso_json_dumps  # type: ignore[attr-defined]  # not in the stubs
     from botocore.utils import JSONFileCache
 
     return JSONFileCache(str(folder), dumps_func=_sso_json_dumps)
@@ -78,10 +84,12 @@ def test_cache_file_names_match_botocore(home: Path) -> None:
     loader = SSOTokenLoader()
     cache = home / ".aws" / "sso" / "cache"
     assert tokens.token_cache_file(SESSION) == cache / (
-        loader._generate_cache_key(START_URL, "corp") + ".json"
+        loader._generate_cache_key(START_URL, "corp")  # type: ignore[attr-defined]
+        + ".json"
     )
     assert tokens.token_cache_file(LEGACY) == cache / (
-        loader._generate_cache_key(START_URL, None) + ".json"
+        loader._generate_cache_key(START_URL, None)  # type: ignore[attr-defined]
+        + ".json"
     )
     assert (
         tokens.token_cache_file(LEGACY).stem
@@ -96,7 +104,9 @@ def test_reads_a_token_botocore_wrote(home: Path) -> None:
     # Exactly what SSOTokenProvider._attempt_create_token saves (datetime expiresAt).
     saved = token_dict(expiresAt=expires)
     SSOTokenLoader(botocore_cache(home / ".aws" / "sso" / "cache")).save_token(
-        START_URL, saved, session_name="corp"
+        START_URL,
+        saved,  # type: ignore[arg-type]  # botocore-stubs say str; botocore saves this dict
+        session_name="corp",
     )
     token = tokens.read_token(SESSION)
     assert token is not None
@@ -199,7 +209,7 @@ def test_write_is_botocore_format_0600_and_botocore_reads_it(home: Path) -> None
     if os.name == "posix":
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     # Byte for byte what botocore's _sso_json_dumps writes for the same token.
-    from botocore.tokens import _sso_json_dumps
+    from botocore.tokens import _sso_json_dumps  # type: ignore[attr-defined]  # not in the stubs
 
     expected = token_dict(
         accessToken="access-2",
@@ -339,7 +349,9 @@ def file_dict(session: SsoSession = EMU_SESSION) -> dict[str, Any]:
     return data
 
 
-def test_refresh_writes_a_token_stock_botocore_accepts(emulator: Any, aws_config: Any) -> None:
+def test_refresh_writes_a_token_stock_botocore_accepts(
+    emulator: Emulator, aws_config: WriteConfig
+) -> None:
     from sso_helpers import device_login, session_config
 
     login = device_login(emulator, EMU_SESSION)
@@ -380,7 +392,7 @@ print(json.dumps([creds.access_key, provider.load_token().get_frozen_token().tok
     assert ours is not None and ours.access_token == botocore_token != token.access_token
 
 
-def test_refresh_refused_after_the_session_ended(emulator: Any) -> None:
+def test_refresh_refused_after_the_session_ended(emulator: Emulator) -> None:
     from sso_helpers import device_login
 
     login = device_login(emulator, EMU_SESSION)
@@ -395,7 +407,7 @@ def test_refresh_refused_after_the_session_ended(emulator: Any) -> None:
     assert file_dict() == before
 
 
-def test_refresh_refused_after_revocation_even_with_time_left(emulator: Any) -> None:
+def test_refresh_refused_after_revocation_even_with_time_left(emulator: Emulator) -> None:
     from sso_helpers import device_login
 
     login = device_login(emulator, EMU_SESSION)
@@ -404,7 +416,7 @@ def test_refresh_refused_after_revocation_even_with_time_left(emulator: Any) -> 
         tokens.valid_token(EMU_SESSION, now=near_expiry(login), login_hint="dev")
 
 
-def test_transient_refresh_failures(emulator: Any) -> None:
+def test_transient_refresh_failures(emulator: Emulator) -> None:
     from sso_helpers import device_login
 
     login = device_login(emulator, EMU_SESSION)
@@ -423,7 +435,7 @@ def test_transient_refresh_failures(emulator: Any) -> None:
     assert file_dict() == refreshed.to_dict()
 
 
-def test_never_overwrites_a_newer_token_written_during_the_refresh(emulator: Any) -> None:
+def test_never_overwrites_a_newer_token_written_during_the_refresh(emulator: Emulator) -> None:
     from aws_sso_tray.aws import clients
     from sso_helpers import device_login, save_like_botocore
 
@@ -443,7 +455,7 @@ def test_never_overwrites_a_newer_token_written_during_the_refresh(emulator: Any
     assert file_dict()["accessToken"] == "written-by-aws-cli"
 
 
-def test_rereads_after_waiting_for_the_lock(emulator: Any) -> None:
+def test_rereads_after_waiting_for_the_lock(emulator: Emulator) -> None:
     from sso_helpers import device_login, save_like_botocore
 
     login = device_login(emulator, EMU_SESSION)
@@ -466,7 +478,7 @@ def test_rereads_after_waiting_for_the_lock(emulator: Any) -> None:
     )  # the login only: no refresh needed any more
 
 
-def test_invalid_grant_after_another_tool_rotated_the_refresh_token(emulator: Any) -> None:
+def test_invalid_grant_after_another_tool_rotated_the_refresh_token(emulator: Emulator) -> None:
     from aws_sso_tray.aws import clients
     from sso_helpers import device_login, oidc, save_like_botocore
 
@@ -503,7 +515,7 @@ def test_invalid_grant_after_another_tool_rotated_the_refresh_token(emulator: An
     assert token.access_token != login["accessToken"]
 
 
-def test_no_secret_is_logged(emulator: Any, caplog: pytest.LogCaptureFixture) -> None:
+def test_no_secret_is_logged(emulator: Emulator, caplog: pytest.LogCaptureFixture) -> None:
     import logging
 
     from sso_helpers import device_login

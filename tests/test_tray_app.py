@@ -19,11 +19,11 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import pytest
 
-from aws_sso_tray.api import EngineControl, now
+from aws_sso_tray.api import EngineControl, NoticeSink, now
 from aws_sso_tray.snapshot import Snapshot
 from aws_sso_tray.tray.app import TrayApp
 from aws_sso_tray.tray.backend import TrayBackend
@@ -34,6 +34,8 @@ from waiting import wait_for
 
 if TYPE_CHECKING:
     from aws_sso_tray.api import Notice
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import WriteConfig
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 
@@ -114,6 +116,7 @@ def make_app(engine: EngineControl, notifier: RecordingNotifier | None = None) -
 
 
 _FAKE_IS_AN_ENGINE: type[EngineControl] = FakeEngine  # mypy: the fake keeps to the protocol
+_RECORDER_IS_A_SINK: type[NoticeSink] = RecordingNotifier  # and the notifier to the tray's
 
 
 # --- the action table --------------------------------------------------------------------------
@@ -141,7 +144,9 @@ def test_perform_runs_the_handler_of_the_action_kind(home: Path) -> None:
     assert app.stop_event.is_set()
 
 
-def test_keep_fresh_from_the_tray_is_refused_as_from_the_cli(home: Path, aws_config: Any) -> None:
+def test_keep_fresh_from_the_tray_is_refused_as_from_the_cli(
+    home: Path, aws_config: WriteConfig
+) -> None:
     aws_config(CONFIG)
     credentials = home / ".aws" / "credentials"
     credentials.write_text(CREDENTIALS)  # [default] holds the user's own long-term keys
@@ -180,7 +185,7 @@ def _package_imports(path: Path) -> set[str]:
 
 
 def test_setup_entry_serves_the_page_off_the_ui_thread_and_wakes_the_engine(
-    emulator: Any, home: Path, opened: Callable[[], list[str]]
+    emulator: Emulator, home: Path, opened: Callable[[], list[str]]
 ) -> None:
     engine = FakeEngine()
     app = make_app(engine)

@@ -16,14 +16,18 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
 from waiting import wait_for
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import WriteConfig
 
 pytestmark = pytest.mark.desktop
 
@@ -252,13 +256,16 @@ def _panel_pixels(shell: Desktop, name: str) -> bytes:
     shot = shell.screenshot(name)
     g = shell.panel()
     with Image.open(shot) as image:
-        return image.crop((g["X"], g["Y"], g["X"] + g["WIDTH"], g["Y"] + g["HEIGHT"])).tobytes()
+        pixels: bytes = image.crop(
+            (g["X"], g["Y"], g["X"] + g["WIDTH"], g["Y"] + g["HEIGHT"])
+        ).tobytes()
+        return pixels
 
 
 def test_tray_login_sync_and_quit_on_a_real_desktop(
     desktop: Desktop,
-    aws_config: Callable[[str], Path],
-    emulator: Any,
+    aws_config: WriteConfig,
+    emulator: Emulator,
     home: Path,
 ) -> None:
     aws_config(CONFIG)
@@ -377,7 +384,7 @@ def _quits_from_the_menu(desktop: Desktop, tray: Tray) -> None:
 
 
 def test_sigterm_stops_the_tray_promptly(
-    desktop: Desktop, aws_config: Callable[[str], Path], tmp_path: Path
+    desktop: Desktop, aws_config: WriteConfig, tmp_path: Path
 ) -> None:
     aws_config(CONFIG)
     tray = Tray(desktop, {"PYTHONUNBUFFERED": "1"}, tmp_path / "tray.log")
@@ -391,7 +398,7 @@ def test_sigterm_stops_the_tray_promptly(
         tray.stop()
 
 
-def test_without_a_tray_host_it_says_what_to_install(aws_config: Callable[[str], Path]) -> None:
+def test_without_a_tray_host_it_says_what_to_install(aws_config: WriteConfig) -> None:
     reason = _missing()
     if reason:
         pytest.skip(reason)
@@ -415,7 +422,7 @@ def test_without_a_tray_host_it_says_what_to_install(aws_config: Callable[[str],
 
 
 def test_log_in_button_on_a_notification_starts_the_login(
-    desktop: Desktop, aws_config: Callable[[str], Path], emulator: Any, home: Path
+    desktop: Desktop, aws_config: WriteConfig, emulator: Emulator, home: Path
 ) -> None:
     from aws_sso_tray.aws import tokens
     from aws_sso_tray.aws.profiles import SsoSession
@@ -478,8 +485,11 @@ def test_first_run_menu_opens_the_setup_page(desktop: Desktop, home: Path, tmp_p
         time.sleep(0.7)
         desktop.screenshot("08-first-run-menu")
         desktop.keys("Down", "Return")
-        url = wait_for(
-            lambda: opened.exists() and opened.read_text().strip(), "the setup page to open", 15
+        url = cast(
+            str,  # the condition's first truthy value: the file's text
+            wait_for(
+                lambda: opened.exists() and opened.read_text().strip(), "the setup page to open", 15
+            ),
         )
         assert url.startswith("http://127.0.0.1:") and "/?t=" in url
         tray.wait_for_log("tray: configure page served")
@@ -495,7 +505,7 @@ def test_first_run_menu_opens_the_setup_page(desktop: Desktop, home: Path, tmp_p
 
 @pytest.mark.parametrize("backend", ["gtk", "appindicator"])
 def test_a_left_click_opens_the_menu(
-    desktop: Desktop, aws_config: Callable[[str], Path], emulator: Any, backend: str
+    desktop: Desktop, aws_config: WriteConfig, emulator: Emulator, backend: str
 ) -> None:
     from aws_sso_tray.aws import tokens
     from aws_sso_tray.aws.profiles import SsoSession

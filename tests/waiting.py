@@ -17,7 +17,7 @@ TIMEOUT = 30.0  # seconds: far beyond what any condition needs on an idle machin
 
 
 def wait_for(
-    condition: Callable[[], T],
+    condition: Callable[[], T | None],  # never None back: None is falsy, so waited past
     what: str | Callable[[], str] = "the condition",
     timeout: float = TIMEOUT,
     *,
