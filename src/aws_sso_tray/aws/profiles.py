@@ -14,7 +14,11 @@ usable SSO profile follow botocore's `SSOProvider` / `SSOTokenProvider`:
 - keys the profile repeats from its sso-session must agree with it (botocore refuses otherwise);
 - a profile with only `sso_session` (no account, no role) is a valid *token-only* profile (e.g.
   CodeCatalyst): not a role profile, not a problem;
-- every other profile (keys, `credential_process`, `source_profile`...) is not ours to judge and is
+- a *chained profile* (`ChainedProfile`) has `role_arn` and `source_profile`, and its source is an
+  SSO role profile or, hop by hop, another chained profile ending in one, as botocore's
+  `AssumeRoleProvider` follows them (a source with static keys, `credential_source` or a source
+  outside the config are botocore's, not ours); `mfa_serial` is refused (no MFA prompt in a tray);
+- every other profile (keys, `credential_process`...) is not ours to judge and is
   ignored by the SSO views; nothing in it can stop the SSO list.
 
 Errors: malformed INI (botocore cannot read the file at all) is fatal: `read_config` and
@@ -47,6 +51,7 @@ from aws_sso_tray.errors import ConfigError
 from aws_sso_tray.files import paths
 
 __all__ = [
+    "ChainedProfile",
     "ConfigProblem",
     "NotSsoProfileError",
     "ProfileNotFoundError",
@@ -57,7 +62,9 @@ __all__ = [
     "config_problems",
     "config_signature",
     "display_path",
+    "find_chained",
     "find_profile",
+    "find_role_profile",
     "get_profile",
     "get_session",
     "load_profiles",
@@ -120,6 +127,59 @@ class SsoProfile:
 
 
 @dataclass(frozen=True)
+class ChainedProfile:
+    """A profile that assumes `role_arn` (STS AssumeRole) with its source profile's credentials:
+    an SSO role profile, or a chained profile again (`role_arn` + `source_profile` chains).
+
+    It quacks like an `SsoProfile` where the engine and the snapshot look (`name`, `session`,
+    `account_id`, `role_name`, `region`): it belongs to the SSO session at the chain's root.
+    """
+
+    name: str
+    role_arn: str
+    source: SsoProfile | ChainedProfile
+    role_session_name: str | None = None
+    duration_seconds: int | None = None  # as botocore reads it: an int, else unset
+    external_id: str | None = field(default=None, repr=False)
+    region: str | None = None
+
+    @property
+    def root(self) -> SsoProfile:
+        """The SSO role profile the chain starts from."""
+        source = self.source
+        while isinstance(source, ChainedProfile):
+            source = source.source
+        return source
+
+    @property
+    def session(self) -> SsoSession:
+        return self.root.session
+
+    @property
+    def account_id(self) -> str:
+        return self.role_arn.split(":")[4]
+
+    @property
+    def role_name(self) -> str:
+        return self.role_arn.split(":", 5)[5].rsplit("/", 1)[-1]
+
+    @property
+    def hops(self) -> tuple[str, ...]:
+        """The profile names from the SSO root to this one."""
+        names = [self.name]
+        source: SsoProfile | ChainedProfile = self.source
+        while isinstance(source, ChainedProfile):
+            names.append(source.name)
+            source = source.source
+        names.append(source.name)
+        return tuple(reversed(names))
+
+
+# Where a chain's credentials come from: an SSO role profile, or a role chained on one.
+SsoBackedProfile = SsoProfile | ChainedProfile
+
+
+@dataclass(frozen=True)
 class ConfigProblem:
     """One broken SSO profile or sso-session; `message` is complete and one line."""
 
@@ -157,6 +217,27 @@ class SsoConfig:
     )
     _token_only: Mapping[str, str] = field(default_factory=dict, compare=False, repr=False)
     _lines: Mapping[str, int] = field(default_factory=dict, compare=False, repr=False)
+    # Roles chained on SSO profiles (role_arn + source_profile), in config order.
+    chained: tuple[ChainedProfile, ...] = ()
+    _chained_problems: Mapping[str, ConfigProblem] = field(
+        default_factory=dict, compare=False, repr=False
+    )
+
+    def find_chained(self, name: str) -> ChainedProfile | None:
+        """The chained profile `name`; None when it is not one resting on SSO.
+
+        Raises ConfigError when it is one we refuse (mfa_serial) or a broken one."""
+        for profile in self.chained:
+            if profile.name == name:
+                return profile
+        problem = self._chained_problems.get(name)
+        if problem is not None:
+            raise problem.error()
+        return None
+
+    def find_role_profile(self, name: str) -> SsoProfile | ChainedProfile | None:
+        """The SSO role profile or chained profile `name`; None when it is neither."""
+        return self.find_profile(name) or self.find_chained(name)
 
     def find_profile(self, name: str) -> SsoProfile | None:
         """The SSO role profile `name`; None when it is not one (or not in this file).
@@ -301,6 +382,20 @@ def find_profile(name: str, config_file: Path | None = None) -> SsoProfile | Non
     raises ConfigError, since boto3 would fail on it with a worse message.
     """
     return read_config(config_file).find_profile(name)
+
+
+def find_chained(name: str, config_file: Path | None = None) -> ChainedProfile | None:
+    """The role chained on SSO profiles named `name` (see `ChainedProfile`), None when `name`
+    is not one; ConfigError for a chained profile we refuse (mfa_serial) or a broken one."""
+    return read_config(config_file).find_chained(name)
+
+
+def find_role_profile(
+    name: str, config_file: Path | None = None
+) -> SsoProfile | ChainedProfile | None:
+    """The SSO role profile or the role chained on one named `name`; None when it is neither
+    (botocore's to resolve); ConfigError when it is a broken or refused one."""
+    return read_config(config_file).find_role_profile(name)
 
 
 def get_session(name: str, config_file: Path | None = None) -> SsoSession:
@@ -480,6 +575,7 @@ class _ConfigBuilder:
         self.problems: list[ConfigProblem] = []
         self.lines: dict[str, int] = {}
         self.seen_session_problems: set[str] = set()
+        self.other_sections: dict[str, Mapping[str, Any]] = {}
 
     def _line_of_profile(self, name: str) -> int | None:
         section = self.profile_sections.get(name)
@@ -550,6 +646,7 @@ class _ConfigBuilder:
             return
         if session_name is None and not has_role_keys and not has_legacy_keys:
             self.others.append(name)  # not an SSO profile: not ours to judge
+            self.other_sections[name] = section  # unless it chains a role on one
             return
         if session_name is not None:
             session = self._named_session(name, section, line, session_name, has_role_keys)
@@ -667,6 +764,10 @@ class _ConfigBuilder:
         for name, session_problem in self.session_problems.items():
             if name not in self.seen_session_problems:
                 problems.append(session_problem)
+        chains = _Chains(self)
+        for name in self.other_sections:
+            chains.resolve(name, ())
+        problems += chains.broken
         problems.sort(key=lambda p: (p.line is None, p.line or 0))
         return SsoConfig(
             path=self.path,
@@ -679,11 +780,125 @@ class _ConfigBuilder:
             _session_problems=self.session_problems,
             _token_only=self.token_only,
             _lines=self.lines,
+            chained=tuple(
+                p for n in self.other_sections if isinstance(p := chains.found.get(n), ChainedProfile)
+            ),
+            _chained_problems=chains.problems,
         )
 
 
 def _fix(profile: str) -> str:
     return f"run `aws configure sso --profile {profile}`"
+
+
+# ---------------------------------------------------------------------------------------------
+# Roles chained on SSO profiles: role_arn + source_profile, followed as botocore's
+# AssumeRoleProvider follows them.
+
+# arn:PARTITION:iam::ACCOUNT:role/[PATH/]NAME
+_ROLE_ARN_RE = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/(?:[\x21-\x7e]+/)?[\w+=,.@-]{1,64}$")
+_STATIC_KEYS = ("aws_access_key_id", "aws_secret_access_key")
+MAX_CHAINED_SECONDS = 3600  # STS limits a role assumed by role chaining (SSO's too) to 1 h
+MIN_ASSUME_SECONDS = 900
+
+
+class _Chains:
+    """Follows each non-SSO profile's role_arn / source_profile down to an SSO role profile."""
+
+    def __init__(self, builder: _ConfigBuilder) -> None:
+        self.builder = builder
+        self.sso = {p.name: p for p in builder.profiles}
+        # name -> the profile it resolves to (None: not a chain on SSO, botocore's business)
+        self.found: dict[str, SsoProfile | ChainedProfile | None] = {}
+        self.problems: dict[str, ConfigProblem] = {}  # refused or broken chained profiles
+        self.broken: list[ConfigProblem] = []  # the broken ones (mfa_serial is not broken)
+
+    def resolve(self, name: str, visiting: tuple[str, ...]) -> SsoProfile | ChainedProfile | None:
+        """`name` as a chain link; None when it is none of ours. Records refusals."""
+        if name in self.sso:
+            return self.sso[name]
+        if name in self.found:
+            return self.found[name]
+        section = self.builder.other_sections.get(name)
+        if section is None or name in self.problems:
+            return None
+        source_name = _value(section, "source_profile")
+        role_arn = _value(section, "role_arn")
+        has_static = all(_value(section, k) for k in _STATIC_KEYS)
+        if (
+            role_arn is None
+            or source_name is None
+            or "credential_source" in section
+            # a source profile's static keys win over its role_arn (botocore); a profile
+            # naming itself as source uses its own keys
+            or (visiting and has_static)
+            or source_name == name
+        ):
+            self.found[name] = None
+            return None
+        if source_name in visiting:
+            self._refuse(name, f"has source_profile '{source_name}', which leads back to it")
+            return None
+        source = self.resolve(source_name, (*visiting, name))
+        if source is None:
+            source_problem = self.problems.get(source_name) or self.builder.profile_problems.get(
+                source_name
+            )
+            if source_problem is not None:  # a chain on a broken or refused profile
+                self.problems[name] = source_problem
+            self.found[name] = None
+            return None
+        refusal = self._refusal(section, role_arn)
+        if refusal is not None:
+            self._refuse(name, refusal, broken="mfa_serial" not in refusal)
+            return None
+        duration = _value(section, "duration_seconds")
+        found = ChainedProfile(
+            name=name,
+            role_arn=role_arn,
+            source=source,
+            role_session_name=_value(section, "role_session_name"),
+            duration_seconds=int(duration) if duration and duration.isdigit() else None,
+            external_id=_value(section, "external_id"),
+            region=_value(section, "region"),
+        )
+        self.found[name] = found
+        return found
+
+    @staticmethod
+    def _refusal(section: Mapping[str, Any], role_arn: str) -> str | None:
+        if _value(section, "mfa_serial") is not None:
+            return (
+                "sets mfa_serial, and aws-sso-tray cannot ask for an MFA code (no prompt in "
+                "a tray); use the AWS CLI for this profile, or remove mfa_serial"
+            )
+        if not _ROLE_ARN_RE.match(role_arn):
+            return (
+                f"has role_arn = {role_arn!r}, which is not a role ARN; use "
+                "arn:aws:iam::ACCOUNT_ID:role/ROLE_NAME"
+            )
+        duration = _value(section, "duration_seconds")
+        if duration and duration.isdigit():
+            seconds = int(duration)
+            if not MIN_ASSUME_SECONDS <= seconds <= MAX_CHAINED_SECONDS:
+                return (
+                    f"has duration_seconds = {seconds}, but a role chained on SSO lasts "
+                    f"{MIN_ASSUME_SECONDS} to {MAX_CHAINED_SECONDS} seconds (STS refuses more "
+                    "for role chaining); set it in that range or remove it"
+                )
+        return None
+
+    def _refuse(self, name: str, why: str, *, broken: bool = True) -> None:
+        line = self.builder._line_of_profile(name)
+        found = ConfigProblem(
+            message=f"{_where(self.builder.path, line)}profile '{name}' {why}",
+            profile=name,
+            line=line,
+        )
+        self.problems[name] = found
+        self.found[name] = None
+        if broken:
+            self.broken.append(found)
 
 
 # ---------------------------------------------------------------------------------------------
