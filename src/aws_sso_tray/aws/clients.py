@@ -1,4 +1,4 @@
-"""The two AWS services we talk to, as unsigned botocore clients, and their errors as AppErrors.
+"""The AWS services we talk to, as botocore clients, and their errors as AppErrors.
 
 Both `sso` (the access portal) and `sso-oidc` authenticate with bearer tokens or client secrets,
 not SigV4, so the clients are created UNSIGNED: no credential lookup, no instance-metadata probe.
@@ -9,6 +9,10 @@ with ConfigParseError, login and logout included. The AWS config file is still r
 config-based endpoint settings keep working. botocore honours `AWS_ENDPOINT_URL_SSO` /
 `AWS_ENDPOINT_URL_SSO_OIDC`, which is how the tests and the demo point everything at the local
 emulator. We use `botocore.session` rather than boto3: same clients, a smaller import.
+
+`sts_client` is the one SIGNED client: STS AssumeRole for roles chained on SSO profiles
+(`aws/chained.py`), signed with the source credentials it is handed (explicit credentials, so
+botocore looks up none of its own); `AWS_ENDPOINT_URL_STS` points it elsewhere.
 
 `ERROR_CODES` is the one table of the services' error codes (and `ERROR_EXCEPTIONS` of botocore's
 own exceptions): which `AppError` class each becomes, and so its exit code and its `recovery`.
@@ -44,6 +48,9 @@ if TYPE_CHECKING:  # the stubs (botocore-stubs, types-boto3-sso[-oidc]) are for 
     from botocore.session import Session
     from types_boto3_sso import SSOClient
     from types_boto3_sso_oidc import SSOOIDCClient
+    from types_boto3_sts import STSClient
+
+    from aws_sso_tray.aws.rolecreds import RoleCredentials
 
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 20
@@ -73,6 +80,15 @@ ERROR_CODES: Mapping[str, type[AppError]] = {
     "InvalidClientMetadataException": RequestRejectedError,
     "InvalidRedirectUriException": RequestRejectedError,
     "UnsupportedGrantTypeException": RequestRejectedError,
+    # STS AssumeRole (roles chained on SSO profiles)
+    "AccessDenied": NoRoleAccessError,  # the source role may not assume this role
+    "ValidationError": RequestRejectedError,  # e.g. DurationSeconds over the chaining limit
+    "MalformedPolicyDocument": RequestRejectedError,
+    "RegionDisabledException": RequestRejectedError,
+    # the source credentials were refused: they are fetched afresh at the next try
+    "ExpiredToken": ServiceError,
+    "InvalidClientTokenId": ServiceError,
+    "SignatureDoesNotMatch": ServiceError,
 }
 
 # botocore's own exceptions, by class name (matched along the MRO, so subclasses count) ->
@@ -180,6 +196,34 @@ def oidc_client(region: str, *, max_attempts: int = MAX_ATTEMPTS) -> SSOOIDCClie
 def portal_client(region: str, *, max_attempts: int = MAX_ATTEMPTS) -> SSOClient:
     """The `sso` access-portal client (accounts, roles, role credentials, logout) for `region`."""
     return cast("SSOClient", client("sso", region, max_attempts=max_attempts))
+
+
+def sts_client(region: str, source: RoleCredentials) -> STSClient:
+    """An `sts` client for `region`, SIGNED with `source` (and no other credential lookup).
+
+    Not cached: each set of source credentials is its own client, and AssumeRole is rare."""
+    from botocore.config import Config
+
+    with _lock:
+        global _session
+        if _session is None:
+            _session = _new_session()
+        session = _session
+    config = Config(
+        region_name=region,
+        connect_timeout=CONNECT_TIMEOUT,
+        read_timeout=READ_TIMEOUT,
+        retries={"mode": "standard", "max_attempts": MAX_ATTEMPTS},
+    )
+    created = session.create_client(
+        "sts",
+        region_name=region,
+        config=config,
+        aws_access_key_id=source.access_key_id,
+        aws_secret_access_key=source.secret_access_key,
+        aws_session_token=source.session_token,
+    )
+    return cast("STSClient", created)
 
 
 def error_code(exc: BaseException) -> str | None:

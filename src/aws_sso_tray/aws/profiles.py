@@ -781,7 +781,9 @@ class _ConfigBuilder:
             _token_only=self.token_only,
             _lines=self.lines,
             chained=tuple(
-                p for n in self.other_sections if isinstance(p := chains.found.get(n), ChainedProfile)
+                p
+                for n in self.other_sections
+                if isinstance(p := chains.found.get(n), ChainedProfile)
             ),
             _chained_problems=chains.problems,
         )

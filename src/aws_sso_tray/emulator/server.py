@@ -21,14 +21,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from aws_sso_tray.emulator import pages
+from aws_sso_tray.emulator import pages, sts
 from aws_sso_tray.emulator.state import ApiError, EmulatorConfig, IdentityCenter, IssuedLogin
 
 log = logging.getLogger("aws_sso_tray.emulator")
 
 OIDC_OPS = frozenset({"RegisterClient", "StartDeviceAuthorization", "CreateToken"})
 PORTAL_OPS = frozenset({"GetRoleCredentials", "ListAccounts", "ListAccountRoles", "Logout"})
-API_OPS = OIDC_OPS | PORTAL_OPS
+API_OPS = OIDC_OPS | PORTAL_OPS | sts.OPS
 FAULT_KINDS = frozenset({"5xx", "throttle", "latency", "drop", "hold"})
 
 # (method, path) -> operation name, as botocore's models name them.
@@ -40,6 +40,7 @@ _ROUTES: dict[tuple[str, str], str] = {
     ("GET", "/assignment/accounts"): "ListAccounts",
     ("GET", "/assignment/roles"): "ListAccountRoles",
     ("POST", "/logout"): "Logout",
+    ("POST", "/"): sts.ROUTE,  # STS (emulator/sts.py): the form body's Action names the operation
     ("GET", "/"): "page:/",
     ("GET", "/authorize"): "page:/authorize",
     ("POST", "/authorize/decision"): "page:/authorize/decision",
@@ -352,6 +353,8 @@ class _Handler(BaseHTTPRequestHandler):
         self._arrived = time.time()
         try:
             body = self._read_body()
+            if op == sts.ROUTE:
+                op = self._op = sts.action(body)
             fault = emu._take_fault(op)
             if fault is not None and fault.kind == "drop":
                 log.info("%s %s: dropping the connection (injected)", op, path)
@@ -439,6 +442,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
             ),
             "Logout": lambda: self._logout(token),
+            "AssumeRole": lambda: self._sts(body),
             "page:/": lambda: self._send_html(200, pages.index_page(self._base_url())),
             "page:/authorize": lambda: self._authorize_page(query),
             "page:/authorize/decision": lambda: self._authorize_decision(body),
@@ -454,6 +458,19 @@ class _Handler(BaseHTTPRequestHandler):
         if "aws_iam" in query:
             raise ApiError("InvalidRequestException", "CreateTokenWithIAM is not emulated")
         self._send_json(self.server.emulator.center.create_token(self._json_body(body)))
+
+    def _sts(self, body: bytes) -> None:
+        center = self.server.emulator.center
+        try:
+            answer = sts.handle(center, self.command, self.path, dict(self.headers), body)
+        except sts.StsError as error:
+            self._send_sts_error(error)
+            return
+        self._send(200, answer, "text/xml")
+
+    def _send_sts_error(self, error: sts.StsError) -> None:
+        log.info("STS answered %s (%d)", error.code, error.status)
+        self._send(error.status, sts.error_xml(error), "text/xml")
 
     def _logout(self, token: str | None) -> None:
         self.server.emulator.center.logout(token)
@@ -576,6 +593,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_error(self, op: str, error: ApiError) -> None:
         if op.startswith("page:"):
             self._send_html(error.status, pages.error_page(error.description))
+            return
+        if op in sts.OPS or op.startswith("sts:"):
+            self._send_sts_error(sts.from_api_error(error.code, error.description))
             return
         if op in PORTAL_OPS:
             body: dict[str, str] = {"message": error.description}

@@ -118,6 +118,16 @@ class EmulatorConfig:
     missing_role_error: str = "ForbiddenException"
 
 
+@dataclass(frozen=True)
+class IssuedKeys:
+    """Role credentials the emulator issued (GetRoleCredentials, AssumeRole)."""
+
+    access_key_id: str
+    secret_access_key: str = field(repr=False)
+    session_token: str = field(repr=False)
+    expires_at: float  # emulator time, epoch seconds
+
+
 @dataclass
 class Client:
     client_id: str
@@ -330,6 +340,7 @@ class IdentityCenter:
         self._access: dict[str, AccessToken] = {}
         self._refresh: dict[str, RefreshToken] = {}
         self._issued: set[str] = set()
+        self._keys: dict[str, IssuedKeys] = {}  # access key id -> what was issued with it
         # (account id, role name, emulator time) of every GetRoleCredentials, answered or not
         self._role_calls: list[tuple[str, str, float]] = []
 
@@ -708,17 +719,36 @@ class IdentityCenter:
             account = self._account(account_id)
             if account is None or role_name not in account.roles:
                 raise ApiError(self.config.missing_role_error, "No access")
-            upper = string.ascii_uppercase + string.digits
-            secret_alphabet = string.ascii_letters + string.digits + "+/"
+            keys = self.issue_keys(self.config.credential_ttl)
             credentials = {
-                "accessKeyId": "ASIA" + _random(upper, 16),
-                "secretAccessKey": self._secret(_random(secret_alphabet, 40)),
-                "sessionToken": self._secret(
-                    "IQoJb3JpZ2luX2VjE" + base64.b64encode(secrets.token_bytes(300)).decode("ascii")
-                ),
-                "expiration": int((self.now() + self.config.credential_ttl) * 1000),
+                "accessKeyId": keys.access_key_id,
+                "secretAccessKey": keys.secret_access_key,
+                "sessionToken": keys.session_token,
+                "expiration": int(keys.expires_at * 1000),
             }
         return {"roleCredentials": credentials}
+
+    def issue_keys(self, ttl: float) -> IssuedKeys:
+        """New `ASIA...` role credentials living `ttl`, remembered so that STS (emulator/sts.py)
+        can check requests signed with them."""
+        upper = string.ascii_uppercase + string.digits
+        secret_alphabet = string.ascii_letters + string.digits + "+/"
+        with self._lock:
+            keys = IssuedKeys(
+                access_key_id="ASIA" + _random(upper, 16),
+                secret_access_key=self._secret(_random(secret_alphabet, 40)),
+                session_token=self._secret(
+                    "IQoJb3JpZ2luX2VjE" + base64.b64encode(secrets.token_bytes(300)).decode("ascii")
+                ),
+                expires_at=self.now() + ttl,
+            )
+            self._keys[keys.access_key_id] = keys
+        return keys
+
+    def issued_keys(self, access_key_id: str) -> IssuedKeys | None:
+        """The credentials issued with this access key id; None when we issued none."""
+        with self._lock:
+            return self._keys.get(access_key_id)
 
     @staticmethod
     def _page(
