@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from pathlib import Path
     from types import FrameType
 
+    from aws_sso_tray.aws.profiles import ChainedProfile as ChainedProfile
     from aws_sso_tray.aws.profiles import SsoProfile as SsoProfile
     from aws_sso_tray.aws.profiles import SsoSession as SsoSession
     from aws_sso_tray.aws.rolecreds import RoleCredentials as RoleCredentials
@@ -298,11 +299,10 @@ def min_remaining(value: timedelta | None = None) -> timedelta:
 
 
 def sso_credentials(name: str, *, remaining: timedelta | None = None) -> RoleCredentials:
-    """Role credentials of SSO profile `name`: from the shared cache when they have `remaining`
-    left, else from the portal (GetRoleCredentials). ConfigError for a non-SSO profile."""
-    from aws_sso_tray.aws import profiles
-
-    return _sso_credentials(profiles.get_profile(name), remaining)
+    """Role credentials of SSO profile `name`, or of a role chained on SSO profiles: from the
+    shared cache when they have `remaining` left, else from the portal (GetRoleCredentials)
+    and STS (AssumeRole). ConfigError for any other profile."""
+    return _role_credentials(role_profile(name), remaining)
 
 
 def _sso_credentials(profile: SsoProfile, remaining: timedelta | None) -> RoleCredentials:
@@ -315,14 +315,33 @@ def _sso_credentials(profile: SsoProfile, remaining: timedelta | None) -> RoleCr
     return rolecreds.get_credentials(profile, min_remaining=needed)
 
 
-def credentials(name: str, *, remaining: timedelta | None = None) -> RoleCredentials:
-    """Credentials of any profile: SSO profiles as `sso_credentials`; any other (assume-role,
-    credential_process, static keys) resolved by botocore as the AWS CLI would."""
+def role_profile(name: str) -> SsoProfile | ChainedProfile:
+    """SSO profile `name`, or the role chained on SSO profiles by that name (`role_arn` +
+    `source_profile`); ConfigError naming the fix for any other profile, for `mfa_serial`."""
     from aws_sso_tray.aws import profiles
 
-    profile = profiles.find_profile(name)
-    if profile is not None:
+    return profiles.find_chained(name) or profiles.get_profile(name)
+
+
+def _role_credentials(
+    profile: SsoProfile | ChainedProfile, remaining: timedelta | None
+) -> RoleCredentials:
+    from aws_sso_tray.aws import chained, profiles
+
+    if isinstance(profile, profiles.SsoProfile):
         return _sso_credentials(profile, remaining)
+    return chained.get_credentials(profile, min_remaining=min_remaining(remaining))
+
+
+def credentials(name: str, *, remaining: timedelta | None = None) -> RoleCredentials:
+    """Credentials of any profile: SSO profiles and roles chained on them as `sso_credentials`;
+    any other (assume-role on keys, credential_process, static keys) resolved by botocore as
+    the AWS CLI would."""
+    from aws_sso_tray.aws import profiles
+
+    profile = profiles.find_role_profile(name)
+    if profile is not None:
+        return _role_credentials(profile, remaining)
     from aws_sso_tray.aws.resolve import botocore_credentials
 
     return botocore_credentials(name)
@@ -330,9 +349,9 @@ def credentials(name: str, *, remaining: timedelta | None = None) -> RoleCredent
 
 def refresh_role_credentials(profile: str) -> datetime | None:
     """Renew `profile`'s cached role credentials (what the AWS CLI and SDKs reuse); their expiry."""
-    from aws_sso_tray.aws import profiles, rolecreds
+    from aws_sso_tray.aws import chained
 
-    creds = rolecreds.get_credentials(profiles.get_profile(profile), force_refresh=True)
+    creds = chained.credentials_of(role_profile(profile), force_refresh=True)
     return creds.expiration
 
 
@@ -380,15 +399,18 @@ def sync_once(
 ) -> SyncResult:
     """Write fresh credentials of each `PROFILE[:SECTION]` (none: the kept-fresh list) into the
     credentials file, in one locked write; at most `jobs` portal calls at once."""
-    from aws_sso_tray.aws import profiles, rolecreds
+    from aws_sso_tray.aws import chained, rolecreds
     from aws_sso_tray.errors import AppError
     from aws_sso_tray.files import credfile
 
     pairs = _sync_targets(targets)
-    resolved = [(profiles.get_profile(name), section) for name, section in pairs]
-    results = rolecreds.fetch_many(
-        [p for p, _ in resolved], min_remaining=min_remaining(remaining), workers=jobs
-    )
+    resolved = [(role_profile(name), section) for name, section in pairs]
+    needed = min_remaining(remaining)
+
+    def fetch(profile: SsoProfile | ChainedProfile) -> RoleCredentials:
+        return chained.credentials_of(profile, min_remaining=needed)
+
+    results = rolecreds.run_bounded(fetch, [p for p, _ in resolved], jobs, name="sync")
     written: list[tuple[str, str, RoleCredentials]] = []
     failures: list[tuple[str, AppError]] = []
     for (profile, section), (creds, error) in zip(resolved, results, strict=True):
@@ -444,10 +466,9 @@ def keep_fresh(profile: str, section: str | None = None) -> Settings:
     """Keep `profile`'s credentials fresh in `[section]` (default: the profile's name) of the
     credentials file, which the running tray or daemon then writes; returns the new settings.
     Refuses an unknown or non-SSO profile, and a section with the user's long-term keys."""
-    from aws_sso_tray.aws import profiles
     from aws_sso_tray.files import credfile
 
-    profiles.get_profile(profile)  # an unknown or non-SSO profile fails here, not in the engine
+    role_profile(profile)  # an unknown or non-SSO profile fails here, not in the engine
     credfile.check_writable_section(
         credentials_file(),
         profile if section is None else section,
@@ -568,10 +589,10 @@ def container_credentials(profile: str) -> dict[str, str]:
     """The two variables that point an SDK at the running engine's credentials endpoint for
     SSO profile `profile`: `AWS_CONTAINER_CREDENTIALS_FULL_URI` and
     `AWS_CONTAINER_AUTHORIZATION_TOKEN`. AppError when no tray or daemon runs."""
-    from aws_sso_tray.aws import enginecreds, profiles
+    from aws_sso_tray.aws import enginecreds
     from aws_sso_tray.errors import AppError
 
-    profiles.get_profile(profile)  # a missing or non-SSO profile: its own message
+    role_profile(profile)  # a missing or non-SSO profile: its own message
     found = enginecreds.published()
     if found is None:
         raise AppError(

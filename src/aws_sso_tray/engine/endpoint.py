@@ -58,11 +58,12 @@ def endpoint_file() -> Path:
 def fetch_credentials(name: str, min_remaining: timedelta | None) -> RoleCredentials:
     """Role credentials of SSO profile `name` with more than `min_remaining` left (None: the
     settings' value), from the AWS CLI cache or GetRoleCredentials."""
-    from aws_sso_tray.aws import profiles, rolecreds
+    from aws_sso_tray.aws import chained, profiles
     from aws_sso_tray.files.settings import load_min_remaining
 
     needed = min_remaining if min_remaining is not None else load_min_remaining()
-    return rolecreds.get_credentials(profiles.get_profile(name), min_remaining=needed)
+    profile = profiles.find_chained(name) or profiles.get_profile(name)  # chained: AssumeRole
+    return chained.credentials_of(profile, min_remaining=needed)
 
 
 def container_answer(creds: RoleCredentials) -> bytes:

@@ -56,14 +56,15 @@ class Write:
 
 def fetch(due: Sequence[ProfileWork], clock: Clock, lead: timedelta, workers: int) -> Fetch:
     """New credentials for `due`, each profile's outcome, and the time they came back."""
-    from aws_sso_tray.aws import rolecreds
+    from aws_sso_tray.aws import chained, rolecreds
 
     def one(work: ProfileWork) -> tuple[RoleCredentials, datetime]:
         now = clock.now()
         pending = work.pending
         if pending is not None and pending.expiration and pending.expiration - now > lead:
             return pending, work.pending_at or now  # fetched earlier; only the write failed
-        return rolecreds.get_credentials(work.profile, force_refresh=True, now=now), now
+        # An SSO role from the portal, a chained role (<= 1 h) from STS: the plan reads expiry.
+        return chained.credentials_of(work.profile, force_refresh=True, now=now), now
 
     session_errors = check_tokens(due, clock.now())
     ready = [w for w in due if w.session_key not in session_errors]

@@ -25,7 +25,7 @@ from aws_sso_tray.snapshot import (
 )
 
 if TYPE_CHECKING:
-    from aws_sso_tray.aws.profiles import SsoProfile
+    from aws_sso_tray.aws.profiles import ChainedProfile, SsoProfile
 
 NO_LOGINS = LoginsView()
 
@@ -33,7 +33,7 @@ NO_LOGINS = LoginsView()
 def build_snapshot(
     now: datetime,
     *,
-    profiles: Sequence[SsoProfile],
+    profiles: Sequence[SsoProfile | ChainedProfile],
     work: Mapping[str, ProfileWork],
     sessions: Iterable[SessionInfo],
     logins: LoginsView = NO_LOGINS,
@@ -56,7 +56,10 @@ def build_snapshot(
 
 
 def profile_state(
-    profile: SsoProfile, work: ProfileWork | None, now: datetime, refresh_before: timedelta
+    profile: SsoProfile | ChainedProfile,
+    work: ProfileWork | None,
+    now: datetime,
+    refresh_before: timedelta,
 ) -> ProfileState:
     """One profile: idle unless kept fresh (`work`)."""
     idle = ProfileState(

@@ -17,7 +17,7 @@ from aws_sso_tray.engine import timing
 from aws_sso_tray.snapshot import ProfileStatus
 
 if TYPE_CHECKING:
-    from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
+    from aws_sso_tray.aws.profiles import ChainedProfile, SsoProfile, SsoSession
     from aws_sso_tray.aws.rolecreds import RoleCredentials
     from aws_sso_tray.aws.tokens import SsoToken
     from aws_sso_tray.files.settings import SyncTarget
@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 class ProfileWork:
     """One kept-fresh profile's refresh state."""
 
-    profile: SsoProfile
+    profile: SsoProfile | ChainedProfile  # a chained role belongs to its root's session
     section: str
     expires_at: datetime | None = None  # of the credentials in the section
     fetched_at: datetime | None = None  # our clock when they were fetched (judges lifetimes)
@@ -239,7 +239,7 @@ class SessionInfo:
 
 def carry_over_work(
     targets: Iterable[SyncTarget],
-    profiles: Iterable[SsoProfile],
+    profiles: Iterable[SsoProfile | ChainedProfile],
     old: Mapping[str, ProfileWork],
 ) -> tuple[dict[str, ProfileWork], list[str]]:
     """The records for the kept-fresh `targets` after a config or settings change, and the

@@ -68,7 +68,7 @@ from aws_sso_tray.files.settings import Settings
 from aws_sso_tray.snapshot import Snapshot
 
 if TYPE_CHECKING:
-    from aws_sso_tray.aws.profiles import SsoProfile, SsoSession
+    from aws_sso_tray.aws.profiles import ChainedProfile, SsoProfile, SsoSession
 
 log = logging.getLogger(__name__)
 
@@ -113,7 +113,7 @@ class Engine:
         self._settings = Settings()
         self._settings_problems: list[str] = []
         self._config_problem: str | None = None
-        self._profiles: list[SsoProfile] = []
+        self._profiles: list[SsoProfile | ChainedProfile] = []
         self._work: dict[str, ProfileWork] = {}
         self._sessions: dict[str, SessionInfo] = {}
         self._missing: list[str] = []  # why auto-sync profiles are not usable, one line each
@@ -439,8 +439,9 @@ class Engine:
             log.warning("%s", exc.message)
             return
         self._config_problem = None
-        self._profiles = list(config.profiles)
-        self._work, missing = carry_over_work(self._settings.auto_sync, config.profiles, self._work)
+        # Roles chained on SSO profiles are kept fresh like them, under their root's session.
+        self._profiles = [*config.profiles, *config.chained]
+        self._work, missing = carry_over_work(self._settings.auto_sync, self._profiles, self._work)
         self._missing = [_why_unusable(config, name) for name in missing]
         self._sessions = carry_over_sessions(config.sessions, self._sessions)
 
@@ -564,6 +565,7 @@ def _why_unusable(config: Any, name: str) -> str:
     """One line on why auto-sync profile `name` is not among the config's usable profiles."""
     try:
         config.find_profile(name)  # a broken SSO profile (or its session) says what to fix
+        config.find_chained(name)  # so does a refused chained one (mfa_serial)
     except ConfigError as exc:
         return exc.message
     return f"auto-sync profile '{name}' is not an SSO profile in {paths.aws_config_file()}"
