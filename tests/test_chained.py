@@ -307,3 +307,28 @@ def test_no_secret_reaches_the_debug_log(chain: Emulator, cli: RunCli, home: Pat
     for secret in chain.issued_secrets():
         assert secret not in done.stderr
     assert answer["SecretAccessKey"] not in done.stderr
+
+
+def test_the_tray_shows_a_chained_role_under_the_session_it_comes_from(
+    chain: Emulator, aws_config: WriteConfig
+) -> None:
+    from aws_sso_tray import api
+    from aws_sso_tray.files.settings import Settings
+    from aws_sso_tray.tray.menu import build_menu
+
+    other = SsoSession("other", "https://d-0987654321.awsapps.com/start", "eu-west-1", ())
+    aws_config(
+        session_config(SESSION, "dev", "111111111111", "ReadOnly")
+        + CHAINS
+        + "\n"
+        + session_config(other, "ext", "333333333333", "Admin")
+    )
+    snap = api.offline_snapshot()
+    deploy, dev = snap.profile("deploy"), snap.profile("dev")
+    assert deploy is not None and dev is not None and deploy.session_key == dev.session_key
+    entries = build_menu(snap, Settings())
+    corp = next(e for e in entries if e.label.startswith("corp"))
+    under_corp = [c.label.split(" ")[0] for c in corp.children]
+    assert {"dev", "deploy", "admin"} <= set(under_corp)
+    ext = next(e for e in entries if e.label.startswith("other"))
+    assert "deploy" not in [c.label.split(" ")[0] for c in ext.children]
