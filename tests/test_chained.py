@@ -332,3 +332,15 @@ def test_the_tray_shows_a_chained_role_under_the_session_it_comes_from(
     assert {"dev", "deploy", "admin"} <= set(under_corp)
     ext = next(e for e in entries if e.label.startswith("other"))
     assert "deploy" not in [c.label.split(" ")[0] for c in ext.children]
+
+
+def test_logout_removes_the_sections_written_for_its_chained_roles(
+    chain: Emulator, cli: RunCli
+) -> None:
+    from botocore.configloader import raw_config_parse
+
+    assert cli("sync", "deploy").returncode == 0
+    assert "deploy" in raw_config_parse(str(paths.aws_credentials_file()))
+    done = cli("logout", "dev", "--remove-credentials")
+    assert done.returncode == 0, done.stderr
+    assert "deploy" not in raw_config_parse(str(paths.aws_credentials_file()))

@@ -276,7 +276,10 @@ def _sections_written_for(session_keys: set[str], *, everything: bool) -> list[s
 
     synced = dict(keep_fresh_targets()[0])
     names: list[str] = []
-    for profile in profiles.load_profiles():
+    config = profiles.read_config()
+    # A chained role belongs to its root's session.
+    roles: list[SsoProfile | ChainedProfile] = [*config.profiles, *config.chained]
+    for profile in roles:
         if profile.session.cache_key in session_keys:
             names += [synced.get(profile.name, profile.name), profile.name]
     if everything:
