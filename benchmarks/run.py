@@ -1,6 +1,6 @@
 """The benchmarks of aws-sso-tray against aws-export-credentials, side by side, in one run.
 
-    python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile] [--burst] [--coldpath] [--chained]
+    python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile] [--burst] [--coldpath]
 
 Everything runs against the project's emulator on 127.0.0.1 in a temporary HOME: one device-code
 login (approved through the emulator) writes the SSO token both tools read, then:
