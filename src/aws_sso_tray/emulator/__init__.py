@@ -47,6 +47,9 @@ Behaviour, including the choices made where AWS leaves room:
   `pending_user_codes()` lists device logins waiting for a decision; `browser.browse(url)` (or
   BROWSER="python -m aws_sso_tray.emulator.browser %s") presses Allow or Deny on the pages, or
   ignores them; STANDIN_ACTION / STANDIN_LOG / STANDIN_DELAY tune the command (see browser.py).
+- STS (`AWS_ENDPOINT_URL_STS`): AssumeRole, SigV4-checked with the secret issued for the
+  signing key (by GetRoleCredentials or an earlier AssumeRole, so chains work); unknown keys,
+  bad signatures and expired credentials get STS's own errors; see sts.py.
 - `config.latency` seconds are added to every API call (not to pages).
 - The clock is real time plus `advance()`; the request log uses real wall time. A portal whose
   clock is off from ours: `advance(skew)` (negative: behind) before the login.
