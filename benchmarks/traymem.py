@@ -192,7 +192,9 @@ def prepare(env: dict[str, str], profiles: int) -> tuple[object, Path]:
     return emu, home
 
 
-def measure_tray(cmd: list[str], env: dict[str, str], profiles: int, smaps: bool) -> dict[str, int]:
+def measure_tray(
+    cmd: list[str], env: dict[str, str], profiles: int, smaps: bool, hold: float
+) -> dict[str, int]:
     emu, home = prepare(env, profiles)
     creds = home / ".aws" / "credentials"
     log = home / "tray.log"
@@ -213,7 +215,9 @@ def measure_tray(cmd: list[str], env: dict[str, str], profiles: int, smaps: bool
             CREDENTIAL_TTL * 3,
         )
         time.sleep(2)  # the batch's writes and snapshots settle
-        return sample(proc.pid, "tray", smaps)
+        found = sample(proc.pid, "tray", smaps)
+        time.sleep(hold)
+        return found
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -239,12 +243,13 @@ def main() -> int:
     default_cmd = f"{Path(sys.executable).parent / 'aws-sso-tray'} tray"
     parser.add_argument("--tray-cmd", default=default_cmd, help="what to measure (diagnosis)")
     parser.add_argument("--smaps", action="store_true", help="where the RSS sits, to stderr")
+    parser.add_argument("--hold", type=float, default=0, help="keep the tray up for N s more")
     args = parser.parse_args()
     with desktop() as env:
         env["PYSTRAY_BACKEND"] = BACKEND  # what choose_backend picks here; stated, not guessed
         minimal = measure_minimal(env, args.smaps)
         env.pop("PYSTRAY_BACKEND")
-        tray = measure_tray(shlex.split(args.tray_cmd), env, args.profiles, args.smaps)
+        tray = measure_tray(shlex.split(args.tray_cmd), env, args.profiles, args.smaps, args.hold)
     mb = {k: v / 1024 for k, v in tray.items()}
     base = {k: v / 1024 for k, v in minimal.items()}
     ok = "yes" if mb["VmRSS"] < TARGET_MB else "NO"

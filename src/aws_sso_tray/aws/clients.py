@@ -10,6 +10,12 @@ config-based endpoint settings keep working. botocore honours `AWS_ENDPOINT_URL_
 `AWS_ENDPOINT_URL_SSO_OIDC`, which is how the tests and the demo point everything at the local
 emulator. We use `botocore.session` rather than boto3: same clients, a smaller import.
 
+Memory (the tray and daemon run for weeks): one session for the process and one client per
+(service, region, endpoint override), shared by every profile and thread. botocore's endpoint
+resolver would keep all of `endpoints.json` (1.2 MB of JSON, ~6 MB parsed, every AWS service),
+and its loader a second reference to it; `_slim_endpoint_resolver` keeps only our two services'
+entries of each partition, which is all the resolver ever reads for them.
+
 `ERROR_CODES` is the one table of the services' error codes (and `ERROR_EXCEPTIONS` of botocore's
 own exceptions): which `AppError` class each becomes, and so its exit code and its `recovery`.
 `to_app_error()` / `translate_errors()` apply it; a caller that words a class's message for its
@@ -23,7 +29,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_sso_tray.errors import (
     AppError,
@@ -45,6 +51,7 @@ if TYPE_CHECKING:  # the stubs (botocore-stubs, types-boto3-sso[-oidc]) are for 
     from types_boto3_sso import SSOClient
     from types_boto3_sso_oidc import SSOOIDCClient
 
+SERVICES = ("sso", "sso-oidc")
 CONNECT_TIMEOUT = 5
 READ_TIMEOUT = 20
 MAX_ATTEMPTS = 4  # standard retry mode: throttling and 5xx retried with backoff and jitter
@@ -169,7 +176,44 @@ def _new_session() -> Session:
         # nothing our clients use, and botocore would refuse to create any client for it.
         session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
         session.set_config_variable("credentials_file", os.devnull)
+    _slim_endpoint_resolver(session)
     return session
+
+
+def _slim_endpoint_resolver(session: Session) -> None:
+    """Give `session` an endpoint resolver that knows only `SERVICES` (see the docstring).
+
+    botocore creates the resolver lazily from its loader's `endpoints` data and both keep it;
+    here it is made first, from a copy holding each partition's metadata and our services, and
+    the loader forgets the full file. A user's own `endpoints.json` (AWS_DATA_PATH) is honoured
+    the same way: whatever the loader finds is what gets pruned.
+    """
+    from botocore.regions import EndpointResolver
+
+    loader = session.get_component("data_loader")
+    endpoints, path = loader.load_data_with_path("endpoints")
+    loader._cache.pop(("load_data_with_path", "endpoints"), None)  # its instance_cache
+    slim = slim_endpoints(endpoints)
+    del endpoints
+    resolver = EndpointResolver(slim, uses_builtin_data=loader.is_builtin_path(path))
+    internal = session._internal_components  # type: ignore[attr-defined]
+    internal.register_component("endpoint_resolver", resolver)
+
+
+def slim_endpoints(endpoints: Mapping[str, Any]) -> dict[str, Any]:
+    """`endpoints.json` data with only `SERVICES` left in each partition's `services`."""
+    partitions = [
+        {
+            **partition,
+            "services": {
+                name: entry
+                for name, entry in partition.get("services", {}).items()
+                if name in SERVICES
+            },
+        }
+        for partition in endpoints.get("partitions", [])
+    ]
+    return {**endpoints, "partitions": partitions}
 
 
 def oidc_client(region: str, *, max_attempts: int = MAX_ATTEMPTS) -> SSOOIDCClient:
