@@ -1,6 +1,6 @@
 """The benchmarks of aws-sso-tray against aws-export-credentials, side by side, in one run.
 
-    python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile]
+    python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile] [--traymem]
 
 Everything runs against the project's emulator on 127.0.0.1 in a temporary HOME: one device-code
 login (approved through the emulator) writes the SSO token both tools read, then:
@@ -488,6 +488,17 @@ def run_bigfile(quick: bool) -> str:
     )
 
 
+def run_traymem() -> str:
+    """The tray's RSS with 20 kept-fresh profiles vs a minimal pystray icon (traymem.py)."""
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "traymem.py")], capture_output=True, text=True, check=False
+    )
+    output = proc.stdout.strip() or proc.stderr.strip()
+    return f"\n## The tray's memory\n\n{output}\n" + (
+        f"\n(traymem.py exited {proc.returncode})\n" if proc.returncode else ""
+    )
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -505,6 +516,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--bigfile", action="store_true", help="also run benchmarks/bigfile.py (a 50 MB file)"
     )
+    parser.add_argument("--traymem", action="store_true", help="also run benchmarks/traymem.py")
     return parser.parse_args(argv)
 
 
@@ -545,6 +557,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report += run_idle(args.quick)
     if args.bigfile:
         report += run_bigfile(args.quick)
+    if args.traymem:
+        report += run_traymem()
     print(report)
     results = HERE / "results"
     results.mkdir(exist_ok=True)
