@@ -313,3 +313,14 @@ def test_a_browser_that_fails_says_so_and_a_federated_link_stays_out_of_the_mess
     assert "SigninToken" not in done.stderr
     for secret in logged_in.issued_secrets():
         assert secret not in done.stderr
+
+
+def test_the_readmes_console_browser_example_is_read_without_a_warning(config: None) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n### The AWS console\n", 1)[1].split("\n## ", 1)[0]
+    write_settings(section.split("```toml\n", 1)[1].split("```", 1)[0])
+    from aws_sso_tray.files.settings import load_settings
+
+    assert load_settings()[1] == []
+    assert api.console_browser("prod") == "firefox -P prod %s"
+    assert api.console_browser("dev") == "firefox -P work %s"
