@@ -324,3 +324,13 @@ def test_the_readmes_console_browser_example_is_read_without_a_warning(config: N
     assert load_settings()[1] == []
     assert api.console_browser("prod") == "firefox -P prod %s"
     assert api.console_browser("dev") == "firefox -P work %s"
+
+
+def test_debug_logging_of_a_federated_sign_in_shows_no_secret(
+    cli: RunCli, logged_in: Emulator
+) -> None:
+    done = cli("--debug", "console", "dev", "--federated", "--print")
+    assert done.returncode == 0, done.stderr
+    assert "got a sign-in token" in done.stderr  # DEBUG was on
+    for secret in logged_in.issued_secrets():  # the sign-in token is only on stdout
+        assert secret not in done.stderr
