@@ -9,10 +9,24 @@ from aws_sso_tray.cli.common import PROG, Commands, add_min_remaining, err
 from aws_sso_tray.errors import AppError, UsageError
 
 
+def _split_command(args: argparse.Namespace) -> list[str]:
+    """The command after PROFILE. argparse hands over all that follows PROFILE; flags may still
+    stand between PROFILE and `--` (`exec dev --no-endpoint -- aws s3 ls`): parse them into
+    `args`. argparse drops a `--` right after PROFILE; without flags there, the command starts
+    right after PROFILE, any `--` of its own included."""
+    rest = list(args.command)
+    if not rest[:1] or not rest[0].startswith("-") or "--" not in rest:
+        return rest
+    cut = rest.index("--")
+    flags, command = rest[:cut], rest[cut + 1 :]
+    if flags:
+        parser: argparse.ArgumentParser = args.exec_parser
+        parser.parse_args([*flags, args.profile], namespace=args)
+    return command
+
+
 def cmd_exec(args: argparse.Namespace) -> int:
-    command = list(args.command)
-    if command[:1] == ["--"]:
-        command = command[1:]
+    command = _split_command(args)
     if not command:
         raise UsageError(f"exec: name a command: {PROG} exec {args.profile} -- COMMAND [ARGS]")
     prepared = api.exec_environment(
@@ -43,6 +57,7 @@ def add_commands(commands: Commands) -> None:
         metavar="-- COMMAND [ARGS...]",
         help="the command and its arguments, after --",
     )
+    p.set_defaults(exec_parser=p)
     source = p.add_mutually_exclusive_group()
     source.add_argument(
         "--endpoint",
