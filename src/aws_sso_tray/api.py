@@ -426,6 +426,134 @@ def _sync_targets(specs: Sequence[str]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(targets))
 
 
+# exec and every shell's export lines (aws/execenv.py, aws/shells.py): a command run with one
+# profile's credentials and no other source, and credentials in the words of each shell.
+
+EXPORT_FORMATS = (
+    "process",
+    "json",
+    "env",
+    "env-no-export",
+    "powershell",
+    "windows-cmd",
+    "fish",
+    "container",
+)  # `json` is `process` (the old `--json`); `container`: `container_credentials`
+
+
+def export_text(creds: RoleCredentials, fmt: str) -> str:
+    """`creds` as `export --format fmt` prints them (any of EXPORT_FORMATS but `container`):
+    the AWS CLI's `export-credentials` output, values quoted for the shell."""
+    from aws_sso_tray.aws import formats
+
+    if fmt in ("process", "json"):
+        return formats.process_json(creds)
+    return shell_lines(formats.env_vars(creds), fmt)
+
+
+def shell_lines(variables: dict[str, str], shell: str = "env") -> str:
+    """Lines that set `variables` in `shell` (env, env-no-export, powershell, windows-cmd,
+    fish); ConfigError for a value that shell cannot hold."""
+    from aws_sso_tray.aws import shells
+
+    try:
+        return shells.variable_lines(variables, shell)
+    except ValueError as exc:
+        raise ConfigError(f"cannot write these credentials for {shell}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ExecEnvironment:
+    """What `exec` runs a command with."""
+
+    env: dict[str, str]
+    source: Literal["endpoint", "keys"]  # the engine's endpoint, or static keys
+    expiration: datetime | None  # when static keys expire (the endpoint renews its own)
+    notes: tuple[str, ...]  # what the user should know (why the endpoint was not used)
+
+
+def exec_environment(
+    profile: str,
+    *,
+    endpoint: bool | None = None,
+    force: bool = False,
+    remaining: timedelta | None = None,
+    environ: dict[str, str] | None = None,
+) -> ExecEnvironment:
+    """The environment for a command run with `profile`'s credentials: the running engine's
+    endpoint (`endpoint` None: when a tray or daemon serves the profile; True: required) or
+    static keys (False), and no other credential source. UsageError inside an `exec` for
+    another profile unless `force`; the errors of `credentials` when there are none."""
+    import os
+
+    from aws_sso_tray.aws import execenv, formats
+
+    parent = dict(os.environ) if environ is None else environ
+    execenv.check_nesting(parent, profile, force=force)
+    creds = credentials(profile, remaining=remaining)  # signed in? (and warms the cache)
+    served, notes = _endpoint_variables(profile, endpoint) if endpoint is not False else (None, ())
+    variables = served if served is not None else formats.env_vars(creds)
+    env = execenv.child_environment(parent, profile, variables, _profile_region(profile))
+    source: Literal["endpoint", "keys"] = "endpoint" if served is not None else "keys"
+    expiration = None if served is not None else creds.expiration
+    return ExecEnvironment(env, source, expiration, notes)
+
+
+def _endpoint_variables(
+    profile: str, required: bool | None
+) -> tuple[dict[str, str] | None, tuple[str, ...]]:
+    """The endpoint's two variables for `profile`, or None (and why) to use static keys."""
+    from aws_sso_tray.aws import execenv
+    from aws_sso_tray.errors import AppError
+    from aws_sso_tray.files import paths
+
+    try:
+        variables = container_credentials(profile)
+    except AppError:
+        if required:
+            raise
+        return None, ()  # no engine, or not an SSO profile: static keys, as asked
+    shadow = execenv.default_profile_source(paths.aws_config_file(), credentials_file())
+    if shadow is None:
+        return variables, ()
+    why = (
+        f"the default profile has credentials of its own ({shadow}), which SDKs take before "
+        "the endpoint"
+    )
+    if required:
+        raise UsageError(f"exec --endpoint: {why}: use --no-endpoint")
+    return None, (f"static keys, not the endpoint: {why}",)
+
+
+def _profile_region(name: str) -> str | None:
+    """The region profile `name` sets for the services, if any."""
+    from aws_sso_tray.aws import profiles
+
+    found = profiles.find_profile(name)
+    if found is not None:
+        return found.region
+    import botocore.session
+
+    region = botocore.session.Session(profile=name).get_config_variable("region")
+    return str(region) if region else None
+
+
+def run_command(command: Sequence[str], env: dict[str, str]) -> int:
+    """Run `command` with `env` (from `exec_environment`), forwarding SIGINT, SIGTERM and
+    SIGHUP; its exit code (128+N when signal N ended it). CommandNotRunError (with the
+    shell's status, 127 or 126) when it cannot start."""
+    from aws_sso_tray.aws import execenv
+
+    return execenv.run(command, env)
+
+
+def command_not_run_status(exc: BaseException) -> int | None:
+    """The shell's status (127, 126) when `exc` says the command could not start, else None."""
+    from aws_sso_tray.aws.execenv import CommandNotRunError
+
+    return exc.status if isinstance(exc, CommandNotRunError) else None
+
+
 # --- keep fresh -------------------------------------------------------------------------------
 # The profiles whose credentials the running tray or daemon keeps fresh in the credentials file.
 
