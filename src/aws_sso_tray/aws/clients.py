@@ -218,10 +218,11 @@ def to_app_error(exc: BaseException, *, what: str, login_hint: str = "") -> AppE
     code = error_code(exc)
     if cls is NetworkError and _is_tls_error(exc):
         return NetworkError(f"{what}: {_tls_problem(exc)}")
-    if cls is NetworkError and getattr(exc, "kwargs", {}).get("proxy_url"):
+    proxy_url = getattr(exc, "kwargs", {}).get("proxy_url")
+    if cls is NetworkError and proxy_url:
         return NetworkError(
-            f"{what}: cannot reach the proxy {_without_password(exc.kwargs['proxy_url'])} "
-            "(HTTPS_PROXY); check it, or list the AWS endpoint in NO_PROXY"
+            f"{what}: cannot reach the proxy {_without_password(proxy_url)} (HTTPS_PROXY); "
+            "check it, or list the AWS endpoint in NO_PROXY"
         )
     if cls is NetworkError:
         endpoint = getattr(exc, "kwargs", {}).get("endpoint_url", "") or ""
