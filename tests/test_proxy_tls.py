@@ -26,6 +26,14 @@ from typing import TYPE_CHECKING
 import pytest
 import trustme
 
+from test_endpoint import (  # the running daemon and its endpoint's helpers
+    Daemon,
+    container_env,
+    daemon,  # noqa: F401 (a fixture)
+    logged_in,  # noqa: F401 (a fixture)
+    run_botocore_with,
+)
+
 if TYPE_CHECKING:
     from aws_sso_tray.emulator import Emulator
     from fixture_types import RunCli, WriteConfig
@@ -196,7 +204,8 @@ def test_an_untrusted_certificate_says_to_set_the_ca_bundle(
 
 
 class CountingProxy:
-    """An HTTP CONNECT proxy on 127.0.0.1 that tunnels to 127.0.0.1 and records each target."""
+    """An HTTP CONNECT proxy on 127.0.0.1 that tunnels to 127.0.0.1 and records each request's
+    target (a forward request for a plain http:// URL is recorded and refused)."""
 
     def __init__(self) -> None:
         self.targets: list[str] = []
@@ -207,10 +216,10 @@ class CountingProxy:
                 request = self.rfile.readline().decode("latin-1").split()
                 while self.rfile.readline() not in (b"\r\n", b"\n", b""):
                     pass  # the rest of the request head
-                if len(request) < 2 or request[0] != "CONNECT":
-                    self.wfile.write(b"HTTP/1.1 405 Method Not Allowed\r\n\r\n")
+                proxy.targets.append(request[1] if len(request) > 1 else "?")
+                if len(request) < 2 or request[0] != "CONNECT":  # a plain-HTTP forward request
+                    self.wfile.write(b"HTTP/1.1 502 Bad Gateway\r\nContent-Length: 0\r\n\r\n")
                     return
-                proxy.targets.append(request[1])
                 port = int(request[1].rpartition(":")[2])
                 with socket.create_connection(("127.0.0.1", port), timeout=10) as upstream:
                     self.wfile.write(b"HTTP/1.1 200 Connection established\r\n\r\n")
@@ -316,3 +325,27 @@ def test_an_unreachable_proxy_says_so(
     assert f"cannot reach the proxy http://127.0.0.1:{port} (HTTPS_PROXY)" in line
     assert "s3cret" not in login.stderr
     assert tls_emulator.requests == []
+
+
+def test_the_local_endpoint_never_goes_through_a_proxy(
+    daemon: Daemon,  # noqa: F811
+    logged_in: Emulator,  # noqa: F811
+    cli: RunCli,
+    home: Path,
+) -> None:
+    # The engine's endpoint is http://127.0.0.1: with every proxy variable set and NO_PROXY
+    # not covering it, neither our stdlib client (a cold credential-process) nor botocore's
+    # container provider may send it to the proxy.
+    variables = container_env(cli, "dev")
+    with CountingProxy() as counting:
+        proxied = {
+            name: counting.url
+            for name in ("HTTP_PROXY", "http_proxy", "HTTPS_PROXY", "https_proxy")
+        }
+        proxied.update(NO_PROXY="example.invalid", no_proxy="example.invalid")
+        cold = cli("credential-process", "--profile", "prod", env=proxied)
+        assert cold.returncode == 0, cold.stderr
+        assert json.loads(cold.stdout)["AccessKeyId"].startswith("ASIA")
+        method, _, _, _ = run_botocore_with({**variables, **proxied}, home)
+        assert method == "container-role"
+    assert counting.targets == []
