@@ -590,6 +590,99 @@ def container_credentials(profile: str) -> dict[str, str]:
     }
 
 
+# --- console: the AWS console for a profile ---------------------------------------------------
+# The access portal's shortcut link (no credentials needed), or a federation sign-in URL made
+# from the profile's credentials (aws/console.py), opened with the settings' browser command.
+
+
+def console_url(
+    profile: str,
+    *,
+    destination: str | None = None,
+    region: str | None = None,
+    federated: bool = False,
+) -> str:
+    """The URL that opens the console of `profile`'s account and role: the access portal's
+    shortcut link, or with `federated` a federation sign-in URL made from its credentials
+    (holds a sign-in token: show it only to its owner, never log it). `destination` is a
+    console URL to land on; `region` picks the console home of that region instead."""
+    from aws_sso_tray.aws import console, profiles
+
+    if region is not None and not profiles.valid_region(region):
+        raise UsageError(f"--region {region!r} is not an AWS region code, such as eu-west-1")
+    if federated:
+        creds = credentials(profile)
+        return console.federated_url(
+            creds,
+            sso_region=_console_partition_region(profile),
+            destination=destination,
+            region=region,
+            profile=profile,
+        )
+    try:
+        found = profiles.get_profile(profile)
+    except profiles.NotSsoProfileError as exc:
+        raise ConfigError(
+            f"{exc.message}; the portal link needs an SSO profile: use --federated to sign in "
+            "with its credentials instead"
+        ) from None
+    return console.portal_url(found, destination=destination, region=region)
+
+
+def _console_partition_region(profile: str) -> str:
+    """The region whose partition the console sign-in goes to: an SSO profile's SSO region,
+    else the profile's region as botocore reads it (default us-east-1)."""
+    from aws_sso_tray.aws import profiles
+
+    found = profiles.find_profile(profile)
+    if found is not None:
+        return found.session.region
+    import botocore.session
+
+    region = botocore.session.Session(profile=profile).get_config_variable("region")
+    return str(region) if region else "us-east-1"
+
+
+def console_browser(profile: str) -> str | None:
+    """The settings' browser command for `profile`'s console (its own, its session's, the
+    global one), or None for the default browser."""
+    from aws_sso_tray.aws import profiles
+    from aws_sso_tray.files import settings
+
+    found = profiles.find_profile(profile)
+    kept, _warnings = settings.load_settings()
+    return kept.console_browser_for(profile, found.session.name if found else None)
+
+
+def open_console(
+    profile: str,
+    *,
+    destination: str | None = None,
+    region: str | None = None,
+    federated: bool = False,
+) -> None:
+    """Open `profile`'s console (`console_url`) with its browser command from the settings, or
+    the default browser; AppError saying why when no browser took it."""
+    from aws_sso_tray.desktop import browser
+    from aws_sso_tray.errors import AppError
+
+    url = console_url(profile, destination=destination, region=region, federated=federated)
+    command = console_browser(profile)
+    if command is not None:
+        problem = browser.launch_command(command, url)
+    else:
+        problem = browser.launch_browser(url)
+    if problem is None:
+        return
+    # A federated URL signs in whoever holds it: never in a message (messages reach the log).
+    where = (
+        f"`aws-sso-tray console {profile} --federated --print` prints the link"
+        if federated
+        else f"open {url}"
+    )
+    raise AppError(f"the console of {profile} did not open ({problem}): {where}")
+
+
 # --- setup: configure and uninstall -----------------------------------------------------------
 # Profiles from the access portal's roles (`aws configure sso` as a terminal dialog or a local
 # page), and uninstall: what we left on this computer, said first, then removed.

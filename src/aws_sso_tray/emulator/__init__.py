@@ -47,6 +47,10 @@ Behaviour, including the choices made where AWS leaves room:
   `pending_user_codes()` lists device logins waiting for a decision; `browser.browse(url)` (or
   BROWSER="python -m aws_sso_tray.emulator.browser %s") presses Allow or Deny on the pages, or
   ignores them; STANDIN_ACTION / STANDIN_LOG / STANDIN_DELAY tune the command (see browser.py).
+- Sign-in federation (`signin.py`, for `AWS_ENDPOINT_URL_SIGNIN`): `GET /federation` with
+  `Action=getSigninToken` takes only role credentials GetRoleCredentials issued and that have
+  not expired; `Action=login` redirects to the console landing page `/console`, which names the
+  account and role. Sign-in tokens and console sessions count among `issued_secrets()`.
 - `config.latency` seconds are added to every API call (not to pages).
 - The clock is real time plus `advance()`; the request log uses real wall time. A portal whose
   clock is off from ours: `advance(skew)` (negative: behind) before the login.

@@ -24,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from aws_sso_tray.emulator import pages
+from aws_sso_tray.emulator import pages, signin
 from aws_sso_tray.emulator.state import ApiError, EmulatorConfig, IdentityCenter, IssuedLogin
 
 log = logging.getLogger("aws_sso_tray.emulator")
@@ -48,6 +48,8 @@ _ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/authorize/decision"): "page:/authorize/decision",
     ("GET", "/device"): "page:/device",
     ("POST", "/device/decision"): "page:/device/decision",
+    ("GET", "/federation"): "Federation",  # signin.py: GetSigninToken and Action=login
+    ("GET", "/console"): "page:/console",
 }
 _BEARER_HEADER = "x-amz-sso_bearer_token"
 # AWS sends the error type with a namespace suffix; botocore keeps the part before ':'.
@@ -116,6 +118,7 @@ class Emulator:
         """`ssl_context` (a server-side context with its certificate loaded): serve HTTPS."""
         self.center = IdentityCenter(config if config is not None else EmulatorConfig())
         self._ssl_context = ssl_context
+        self.signin = signin.Federation(self.center)
         self._url: str | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -474,6 +477,8 @@ class _Handler(BaseHTTPRequestHandler):
             "page:/authorize/decision": lambda: self._authorize_decision(body),
             "page:/device": lambda: self._device_page(query),
             "page:/device/decision": lambda: self._device_decision(body),
+            "Federation": lambda: self._answer(self._signin.federation(query, self._base_url())),
+            "page:/console": lambda: self._answer(self._signin.console_page(query)),
         }
         handler = handlers.get(op)
         if handler is None:
@@ -596,6 +601,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+    @property
+    def _signin(self) -> signin.Federation:
+        return self.server.emulator.signin
+
+    def _answer(self, answer: signin.Answer) -> None:
+        self._send(answer.status, answer.body, answer.content_type, **answer.headers)
 
     def _send_json(self, data: dict[str, Any]) -> None:
         self._send(200, json.dumps(data).encode(), "application/json")

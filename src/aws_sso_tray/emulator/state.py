@@ -237,6 +237,19 @@ class IssuedLogin:
         return entry
 
 
+@dataclass(frozen=True)
+class IssuedCredentials:
+    """Role credentials GetRoleCredentials handed out, by access key id: what the services that
+    take them (the federation endpoint) check a request against."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    account_id: str
+    role_name: str
+    expires_at: float  # epoch seconds, on the emulator's clock
+
+
 def _random(alphabet: str, length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
@@ -332,6 +345,7 @@ class IdentityCenter:
         self._issued: set[str] = set()
         # (account id, role name, emulator time) of every GetRoleCredentials, answered or not
         self._role_calls: list[tuple[str, str, float]] = []
+        self._credentials: dict[str, IssuedCredentials] = {}  # by access key id
 
     # -- clock and admin --------------------------------------------------------------------
 
@@ -417,6 +431,16 @@ class IdentityCenter:
     def _secret(self, value: str) -> str:
         self._issued.add(value)
         return value
+
+    def remember_secret(self, value: str) -> str:
+        """Count `value` among `issued_secrets()` (for the services beside this one)."""
+        with self._lock:
+            return self._secret(value)
+
+    def issued_credentials(self, access_key_id: str) -> IssuedCredentials | None:
+        """The role credentials issued under `access_key_id`, expired ones included."""
+        with self._lock:
+            return self._credentials.get(access_key_id)
 
     # -- sso-oidc ---------------------------------------------------------------------------
 
@@ -710,7 +734,7 @@ class IdentityCenter:
                 raise ApiError(self.config.missing_role_error, "No access")
             upper = string.ascii_uppercase + string.digits
             secret_alphabet = string.ascii_letters + string.digits + "+/"
-            credentials = {
+            credentials: dict[str, Any] = {
                 "accessKeyId": "ASIA" + _random(upper, 16),
                 "secretAccessKey": self._secret(_random(secret_alphabet, 40)),
                 "sessionToken": self._secret(
@@ -718,6 +742,14 @@ class IdentityCenter:
                 ),
                 "expiration": int((self.now() + self.config.credential_ttl) * 1000),
             }
+            self._credentials[credentials["accessKeyId"]] = IssuedCredentials(
+                credentials["accessKeyId"],
+                credentials["secretAccessKey"],
+                credentials["sessionToken"],
+                account_id,
+                role_name,
+                credentials["expiration"] / 1000,
+            )
         return {"roleCredentials": credentials}
 
     @staticmethod
