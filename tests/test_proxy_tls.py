@@ -283,6 +283,18 @@ def test_calls_go_through_https_proxy(
     assert len(proxy.targets) > 0
     assert set(proxy.targets) == {f"localhost:{port}"}
     assert tls_emulator.count("GetRoleCredentials") == 1
+    # The console sign-in (GetSigninToken, urllib rather than botocore) too, CA bundle included.
+    before = len(proxy.targets)
+    signin = tls_emulator.url.replace("127.0.0.1", "localhost")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SIGNIN", signin)
+    console = cli("console", "dev", "--federated", "--print")
+    assert console.returncode == 0, console.stderr
+    assert "SigninToken=" in console.stdout
+    assert tls_emulator.count("Federation") == 1
+    assert len(proxy.targets) > before
+    untrusted = cli("console", "dev", "--federated", "--print", env={"AWS_CA_BUNDLE": ""})
+    assert untrusted.returncode == 7, untrusted.stderr
+    assert tls_emulator.count("Federation") == 1
 
 
 def test_no_proxy_bypasses_the_proxy(

@@ -166,6 +166,17 @@ def client(service: str, region: str, *, max_attempts: int = MAX_ATTEMPTS) -> Ba
         return created
 
 
+def ca_bundle() -> str | None:
+    """The CA bundle botocore verifies our clients' endpoints with (AWS_CA_BUNDLE, else the
+    config's `ca_bundle`), for the AWS calls made without botocore (the console sign-in)."""
+    global _session
+    with _lock:
+        if _session is None:
+            _session = _new_session()
+        found = _session.get_config_variable("ca_bundle")
+    return str(found) if found else None
+
+
 def _new_session() -> Session:
     """A botocore session for unsigned clients: the AWS config, but never the credentials file."""
     import os
