@@ -146,8 +146,11 @@ def federated_url(
 
 def signin_token(creds: RoleCredentials, endpoint: str, *, profile: str = "") -> str:
     """GetSigninToken at `endpoint` for `creds`: the token an `Action=login` URL carries."""
+    import ssl
     import urllib.error
     import urllib.request
+
+    from aws_sso_tray.aws import clients
 
     whose = f" of profile '{profile}'" if profile else ""
     if not creds.session_token:
@@ -166,7 +169,12 @@ def signin_token(creds: RoleCredentials, endpoint: str, *, profile: str = "") ->
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     host = endpoint.split("/")[2] if "//" in endpoint else endpoint
     try:
-        with urllib.request.urlopen(request, timeout=SIGNIN_TIMEOUT) as answer:  # noqa: S310
+        # Trust what our botocore clients trust (a corporate CA); proxies: urllib reads them too.
+        bundle = clients.ca_bundle()
+        context = ssl.create_default_context(cafile=bundle) if bundle else None
+        with urllib.request.urlopen(  # noqa: S310
+            request, timeout=SIGNIN_TIMEOUT, context=context
+        ) as answer:
             body = answer.read()
     except urllib.error.HTTPError as exc:
         raise ServiceError(

@@ -55,6 +55,8 @@ Behaviour, including the choices made where AWS leaves room:
 - The clock is real time plus `advance()`; the request log uses real wall time. A portal whose
   clock is off from ours: `advance(skew)` (negative: behind) before the login.
   `role_calls(account, role)` lists when GetRoleCredentials was asked for one role.
+- `Emulator(config, ssl_context=ctx)` serves HTTPS instead (its `url` starts `https://`): the
+  proxy and corporate-CA tests give it a certificate for 127.0.0.1 and localhost from a test CA.
 - The logger is `aws_sso_tray.emulator`; no secret is ever logged, and http.server's own stderr
   lines are silenced.
 """

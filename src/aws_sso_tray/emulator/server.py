@@ -1,9 +1,10 @@
 """The emulator's HTTP face: routes, wire format, faults, latency and the request log.
 
-One `ThreadingHTTPServer` on 127.0.0.1 answers the sso-oidc API, the sso portal API and the
-browser pages; paths, methods, status codes and error shapes follow botocore's models so that a
-stock boto3 client pointed here with AWS_ENDPOINT_URL_SSO / AWS_ENDPOINT_URL_SSO_OIDC cannot
-tell it from AWS. The service logic lives in `state.py`, the HTML in `pages.py`.
+One `ThreadingHTTPServer` on 127.0.0.1 (HTTPS when given an `ssl_context`) answers the sso-oidc
+API, the sso portal API and the browser pages; paths, methods, status codes and error shapes
+follow botocore's models so that a stock boto3 client pointed here with AWS_ENDPOINT_URL_SSO /
+AWS_ENDPOINT_URL_SSO_OIDC cannot tell it from AWS. The service logic lives in `state.py`, the
+HTML in `pages.py`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import contextlib
 import json
 import logging
 import socket
+import ssl
+import sys
 import threading
 import time
 import uuid
@@ -82,6 +85,25 @@ class _Server(ThreadingHTTPServer):
     # Never wait for idle keep-alive connections on close: stop() shuts them down itself.
     block_on_close = False
     emulator: Emulator
+    ssl_context: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        if self.ssl_context is not None:
+            # The handshake runs in the connection's own thread (`_Handler.setup`): done here,
+            # one slow or silent client would stall every other connection.
+            conn = self.ssl_context.wrap_socket(
+                conn, server_side=True, do_handshake_on_connect=False
+            )
+        return conn, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, (ssl.SSLError, ConnectionError, TimeoutError)):
+            # A client that does not trust the test CA, or stop()'s wake-up connection.
+            log.debug("TLS handshake with %s failed: %s", client_address, error)
+            return
+        super().handle_error(request, client_address)
 
 
 class Emulator:
@@ -90,8 +112,12 @@ class Emulator:
     See the package docstring for the behaviour and the choices made where AWS leaves room.
     """
 
-    def __init__(self, config: EmulatorConfig | None = None) -> None:
+    def __init__(
+        self, config: EmulatorConfig | None = None, *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        """`ssl_context` (a server-side context with its certificate loaded): serve HTTPS."""
         self.center = IdentityCenter(config if config is not None else EmulatorConfig())
+        self._ssl_context = ssl_context
         self.signin = signin.Federation(self.center)
         self._url: str | None = None
         self._server: _Server | None = None
@@ -111,9 +137,11 @@ class Emulator:
             raise RuntimeError("emulator already started")
         server = _Server(("127.0.0.1", port), _Handler)
         server.emulator = self
+        server.ssl_context = self._ssl_context
         self._server = server
         self._stopping.clear()
-        self._url = f"http://127.0.0.1:{server.server_address[1]}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        self._url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.1},
@@ -320,7 +348,9 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30
 
     def setup(self) -> None:
-        super().setup()
+        super().setup()  # sets the timeout, so a silent client cannot hold the handshake
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
         self.server.emulator._track(self.connection, add=True)
 
     def finish(self) -> None:
