@@ -344,3 +344,31 @@ def test_logout_removes_the_sections_written_for_its_chained_roles(
     done = cli("logout", "dev", "--remove-credentials")
     assert done.returncode == 0, done.stderr
     assert "deploy" not in raw_config_parse(str(paths.aws_credentials_file()))
+
+
+# --- exec and console --federated get chained roles through `api.credentials` -------------------
+
+
+def test_exec_runs_a_command_with_the_chained_roles_keys(chain: Emulator, cli: RunCli) -> None:
+    import sys
+
+    ours = process_keys(cli, "deploy")
+    show = "import os; print(os.environ['AWS_ACCESS_KEY_ID'], os.environ['AWS_REGION'])"
+    done = cli("exec", "deploy", "--no-endpoint", "--", sys.executable, "-c", show)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == [ours[0], "eu-west-1"]  # the cached role, its own region
+    assert chain.count("AssumeRole") == 1
+
+
+def test_console_federated_signs_in_as_the_chained_role(
+    chain: Emulator, cli: RunCli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from test_console import follow
+
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SIGNIN", chain.url)
+    done = cli("console", "deploy", "--federated", "--print")
+    assert done.returncode == 0, done.stderr
+    _landed, page = follow(done.stdout.strip())
+    assert "Signed in to account 222222222222 as role Deployer" in page
+    portal = cli("console", "deploy", "--print")  # the portal link is an SSO role's only
+    assert portal.returncode != 0 and "use --federated" in portal.stderr

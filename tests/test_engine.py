@@ -481,7 +481,10 @@ def test_short_credentials_are_fetched_at_most_once_per_half_lifetime(
         calls = emu.role_calls(*PROFILES[name])  # emulator time = our time + skew
         gaps = [b - a for a, b in itertools.pairwise(calls)]
         assert calls, name
-        assert min(gaps, default=floor) >= floor - 0.5, (name, len(calls), gaps[:5])
+        # The emulator stamps a call when it arrives, in real time (plus the fake offset): on a
+        # loaded machine a request can arrive a second or more after the engine read `now`, so
+        # one gap may look that much shorter. A busy loop would show gaps of one tick or less.
+        assert min(gaps, default=floor) >= floor - 1.5, (name, len(calls), gaps[:5])
         assert len(calls) <= 300 / floor + 1, (name, len(calls))
         if floor < 300:  # and it does keep refreshing
             assert len(calls) >= 300 / (floor + 2), (name, len(calls))

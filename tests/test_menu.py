@@ -433,3 +433,19 @@ def test_icon_state_counts_settings_auto_sync_as_relied_on() -> None:
     assert icon_state(s) == IconState.OK
     kept = Settings(auto_sync=(SyncTarget("sandbox", "sandbox"),))
     assert icon_state(s, kept) == IconState.LOGIN_NEEDED
+
+
+def test_every_logged_in_profile_opens_its_console_or_copies_its_url() -> None:
+    s = snap([session()], [profile("dev"), profile("prod", status=ProfileStatus.FRESH)])
+    for name in ("dev", "prod"):
+        entry = find_entry(menu(s), name)
+        assert entry is not None and entry.is_submenu
+        assert entry.find("Open AWS console") == MenuEntry(
+            "Open AWS console", Action(ActionKind.OPEN_CONSOLE, name)
+        )
+        assert entry.find("Copy console URL") == MenuEntry(
+            "Copy console URL", Action(ActionKind.COPY_CONSOLE_URL, name)
+        )
+        shown = labels(entry.children)
+        assert shown.index("Copy export lines") + 1 == shown.index("Open AWS console")
+        assert shown.index("Open AWS console") + 1 == shown.index("Copy console URL")

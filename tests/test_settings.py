@@ -16,6 +16,7 @@ from aws_sso_tray.files import settings as st
 from aws_sso_tray.files.settings import (
     DEFAULTS,
     RECENT_LIMIT,
+    ConsoleBrowser,
     SessionSettings,
     Settings,
     SettingsError,
@@ -503,3 +504,91 @@ def test_unknown_keys_of_an_entry_are_kept(settings_path: Path) -> None:
     st.add_auto_sync("prod")
     text = settings_path.read_text(encoding="utf-8")
     assert 'profile = "dev"\nsection = "d"\nregion = "eu-west-1"\n' in text
+
+
+# --- the console's browser command (issue 14 §1) ---------------------------------------------
+
+
+def test_console_browser_per_profile_per_session_and_global(settings_path: Path) -> None:
+    write(
+        settings_path,
+        'console_browser = "firefox %s"\n'
+        '[sessions.corp]\nsession_duration = "12h"\nconsole_browser = "firefox -P work %s"\n'
+        '[profiles.prod]\nconsole_browser = "firefox -P prod %s"\n',
+    )
+    settings, warnings = st.load_settings()
+    assert warnings == []
+    assert settings.console_browser == "firefox %s"
+    assert settings.console_browsers == (
+        ConsoleBrowser("session", "corp", "firefox -P work %s"),
+        ConsoleBrowser("profile", "prod", "firefox -P prod %s"),
+    )
+    assert settings.session_duration_for("corp") == timedelta(hours=12)  # beside it, as before
+    assert settings.console_browser_for("prod", "corp") == "firefox -P prod %s"  # its own
+    assert settings.console_browser_for("dev", "corp") == "firefox -P work %s"  # its session's
+    assert settings.console_browser_for("dev", "other") == "firefox %s"  # the global one
+    assert settings.console_browser_for("dev", None) == "firefox %s"
+    assert DEFAULTS.console_browser_for("dev", "corp") is None  # the default browser
+
+
+def test_console_browsers_survive_a_rewrite(settings_path: Path) -> None:
+    original = Settings(
+        sessions=(SessionSettings("corp", timedelta(hours=12)),),
+        console_browser="chromium %s",
+        console_browsers=(
+            ConsoleBrowser("session", "corp", "firefox -P 'work profile' %s"),
+            ConsoleBrowser("session", "lab", "firefox -P lab"),
+            ConsoleBrowser("profile", "prod", "firefox -P prod %s"),
+        ),
+    )
+    st.save_settings(original)
+    text = settings_path.read_text(encoding="utf-8")
+    assert "console_browser" in st.HEADER
+    assert "[sessions.corp]" in text and "[profiles.prod]" in text
+    assert st.load_settings() == (original, [])
+    st.update_settings(lambda s: s.with_favorite("dev"))  # an unrelated change keeps them
+    loaded, warnings = st.load_settings()
+    assert warnings == []
+    assert loaded == original.with_favorite("dev")
+
+
+@pytest.mark.parametrize(
+    ("text", "where"),
+    [
+        ("console_browser = 3\n", "console_browser"),
+        ('console_browser = ""\n', "console_browser"),
+        ('console_browser = "firefox \'%s"\n', "console_browser"),
+        ("[sessions.corp]\nconsole_browser = []\n", "sessions.corp.console_browser"),
+        ('[profiles.dev]\nconsole_browser = " "\n', "profiles.dev.console_browser"),
+    ],
+)
+def test_a_bad_console_browser_warns_and_stays_in_the_file(
+    settings_path: Path, text: str, where: str
+) -> None:
+    write(settings_path, text)
+    settings, warnings = st.load_settings()
+    assert len(warnings) == 1, warnings
+    assert where in warnings[0] and "browser command" in warnings[0]
+    assert str(settings_path) in warnings[0]
+    assert settings.console_browser_for("dev", "corp") is None
+    st.update_settings(lambda s: s.with_favorite("dev"))
+    assert len(st.load_settings()[1]) == 1  # the value is still there, still warned about
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ('[profiles.dev]\ncolour = "blue"\n', "not a known profile setting"),
+        ("[profiles]\ndev = 5\n", "must be a table"),
+        ('profiles = "dev"\n', "[profiles.NAME] tables"),
+    ],
+)
+def test_bad_profile_tables_warn_and_stay_in_the_file(
+    settings_path: Path, text: str, fragment: str
+) -> None:
+    write(settings_path, text)
+    settings, warnings = st.load_settings()
+    assert len(warnings) == 1 and fragment in warnings[0], warnings
+    assert settings.console_browsers == ()
+    st.update_settings(lambda s: s.with_favorite("dev"))
+    assert st.load_settings()[1] == warnings

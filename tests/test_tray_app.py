@@ -301,3 +301,58 @@ def test_a_pystray_without_the_internals_keeps_its_left_click_and_says_so(
     assert not left_click_opens_menu(types.SimpleNamespace(), "win32")
     assert "left click" in caplog.text
     assert left_click_opens_menu(types.SimpleNamespace(), "appindicator")  # opens it itself
+
+
+# --- the console entries (issue 14 §1) ---------------------------------------------------------
+
+CONSOLE_LINK = "https://corp.awsapps.com/start/#/console?account_id=111111111111&role_name=ReadOnly"
+
+
+def test_open_console_runs_the_profiles_browser_command_and_notes_it_as_recent(
+    home: Path, aws_config: WriteConfig, tmp_path: Path
+) -> None:
+    aws_config(CONFIG)
+    script, log = tmp_path / "recorder.py", tmp_path / "opened.txt"
+    script.write_text("import sys\nopen(sys.argv[1], 'a').write(repr(sys.argv[2:]) + '\\n')\n")
+    command = f"{shlex.quote(sys.executable)} {shlex.quote(str(script))} {shlex.quote(str(log))}"
+    folder = home / ".config" / "aws-sso-tray"
+    folder.mkdir(parents=True, mode=0o700)
+    (folder / "settings.toml").write_text(
+        f"[profiles.dev]\nconsole_browser = '{command} -P dev %s'\n"
+    )
+    engine, notifier = FakeEngine(), RecordingNotifier()
+    app = make_app(engine, notifier)
+    app.perform(Action(ActionKind.OPEN_CONSOLE, "dev"))
+    assert log.read_text() == repr(["-P", "dev", CONSOLE_LINK]) + "\n"
+    assert app._settings.recent == ("dev",)
+    assert notifier.sent == []
+
+    (folder / "settings.toml").write_text("[profiles.dev]\nconsole_browser = 'false'\n")
+    app.dispatch(Action(ActionKind.OPEN_CONSOLE, "dev"))  # a worker thread; a notice says why
+    wait_for(lambda: notifier.sent, "the failed console as a notice")
+    assert [n.key for n in notifier.sent] == ["tray:open_console"]
+    assert "did not open" in notifier.sent[0].message and CONSOLE_LINK in notifier.sent[0].message
+
+
+def test_copy_console_url_puts_the_portal_link_on_the_clipboard(
+    home: Path, aws_config: WriteConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    aws_config(CONFIG)
+    bin_dir, sink = tmp_path / "bin", tmp_path / "clipboard.txt"
+    bin_dir.mkdir()
+    tool = bin_dir / "wl-copy"
+    tool.write_text(
+        f"#!{sys.executable}\nimport sys\nopen({str(sink)!r}, 'w').write(sys.stdin.read())\n"
+    )
+    tool.chmod(0o755)
+    monkeypatch.setenv("PATH", str(bin_dir))
+    monkeypatch.setenv("WAYLAND_DISPLAY", "wayland-test")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    engine, notifier = FakeEngine(), RecordingNotifier()
+    app = make_app(engine, notifier)
+    app.perform(Action(ActionKind.COPY_CONSOLE_URL, "dev"))
+    assert sink.read_text() == CONSOLE_LINK
+    assert [(n.title, n.message) for n in notifier.sent] == [
+        ("Copied console URL", "dev: paste it into a browser")
+    ]
+    assert app._settings.recent == ("dev",)

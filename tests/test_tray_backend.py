@@ -113,3 +113,19 @@ def test_panel_wait_only_when_autostarted() -> None:
     assert panel_wait(False, {}) == 0
     assert panel_wait(True, {}) == 90
     assert panel_wait(True, {"AWS_SSO_TRAY_PANEL_WAIT": "3"}) == 3
+
+
+def test_xembed_probe_needs_no_python_xlib() -> None:
+    # libX11 through ctypes: python-xlib would stay loaded (3 MB, ~40 modules) for the tray's life.
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\n"
+        "from aws_sso_tray.tray.backend import _xembed_host_running\n"
+        "print(_xembed_host_running(':987654'), _xembed_host_running(None), 'Xlib' in sys.modules)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert done.stdout.split() == ["False", "False", "False"]

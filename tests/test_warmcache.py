@@ -268,3 +268,44 @@ def test_the_fast_path_stays_within_its_import_budget(home: Path) -> None:
     assert json.loads(result.stdout)["AccessKeyId"] == "ASIAX"
     loaded = set(json.loads(result.stderr.strip().splitlines()[-1].replace("'", '"')))
     assert loaded <= IMPORT_BUDGET, sorted(loaded - IMPORT_BUDGET)
+
+
+def _clock_duration_us(text: str) -> int | None:
+    try:
+        return clock.parse_duration(text) // timedelta(microseconds=1)
+    except ValueError:
+        return None
+
+
+@given(
+    st.one_of(
+        st.from_regex(r"\A[0-9]{1,14}[smhd]?\Z"),
+        st.from_regex(r"\A\s*[0-9]{1,4}(\.[0-9]{1,3})?\s*[smhdSMHD]?\s*\Z"),
+        st.text(alphabet="0123456789smhdSMHD .\u0663\u00b2x-", max_size=8),
+    )
+)
+@example("15m")
+@example("0")
+@example("366d")
+@example("365d")
+@example("1.5h")
+@example("\u0663m")  # ARABIC-INDIC DIGIT THREE: a \\d for re, not for the plain reader
+@example("")
+def test_the_duration_reader_agrees_with_clock(text: str) -> None:
+    """`--min-remaining` read without `re` or `datetime` means what the full CLI reads."""
+    assert warmcache._duration_us(text) == _clock_duration_us(text)
+
+
+def test_min_remaining_in_plain_form_keeps_the_warm_path_light(tmp_path: Path) -> None:
+    """`--min-remaining 15m` must not import clock (re, datetime, enum) on the warm path."""
+    code = (
+        f"import sys; sys.path.insert(0, {str(Path(aws_sso_tray.__file__).parent.parent)!r}); "
+        "from aws_sso_tray.aws import warmcache; "
+        "warmcache._parse_args(['--profile', 'p', '--min-remaining', '15m']); "
+        "print(sorted(m for m in ('re', 'datetime', 'enum', 'aws_sso_tray.clock') "
+        "if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-S", "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path
+    )
+    assert out.stdout.strip() == "[]"

@@ -451,6 +451,134 @@ def _sync_targets(specs: Sequence[str]) -> list[tuple[str, str]]:
     return list(dict.fromkeys(targets))
 
 
+# exec and every shell's export lines (aws/execenv.py, aws/shells.py): a command run with one
+# profile's credentials and no other source, and credentials in the words of each shell.
+
+EXPORT_FORMATS = (
+    "process",
+    "json",
+    "env",
+    "env-no-export",
+    "powershell",
+    "windows-cmd",
+    "fish",
+    "container",
+)  # `json` is `process` (the old `--json`); `container`: `container_credentials`
+
+
+def export_text(creds: RoleCredentials, fmt: str) -> str:
+    """`creds` as `export --format fmt` prints them (any of EXPORT_FORMATS but `container`):
+    the AWS CLI's `export-credentials` output, values quoted for the shell."""
+    from aws_sso_tray.aws import formats
+
+    if fmt in ("process", "json"):
+        return formats.process_json(creds)
+    return shell_lines(formats.env_vars(creds), fmt)
+
+
+def shell_lines(variables: dict[str, str], shell: str = "env") -> str:
+    """Lines that set `variables` in `shell` (env, env-no-export, powershell, windows-cmd,
+    fish); ConfigError for a value that shell cannot hold."""
+    from aws_sso_tray.aws import shells
+
+    try:
+        return shells.variable_lines(variables, shell)
+    except ValueError as exc:
+        raise ConfigError(f"cannot write these credentials for {shell}: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ExecEnvironment:
+    """What `exec` runs a command with."""
+
+    env: dict[str, str]
+    source: Literal["endpoint", "keys"]  # the engine's endpoint, or static keys
+    expiration: datetime | None  # when static keys expire (the endpoint renews its own)
+    notes: tuple[str, ...]  # what the user should know (why the endpoint was not used)
+
+
+def exec_environment(
+    profile: str,
+    *,
+    endpoint: bool | None = None,
+    force: bool = False,
+    remaining: timedelta | None = None,
+    environ: dict[str, str] | None = None,
+) -> ExecEnvironment:
+    """The environment for a command run with `profile`'s credentials: the running engine's
+    endpoint (`endpoint` None: when a tray or daemon serves the profile; True: required) or
+    static keys (False), and no other credential source. UsageError inside an `exec` for
+    another profile unless `force`; the errors of `credentials` when there are none."""
+    import os
+
+    from aws_sso_tray.aws import execenv, formats
+
+    parent = dict(os.environ) if environ is None else environ
+    execenv.check_nesting(parent, profile, force=force)
+    creds = credentials(profile, remaining=remaining)  # signed in? (and warms the cache)
+    served, notes = _endpoint_variables(profile, endpoint) if endpoint is not False else (None, ())
+    variables = served if served is not None else formats.env_vars(creds)
+    env = execenv.child_environment(parent, profile, variables, _profile_region(profile))
+    source: Literal["endpoint", "keys"] = "endpoint" if served is not None else "keys"
+    expiration = None if served is not None else creds.expiration
+    return ExecEnvironment(env, source, expiration, notes)
+
+
+def _endpoint_variables(
+    profile: str, required: bool | None
+) -> tuple[dict[str, str] | None, tuple[str, ...]]:
+    """The endpoint's two variables for `profile`, or None (and why) to use static keys."""
+    from aws_sso_tray.aws import execenv
+    from aws_sso_tray.errors import AppError
+    from aws_sso_tray.files import paths
+
+    try:
+        variables = container_credentials(profile)
+    except AppError:
+        if required:
+            raise
+        return None, ()  # no engine, or not an SSO profile: static keys, as asked
+    shadow = execenv.default_profile_source(paths.aws_config_file(), credentials_file())
+    if shadow is None:
+        return variables, ()
+    why = (
+        f"the default profile has credentials of its own ({shadow}), which SDKs take before "
+        "the endpoint"
+    )
+    if required:
+        raise UsageError(f"exec --endpoint: {why}: use --no-endpoint")
+    return None, (f"static keys, not the endpoint: {why}",)
+
+
+def _profile_region(name: str) -> str | None:
+    """The region profile `name` sets for the services, if any."""
+    from aws_sso_tray.aws import profiles
+
+    found = profiles.find_role_profile(name)
+    if found is not None:
+        return found.region
+    import botocore.session
+
+    region = botocore.session.Session(profile=name).get_config_variable("region")
+    return str(region) if region else None
+
+
+def run_command(command: Sequence[str], env: dict[str, str]) -> int:
+    """Run `command` with `env` (from `exec_environment`), forwarding SIGINT, SIGTERM and
+    SIGHUP; its exit code (128+N when signal N ended it). CommandNotRunError (with the
+    shell's status, 127 or 126) when it cannot start."""
+    from aws_sso_tray.aws import execenv
+
+    return execenv.run(command, env)
+
+
+def command_not_run_status(exc: BaseException) -> int | None:
+    """The shell's status (127, 126) when `exc` says the command could not start, else None."""
+    from aws_sso_tray.aws.execenv import CommandNotRunError
+
+    return exc.status if isinstance(exc, CommandNotRunError) else None
+
+
 # --- keep fresh -------------------------------------------------------------------------------
 # The profiles whose credentials the running tray or daemon keeps fresh in the credentials file.
 
@@ -612,6 +740,99 @@ def container_credentials(profile: str) -> dict[str, str]:
         "AWS_CONTAINER_CREDENTIALS_FULL_URI": found.url(profile),
         "AWS_CONTAINER_AUTHORIZATION_TOKEN": token,
     }
+
+
+# --- console: the AWS console for a profile ---------------------------------------------------
+# The access portal's shortcut link (no credentials needed), or a federation sign-in URL made
+# from the profile's credentials (aws/console.py), opened with the settings' browser command.
+
+
+def console_url(
+    profile: str,
+    *,
+    destination: str | None = None,
+    region: str | None = None,
+    federated: bool = False,
+) -> str:
+    """The URL that opens the console of `profile`'s account and role: the access portal's
+    shortcut link, or with `federated` a federation sign-in URL made from its credentials
+    (holds a sign-in token: show it only to its owner, never log it). `destination` is a
+    console URL to land on; `region` picks the console home of that region instead."""
+    from aws_sso_tray.aws import console, profiles
+
+    if region is not None and not profiles.valid_region(region):
+        raise UsageError(f"--region {region!r} is not an AWS region code, such as eu-west-1")
+    if federated:
+        creds = credentials(profile)
+        return console.federated_url(
+            creds,
+            sso_region=_console_partition_region(profile),
+            destination=destination,
+            region=region,
+            profile=profile,
+        )
+    try:
+        found = profiles.get_profile(profile)
+    except profiles.NotSsoProfileError as exc:
+        raise ConfigError(
+            f"{exc.message}; the portal link needs an SSO profile: use --federated to sign in "
+            "with its credentials instead"
+        ) from None
+    return console.portal_url(found, destination=destination, region=region)
+
+
+def _console_partition_region(profile: str) -> str:
+    """The region whose partition the console sign-in goes to: an SSO profile's SSO region,
+    else the profile's region as botocore reads it (default us-east-1)."""
+    from aws_sso_tray.aws import profiles
+
+    found = profiles.find_role_profile(profile)
+    if found is not None:
+        return found.session.region
+    import botocore.session
+
+    region = botocore.session.Session(profile=profile).get_config_variable("region")
+    return str(region) if region else "us-east-1"
+
+
+def console_browser(profile: str) -> str | None:
+    """The settings' browser command for `profile`'s console (its own, its session's, the
+    global one), or None for the default browser."""
+    from aws_sso_tray.aws import profiles
+    from aws_sso_tray.files import settings
+
+    found = profiles.find_role_profile(profile)
+    kept, _warnings = settings.load_settings()
+    return kept.console_browser_for(profile, found.session.name if found else None)
+
+
+def open_console(
+    profile: str,
+    *,
+    destination: str | None = None,
+    region: str | None = None,
+    federated: bool = False,
+) -> None:
+    """Open `profile`'s console (`console_url`) with its browser command from the settings, or
+    the default browser; AppError saying why when no browser took it."""
+    from aws_sso_tray.desktop import browser
+    from aws_sso_tray.errors import AppError
+
+    url = console_url(profile, destination=destination, region=region, federated=federated)
+    command = console_browser(profile)
+    if command is not None:
+        problem = browser.launch_command(command, url)
+    else:
+        problem = browser.launch_browser(url)
+    if problem is None:
+        return
+    # A federated URL signs in whoever holds it: never in a message (messages reach the log).
+    where = (
+        f"`aws-sso-tray console {profile} --federated --print` prints the link"
+        if federated
+        else f"open {url}"
+    )
+    raise AppError(f"the console of {profile} did not open ({problem}): {where}")
 
 
 # --- setup: configure and uninstall -----------------------------------------------------------

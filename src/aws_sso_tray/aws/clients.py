@@ -95,7 +95,7 @@ ERROR_CODES: Mapping[str, type[AppError]] = {
 # the AppError class. Names, not classes: importing botocore here would slow every command.
 ERROR_EXCEPTIONS: Mapping[str, type[AppError]] = {
     "EndpointConnectionError": NetworkError,
-    "ConnectionError": NetworkError,  # botocore's: connect timeouts, proxies, TLS
+    "ConnectionError": NetworkError,  # botocore's: connect timeouts, proxies, TLS (SSLError)
     "HTTPClientError": NetworkError,  # read timeouts, closed connections
     "InvalidRegionError": ConfigError,  # a malformed sso_region
     "NoRegionError": ConfigError,
@@ -133,6 +133,19 @@ def recovery_of(exc: BaseException) -> Recovery:
     return error_class(exc).recovery
 
 
+# The variables botocore reads when it creates a client. Nothing here sets a proxy or a
+# `verify` of our own: botocore resolves `ca_bundle` (AWS_CA_BUNDLE, else the config's
+# `ca_bundle`) and HTTPS_PROXY / NO_PROXY (urllib's getproxies / proxy_bypass) as for any client.
+_CLIENT_VARS = (
+    "AWS_ENDPOINT_URL_SSO_OIDC",
+    "AWS_ENDPOINT_URL_SSO",
+    "AWS_ENDPOINT_URL",
+    "AWS_CA_BUNDLE",
+    "HTTPS_PROXY",
+    "https_proxy",
+    "NO_PROXY",
+    "no_proxy",
+)
 _lock = threading.Lock()
 _clients: dict[tuple[str, str, int], BaseClient] = {}
 _session: Session | None = None
@@ -142,12 +155,10 @@ def client(service: str, region: str, *, max_attempts: int = MAX_ATTEMPTS) -> Ba
     """A cached, thread-safe, unsigned client for `sso` or `sso-oidc` in `region`."""
     import os
 
-    # The endpoint override is read when the client is created: key the cache on it, so a
-    # process that changes AWS_ENDPOINT_URL_* (tests, the demo) gets a fresh client.
-    endpoints = "|".join(
-        os.environ.get(var, "")
-        for var in ("AWS_ENDPOINT_URL_SSO_OIDC", "AWS_ENDPOINT_URL_SSO", "AWS_ENDPOINT_URL")
-    )
+    # botocore reads the endpoint override, the CA bundle and the proxies when the client is
+    # created: key the cache on them, so a process that changes them (tests, the demo) gets a
+    # fresh client.
+    endpoints = "|".join(os.environ.get(var, "") for var in _CLIENT_VARS)
     key = (f"{service}|{endpoints}", region, max_attempts)
     with _lock:
         found = _clients.get(key)
@@ -169,6 +180,17 @@ def client(service: str, region: str, *, max_attempts: int = MAX_ATTEMPTS) -> Ba
         created = _session.create_client(service, region_name=region, config=config)
         _clients[key] = created
         return created
+
+
+def ca_bundle() -> str | None:
+    """The CA bundle botocore verifies our clients' endpoints with (AWS_CA_BUNDLE, else the
+    config's `ca_bundle`), for the AWS calls made without botocore (the console sign-in)."""
+    global _session
+    with _lock:
+        if _session is None:
+            _session = _new_session()
+        found = _session.get_config_variable("ca_bundle")
+    return str(found) if found else None
 
 
 def _new_session() -> Session:
@@ -249,6 +271,14 @@ def to_app_error(exc: BaseException, *, what: str, login_hint: str = "") -> AppE
         return exc
     cls = error_class(exc)
     code = error_code(exc)
+    if cls is NetworkError and _is_tls_error(exc):
+        return NetworkError(f"{what}: {_tls_problem(exc)}")
+    proxy_url = getattr(exc, "kwargs", {}).get("proxy_url")
+    if cls is NetworkError and proxy_url:
+        return NetworkError(
+            f"{what}: cannot reach the proxy {_without_password(proxy_url)} (HTTPS_PROXY); "
+            "check it, or list the AWS endpoint in NO_PROXY"
+        )
     if cls is NetworkError:
         endpoint = getattr(exc, "kwargs", {}).get("endpoint_url", "") or ""
         where = f" {endpoint}" if endpoint else ""
@@ -267,6 +297,41 @@ def to_app_error(exc: BaseException, *, what: str, login_hint: str = "") -> AppE
     if code:
         return cls(f"{what}: {code}: {error_message(exc)}")
     return cls(f"{what}: {type(exc).__name__}: {exc}")
+
+
+def _without_password(url: str) -> str:
+    """A proxy URL fit for a message: `user:password@` dropped."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(url))
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
+def _is_tls_error(exc: BaseException) -> bool:
+    return any(cls.__name__ == "SSLError" for cls in type(exc).__mro__)
+
+
+def _tls_problem(exc: BaseException) -> str:
+    """What went wrong with TLS, and the setting that fixes it (botocore's SSLError)."""
+    from urllib.parse import urlsplit
+
+    kwargs = getattr(exc, "kwargs", {})
+    endpoint = urlsplit(str(kwargs.get("endpoint_url") or "")).netloc or "the AWS endpoint"
+    reason = str(kwargs.get("error") or exc)
+    if "No such file" in reason or "Errno 2" in reason:
+        return (
+            f"the CA bundle for {endpoint} cannot be read: fix the path in ca_bundle "
+            "(AWS config) or AWS_CA_BUNDLE"
+        )
+    # "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate
+    # in certificate chain (_ssl.c:1006)": keep only the why.
+    detail = reason.partition("certificate verify failed")[2].partition(" (_ssl.c")[0].strip(": ")
+    why = f" ({detail})" if detail else ""
+    return (
+        f"the TLS certificate of {endpoint} is not trusted{why}; if a proxy or your company "
+        "inspects HTTPS, set ca_bundle in the AWS config or AWS_CA_BUNDLE to its CA "
+        "certificate file (PEM)"
+    )
 
 
 @contextlib.contextmanager

@@ -378,6 +378,30 @@ def remember_min_remaining(identity: list[int] | None, min_remaining: timedelta)
         return
 
 
+_UNIT_SECONDS = {"": 1, "s": 1, "m": 60, "h": 3600, "d": 86400}
+_MAX_DURATION_SECONDS = 365 * 86400  # clock.MAX_DURATION
+
+
+def _duration_us(value: str) -> int | None:
+    """`--min-remaining VALUE` in microseconds, as `clock.parse_duration` reads it; None when it
+    is not a duration. The plain forms (`900`, `90s`, `15m`, `1h`, `2d`) are read here, because
+    `clock` imports `re` and `datetime`, which would double this path's start-up; any other form
+    (decimals, spaces, capitals) goes to `clock`."""
+    unit = value[-1:] if value[-1:] in ("s", "m", "h", "d") else ""
+    digits = value[: len(value) - len(unit)]
+    if digits and digits.isascii() and digits.isdigit() and len(digits) <= 12:
+        seconds = int(digits) * _UNIT_SECONDS[unit]
+        return seconds * 1_000_000 if 1 <= seconds <= _MAX_DURATION_SECONDS else None
+    from datetime import timedelta
+
+    from aws_sso_tray import clock
+
+    try:
+        return clock.parse_duration(value) // timedelta(microseconds=1)
+    except ValueError:
+        return None
+
+
 def _parse_args(args: list[str]) -> tuple[str, int | None] | None:
     """(profile, --min-remaining in microseconds or None), or None for the full CLI."""
     profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or "default"
@@ -395,13 +419,8 @@ def _parse_args(args: list[str]) -> tuple[str, int | None] | None:
         else:
             return None
         if name == "--min-remaining":
-            from datetime import timedelta
-
-            from aws_sso_tray import clock
-
-            try:
-                min_remaining_us = clock.parse_duration(value) // timedelta(microseconds=1)
-            except ValueError:
+            min_remaining_us = _duration_us(value)
+            if min_remaining_us is None:
                 return None
         else:
             profile = value

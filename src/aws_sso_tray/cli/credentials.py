@@ -34,20 +34,13 @@ def cmd_credential_process(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     if args.format == "container":
-        import shlex
-
-        variables = api.container_credentials(_profile_name(args))
-        out("".join(f"export {k}={shlex.quote(v)}\n" for k, v in variables.items()))
+        out(api.shell_lines(api.container_credentials(_profile_name(args)), "env"))
         return 0
     creds = api.credentials(_profile_name(args), remaining=args.min_remaining)
     if args.credentials_file_profile:
         api.export_to_section(args.credentials_file_profile, creds, force=args.force)
-    if args.format == "env":
-        out(api.env_lines(creds))
-    elif args.format == "env-export":
-        out(api.env_lines(creds, export=True))
-    elif args.format == "json" or not args.credentials_file_profile:
-        out(api.process_json(creds))
+    if args.format is not None or not args.credentials_file_profile:
+        out(api.export_text(creds, args.format or "process"))
     return 0
 
 
@@ -67,24 +60,33 @@ def add_commands(commands: Commands) -> None:
     p.add_argument("--profile", "-p", help="profile name (default: $AWS_PROFILE or 'default')")
     fmt = p.add_mutually_exclusive_group()
     fmt.add_argument(
+        "--format",
+        choices=api.EXPORT_FORMATS,
+        help="process (default; json is the same): credential_process JSON; env: export K=V "
+        "lines, for eval; env-no-export: K=V lines; powershell, windows-cmd, fish: that "
+        "shell's lines (the AWS CLI's export-credentials formats); container: the running "
+        "engine's credentials endpoint, as two export lines",
+    )
+    fmt.add_argument(
         "--json",
         dest="format",
         action="store_const",
-        const="json",
-        help="credential_process JSON (default)",
+        const="process",
+        help="= --format process",
     )
-    fmt.add_argument("--env", dest="format", action="store_const", const="env", help="K=V lines")
+    fmt.add_argument(
+        "--env",
+        dest="format",
+        action="store_const",
+        const="env-no-export",
+        help="= --format env-no-export (K=V lines)",
+    )
     fmt.add_argument(
         "--env-export",
         dest="format",
         action="store_const",
-        const="env-export",
-        help="export K=V lines, for eval $(...)",
-    )
-    fmt.add_argument(
-        "--format",
-        choices=["container"],
-        help="container: the running engine's credentials endpoint, as two export lines",
+        const="env",
+        help="= --format env (export K=V lines, for eval $(...))",
     )
     p.add_argument(
         "--credentials-file-profile",

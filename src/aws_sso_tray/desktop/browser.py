@@ -62,18 +62,26 @@ def launch_browser(url: str) -> str | None:
     return "; ".join(problems)
 
 
-def _run_browser(choice: str, url: str) -> str | None:
+def launch_command(command: str, url: str, *, source: str = "console_browser") -> str | None:
+    """Open `url` with the browser command template `command` (the settings' `console_browser`,
+    e.g. `firefox -P prod %s`): split with shlex and run without a shell, `%s` replaced by the
+    URL as one argument (else the URL appended), judged as a $BROWSER entry is. None when it
+    took the URL, else why not; `source` names the command's origin in that message."""
+    return _run_browser(command, url, source=source)
+
+
+def _run_browser(choice: str, url: str, *, source: str = "$BROWSER entry") -> str | None:
     import shlex
     import subprocess
 
     try:
         words = shlex.split(choice.strip())
     except ValueError as exc:
-        return f"$BROWSER entry {choice!r} cannot be parsed ({exc})"
+        return f"{source} {choice!r} cannot be parsed ({exc})"
     if words and words[-1] == "&":
         words.pop()
     if not words:
-        return f"$BROWSER entry {choice!r} names no command"
+        return f"{source} {choice!r} names no command"
     argv = [w.replace("%s", url) for w in words] if "%s" in choice else [*words, url]
     name = words[0]
     try:

@@ -47,6 +47,10 @@ Behaviour, including the choices made where AWS leaves room:
   `pending_user_codes()` lists device logins waiting for a decision; `browser.browse(url)` (or
   BROWSER="python -m aws_sso_tray.emulator.browser %s") presses Allow or Deny on the pages, or
   ignores them; STANDIN_ACTION / STANDIN_LOG / STANDIN_DELAY tune the command (see browser.py).
+- Sign-in federation (`signin.py`, for `AWS_ENDPOINT_URL_SIGNIN`): `GET /federation` with
+  `Action=getSigninToken` takes only role credentials GetRoleCredentials issued and that have
+  not expired; `Action=login` redirects to the console landing page `/console`, which names the
+  account and role. Sign-in tokens and console sessions count among `issued_secrets()`.
 - STS (`AWS_ENDPOINT_URL_STS`): AssumeRole, SigV4-checked with the secret issued for the
   signing key (by GetRoleCredentials or an earlier AssumeRole, so chains work); unknown keys,
   bad signatures and expired credentials get STS's own errors; see sts.py.
@@ -54,6 +58,8 @@ Behaviour, including the choices made where AWS leaves room:
 - The clock is real time plus `advance()`; the request log uses real wall time. A portal whose
   clock is off from ours: `advance(skew)` (negative: behind) before the login.
   `role_calls(account, role)` lists when GetRoleCredentials was asked for one role.
+- `Emulator(config, ssl_context=ctx)` serves HTTPS instead (its `url` starts `https://`): the
+  proxy and corporate-CA tests give it a certificate for 127.0.0.1 and localhost from a test CA.
 - The logger is `aws_sso_tray.emulator`; no secret is ever logged, and http.server's own stderr
   lines are silenced.
 """

@@ -1,9 +1,10 @@
 """The emulator's HTTP face: routes, wire format, faults, latency and the request log.
 
-One `ThreadingHTTPServer` on 127.0.0.1 answers the sso-oidc API, the sso portal API and the
-browser pages; paths, methods, status codes and error shapes follow botocore's models so that a
-stock boto3 client pointed here with AWS_ENDPOINT_URL_SSO / AWS_ENDPOINT_URL_SSO_OIDC cannot
-tell it from AWS. The service logic lives in `state.py`, the HTML in `pages.py`.
+One `ThreadingHTTPServer` on 127.0.0.1 (HTTPS when given an `ssl_context`) answers the sso-oidc
+API, the sso portal API and the browser pages; paths, methods, status codes and error shapes
+follow botocore's models so that a stock boto3 client pointed here with AWS_ENDPOINT_URL_SSO /
+AWS_ENDPOINT_URL_SSO_OIDC cannot tell it from AWS. The service logic lives in `state.py`, the
+HTML in `pages.py`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import contextlib
 import json
 import logging
 import socket
+import ssl
+import sys
 import threading
 import time
 import uuid
@@ -21,7 +24,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from aws_sso_tray.emulator import pages, sts
+from aws_sso_tray.emulator import pages, signin, sts
 from aws_sso_tray.emulator.state import ApiError, EmulatorConfig, IdentityCenter, IssuedLogin
 
 log = logging.getLogger("aws_sso_tray.emulator")
@@ -46,6 +49,8 @@ _ROUTES: dict[tuple[str, str], str] = {
     ("POST", "/authorize/decision"): "page:/authorize/decision",
     ("GET", "/device"): "page:/device",
     ("POST", "/device/decision"): "page:/device/decision",
+    ("GET", "/federation"): "Federation",  # signin.py: GetSigninToken and Action=login
+    ("GET", "/console"): "page:/console",
 }
 _BEARER_HEADER = "x-amz-sso_bearer_token"
 # AWS sends the error type with a namespace suffix; botocore keeps the part before ':'.
@@ -81,6 +86,25 @@ class _Server(ThreadingHTTPServer):
     # Never wait for idle keep-alive connections on close: stop() shuts them down itself.
     block_on_close = False
     emulator: Emulator
+    ssl_context: ssl.SSLContext | None = None
+
+    def get_request(self) -> tuple[socket.socket, Any]:
+        conn, address = super().get_request()
+        if self.ssl_context is not None:
+            # The handshake runs in the connection's own thread (`_Handler.setup`): done here,
+            # one slow or silent client would stall every other connection.
+            conn = self.ssl_context.wrap_socket(
+                conn, server_side=True, do_handshake_on_connect=False
+            )
+        return conn, address
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, (ssl.SSLError, ConnectionError, TimeoutError)):
+            # A client that does not trust the test CA, or stop()'s wake-up connection.
+            log.debug("TLS handshake with %s failed: %s", client_address, error)
+            return
+        super().handle_error(request, client_address)
 
 
 class Emulator:
@@ -89,8 +113,13 @@ class Emulator:
     See the package docstring for the behaviour and the choices made where AWS leaves room.
     """
 
-    def __init__(self, config: EmulatorConfig | None = None) -> None:
+    def __init__(
+        self, config: EmulatorConfig | None = None, *, ssl_context: ssl.SSLContext | None = None
+    ) -> None:
+        """`ssl_context` (a server-side context with its certificate loaded): serve HTTPS."""
         self.center = IdentityCenter(config if config is not None else EmulatorConfig())
+        self._ssl_context = ssl_context
+        self.signin = signin.Federation(self.center)
         self._url: str | None = None
         self._server: _Server | None = None
         self._thread: threading.Thread | None = None
@@ -109,9 +138,11 @@ class Emulator:
             raise RuntimeError("emulator already started")
         server = _Server(("127.0.0.1", port), _Handler)
         server.emulator = self
+        server.ssl_context = self._ssl_context
         self._server = server
         self._stopping.clear()
-        self._url = f"http://127.0.0.1:{server.server_address[1]}"
+        scheme = "https" if self._ssl_context is not None else "http"
+        self._url = f"{scheme}://127.0.0.1:{server.server_address[1]}"
         self._thread = threading.Thread(
             target=server.serve_forever,
             kwargs={"poll_interval": 0.1},
@@ -318,7 +349,9 @@ class _Handler(BaseHTTPRequestHandler):
     timeout = 30
 
     def setup(self) -> None:
-        super().setup()
+        super().setup()  # sets the timeout, so a silent client cannot hold the handshake
+        if isinstance(self.connection, ssl.SSLSocket):
+            self.connection.do_handshake()
         self.server.emulator._track(self.connection, add=True)
 
     def finish(self) -> None:
@@ -448,6 +481,8 @@ class _Handler(BaseHTTPRequestHandler):
             "page:/authorize/decision": lambda: self._authorize_decision(body),
             "page:/device": lambda: self._device_page(query),
             "page:/device/decision": lambda: self._device_decision(body),
+            "Federation": lambda: self._answer(self._signin.federation(query, self._base_url())),
+            "page:/console": lambda: self._answer(self._signin.console_page(query)),
         }
         handler = handlers.get(op)
         if handler is None:
@@ -583,6 +618,13 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
+
+    @property
+    def _signin(self) -> signin.Federation:
+        return self.server.emulator.signin
+
+    def _answer(self, answer: signin.Answer) -> None:
+        self._send(answer.status, answer.body, answer.content_type, **answer.headers)
 
     def _send_json(self, data: dict[str, Any]) -> None:
         self._send(200, json.dumps(data).encode(), "application/json")

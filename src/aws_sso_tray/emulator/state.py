@@ -118,16 +118,6 @@ class EmulatorConfig:
     missing_role_error: str = "ForbiddenException"
 
 
-@dataclass(frozen=True)
-class IssuedKeys:
-    """Role credentials the emulator issued (GetRoleCredentials, AssumeRole)."""
-
-    access_key_id: str
-    secret_access_key: str = field(repr=False)
-    session_token: str = field(repr=False)
-    expires_at: float  # emulator time, epoch seconds
-
-
 @dataclass
 class Client:
     client_id: str
@@ -247,6 +237,19 @@ class IssuedLogin:
         return entry
 
 
+@dataclass(frozen=True)
+class IssuedCredentials:
+    """Role credentials GetRoleCredentials (or STS AssumeRole) handed out, by access key id: what
+    the services that take them (the federation endpoint, STS) check a request against."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str
+    account_id: str
+    role_name: str
+    expires_at: float  # epoch seconds, on the emulator's clock
+
+
 def _random(alphabet: str, length: int) -> str:
     return "".join(secrets.choice(alphabet) for _ in range(length))
 
@@ -340,9 +343,9 @@ class IdentityCenter:
         self._access: dict[str, AccessToken] = {}
         self._refresh: dict[str, RefreshToken] = {}
         self._issued: set[str] = set()
-        self._keys: dict[str, IssuedKeys] = {}  # access key id -> what was issued with it
         # (account id, role name, emulator time) of every GetRoleCredentials, answered or not
         self._role_calls: list[tuple[str, str, float]] = []
+        self._credentials: dict[str, IssuedCredentials] = {}  # by access key id
 
     # -- clock and admin --------------------------------------------------------------------
 
@@ -428,6 +431,16 @@ class IdentityCenter:
     def _secret(self, value: str) -> str:
         self._issued.add(value)
         return value
+
+    def remember_secret(self, value: str) -> str:
+        """Count `value` among `issued_secrets()` (for the services beside this one)."""
+        with self._lock:
+            return self._secret(value)
+
+    def issued_credentials(self, access_key_id: str) -> IssuedCredentials | None:
+        """The role credentials issued under `access_key_id`, expired ones included."""
+        with self._lock:
+            return self._credentials.get(access_key_id)
 
     # -- sso-oidc ---------------------------------------------------------------------------
 
@@ -719,36 +732,44 @@ class IdentityCenter:
             account = self._account(account_id)
             if account is None or role_name not in account.roles:
                 raise ApiError(self.config.missing_role_error, "No access")
-            keys = self.issue_keys(self.config.credential_ttl)
-            credentials = {
-                "accessKeyId": keys.access_key_id,
-                "secretAccessKey": keys.secret_access_key,
-                "sessionToken": keys.session_token,
-                "expiration": int(keys.expires_at * 1000),
+            upper = string.ascii_uppercase + string.digits
+            secret_alphabet = string.ascii_letters + string.digits + "+/"
+            credentials: dict[str, Any] = {
+                "accessKeyId": "ASIA" + _random(upper, 16),
+                "secretAccessKey": self._secret(_random(secret_alphabet, 40)),
+                "sessionToken": self._secret(
+                    "IQoJb3JpZ2luX2VjE" + base64.b64encode(secrets.token_bytes(300)).decode("ascii")
+                ),
+                "expiration": int((self.now() + self.config.credential_ttl) * 1000),
             }
+            self._credentials[credentials["accessKeyId"]] = IssuedCredentials(
+                credentials["accessKeyId"],
+                credentials["secretAccessKey"],
+                credentials["sessionToken"],
+                account_id,
+                role_name,
+                credentials["expiration"] / 1000,
+            )
         return {"roleCredentials": credentials}
 
-    def issue_keys(self, ttl: float) -> IssuedKeys:
-        """New `ASIA...` role credentials living `ttl`, remembered so that STS (emulator/sts.py)
-        can check requests signed with them."""
+    def issue_credentials(self, account_id: str, role_name: str, ttl: float) -> IssuedCredentials:
+        """New `ASIA...` credentials for a role, living `ttl` (STS AssumeRole, emulator/sts.py):
+        remembered like GetRoleCredentials' so they sign STS requests and the federation."""
         upper = string.ascii_uppercase + string.digits
         secret_alphabet = string.ascii_letters + string.digits + "+/"
         with self._lock:
-            keys = IssuedKeys(
-                access_key_id="ASIA" + _random(upper, 16),
-                secret_access_key=self._secret(_random(secret_alphabet, 40)),
-                session_token=self._secret(
+            issued = IssuedCredentials(
+                "ASIA" + _random(upper, 16),
+                self._secret(_random(secret_alphabet, 40)),
+                self._secret(
                     "IQoJb3JpZ2luX2VjE" + base64.b64encode(secrets.token_bytes(300)).decode("ascii")
                 ),
-                expires_at=self.now() + ttl,
+                account_id,
+                role_name,
+                self.now() + ttl,
             )
-            self._keys[keys.access_key_id] = keys
-        return keys
-
-    def issued_keys(self, access_key_id: str) -> IssuedKeys | None:
-        """The credentials issued with this access key id; None when we issued none."""
-        with self._lock:
-            return self._keys.get(access_key_id)
+            self._credentials[issued.access_key_id] = issued
+        return issued
 
     @staticmethod
     def _page(

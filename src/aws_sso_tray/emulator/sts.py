@@ -125,8 +125,10 @@ def assume_role(center: IdentityCenter, params: Mapping[str, str]) -> bytes:
             "The requested DurationSeconds exceeds the 1 hour session limit for roles "
             "assumed by role chaining.",
         )
-    keys = center.issue_keys(min(float(duration), center.config.credential_ttl))
     account, role = match.group(1), match.group(2)
+    keys = center.issue_credentials(
+        account, role, min(float(duration), center.config.credential_ttl)
+    )
     role_id = "AROA" + "".join(secrets.choice(string.ascii_uppercase) for _ in range(16))
     expires = datetime.fromtimestamp(int(keys.expires_at), timezone.utc).strftime(
         "%Y-%m-%dT%H:%M:%SZ"
@@ -159,7 +161,7 @@ def verify_signature(
     parsed = _AUTH.match(auth.strip())
     if parsed is None:
         raise StsError("IncompleteSignature", "Authorization header is not AWS4-HMAC-SHA256")
-    keys = center.issued_keys(parsed["key"])
+    keys = center.issued_credentials(parsed["key"])
     if keys is None or not hmac.compare_digest(
         lower.get("x-amz-security-token", ""), keys.session_token
     ):

@@ -3,7 +3,8 @@
 The file lives at `paths.config_dir() / "settings.toml"` (platformdirs:
 `$XDG_CONFIG_HOME/aws-sso-tray` on Linux). It holds which profiles are kept fresh in the
 credentials file (and under which section), the refresh and warning lead times, login
-preferences, per-session durations and the tray's favourites and recently used profiles.
+preferences, per-session durations, the tray's favourites and recently used profiles, and the
+console's browser commands (global, per session, per profile).
 `Settings` is the frozen value; `load_settings`, `save_settings` and `update_settings` are the
 only ways in and out of the file.
 
@@ -80,6 +81,17 @@ class SessionSettings:
 
 
 @dataclass(frozen=True)
+class ConsoleBrowser:
+    """The browser command that opens the console of one profile or of one SSO session's
+    profiles: `console_browser = "firefox -P prod %s"` in `[profiles.NAME]` or `[sessions.NAME]`
+    (`%s` is the URL, else it is appended; split like a shell would, never run by one)."""
+
+    scope: Literal["profile", "session"]
+    name: str
+    command: str
+
+
+@dataclass(frozen=True)
 class Settings:
     auto_sync: tuple[SyncTarget, ...] = ()
     refresh_before: timedelta = timedelta(minutes=10)  # refresh role credentials this early
@@ -92,6 +104,8 @@ class Settings:
     sessions: tuple[SessionSettings, ...] = ()
     favorites: tuple[str, ...] = ()
     recent: tuple[str, ...] = ()
+    console_browser: str | None = None  # the console's browser command (None: the default one)
+    console_browsers: tuple[ConsoleBrowser, ...] = ()  # per profile and per session
 
     # --- queries -------------------------------------------------------------------------------
 
@@ -107,6 +121,15 @@ class Settings:
             if entry.name == session_name:
                 return entry.session_duration
         return self.session_duration
+
+    def console_browser_for(self, profile: str, session_name: str | None) -> str | None:
+        """The browser command for `profile`'s console: its own, else its session's, else the
+        global `console_browser`; None: the default browser."""
+        for scope, name in (("profile", profile), ("session", session_name)):
+            for entry in self.console_browsers:
+                if (entry.scope, entry.name) == (scope, name):
+                    return entry.command
+        return self.console_browser
 
     # --- updates (each returns a new Settings) -------------------------------------------------
 
@@ -320,6 +343,7 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
     warnings: list[str] = []
     keep: list[_Kept] = []
     values: dict[str, Any] = {}
+    browsers: list[ConsoleBrowser] = []
 
     def bad(key_path: _Path, raw: Any, problem: str, shown: _Path | None = None) -> None:
         name = ".".join(key_path if shown is None else shown)
@@ -339,10 +363,17 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
         elif key == "auto_sync":
             values[key] = _parse_auto_sync(raw, bad, path, warnings, keep)
         elif key == "sessions":
-            values[key] = _parse_sessions(raw, bad)
+            values[key] = _parse_sessions(raw, bad, browsers)
+        elif key == "profiles" and isinstance(raw, dict):
+            _parse_profiles(raw, bad, browsers)
+        elif key == "profiles":  # kept as it is, like an unknown key: there is no field for it
+            warnings.append(f"{path}: profiles must be [profiles.NAME] tables (ignored)")
+            keep.append(((key,), raw, None))
         else:
             warnings.append(f"{path}: unknown setting {key!r} (ignored)")
             keep.append(((key,), raw, None))
+    if browsers:
+        values["console_browsers"] = tuple(browsers)
     return _Parsed(Settings(**values), warnings, keep)
 
 
@@ -429,7 +460,9 @@ def _parse_auto_sync(
     return tuple(targets)
 
 
-def _parse_sessions(raw: Any, bad: _Bad) -> tuple[SessionSettings, ...]:
+def _parse_sessions(
+    raw: Any, bad: _Bad, browsers: list[ConsoleBrowser]
+) -> tuple[SessionSettings, ...]:
     if not isinstance(raw, dict):
         bad(("sessions",), raw, "must be a table of [sessions.NAME] tables")
         return ()
@@ -440,6 +473,9 @@ def _parse_sessions(raw: Any, bad: _Bad) -> tuple[SessionSettings, ...]:
             continue
         for key, value in table.items():
             where = ("sessions", name, key)
+            if key == "console_browser":
+                _add_console_browser(browsers, "session", name, value, bad, where)
+                continue
             if key != "session_duration":
                 bad(where, value, "is not a known session setting")
                 continue
@@ -448,6 +484,50 @@ def _parse_sessions(raw: Any, bad: _Bad) -> tuple[SessionSettings, ...]:
             except ValueError as exc:
                 bad(where, value, str(exc))
     return tuple(entries)
+
+
+def _parse_profiles(raw: dict[str, Any], bad: _Bad, browsers: list[ConsoleBrowser]) -> None:
+    """`[profiles.NAME]` tables: per-profile settings (the console's browser command)."""
+    for name, table in raw.items():
+        if not isinstance(table, dict):
+            bad(("profiles", name), table, "must be a table")
+            continue
+        for key, value in table.items():
+            where = ("profiles", name, key)
+            if key != "console_browser":
+                bad(where, value, "is not a known profile setting")
+                continue
+            _add_console_browser(browsers, "profile", name, value, bad, where)
+
+
+def _add_console_browser(
+    browsers: list[ConsoleBrowser],
+    scope: Literal["profile", "session"],
+    name: str,
+    raw: Any,
+    bad: _Bad,
+    where: _Path,
+) -> None:
+    try:
+        browsers.append(ConsoleBrowser(scope, name, _browser_command_value(raw)))
+    except ValueError as exc:
+        bad(where, raw, str(exc))
+
+
+def _browser_command_value(raw: Any) -> str:
+    """A browser command template: a string shlex can split into at least a program."""
+    import shlex
+
+    example = 'a browser command such as "firefox -P prod %s"'
+    if not isinstance(raw, str):
+        raise ValueError(f"must be {example}, not {raw!r}")
+    try:
+        words = shlex.split(raw)
+    except ValueError as exc:
+        raise ValueError(f"must be {example} ({exc}), not {raw!r}") from None
+    if not words:
+        raise ValueError(f"must be {example}, not an empty string")
+    return raw
 
 
 def _duration_value(raw: Any) -> timedelta:
@@ -472,6 +552,7 @@ _VALUE_PARSERS: dict[str, Callable[[Any], Any]] = {
     "login_flow": _login_flow_value,
     "favorites": _profile_names_value,
     "recent": _recent_value,
+    "console_browser": _browser_command_value,
 }
 
 
@@ -494,6 +575,8 @@ HEADER = """\
 # [[auto_sync]]     one table per profile kept fresh: profile = "dev", section = "dev" (the
 #                   credentials-file section; several tables for several profiles)
 # [sessions.NAME]   session_duration = "12h" for the sso-session NAME
+# console_browser   the browser command for `aws-sso-tray console` ("firefox -P work %s"; %s is
+#                   the URL); also per session ([sessions.NAME]) and per profile ([profiles.NAME])
 """
 
 
@@ -515,6 +598,11 @@ def _to_doc(settings: Settings) -> dict[str, Any]:
             s.name: {"session_duration": format_duration(s.session_duration)}
             for s in settings.sessions
         }
+    if settings.console_browser is not None:
+        doc["console_browser"] = settings.console_browser
+    for entry in settings.console_browsers:
+        tables = doc.setdefault(f"{entry.scope}s", {})
+        tables.setdefault(entry.name, {})["console_browser"] = entry.command
     return doc
 
 
@@ -649,6 +737,7 @@ __all__ = [
     "HEADER",
     "LOGIN_FLOWS",
     "RECENT_LIMIT",
+    "ConsoleBrowser",
     "LoginFlow",
     "SessionSettings",
     "Settings",

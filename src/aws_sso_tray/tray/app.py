@@ -92,6 +92,8 @@ class TrayApp:
             ActionKind.TOGGLE_SYNC: self._toggle_sync,
             ActionKind.REFRESH: self._refresh,
             ActionKind.COPY_EXPORT: self._copy_export,
+            ActionKind.OPEN_CONSOLE: self._open_console,
+            ActionKind.COPY_CONSOLE_URL: self._copy_console_url,
             ActionKind.TOGGLE_FAVORITE: self._toggle_favorite,
             ActionKind.REFRESH_ALL: self._refresh_all,
             ActionKind.OPEN_CONFIG: self._open_config,
@@ -395,6 +397,24 @@ class TrayApp:
         until = f", valid until {menu.format_clock(expires, api.now())}" if expires else ""
         message = f"{profile}{until}: paste them into a shell"
         self.notify("clipboard", "Copied export lines", message)
+
+    def _open_console(self, action: Action) -> None:
+        # The portal's link, in the profile's browser command from the settings; a browser
+        # that did not take it is an AppError, which `_perform` shows as a notice.
+        profile = action.target or ""
+        self._note_recent(profile)
+        api.open_console(profile)
+
+    def _copy_console_url(self, action: Action) -> None:
+        from aws_sso_tray.tray import clipboard
+
+        profile = action.target or ""
+        self._note_recent(profile)
+        problem = clipboard.copy(api.console_url(profile))
+        if problem:
+            self.notify("clipboard", "Nothing copied", problem)
+            return
+        self.notify("clipboard", "Copied console URL", f"{profile}: paste it into a browser")
 
     def _logout(self, action: Action) -> None:
         session_key = action.target or ""

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import ModuleType
+from typing import Any
 
 from aws_sso_tray.errors import NoTrayError
 
@@ -182,22 +183,60 @@ def _sni_watcher_running() -> bool:
 
 
 def _xembed_host_running(display_name: str | None) -> bool:
-    try:
-        from Xlib import X, display
-    except ImportError:
+    """Whether `_NET_SYSTEM_TRAY_S<screen>` has an owner on the X display.
+
+    Asked through libX11 with ctypes: GTK has that library loaded already, whereas python-xlib
+    (pystray's xorg backend, which we never use) would add some 40 modules and 3 MB to a
+    process that runs for weeks.
+    """
+    libx11 = _libx11()
+    if libx11 is None or not display_name:
+        return False
+    connection = libx11.XOpenDisplay(display_name.encode())
+    if not connection:
+        log.debug("tray: cannot open X display %s", display_name)
         return False
     try:
-        connection = display.Display(display_name)
-    except Exception as exc:  # Xlib raises its own error classes for a bad or absent display
-        log.debug("tray: cannot open X display %s: %s", display_name, exc)
-        return False
-    try:
-        screen = connection.get_default_screen()
-        atom = connection.intern_atom(f"_NET_SYSTEM_TRAY_S{screen}")
-        owner = connection.get_selection_owner(atom)
-        return bool(owner != X.NONE and getattr(owner, "id", owner) != X.NONE)
+        screen = libx11.XDefaultScreen(connection)
+        atom = libx11.XInternAtom(connection, f"_NET_SYSTEM_TRAY_S{screen}".encode(), 0)
+        return bool(libx11.XGetSelectionOwner(connection, atom))  # None (0) when unowned
     finally:
-        connection.close()
+        libx11.XCloseDisplay(connection)
+
+
+def _libx11() -> Any:
+    """libX11 through ctypes, with the signatures we call; None where it is not installed."""
+    import ctypes
+
+    lib = _load_library("libX11.so.6", "X11")
+    if lib is None:
+        return None
+    lib.XOpenDisplay.argtypes = [ctypes.c_char_p]
+    lib.XOpenDisplay.restype = ctypes.c_void_p
+    lib.XDefaultScreen.argtypes = [ctypes.c_void_p]
+    lib.XDefaultScreen.restype = ctypes.c_int
+    lib.XInternAtom.argtypes = [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int]
+    lib.XInternAtom.restype = ctypes.c_ulong
+    lib.XGetSelectionOwner.argtypes = [ctypes.c_void_p, ctypes.c_ulong]
+    lib.XGetSelectionOwner.restype = ctypes.c_ulong
+    lib.XCloseDisplay.argtypes = [ctypes.c_void_p]
+    lib.XCloseDisplay.restype = ctypes.c_int
+    return lib
+
+
+def _load_library(soname: str, name: str) -> Any:
+    import ctypes
+
+    try:
+        return ctypes.CDLL(soname)  # the soname first: find_library runs ldconfig
+    except OSError:
+        import ctypes.util
+
+        found = ctypes.util.find_library(name)
+        try:
+            return ctypes.CDLL(found) if found else None
+        except OSError:
+            return None
 
 
 # --- choosing --------------------------------------------------------------------------------

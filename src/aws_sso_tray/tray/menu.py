@@ -20,7 +20,8 @@ Layout (top to bottom):
 
 A profile whose session needs a login is one plain entry: activating it starts that session's
 login. A profile that is logged in is a submenu: keep fresh in [section] (checkbox), refresh
-now, copy export lines, pin to top (checkbox), log out.
+now, copy export lines, open the AWS console, copy the console URL, pin to top (checkbox), log
+out.
 """
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ class ActionKind(str, Enum):
     TOGGLE_SYNC = "toggle_sync"  # target: profile; section: the credentials-file section
     REFRESH = "refresh"  # target: profile
     COPY_EXPORT = "copy_export"  # target: profile
+    OPEN_CONSOLE = "open_console"  # target: profile (the access portal's console link)
+    COPY_CONSOLE_URL = "copy_console_url"  # target: profile
     TOGGLE_FAVORITE = "toggle_favorite"  # target: profile
     REFRESH_ALL = "refresh_all"
     OPEN_CONFIG = "open_config"
@@ -371,6 +374,8 @@ def _profile_entry(
         ),
         MenuEntry("Refresh now", Action(ActionKind.REFRESH, name), enabled=not busy),
         MenuEntry("Copy export lines", Action(ActionKind.COPY_EXPORT, name)),
+        MenuEntry("Open AWS console", Action(ActionKind.OPEN_CONSOLE, name)),
+        MenuEntry("Copy console URL", Action(ActionKind.COPY_CONSOLE_URL, name)),
         MenuEntry(
             "Pin to the top",
             Action(ActionKind.TOGGLE_FAVORITE, name),
