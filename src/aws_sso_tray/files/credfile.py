@@ -392,13 +392,25 @@ def read_section(path: Path, section: str) -> dict[str, str] | None:
     A section given twice is merged, later keys winning (configparser's non-strict reading).
     Raises ConfigError for a file we would refuse to edit.
     """
+    return read_sections(path, [section])[section]
+
+
+def read_sections(path: Path, sections: Iterable[str]) -> dict[str, dict[str, str] | None]:
+    """`read_section` for each of `sections`, from one parse of the file.
+
+    The file is parsed once per change (`IniDocument.load_shared`), however many sections are
+    asked for and however often: the engine asks for every kept-fresh profile's at each change.
+    """
+    names = list(sections)
     target = resolve_target(Path(path).expanduser())
     if not target.exists():
-        return None
-    doc = _CredentialsDocument.load(target)
+        return dict.fromkeys(names)
+    doc = _CredentialsDocument.load_shared(target)
     doc.refuse_problems(Path(path), Edits())
-    occurrences = doc.occurrences(section)
-    return effective_values(occurrences) if occurrences else None
+    return {
+        name: effective_values(occurrences) if occurrences else None
+        for name, occurrences in doc.occurrences_of(names).items()
+    }
 
 
 def check_writable_section(path: Path, section: str, *, advice: str | None = None) -> None:
@@ -411,7 +423,7 @@ def check_writable_section(path: Path, section: str, *, advice: str | None = Non
     target = resolve_target(path)
     if not target.exists():
         return
-    doc = _CredentialsDocument.load(target)
+    doc = _CredentialsDocument.load_shared(target)
     doc.refuse_problems(path, Edits())
     occurrences = doc.occurrences(section)
     if occurrences:
@@ -425,10 +437,10 @@ def owned_sections(path: Path) -> frozenset[str]:
     records = _RECORDS.load(target)
     if not records or not target.exists():
         return frozenset()
-    doc = _CredentialsDocument.load(target)
+    doc = _CredentialsDocument.load_shared(target)
     owned = set()
-    for name, record in records.items():
-        occurrences = doc.occurrences(name)
+    for name, occurrences in doc.occurrences_of(records).items():
+        record = records[name]
         if record.created and occurrences and _is_ours(record, effective_values(occurrences)):
             owned.add(name)
     return frozenset(owned)
@@ -674,6 +686,7 @@ __all__ = [
     "check_writable_section",
     "owned_sections",
     "read_section",
+    "read_sections",
     "remove_sections",
     "state_file",
     "write_credentials",
