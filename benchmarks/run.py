@@ -1,6 +1,6 @@
 """The benchmarks of aws-sso-tray against aws-export-credentials, side by side, in one run.
 
-    python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile]
+    python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile] [--scale]
 
 Everything runs against the project's emulator on 127.0.0.1 in a temporary HOME: one device-code
 login (approved through the emulator) writes the SSO token both tools read, then:
@@ -488,6 +488,20 @@ def run_bigfile(quick: bool) -> str:
     )
 
 
+def run_scale(quick: bool) -> str:
+    """`list`, `status` and the idle daemon at 20, 200 and 1000 profiles (scale.py)."""
+    quick_args = ["--profiles", "20,200", "--runs", "1", "--idle", "15"] if quick else []
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "scale.py"), *quick_args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return f"\n## At scale\n\n{proc.stdout.strip() or proc.stderr.strip()}\n" + (
+        f"\n(scale.py exited {proc.returncode})\n" if proc.returncode else ""
+    )
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -505,6 +519,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--bigfile", action="store_true", help="also run benchmarks/bigfile.py (a 50 MB file)"
     )
+    parser.add_argument("--scale", action="store_true", help="also run benchmarks/scale.py")
     return parser.parse_args(argv)
 
 
@@ -545,6 +560,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report += run_idle(args.quick)
     if args.bigfile:
         report += run_bigfile(args.quick)
+    if args.scale:
+        report += run_scale(args.quick)
     print(report)
     results = HERE / "results"
     results.mkdir(exist_ok=True)

@@ -1,6 +1,6 @@
 """Cost at scale: `list`, `status` and the idle daemon with 20, 200 and 1000 kept-fresh profiles.
 
-    python benchmarks/scale.py [--profiles 20,200,1000] [--runs 3] [--idle 45] [--batches 2]
+    python benchmarks/scale.py [--profiles 20,200,1000] [--runs 3] [--idle 45] [--ttl 240]
 
 For each profile count, in a temporary HOME against the emulator (run in this process): N SSO
 profiles in one session, all kept fresh, credentials living `--ttl` seconds (so the engine
@@ -8,8 +8,9 @@ refreshes every ttl/2). `python -m aws_sso_tray.daemon` runs as a subprocess unt
 written all N sections, then the script measures, from /proc/PID/stat (utime + stime):
 
 - the daemon's CPU per idle minute, over `--idle` seconds in which nothing is due;
-- its CPU per refresh batch (from just before the batch's first GetRoleCredentials until the
-  daemon is quiet again after writing the file), the median of `--batches` batches;
+- its CPU per refresh batch: the refresh of all N profiles (from just before the next
+  GetRoleCredentials until N more were made, the file written and the daemon quiet again;
+  the engine groups them into one batch, or a few), the median of `--batches` rounds;
 
 then stops the daemon and times `aws-sso-tray list` and `aws-sso-tray status` (no engine
 running: `status` reads the files) as real subprocesses, the median of `--runs` runs each.
@@ -148,16 +149,24 @@ def idle_cpu_per_minute(daemon: Daemon, seconds: float) -> float:
     return (cpu1 - cpu0) / max(end - start, 1.0) * 60
 
 
-def batch_cpu(daemon: Daemon, timeout: float) -> float:
-    """CPU of the next refresh batch: its fetches, its write, and what follows the write."""
+def round_cpu(daemon: Daemon, count: int, timeout: float) -> float:
+    """CPU of the next refresh of all `count` profiles: the fetches, the writes, what follows.
+
+    From just before the next GetRoleCredentials until `count` more have been made, the file
+    written after the last of them, and the daemon quiet again (one batch, or the few batches
+    the engine groups the refreshes into).
+    """
     deadline = time.monotonic() + timeout
-    calls, written = daemon.calls(), daemon.mtime()
+    calls = daemon.calls()
     cpu0 = daemon.cpu()
     while daemon.calls() == calls:
         if time.monotonic() > deadline:
             raise SystemExit("no refresh batch came")
         cpu0 = daemon.cpu()
         time.sleep(SAMPLE / 5)
+    while daemon.calls() < calls + count and time.monotonic() < deadline:
+        time.sleep(SAMPLE)
+    written = daemon.mtime()
     while daemon.mtime() == written and time.monotonic() < deadline:
         time.sleep(SAMPLE)
     daemon.wait_quiet(deadline)
@@ -192,7 +201,7 @@ def measure(count: int, args: argparse.Namespace) -> str:
             wait_synced(daemon, count, args.timeout)
             startup = daemon.cpu()
             idle = idle_cpu_per_minute(daemon, args.idle)
-            batches = [batch_cpu(daemon, args.timeout) for _ in range(args.batches)]
+            batches = [round_cpu(daemon, count, args.timeout) for _ in range(args.batches)]
         finally:
             proc.terminate()
             proc.wait(timeout=30)
@@ -213,8 +222,8 @@ def main() -> int:
     parser.add_argument("--profiles", default="20,200,1000", help="counts, comma-separated")
     parser.add_argument("--runs", type=int, default=3, help="runs of list and status each")
     parser.add_argument("--idle", type=float, default=45.0, help="seconds of idle measured")
-    parser.add_argument("--batches", type=int, default=2, help="refresh batches measured")
-    parser.add_argument("--ttl", type=float, default=120.0, help="credential lifetime (s)")
+    parser.add_argument("--batches", type=int, default=1, help="refresh rounds measured")
+    parser.add_argument("--ttl", type=float, default=240.0, help="credential lifetime (s)")
     parser.add_argument("--timeout", type=float, default=900.0, help="per wait (s)")
     parser.add_argument("--rows-only", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
