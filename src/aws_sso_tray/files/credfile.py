@@ -13,6 +13,8 @@ How the file is read
     as botocore does and says what makes one unreadable: bytes that are not UTF-8, a UTF-8
     byte-order mark (botocore and the other SDKs cannot read a file that starts with one), or a
     line botocore rejects. Such a file is left untouched, with an error naming the line (exit 3).
+    Readers (`read_sections`, `owned_sections`, `check_writable_section`) share one parse of
+    the file per change (`IniDocument.load_shared`); an edit reads and parses the file itself.
 
 What else we refuse (the file is left untouched)
     - the section `[DEFAULT]`, which configparser copies into every other section;
