@@ -1,7 +1,7 @@
 """The benchmarks of aws-sso-tray against aws-export-credentials, side by side, in one run.
 
     python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile] [--burst] [--coldpath]
-                              [--traymem]
+                              [--traymem] [--chained] [--scale]
 
 Everything runs against the project's emulator on 127.0.0.1 in a temporary HOME: one device-code
 login (approved through the emulator) writes the SSO token both tools read, then:
@@ -517,6 +517,20 @@ def run_script(name: str, title: str, quick: bool) -> str:
 # --- main -------------------------------------------------------------------------------------
 
 
+def run_scale(quick: bool) -> str:
+    """`list`, `status` and the idle daemon at 20, 200 and 1000 profiles (scale.py)."""
+    quick_args = ["--profiles", "20,200", "--runs", "1", "--idle", "15"] if quick else []
+    proc = subprocess.run(
+        [sys.executable, str(HERE / "scale.py"), *quick_args],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return f"\n## At scale\n\n{proc.stdout.strip() or proc.stderr.strip()}\n" + (
+        f"\n(scale.py exited {proc.returncode})\n" if proc.returncode else ""
+    )
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke-check run")
@@ -535,6 +549,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--coldpath", action="store_true", help="also run benchmarks/coldpath.py")
     parser.add_argument("--traymem", action="store_true", help="also run benchmarks/traymem.py")
     parser.add_argument("--chained", action="store_true", help="also run benchmarks/chained.py")
+    parser.add_argument("--scale", action="store_true", help="also run benchmarks/scale.py")
     return parser.parse_args(argv)
 
 
@@ -583,6 +598,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report += run_script("traymem.py", "The tray's memory", quick=False)
     if args.chained:
         report += run_script("chained.py", "Roles chained on SSO", args.quick)
+    if args.scale:
+        report += run_scale(args.quick)
     print(report)
     results = HERE / "results"
     results.mkdir(exist_ok=True)

@@ -47,7 +47,7 @@ def test_quick_start_is_scripts_setup_then_the_demo_from_its_venv() -> None:
     assert "Next: .venv/bin/aws-sso-tray demo" in script
     # apt-get through sudo only when not root, and `apt-get update` before installing.
     assert re.search(r'id -u\)" -eq 0 \]; then\s+as_root=\(\)', script)
-    assert script.index("apt-get update") < script.index("apt-get install")
+    assert script.index(f"apt-get {WAIT} update") < script.index(f"apt-get {WAIT} install")
     for package in (
         "python3-venv",
         "python3-gi",
@@ -129,6 +129,10 @@ def _run_setup(
     return done.returncode, calls, done.stderr
 
 
+# apt waits for another apt's lock (unattended upgrades) instead of failing at once.
+WAIT = "-o DPkg::Lock::Timeout=600"
+
+
 def _packages() -> list[str]:
     text = SETUP.read_text(encoding="utf-8")
     block = re.search(r"^packages=\((.*?)\)", text, re.M | re.S)
@@ -140,17 +144,17 @@ def test_setup_installs_the_missing_packages_through_sudo_when_not_root(tmp_path
     installed = set(_packages()[:3])
     code, calls, _ = _run_setup(tmp_path, uid=1000, sudo=True, installed=installed)
     lines = calls.splitlines()
-    assert lines[:2] == ["sudo apt-get", "apt-get update -qq"]
+    assert lines[:2] == ["sudo apt-get", f"apt-get {WAIT} update -qq"]
     assert lines[2] == "sudo apt-get"
     install = lines[3].split()
-    assert install[:2] == ["apt-get", "install"]
+    assert install[:4] == ["apt-get", *WAIT.split(), "install"]
     assert set(install) & set(_packages()) == set(_packages()) - installed
     assert code == 1  # PYTHON=/bin/false: stopped at the interpreter check, as intended
 
 
 def test_setup_as_root_needs_no_sudo(tmp_path: Path) -> None:
     code, calls, _ = _run_setup(tmp_path, uid=0, sudo=False, installed=set())
-    assert calls.splitlines()[0] == "apt-get update -qq"
+    assert calls.splitlines()[0] == f"apt-get {WAIT} update -qq"
     assert "sudo" not in calls
     assert code == 1
 

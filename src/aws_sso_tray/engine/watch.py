@@ -10,20 +10,24 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
-Signature = tuple[int, int, int] | None
+Signature = tuple[int, int, int, int] | None
 
 
 def signature(path: Path) -> Signature:
-    """(mtime_ns, size, inode) of `path`, None when absent: one stat call."""
+    """(mtime_ns, ctime_ns, size, inode) of `path`, None when absent: one stat call.
+
+    ctime too: a program that puts the old mtime back after a rewrite (`rsync -t`, `touch -r`)
+    cannot set it, so such a rewrite is still a change.
+    """
     try:
         st = path.stat()
     except OSError:
         return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
+    return (st.st_mtime_ns, st.st_ctime_ns, st.st_size, st.st_ino)
 
 
 class FileWatcher:
-    """Which of a set of named files changed since the last look (mtime, size, inode).
+    """Which of a set of named files changed since the last look (mtime, ctime, size, inode).
 
     `paths` is called at every look, so paths that depend on the environment or on the current
     config (token cache files of the sessions in use) follow along. A folder's signature changes

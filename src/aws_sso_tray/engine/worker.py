@@ -38,7 +38,6 @@ reads (`statusfile.write_snapshot`).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import math
 import os
@@ -413,8 +412,8 @@ class Engine:
             if watch.signature(paths.aws_credentials_file()) == self._own_write:
                 changed.discard("credentials")  # only our own write: nothing to re-check
         if changed & {"settings", "config", "credentials"}:
+            self._load_sections(self._work.values())
             for work in self._work.values():
-                self._load_section(work)
                 if work.files_changed():  # the user changed something: check the fix once
                     log.info("profile %s: files changed; trying again", work.profile.name)
         if changed & {"settings", "config", "tokens"}:
@@ -445,20 +444,22 @@ class Engine:
         self._missing = [_why_unusable(config, name) for name in missing]
         self._sessions = carry_over_sessions(config.sessions, self._sessions)
 
-    def _load_section(self, work: ProfileWork) -> None:
-        """What the credentials file holds for `work` (no portal call at start-up)."""
+    def _load_sections(self, works: Iterable[ProfileWork]) -> None:
+        """What the credentials file holds for each of `works` (no portal call at start-up),
+        from one parse of the file however many profiles are kept fresh."""
         from aws_sso_tray.files import credfile
 
+        works = list(works)
         try:
-            values = credfile.read_section(paths.aws_credentials_file(), work.section)
+            found = credfile.read_sections(
+                paths.aws_credentials_file(), [work.section for work in works]
+            )
         except AppError as exc:
-            work.section_unreadable(exc.message)
+            for work in works:
+                work.section_unreadable(exc.message)
             return
-        expires = None
-        if values and values.get(credfile.ACCESS_KEY_ID) and values.get(credfile.SESSION_TOKEN):
-            with contextlib.suppress(ValueError):
-                expires = clock.parse_time(values.get(credfile.EXPIRATION, ""))
-        work.section_loaded(expires)
+        for work in works:
+            work.section_loaded(_expiry_of(found[work.section]))
 
     # --- sessions ----------------------------------------------------------------------------
 
@@ -569,6 +570,20 @@ def _why_unusable(config: Any, name: str) -> str:
     except ConfigError as exc:
         return exc.message
     return f"auto-sync profile '{name}' is not an SSO profile in {paths.aws_config_file()}"
+
+
+def _expiry_of(values: dict[str, str] | None) -> datetime | None:
+    """When the temporary credentials in a section's `values` expire (None: none there)."""
+    from aws_sso_tray.files import credfile
+
+    if not values or not values.get(credfile.ACCESS_KEY_ID):
+        return None
+    if not values.get(credfile.SESSION_TOKEN):
+        return None
+    try:
+        return clock.parse_time(values.get(credfile.EXPIRATION, ""))
+    except ValueError:
+        return None
 
 
 def _noop() -> None:

@@ -43,6 +43,15 @@ How edits are written back
     line; LF for a new file), and so does a last line without one that now has lines after it.
     A new section goes at the end of the file, after one blank line.
 
+Reading a file once per change
+    `IniDocument.load_shared` keeps the last parse of each file and hands it out again while the
+    file is the same: same device, inode, size, mtime and ctime (in ns), so an atomic replace, an
+    append, a rewrite or a `touch` is a change. Timestamps are only as fine as the filesystem's
+    clock tick (a few ms on Linux, 2 s on FAT), so a same-size rewrite within one tick would look
+    unchanged: a file changed less than `SETTLE_SECONDS` ago is parsed but not kept. The shared
+    document is only read (`occurrences`, `refuse_problems`); an edit plans on its own
+    `load_stamped` parse, the one that checks the bytes before the rename.
+
 Big files
     A credentials file can hold hundreds of thousands of sections. One pass over the text keeps
     only line offsets, section headers and names, and problems; a section's options are parsed
@@ -56,7 +65,10 @@ from __future__ import annotations
 import bisect
 import configparser
 import io
+import os
 import re
+import threading
+import time
 from array import array
 from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -253,6 +265,32 @@ class IniDocument:
         return cls.load_stamped(target)[0]
 
     @classmethod
+    def load_shared(cls: type[_Doc], target: Path) -> _Doc:
+        """`load`, parsed once per change of the file (see the module docstring).
+
+        The document may be shared with other callers: read it, never change it.
+        """
+        try:
+            before = target.stat()
+        except OSError:
+            return cls.load(target)  # absent (empty), or the error `load` gives
+        slot = (cls, str(target))
+        with _SHARED_LOCK:
+            kept = _SHARED.get(slot)
+        if kept is not None and kept[0] == _file_key(before):
+            return kept[1]  # type: ignore[return-value]
+        doc = cls.load(target)
+        try:
+            after = target.stat()
+        except OSError:
+            return doc
+        key = _file_key(after)
+        if key == _file_key(before) and _settled(after) and after.st_size <= SHARED_MAX_BYTES:
+            with _SHARED_LOCK:
+                _SHARED[slot] = (key, doc)
+        return doc
+
+    @classmethod
     def load_stamped(cls: type[_Doc], target: Path) -> tuple[_Doc, FileStamp]:
         """`load`, and the stamp `atomicfile.write_atomic` checks before replacing the file."""
         try:
@@ -391,6 +429,15 @@ class IniDocument:
                 return found
             found.append(self._section(number))
             start = number + 1
+
+    def occurrences_of(self, names: Iterable[str]) -> dict[str, list[Section]]:
+        """`occurrences` of each of `names`, in one pass over the section names."""
+        found: dict[str, list[Section]] = {name: [] for name in names}
+        for number, name in enumerate(self._names):
+            sections = found.get(name)
+            if sections is not None:
+                sections.append(self._section(number))
+        return found
 
     def is_header(self, index: int) -> bool:
         number = self._section_of(index)
@@ -594,6 +641,23 @@ class IniDocument:
         begin, finish = self._starts[start], self._starts[end]
         for offset in range(begin, finish, _CHUNK):
             yield self.text[offset : min(offset + _CHUNK, finish)]
+
+
+# The last parse of each file, by document class and path, with the file's identity then.
+SETTLE_SECONDS = 3.0  # a file changed more recently may change again within one mtime tick
+SHARED_MAX_BYTES = 8 << 20  # a bigger file is parsed each time rather than held in memory
+_SHARED: dict[tuple[type, str], tuple[tuple[int, ...], IniDocument]] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _file_key(st: os.stat_result) -> tuple[int, ...]:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+def _settled(st: os.stat_result) -> bool:
+    """Whether the file's last change is old enough that a new one will show in its stat."""
+    changed = max(st.st_mtime_ns, st.st_ctime_ns)
+    return time.time_ns() - changed >= SETTLE_SECONDS * 1e9
 
 
 def _roles(texts: Iterable[str]) -> list[str]:
