@@ -534,6 +534,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--burst", action="store_true", help="also run benchmarks/burst.py")
     parser.add_argument("--coldpath", action="store_true", help="also run benchmarks/coldpath.py")
     parser.add_argument("--traymem", action="store_true", help="also run benchmarks/traymem.py")
+    parser.add_argument("--menu", action="store_true", help="also run benchmarks/menu.py")
     return parser.parse_args(argv)
 
 
@@ -580,6 +581,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report += run_script("coldpath.py", "Cold credential-process", args.quick)
     if args.traymem:
         report += run_script("traymem.py", "The tray's memory", quick=False)
+    if args.menu:
+        report += run_script("menu.py", "The tray menu with 500 profiles", args.quick)
     print(report)
     results = HERE / "results"
     results.mkdir(exist_ok=True)
