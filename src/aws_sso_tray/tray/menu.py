@@ -312,9 +312,7 @@ class _Look:
         return kept or profile.status in (ProfileStatus.ERROR, ProfileStatus.LOGIN_NEEDED)
 
 
-def _top(
-    snapshot: Snapshot, sessions: dict[str, SessionState], look: _Look
-) -> list[MenuEntry]:
+def _top(snapshot: Snapshot, sessions: dict[str, SessionState], look: _Look) -> list[MenuEntry]:
     """With many profiles: pinned and recent ones, then (grouped menus) kept-fresh and failing
     ones, each block once, above the sessions."""
     pinned = _pinned(snapshot, look.settings)
