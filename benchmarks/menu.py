@@ -107,9 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| | median | 95th percentile | target |")
     print("|---|---|---|---|")
     verdict = "met" if median < TARGET_MS else "NOT met"
-    print(
-        f"| `build_menu` | {median:.1f} ms | {p95:.1f} ms | < {TARGET_MS:.0f} ms: {verdict} |"
-    )
+    print(f"| `build_menu` | {median:.1f} ms | {p95:.1f} ms | < {TARGET_MS:.0f} ms: {verdict} |")
     return 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -27,6 +28,10 @@ from aws_sso_tray.tray.menu import (
     icon_state,
     tooltip,
 )
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import RunCli, WriteConfig
 
 UTC = timezone.utc
 NOW = datetime(2024, 5, 6, 11, 28, tzinfo=UTC)
@@ -562,3 +567,55 @@ def test_a_label_leads_the_profiles_line_wherever_it_is_shown() -> None:
     assert labels(entries)[1:3] == ["dev - logged in", "[PROD] prod - fresh in [prod]"]
     entries = menu(snap([session(), session("lab")], [prod, *many_profiles()]))
     assert find_entry(entries, "[PROD] prod (corp) - fresh") is not None  # kept fresh: on top
+
+
+# --- end to end: the portal's names and the settings' labels reach the menu ------------------
+
+
+def test_account_names_from_the_portal_and_labels_reach_status_and_the_menu(
+    emulator: Emulator, aws_config: WriteConfig, cli: RunCli
+) -> None:
+    import json
+
+    from aws_sso_tray.aws import accountnames, portal
+    from aws_sso_tray.emulator import Account, EmulatorConfig
+    from aws_sso_tray.files import settings as settings_file
+
+    start_url = "https://d-1234567890.awsapps.com/start"
+    accounts = [Account(f"{i:012d}", f"Team {i}", "", ("ReadOnly", "Admin")) for i in range(1, 9)]
+    emulator.config = EmulatorConfig(accounts=tuple(accounts))
+    text = f"[sso-session corp]\nsso_start_url = {start_url}\nsso_region = us-east-1\n\n"
+    for account in accounts:
+        for role_name in account.roles:
+            text += (
+                f"[profile t{int(account.account_id)}-{role_name}]\nsso_session = corp\n"
+                f"sso_account_id = {account.account_id}\nsso_role_name = {role_name}\n\n"
+            )
+    aws_config(text)
+    path = settings_file.settings_file()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.write_text('[[labels]]\nmatch = "t8-*"\nlabel = "PROD"\ncolor = "red"\n')
+
+    before = json.loads(cli("status", "--json").stdout)
+    assert {p["account_name"] for p in before["profiles"]} == {None}  # never listed here
+
+    # configure lists the accounts (ListAccounts): their names are remembered from then on
+    issued = emulator.login(start_url=start_url)
+    portal.scan(issued.access_token, "us-east-1")
+    assert accountnames.known() == {a.account_id: a.name for a in accounts}
+    assert accountnames.location().stat().st_mode & 0o777 == 0o600
+
+    data = json.loads(cli("status", "--json").stdout)
+    t8 = next(p for p in data["profiles"] if p["name"] == "t8-Admin")
+    assert (t8["account_name"], t8["label"]) == ("Team 8", "PROD")
+    t1 = next(p for p in data["profiles"] if p["name"] == "t1-Admin")
+    assert (t1["account_name"], t1["label"]) == ("Team 1", None)
+
+    snapshot = Snapshot.from_dict(data)
+    entries = menu(snapshot, settings_file.load_settings()[0])
+    team8 = find_entry(entries, "Team 8 (000000000008)")
+    assert team8 is not None and team8.is_submenu
+    assert [e.label.split(" - ")[0] for e in team8.children] == [
+        "[PROD] t8-ReadOnly",
+        "[PROD] t8-Admin",
+    ]

@@ -107,11 +107,15 @@ class ProfileLabel:
     color: str | None = None  # one of LABEL_COLORS or "#rrggbb" (None: the face's default)
 
 
-def _parse_labels(raw: Any, path: Path, warnings: list[str]) -> tuple[ProfileLabel, ...]:
-    """The usable `[[labels]]` entries; each bad one is a warning (the caller keeps the file's
-    list verbatim on a rewrite, so the warning stays until the user fixes it)."""
+def _parse_labels(
+    raw: Any, path: Path, warnings: list[str], keep: list[_Kept]
+) -> tuple[ProfileLabel, ...]:
+    """The usable `[[labels]]` entries; each bad one is a warning, and then the file's list is
+    kept verbatim on a rewrite (in its order: first match wins), so the warning stays until the
+    user fixes it."""
     if not isinstance(raw, list):
         warnings.append(f'{path}: labels must be [[labels]] tables (match = "*prod*", ...)')
+        keep.append((("labels",), raw, "labels"))
         return ()
     labels: list[ProfileLabel] = []
     for index, entry in enumerate(raw, 1):
@@ -119,6 +123,8 @@ def _parse_labels(raw: Any, path: Path, warnings: list[str]) -> tuple[ProfileLab
             labels.append(_label_value(entry))
         except ValueError as exc:
             warnings.append(f"{path}: labels.{index} {exc}; it is ignored")
+    if len(labels) != len(raw):
+        keep.append((("labels",), raw, "labels"))
     return tuple(labels)
 
 
@@ -432,9 +438,7 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
         elif key == "sessions":
             values[key] = _parse_sessions(raw, bad, browsers)
         elif key == "labels":
-            values[key] = _parse_labels(raw, path, warnings)
-            if len(values[key]) != (len(raw) if isinstance(raw, list) else -1):
-                keep.append(((key,), raw, key))  # a bad entry: the list stays as the user wrote it
+            values[key] = _parse_labels(raw, path, warnings, keep)
         elif key == "profiles" and isinstance(raw, dict):
             _parse_profiles(raw, bad, browsers)
         elif key == "profiles":  # kept as it is, like an unknown key: there is no field for it
