@@ -672,3 +672,13 @@ def test_labels_that_are_not_tables_warn_and_stay(settings_path: Path) -> None:
     assert settings.labels == ()
     st.update_settings(lambda s: s.with_favorite("dev"))
     assert st.load_settings()[1] == warnings
+
+
+def test_api_profile_label_gives_the_dashboard_text_and_colour(settings_path: Path) -> None:
+    from aws_sso_tray import api
+
+    write(settings_path, LABELS.replace("never: *prod* came first", "RO"))
+    assert api.profile_label("prod-admin") == ProfileLabel("*prod*", "PROD", "red")
+    assert api.profile_label("dev") is None
+    many = st.load_settings()[0]
+    assert api.profile_label("sandbox-2", many) == ProfileLabel("sandbox-?", "lab", "#1a2b3c")
