@@ -9,16 +9,21 @@ Layout (top to bottom):
   SSO profiles…", which serves the configure page on 127.0.0.1 and opens it in the browser
   (pystray has no text input); while that page is open the entry shows it again instead;
 - a config problem (disabled line, shortened) and "Open the AWS config file" right below it;
-- with many profiles: favourites, then recently used ones ("Pinned and recent"), so the profile
-  a person needs is one or two clicks away however long the list is;
+- with many profiles (more than PINNED_THRESHOLD): favourites, then recently used ones ("Pinned
+  and recent"), so the profile a person needs is one or two clicks away however long the list
+  is; with more than GROUP_THRESHOLD, then the kept-fresh and failing ones ("Kept fresh and
+  failing"), always in sight;
 - with one SSO session: the session's line (a submenu: log in, access portal, log out) and its
   profiles flat below it; with several: one submenu per session holding its actions and its
-  profiles;
+  profiles; with more than GROUP_THRESHOLD profiles, a session's profiles are in one submenu per
+  account (`Team 8 (000000000008)`, the id alone when the portal's name is not known here),
+  sorted by name;
 - global entries: refresh all now, add SSO profiles (the same page; not on first run, where it
   is the first entry), open the AWS config file, open the settings file, start at login
   (checkbox), quit.
 
-A profile whose session needs a login is one plain entry: activating it starts that session's
+A profile's line starts with its settings.toml label, if any (`[PROD] prod - logged in`). A
+profile whose session needs a login is one plain entry: activating it starts that session's
 login. A profile that is logged in is a submenu: keep fresh in [section] (checkbox), refresh
 now, copy export lines, open the AWS console, copy the console URL, pin to top (checkbox), log
 out.
