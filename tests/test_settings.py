@@ -682,3 +682,15 @@ def test_api_profile_label_gives_the_dashboard_text_and_colour(settings_path: Pa
     assert api.profile_label("dev") is None
     many = st.load_settings()[0]
     assert api.profile_label("sandbox-2", many) == ProfileLabel("sandbox-?", "lab", "#1a2b3c")
+
+
+def test_the_readme_labels_example_is_read_without_a_warning(settings_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    example = next(
+        b.split("```", 1)[0] for b in section.split("```toml\n")[1:] if "[[labels]]" in b
+    )
+    write(settings_path, example)
+    settings, warnings = st.load_settings()
+    assert warnings == []
+    assert settings.label_for("team-prod-admin") == ProfileLabel("*prod*", "PROD", "red")
