@@ -1,7 +1,7 @@
 """The benchmarks of aws-sso-tray against aws-export-credentials, side by side, in one run.
 
     python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile] [--burst] [--coldpath]
-                              [--traymem] [--chained] [--scale]
+                              [--traymem] [--chained] [--scale] [--menu]
 
 Everything runs against the project's emulator on 127.0.0.1 in a temporary HOME: one device-code
 login (approved through the emulator) writes the SSO token both tools read, then:
@@ -550,6 +550,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--traymem", action="store_true", help="also run benchmarks/traymem.py")
     parser.add_argument("--chained", action="store_true", help="also run benchmarks/chained.py")
     parser.add_argument("--scale", action="store_true", help="also run benchmarks/scale.py")
+    parser.add_argument("--menu", action="store_true", help="also run benchmarks/menu.py")
     return parser.parse_args(argv)
 
 
@@ -600,6 +601,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report += run_script("chained.py", "Roles chained on SSO", args.quick)
     if args.scale:
         report += run_scale(args.quick)
+    if args.menu:
+        report += run_script("menu.py", "The tray menu with 500 profiles", args.quick)
     print(report)
     results = HERE / "results"
     results.mkdir(exist_ok=True)

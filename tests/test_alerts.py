@@ -283,3 +283,18 @@ def test_refresh_failed_says_retrying_only_for_profiles_that_are_retried() -> No
     assert "check sso_role_name" in message and "cannot reach the AWS endpoint" in message
     # Fix-it first, then the retried one: "Retrying" is said of prod only.
     assert message.index("check sso_role_name") < message.index("prod") < message.index("Retr")
+
+
+def test_notices_about_a_labelled_profile_carry_its_label() -> None:
+    prod = profile(ProfileStatus.ERROR, name="prod", label="PROD", last_error="AccessDenied")
+    keys, decisions = run([(T0, snap(session(), prod, profile(name="dev")))])
+    assert keys == [["refresh-failed"]]
+    assert "profile [PROD] prod: AccessDenied" in decisions[0].notices[0].message
+    dead = session(SessionStatus.LOGIN_NEEDED)
+    prod = profile(ProfileStatus.LOGIN_NEEDED, name="prod", label="PROD")
+    keys, decisions = run([(T0, snap(dead, prod, profile(ProfileStatus.LOGIN_NEEDED)))])
+    assert keys == [["login-needed:corp"]]
+    assert "Profiles kept fresh: [PROD] prod, dev." in decisions[0].notices[0].message
+    never = session(SessionStatus.NOT_SIGNED_IN, token_expires_at=None, session_ends_at=None)
+    _, decisions = run([(T0, snap(never, replace(prod, status=ProfileStatus.IDLE)))])
+    assert "keep [PROD] prod fresh" in decisions[0].notices[0].message

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -27,6 +28,10 @@ from aws_sso_tray.tray.menu import (
     icon_state,
     tooltip,
 )
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
+    from fixture_types import RunCli, WriteConfig
 
 UTC = timezone.utc
 NOW = datetime(2024, 5, 6, 11, 28, tzinfo=UTC)
@@ -278,10 +283,13 @@ def test_dozens_of_profiles_keep_favourites_and_recent_at_the_top() -> None:
     # A pinned logged-out profile is still a single click to log in.
     assert top[1].label == "acct-04 (lab) - log in"
     assert top[1].action == Action(ActionKind.LOGIN, "lab", profile="acct-04")
-    # Everything stays reachable under its session too.
+    # Everything stays reachable under its session too (more than GROUP_THRESHOLD profiles:
+    # in its account's submenu, named by the id when the portal's name is not known).
     corp = find_entry(entries, "corp - ")
     assert corp is not None
-    assert len([c for c in corp.children if c.label.startswith("acct-")]) == 20
+    (account,) = [c for c in corp.children if c.is_submenu]
+    assert account.label == "111122223333"
+    assert len([c for c in account.children if c.label.startswith("acct-")]) == 20
 
 
 def test_global_entries_and_autostart_checkbox() -> None:
@@ -449,3 +457,165 @@ def test_every_logged_in_profile_opens_its_console_or_copies_its_url() -> None:
         shown = labels(entry.children)
         assert shown.index("Copy export lines") + 1 == shown.index("Open AWS console")
         assert shown.index("Open AWS console") + 1 == shown.index("Copy console URL")
+
+
+# --- hundreds of profiles: grouped by account ------------------------------------------------
+
+
+def role(
+    name: str, account: str, key: str = CORP, account_name: str | None = None, **kw: object
+) -> ProfileState:
+    return ProfileState(
+        name=name,
+        session_key=key,
+        account_id=account,
+        role_name=name.rsplit("-", 1)[-1],
+        status=kw.pop("status", ProfileStatus.IDLE),  # type: ignore[arg-type]
+        account_name=account_name,
+        **kw,  # type: ignore[arg-type]
+    )
+
+
+def many_profiles() -> list[ProfileState]:
+    """Two sessions; corp: 3 named accounts x 3 roles and one unnamed; lab: 2 accounts x 3."""
+    profiles = []
+    for account, name in (("333", "zeta"), ("111", "Alpha"), ("222", "beta")):
+        profiles += [role(f"{name}-{r}", account, account_name=name) for r in ("A", "B", "C")]
+    profiles += [role(f"noname-{r}", "999") for r in ("A", "B")]
+    profiles += [role(f"lab{a}-{r}", f"55{a}", "lab", f"lab{a}") for a in (1, 2) for r in "XYZ"]
+    return profiles
+
+
+def test_more_than_the_threshold_groups_each_session_by_account_name_and_id() -> None:
+    from aws_sso_tray.tray.menu import GROUP_THRESHOLD
+
+    profiles = many_profiles()
+    assert len(profiles) > GROUP_THRESHOLD
+    entries = menu(snap([session(), session("lab")], profiles))
+    corp = find_entry(entries, "corp - ")
+    assert corp is not None
+    accounts = [c for c in corp.children if c.is_submenu]
+    # Sorted by name (case aside), then the accounts whose name is not known here: the id.
+    assert [a.label for a in accounts] == ["Alpha (111)", "beta (222)", "zeta (333)", "999"]
+    assert labels(accounts[0].children) == [
+        "Alpha-A - logged in",
+        "Alpha-B - logged in",
+        "Alpha-C - logged in",
+    ]
+    first = accounts[0].children[0].find("111 / A")
+    assert first is not None and first.enabled is False
+    # The session's own actions stay first in its submenu.
+    assert labels(corp.children)[:3] == [
+        "Log in again",
+        "Open the access portal",
+        "Log out of corp",
+    ]
+    lab = find_entry(entries, "lab - ")
+    assert lab is not None
+    assert [c.label for c in lab.children if c.is_submenu] == ["lab1 (551)", "lab2 (552)"]
+    # Not flat at the top level any more.
+    assert not [e for e in entries if e.label.startswith("Alpha-")]
+
+
+def test_grouped_menu_keeps_kept_fresh_and_failing_profiles_on_top() -> None:
+    profiles = many_profiles()
+    profiles[4] = role(
+        "beta-B", "222", account_name="beta", status=ProfileStatus.FRESH, synced_section="beta-B"
+    )
+    profiles[7] = role(
+        "zeta-B", "333", account_name="zeta", status=ProfileStatus.ERROR, last_error="AccessDenied"
+    )
+    settings = Settings(
+        auto_sync=(SyncTarget("lab1-X", "default"),), favorites=("zeta-B",), recent=("Alpha-C",)
+    )
+    entries = menu(snap([session(), session("lab")], profiles), settings)
+    assert labels(entries)[:6] == [
+        "Pinned and recent",
+        "zeta-B (corp) - error: AccessDenied",
+        "Alpha-C (corp) - logged in",
+        "Kept fresh and failing",  # each profile once: zeta-B is pinned already
+        "beta-B (corp) - fresh in [beta-B]",
+        "lab1-X (lab) - logged in",  # kept fresh by the settings, no refresh yet
+    ]
+    assert entries[3].enabled is False and entries[3].action is None
+    # Still in their account's submenu too.
+    corp = find_entry(entries, "corp - ")
+    assert corp is not None
+    beta = corp.find("beta (222)")
+    assert beta is not None and beta.find("beta-B - fresh") is not None
+
+
+def test_grouped_menu_with_one_session_puts_the_accounts_at_the_top_level() -> None:
+    profiles = [p for p in many_profiles() if p.session_key == CORP]
+    profiles += [role(f"extra-{i}", "444", account_name="extra") for i in range(5)]
+    entries = menu(snap([session()], profiles))
+    assert labels(entries)[:6] == [
+        "corp - logged in until 17:40",
+        "Alpha (111)",
+        "beta (222)",
+        "extra (444)",
+        "zeta (333)",
+        "999",
+    ]
+    # No "Kept fresh and failing" header when there is nothing to show in it.
+    assert find_entry(entries, "Kept fresh and failing") is None
+
+
+def test_a_label_leads_the_profiles_line_wherever_it_is_shown() -> None:
+    prod = profile("prod", label="PROD", status=ProfileStatus.FRESH, synced_section="prod")
+    entries = menu(snap([session()], [profile("dev"), prod]))
+    assert labels(entries)[1:3] == ["dev - logged in", "[PROD] prod - fresh in [prod]"]
+    entries = menu(snap([session(), session("lab")], [prod, *many_profiles()]))
+    assert find_entry(entries, "[PROD] prod (corp) - fresh") is not None  # kept fresh: on top
+
+
+# --- end to end: the portal's names and the settings' labels reach the menu ------------------
+
+
+def test_account_names_from_the_portal_and_labels_reach_status_and_the_menu(
+    emulator: Emulator, aws_config: WriteConfig, cli: RunCli
+) -> None:
+    import json
+
+    from aws_sso_tray.aws import accountnames, portal
+    from aws_sso_tray.emulator import Account, EmulatorConfig
+    from aws_sso_tray.files import settings as settings_file
+
+    start_url = "https://d-1234567890.awsapps.com/start"
+    accounts = [Account(f"{i:012d}", f"Team {i}", "", ("ReadOnly", "Admin")) for i in range(1, 9)]
+    emulator.config = EmulatorConfig(accounts=tuple(accounts))
+    text = f"[sso-session corp]\nsso_start_url = {start_url}\nsso_region = us-east-1\n\n"
+    for account in accounts:
+        for role_name in account.roles:
+            text += (
+                f"[profile t{int(account.account_id)}-{role_name}]\nsso_session = corp\n"
+                f"sso_account_id = {account.account_id}\nsso_role_name = {role_name}\n\n"
+            )
+    aws_config(text)
+    path = settings_file.settings_file()
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path.write_text('[[labels]]\nmatch = "t8-*"\nlabel = "PROD"\ncolor = "red"\n')
+
+    before = json.loads(cli("status", "--json").stdout)
+    assert {p["account_name"] for p in before["profiles"]} == {None}  # never listed here
+
+    # configure lists the accounts (ListAccounts): their names are remembered from then on
+    issued = emulator.login(start_url=start_url)
+    portal.scan(issued.access_token, "us-east-1")
+    assert accountnames.known() == {a.account_id: a.name for a in accounts}
+    assert accountnames.location().stat().st_mode & 0o777 == 0o600
+
+    data = json.loads(cli("status", "--json").stdout)
+    t8 = next(p for p in data["profiles"] if p["name"] == "t8-Admin")
+    assert (t8["account_name"], t8["label"]) == ("Team 8", "PROD")
+    t1 = next(p for p in data["profiles"] if p["name"] == "t1-Admin")
+    assert (t1["account_name"], t1["label"]) == ("Team 1", None)
+
+    snapshot = Snapshot.from_dict(data)
+    entries = menu(snapshot, settings_file.load_settings()[0])
+    team8 = find_entry(entries, "Team 8 (000000000008)")
+    assert team8 is not None and team8.is_submenu
+    assert [e.label.split(" - ")[0] for e in team8.children] == [
+        "[PROD] t8-ReadOnly",
+        "[PROD] t8-Admin",
+    ]

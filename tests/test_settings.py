@@ -17,6 +17,7 @@ from aws_sso_tray.files.settings import (
     DEFAULTS,
     RECENT_LIMIT,
     ConsoleBrowser,
+    ProfileLabel,
     SessionSettings,
     Settings,
     SettingsError,
@@ -592,3 +593,104 @@ def test_bad_profile_tables_warn_and_stay_in_the_file(
     assert settings.console_browsers == ()
     st.update_settings(lambda s: s.with_favorite("dev"))
     assert st.load_settings()[1] == warnings
+
+
+# --- labels -------------------------------------------------------------------------------------
+
+LABELS = """\
+[[labels]]
+match = "*prod*"
+label = "PROD"
+color = "red"
+
+[[labels]]
+match = "prod-readonly"
+label = "never: *prod* came first"
+
+[[labels]]
+match = "sandbox-?"
+label = "lab"
+color = "#1A2b3c"
+"""
+
+
+def test_labels_match_names_or_patterns_and_the_first_match_wins(settings_path: Path) -> None:
+    write(settings_path, LABELS.replace("never: *prod* came first", "RO"))
+    settings, warnings = st.load_settings()
+    assert warnings == []
+    assert settings.label_for("team-prod-admin") == ProfileLabel("*prod*", "PROD", "red")
+    assert settings.label_for("prod-readonly") == ProfileLabel("*prod*", "PROD", "red")
+    assert settings.label_for("sandbox-1") == ProfileLabel("sandbox-?", "lab", "#1a2b3c")
+    assert settings.label_for("sandbox-12") is None
+    assert settings.label_for("PROD-admin") is None  # case-sensitive, as profile names are
+    assert settings.label_for("dev") is None
+    assert Settings().label_for("prod") is None
+
+
+def test_labels_survive_a_rewrite_as_labels_tables(settings_path: Path) -> None:
+    write(settings_path, LABELS.replace("never: *prod* came first", "RO"))
+    before = st.load_settings()[0]
+    st.update_settings(lambda s: s.with_favorite("dev"))
+    text = settings_path.read_text(encoding="utf-8")
+    assert '[[labels]]\nmatch = "*prod*"\nlabel = "PROD"\ncolor = "red"\n' in text
+    assert "[[labels]]" in st.HEADER
+    assert st.load_settings() == (before.with_favorite("dev"), [])
+
+
+@pytest.mark.parametrize(
+    ("entry", "fragment"),
+    [
+        ('match = "*prod*"\nlabel = "PROD"\ncolor = "crimson"\n', "color must be one of red"),
+        ('match = "*prod*"\nlabel = "PROD"\ncolor = "#12345"\n', '"#rrggbb"'),
+        ('match = "*prod*"\nlabel = "PROD"\ncolour = "red"\n', "unknown keys 'colour'"),
+        ('label = "PROD"\n', "needs match"),
+        ('match = "*prod*"\nlabel = ""\n', "needs label"),
+        ('match = "*prod*"\nlabel = "a label far too long to lead a line"\n', "1 to 16"),
+        ('match = "*prod*"\nlabel = "[P]"\n', "brackets"),
+    ],
+)
+def test_a_bad_label_warns_is_ignored_and_stays_in_the_file_in_its_place(
+    settings_path: Path, entry: str, fragment: str
+) -> None:
+    text = f'[[labels]]\n{entry}\n[[labels]]\nmatch = "*"\nlabel = "ANY"\n'
+    write(settings_path, text)
+    settings, warnings = st.load_settings()
+    assert len(warnings) == 1 and fragment in warnings[0], warnings
+    assert "labels.1" in warnings[0] and str(settings_path) in warnings[0]
+    assert settings.labels == (ProfileLabel("*", "ANY"),)
+    assert settings.label_for("prod") == ProfileLabel("*", "ANY")
+    st.update_settings(lambda s: s.with_favorite("dev"))
+    again, warned = st.load_settings()
+    assert warned == warnings  # still there, still first, still warned about
+    assert again.labels == settings.labels and again.favorites == ("dev",)
+
+
+def test_labels_that_are_not_tables_warn_and_stay(settings_path: Path) -> None:
+    write(settings_path, 'labels = "PROD"\n')
+    settings, warnings = st.load_settings()
+    assert len(warnings) == 1 and "[[labels]] tables" in warnings[0]
+    assert settings.labels == ()
+    st.update_settings(lambda s: s.with_favorite("dev"))
+    assert st.load_settings()[1] == warnings
+
+
+def test_api_profile_label_gives_the_dashboard_text_and_colour(settings_path: Path) -> None:
+    from aws_sso_tray import api
+
+    write(settings_path, LABELS.replace("never: *prod* came first", "RO"))
+    assert api.profile_label("prod-admin") == ProfileLabel("*prod*", "PROD", "red")
+    assert api.profile_label("dev") is None
+    many = st.load_settings()[0]
+    assert api.profile_label("sandbox-2", many) == ProfileLabel("sandbox-?", "lab", "#1a2b3c")
+
+
+def test_the_readme_labels_example_is_read_without_a_warning(settings_path: Path) -> None:
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Settings\n", 1)[1].split("\n## ", 1)[0]
+    example = next(
+        b.split("```", 1)[0] for b in section.split("```toml\n")[1:] if "[[labels]]" in b
+    )
+    write(settings_path, example)
+    settings, warnings = st.load_settings()
+    assert warnings == []
+    assert settings.label_for("team-prod-admin") == ProfileLabel("*prod*", "PROD", "red")

@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from aws_sso_tray.engine.worker import Engine as Engine
     from aws_sso_tray.errors import AppError
     from aws_sso_tray.files.configedit import ConfigSnapshot as ConfigSnapshot
+    from aws_sso_tray.files.settings import ProfileLabel as ProfileLabel
     from aws_sso_tray.files.settings import Settings as Settings
     from aws_sso_tray.login.flows import LogoutResult as LogoutResult
     from aws_sso_tray.login.prompt import LoginPrompt as LoginPrompt
@@ -664,6 +665,16 @@ def toggle_favorite(profile: str) -> Settings:
 def note_recent(profile: str) -> Settings:
     """Record `profile` as just used (the menu shows recent ones first)."""
     return change_settings(lambda s: s.with_recent(profile))
+
+
+def profile_label(name: str, settings: Settings | None = None) -> ProfileLabel | None:
+    """Profile `name`'s settings.toml label (`[[labels]]`: first matching pattern), with its
+    colour (`label`, `color`: a name of `LABEL_COLORS` or `#rrggbb`); None when unlabelled.
+    Pass `settings` (from `load_settings`) when labelling many profiles at once."""
+    from aws_sso_tray.files import settings as settings_file
+
+    current = settings_file.load_settings()[0] if settings is None else settings
+    return current.label_for(name)
 
 
 def settings_file_to_edit() -> Path:

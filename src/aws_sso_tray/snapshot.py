@@ -61,6 +61,8 @@ class ProfileState:
     next_refresh_at: datetime | None = None
     last_refresh_at: datetime | None = None
     last_error: str | None = None
+    account_name: str | None = None  # as the portal last listed it (None: not known here)
+    label: str | None = None  # settings.toml's [[labels]] text for this profile ("PROD")
 
 
 @dataclass(frozen=True)

@@ -87,7 +87,11 @@ def list_accounts(access_token: str, region: str) -> tuple[PortalAccount, ...]:
                         str(item.get("emailAddress", "")),
                     )
                 )
-    return tuple(a for a in accounts if a.account_id)
+    found = tuple(a for a in accounts if a.account_id)
+    from aws_sso_tray.aws import accountnames
+
+    accountnames.remember({a.account_id: a.name for a in found})  # for the tray menu's names
+    return found
 
 
 def list_roles(access_token: str, region: str, account: PortalAccount) -> tuple[PortalRole, ...]:

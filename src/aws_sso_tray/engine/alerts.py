@@ -94,8 +94,13 @@ def _kept_fresh_sessions(snapshot: Snapshot) -> dict[str, list[str]]:
     keys: dict[str, list[str]] = {}
     for profile in snapshot.profiles:
         if profile.synced_section is not None:
-            keys.setdefault(profile.session_key, []).append(profile.name)
+            keys.setdefault(profile.session_key, []).append(_shown(profile))
     return keys
+
+
+def _shown(profile: ProfileState) -> str:
+    """A profile as notices name it: with its settings.toml label, `[PROD] prod-admin`."""
+    return f"[{profile.label}] {profile.name}" if profile.label else profile.name
 
 
 class _Ledger:
@@ -333,7 +338,7 @@ def _refresh_failed(profiles: list[ProfileState]) -> Notice:
 
 def _failing(profiles: list[ProfileState]) -> str:
     """`profile dev: ERROR` / `profiles a, b: ERROR` (the first one's error)."""
-    names = ", ".join(p.name for p in profiles)
+    names = ", ".join(_shown(p) for p in profiles)
     error = (profiles[0].last_error or "unknown error").rstrip(".")
     plural = "s" if len(profiles) > 1 else ""
     return f"profile{plural} {names}: {error}"

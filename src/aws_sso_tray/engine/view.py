@@ -9,7 +9,7 @@ one session is in. Nothing here reads a clock, a file or a lock.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -42,12 +42,19 @@ def build_snapshot(
     refresh_before: timedelta,
     warn_before: timedelta,
     pid: int | None = None,
+    account_names: Mapping[str, str] | None = None,
+    label_of: Callable[[str], str | None] | None = None,
 ) -> Snapshot:
-    """Every profile and session as the faces show them at `now`."""
+    """Every profile and session as the faces show them at `now` (`account_names`: id ->
+    the portal's name; `label_of`: a profile's settings.toml label)."""
+    names = account_names or {}
     return Snapshot(
         taken_at=now,
         sessions=tuple(session_state(i, now, logins, warn_before) for i in sessions),
-        profiles=tuple(profile_state(p, work.get(p.name), now, refresh_before) for p in profiles),
+        profiles=tuple(
+            _named(profile_state(p, work.get(p.name), now, refresh_before), names, label_of)
+            for p in profiles
+        ),
         busy=busy or bool(logins.waiting),
         # a session's problem once
         config_error="; ".join(dict.fromkeys(p for p in problems if p)) or None,
@@ -80,6 +87,17 @@ def profile_state(
         last_refresh_at=work.last_refresh_at,
         last_error=work.last_error,
     )
+
+
+def _named(
+    state: ProfileState,
+    names: Mapping[str, str],
+    label_of: Callable[[str], str | None] | None,
+) -> ProfileState:
+    name, label = names.get(state.account_id), label_of(state.name) if label_of else None
+    if name is None and label is None:
+        return state
+    return dataclasses.replace(state, account_name=name, label=label)
 
 
 def session_status(

@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any
 import schedule
 
 from aws_sso_tray import clock
+from aws_sso_tray.aws import accountnames
 from aws_sso_tray.desktop.notify import Notice
 from aws_sso_tray.engine import alerts, refresh, timing, view
 from aws_sso_tray.engine.logins import Logins
@@ -537,7 +538,13 @@ class Engine:
             refresh_before=self.refresh_before,
             warn_before=self.warn_before,
             pid=os.getpid(),
+            account_names=accountnames.known(),
+            label_of=self._label_of,
         )
+
+    def _label_of(self, profile: str) -> str | None:
+        found = self._settings.label_for(profile)
+        return found.label if found else None
 
     def _publish(self, now: datetime, *, notify: bool = True) -> None:
         snap = self._build(now)

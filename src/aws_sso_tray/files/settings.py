@@ -91,6 +91,72 @@ class ConsoleBrowser:
     command: str
 
 
+# --- labels: [[labels]] match = "*prod*" label = "PROD" color = "red" ---------------------------
+
+LABEL_COLORS = ("red", "orange", "yellow", "green", "blue", "purple", "gray")
+LABEL_LIMIT = 16  # characters of a label's text: it leads a menu line
+
+
+@dataclass(frozen=True)
+class ProfileLabel:
+    """A tag for the profiles whose name matches `match` (fnmatch, case-sensitive as profile
+    names are: `*prod*`, `team-?-admin`); the first matching entry of the file wins."""
+
+    match: str
+    label: str
+    color: str | None = None  # one of LABEL_COLORS or "#rrggbb" (None: the face's default)
+
+
+def _parse_labels(
+    raw: Any, path: Path, warnings: list[str], keep: list[_Kept]
+) -> tuple[ProfileLabel, ...]:
+    """The usable `[[labels]]` entries; each bad one is a warning, and then the file's list is
+    kept verbatim on a rewrite (in its order: first match wins), so the warning stays until the
+    user fixes it."""
+    if not isinstance(raw, list):
+        warnings.append(f'{path}: labels must be [[labels]] tables (match = "*prod*", ...)')
+        keep.append((("labels",), raw, "labels"))
+        return ()
+    labels: list[ProfileLabel] = []
+    for index, entry in enumerate(raw, 1):
+        try:
+            labels.append(_label_value(entry))
+        except ValueError as exc:
+            warnings.append(f"{path}: labels.{index} {exc}; it is ignored")
+    if len(labels) != len(raw):
+        keep.append((("labels",), raw, "labels"))
+    return tuple(labels)
+
+
+def _label_value(entry: Any) -> ProfileLabel:
+    if not isinstance(entry, dict):
+        raise ValueError('must be a table: match = "*prod*", label = "PROD", color = "red"')
+    unknown = sorted(set(entry) - {"match", "label", "color"})
+    if unknown:
+        raise ValueError(f"has unknown keys {', '.join(map(repr, unknown))}")
+    match, label, color = entry.get("match"), entry.get("label"), entry.get("color")
+    if not isinstance(match, str) or not match.strip():
+        raise ValueError(
+            f'needs match = "PATTERN" (a profile name or fnmatch pattern), not {match!r}'
+        )
+    if not isinstance(label, str) or not label.strip() or len(label) > LABEL_LIMIT:
+        raise ValueError(f"needs label = a text of 1 to {LABEL_LIMIT} characters, not {label!r}")
+    if any(c in label for c in "\n\r[]"):
+        raise ValueError(f"label {label!r} may not hold brackets or line breaks")
+    if color is not None and not _is_color(color):
+        names = ", ".join(LABEL_COLORS)
+        raise ValueError(f'color must be one of {names} or "#rrggbb", not {color!r}')
+    return ProfileLabel(match, label.strip(), color.lower() if isinstance(color, str) else None)
+
+
+def _is_color(value: Any) -> bool:
+    import re
+
+    return isinstance(value, str) and (
+        value.lower() in LABEL_COLORS or re.fullmatch(r"#[0-9a-fA-F]{6}", value) is not None
+    )
+
+
 @dataclass(frozen=True)
 class Settings:
     auto_sync: tuple[SyncTarget, ...] = ()
@@ -106,6 +172,7 @@ class Settings:
     recent: tuple[str, ...] = ()
     console_browser: str | None = None  # the console's browser command (None: the default one)
     console_browsers: tuple[ConsoleBrowser, ...] = ()  # per profile and per session
+    labels: tuple[ProfileLabel, ...] = ()  # [[labels]], in the file's order
 
     # --- queries -------------------------------------------------------------------------------
 
@@ -130,6 +197,12 @@ class Settings:
                 if (entry.scope, entry.name) == (scope, name):
                     return entry.command
         return self.console_browser
+
+    def label_for(self, profile: str) -> ProfileLabel | None:
+        """The first `[[labels]]` entry whose pattern matches `profile`'s name."""
+        from fnmatch import fnmatchcase
+
+        return next((e for e in self.labels if fnmatchcase(profile, e.match)), None)
 
     # --- updates (each returns a new Settings) -------------------------------------------------
 
@@ -364,6 +437,8 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
             values[key] = _parse_auto_sync(raw, bad, path, warnings, keep)
         elif key == "sessions":
             values[key] = _parse_sessions(raw, bad, browsers)
+        elif key == "labels":
+            values[key] = _parse_labels(raw, path, warnings, keep)
         elif key == "profiles" and isinstance(raw, dict):
             _parse_profiles(raw, bad, browsers)
         elif key == "profiles":  # kept as it is, like an unknown key: there is no field for it
@@ -577,6 +652,9 @@ HEADER = """\
 # [sessions.NAME]   session_duration = "12h" for the sso-session NAME
 # console_browser   the browser command for `aws-sso-tray console` ("firefox -P work %s"; %s is
 #                   the URL); also per session ([sessions.NAME]) and per profile ([profiles.NAME])
+# [[labels]]        match = "*prod*", label = "PROD", color = "red": a tag for the profiles the
+#                   pattern matches (first match wins; colours: red orange yellow green blue
+#                   purple gray, or "#rrggbb")
 """
 
 
@@ -603,6 +681,11 @@ def _to_doc(settings: Settings) -> dict[str, Any]:
     for entry in settings.console_browsers:
         tables = doc.setdefault(f"{entry.scope}s", {})
         tables.setdefault(entry.name, {})["console_browser"] = entry.command
+    if settings.labels:
+        doc["labels"] = [
+            {"match": e.match, "label": e.label, **({"color": e.color} if e.color else {})}
+            for e in settings.labels
+        ]
     return doc
 
 
@@ -652,11 +735,12 @@ def _render(settings: Settings, previous: _Parsed) -> bytes:
             _put(doc, key_path, raw)
     # tomli_w writes short tables inline (`auto_sync = [{ profile = ... }]`); the documented form
     # is one [[auto_sync]] table per profile, which we write ourselves when the entries are plain.
-    targets = doc.get("auto_sync")
     blocks = ""
-    if isinstance(targets, list) and all(_is_plain_table(t) for t in targets):
-        del doc["auto_sync"]
-        blocks = "".join(f"\n[[auto_sync]]\n{tomli_w.dumps(t)}" for t in targets)
+    for name in ("auto_sync", "labels"):  # [[labels]] the same way
+        targets = doc.get(name)
+        if isinstance(targets, list) and all(_is_plain_table(t) for t in targets):
+            del doc[name]
+            blocks += "".join(f"\n[[{name}]]\n{tomli_w.dumps(t)}" for t in targets)
     # Tables last: a plain key after a table would belong to that table in TOML.
     ordered = dict(sorted(doc.items(), key=lambda item: _is_table(item[1])))
     plain = {k: v for k, v in ordered.items() if not _is_table(v)}
@@ -735,10 +819,12 @@ def list_auto_sync(path: Path | None = None) -> list[SyncTarget]:
 __all__ = [
     "DEFAULTS",
     "HEADER",
+    "LABEL_COLORS",
     "LOGIN_FLOWS",
     "RECENT_LIMIT",
     "ConsoleBrowser",
     "LoginFlow",
+    "ProfileLabel",
     "SessionSettings",
     "Settings",
     "SettingsError",

@@ -9,16 +9,21 @@ Layout (top to bottom):
   SSO profiles…", which serves the configure page on 127.0.0.1 and opens it in the browser
   (pystray has no text input); while that page is open the entry shows it again instead;
 - a config problem (disabled line, shortened) and "Open the AWS config file" right below it;
-- with many profiles: favourites, then recently used ones ("Pinned and recent"), so the profile
-  a person needs is one or two clicks away however long the list is;
+- with many profiles (more than PINNED_THRESHOLD): favourites, then recently used ones ("Pinned
+  and recent"), so the profile a person needs is one or two clicks away however long the list
+  is; with more than GROUP_THRESHOLD, then the kept-fresh and failing ones ("Kept fresh and
+  failing"), always in sight;
 - with one SSO session: the session's line (a submenu: log in, access portal, log out) and its
   profiles flat below it; with several: one submenu per session holding its actions and its
-  profiles;
+  profiles; with more than GROUP_THRESHOLD profiles, a session's profiles are in one submenu per
+  account (`Team 8 (000000000008)`, the id alone when the portal's name is not known here),
+  sorted by name;
 - global entries: refresh all now, add SSO profiles (the same page; not on first run, where it
   is the first entry), open the AWS config file, open the settings file, start at login
   (checkbox), quit.
 
-A profile whose session needs a login is one plain entry: activating it starts that session's
+A profile's line starts with its settings.toml label, if any (`[PROD] prod - logged in`). A
+profile whose session needs a login is one plain entry: activating it starts that session's
 login. A profile that is logged in is a submenu: keep fresh in [section] (checkbox), refresh
 now, copy export lines, open the AWS console, copy the console URL, pin to top (checkbox), log
 out.
@@ -46,6 +51,7 @@ if TYPE_CHECKING:
     from aws_sso_tray.api import Settings
 
 PINNED_THRESHOLD = 8  # more profiles than this: favourites and recent ones go to the top
+GROUP_THRESHOLD = 15  # more than this: one submenu per account, kept-fresh and failing on top
 RECENT_SHOWN = 5  # recently used profiles shown at the top (after the favourites)
 TOOLTIP_LIMIT = 127  # Windows truncates tray tooltips at 128 characters
 ERROR_LABEL_LIMIT = 60
@@ -165,8 +171,10 @@ def profile_label(
     *,
     with_session: bool = False,
 ) -> str:
-    """`dev - fresh in [dev] until 17:55`, `dev - log in`, `dev (corp) - refreshing`..."""
+    """`dev - fresh in [dev] until 17:55`, `[PROD] prod - log in`, `dev (corp) - refreshing`..."""
     name = f"{profile.name} ({session.name})" if with_session and session else profile.name
+    if profile.label:
+        name = f"[{profile.label}] {name}"
     if session is not None and _needs_login(session):
         return f"{name} - log in"
     if session is not None and session.status is SessionStatus.LOGGING_IN:
@@ -228,37 +236,13 @@ def build_menu(
         ]
 
     sessions = {s.key: s for s in snapshot.sessions}
-    multiple = len(sessions) > 1
-    pinned = _pinned(snapshot, settings) if len(snapshot.profiles) > PINNED_THRESHOLD else []
-    if pinned:
-        entries.append(MenuEntry("Pinned and recent", enabled=False))
-        for profile in pinned:
-            session = sessions.get(profile.session_key)
-            entries.append(
-                _profile_entry(profile, session, settings, now, tz, with_session=multiple)
-            )
-        entries.append(SEPARATOR)
-
-    by_session = _group(snapshot)
-    if multiple:
-        for key, session in sessions.items():
-            profiles = _favourites_first(by_session.get(key, []), settings)
-            children = (
-                *_session_actions(session),
-                SEPARATOR,
-                *(_profile_entry(p, session, settings, now, tz) for p in profiles),
-            )
-            entries.append(MenuEntry(session_label(session, now, tz), children=children))
-    else:
-        for key, session in sessions.items():
-            entries.append(
-                MenuEntry(session_label(session, now, tz), children=_session_actions(session))
-            )
-            for profile in _favourites_first(by_session.get(key, []), settings):
-                entries.append(_profile_entry(profile, session, settings, now, tz))
+    look = _Look.of(settings, now, tz, multiple=len(sessions) > 1)
+    if len(snapshot.profiles) > PINNED_THRESHOLD:
+        entries += _top(snapshot, sessions, look)
+    entries += _sessions_part(snapshot, sessions, look)
     # Profiles whose session the snapshot does not list (should not happen; never hide them).
     orphans = [p for p in snapshot.profiles if p.session_key not in sessions]
-    entries += [_profile_entry(p, None, settings, now, tz) for p in orphans]
+    entries += [_profile_entry(p, None, look) for p in orphans]
 
     logged_in = any(not _needs_login(s) for s in snapshot.sessions)
     entries += [
@@ -310,6 +294,99 @@ def _pinned(snapshot: Snapshot, settings: Settings) -> list[ProfileState]:
     return [known[n] for n in names + recent[:RECENT_SHOWN]]
 
 
+@dataclass(frozen=True)
+class _Look:
+    """What every profile line needs, worked out once per menu (500 profiles: no per-line
+    scans of the settings)."""
+
+    settings: Settings
+    now: datetime
+    tz: tzinfo | None
+    multiple: bool  # several sessions: lines outside a session's submenu name their session
+    sync: dict[str, str]  # profile -> the section it is kept fresh in
+    favorites: frozenset[str]
+
+    @classmethod
+    def of(cls, settings: Settings, now: datetime, tz: tzinfo | None, *, multiple: bool) -> _Look:
+        sync, favorites = settings.auto_sync_map(), frozenset(settings.favorites)
+        return cls(settings, now, tz, multiple, sync, favorites)
+
+    def relied_on(self, profile: ProfileState) -> bool:
+        """Kept fresh, or failing: always in sight, however long the menu."""
+        kept = profile.name in self.sync or profile.synced_section is not None
+        return kept or profile.status in (ProfileStatus.ERROR, ProfileStatus.LOGIN_NEEDED)
+
+
+def _top(snapshot: Snapshot, sessions: dict[str, SessionState], look: _Look) -> list[MenuEntry]:
+    """With many profiles: pinned and recent ones, then (grouped menus) kept-fresh and failing
+    ones, each block once, above the sessions."""
+    pinned = _pinned(snapshot, look.settings)
+    blocks: list[tuple[str, list[ProfileState]]] = [("Pinned and recent", pinned)]
+    if len(snapshot.profiles) > GROUP_THRESHOLD:
+        shown = {p.name for p in pinned}
+        relied = [p for p in snapshot.profiles if look.relied_on(p) and p.name not in shown]
+        blocks.append(("Kept fresh and failing", relied))
+    entries: list[MenuEntry] = []
+    for title, profiles in blocks:
+        if not profiles:
+            continue
+        entries.append(MenuEntry(title, enabled=False))
+        for profile in profiles:
+            session = sessions.get(profile.session_key)
+            entries.append(_profile_entry(profile, session, look, with_session=look.multiple))
+        entries.append(SEPARATOR)
+    return entries
+
+
+def _sessions_part(
+    snapshot: Snapshot, sessions: dict[str, SessionState], look: _Look
+) -> list[MenuEntry]:
+    """One line (few sessions: flat) or submenu per session, with its profiles: flat, or (more
+    than GROUP_THRESHOLD profiles) in one submenu per account."""
+    by_session = _group(snapshot)
+    grouped = len(snapshot.profiles) > GROUP_THRESHOLD
+    entries: list[MenuEntry] = []
+    for key, session in sessions.items():
+        profiles = _favourites_first(by_session.get(key, []), look.settings)
+        if grouped:
+            lines = _account_entries(profiles, session, look)
+        else:
+            lines = [_profile_entry(p, session, look) for p in profiles]
+        label = session_label(session, look.now, look.tz)
+        if look.multiple:
+            children = (*_session_actions(session), SEPARATOR, *lines)
+            entries.append(MenuEntry(label, children=children))
+        else:
+            entries.append(MenuEntry(label, children=_session_actions(session)))
+            entries += lines
+    return entries
+
+
+def account_label(account_id: str, account_name: str | None) -> str:
+    """`Sandbox (111122223333)`, or the id alone when the portal's name is not known here."""
+    return f"{account_name} ({account_id})" if account_name else account_id
+
+
+def _account_entries(
+    profiles: list[ProfileState], session: SessionState, look: _Look
+) -> list[MenuEntry]:
+    """One submenu per account, sorted by name (then id), holding its roles' profiles."""
+    accounts: dict[str, list[ProfileState]] = {}
+    names: dict[str, str] = {}
+    for profile in profiles:
+        accounts.setdefault(profile.account_id, []).append(profile)
+        if profile.account_name:
+            names.setdefault(profile.account_id, profile.account_name)
+    order = sorted(accounts, key=lambda a: (names.get(a, "").lower() or "\uffff", a))
+    return [
+        MenuEntry(
+            account_label(account, names.get(account)),
+            children=tuple(_profile_entry(p, session, look) for p in accounts[account]),
+        )
+        for account in order
+    ]
+
+
 def _session_actions(session: SessionState) -> tuple[MenuEntry, ...]:
     key = session.key
     logged_in = session.status in (SessionStatus.LOGGED_IN, SessionStatus.EXPIRING)
@@ -338,12 +415,11 @@ def _session_actions(session: SessionState) -> tuple[MenuEntry, ...]:
 def _profile_entry(
     profile: ProfileState,
     session: SessionState | None,
-    settings: Settings,
-    now: datetime,
-    tz: tzinfo | None,
+    look: _Look,
     *,
     with_session: bool = False,
 ) -> MenuEntry:
+    now, tz = look.now, look.tz
     label = profile_label(profile, session, now, tz, with_session=with_session)
     session_key = session.key if session else profile.session_key
     if session is None or _needs_login(session) or session.status is SessionStatus.LOGGING_IN:
@@ -351,8 +427,8 @@ def _profile_entry(
         return MenuEntry(label, Action(ActionKind.LOGIN, session_key, profile=profile.name))
 
     name = profile.name
-    section = settings.sync_section(name) or profile.synced_section
-    synced = settings.sync_section(name) is not None
+    section = look.sync.get(name) or profile.synced_section
+    synced = name in look.sync
     shown_section = section or name
     busy = profile.status is ProfileStatus.REFRESHING
     children: list[MenuEntry] = [
@@ -379,7 +455,7 @@ def _profile_entry(
         MenuEntry(
             "Pin to the top",
             Action(ActionKind.TOGGLE_FAVORITE, name),
-            checked=name in settings.favorites,
+            checked=name in look.favorites,
         ),
         SEPARATOR,
         MenuEntry(f"Log out of {session.name}", Action(ActionKind.LOGOUT, session_key)),
@@ -460,6 +536,7 @@ def icon_state(snapshot: Snapshot, settings: Settings | None = None) -> IconStat
 
 __all__ = [
     "ADD_PROFILES_LABEL",
+    "GROUP_THRESHOLD",
     "PINNED_THRESHOLD",
     "RECENT_SHOWN",
     "SEPARATOR",
@@ -468,6 +545,7 @@ __all__ = [
     "Action",
     "ActionKind",
     "MenuEntry",
+    "account_label",
     "build_menu",
     "find_entry",
     "format_clock",
