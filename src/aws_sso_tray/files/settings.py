@@ -92,6 +92,16 @@ class ConsoleBrowser:
 
 
 @dataclass(frozen=True)
+class SignInBrowser:
+    """The browser command that opens one SSO session's sign-in page: `browser = "firefox -P
+    work %s"` in `[sessions.NAME]`, for a person whose default browser is signed in to another
+    identity provider account (split like a shell would, never run by one)."""
+
+    session: str
+    command: str
+
+
+@dataclass(frozen=True)
 class Settings:
     auto_sync: tuple[SyncTarget, ...] = ()
     refresh_before: timedelta = timedelta(minutes=10)  # refresh role credentials this early
@@ -106,6 +116,7 @@ class Settings:
     recent: tuple[str, ...] = ()
     console_browser: str | None = None  # the console's browser command (None: the default one)
     console_browsers: tuple[ConsoleBrowser, ...] = ()  # per profile and per session
+    sign_in_browsers: tuple[SignInBrowser, ...] = ()  # per session: who opens its sign-in
 
     # --- queries -------------------------------------------------------------------------------
 
@@ -130,6 +141,13 @@ class Settings:
                 if (entry.scope, entry.name) == (scope, name):
                     return entry.command
         return self.console_browser
+
+    def sign_in_browser_for(self, session_name: str | None) -> str | None:
+        """The browser command for `session_name`'s sign-in page; None: the default browser."""
+        for entry in self.sign_in_browsers:
+            if entry.session == session_name:
+                return entry.command
+        return None
 
     # --- updates (each returns a new Settings) -------------------------------------------------
 
@@ -344,6 +362,7 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
     keep: list[_Kept] = []
     values: dict[str, Any] = {}
     browsers: list[ConsoleBrowser] = []
+    sign_in: list[SignInBrowser] = []
 
     def bad(key_path: _Path, raw: Any, problem: str, shown: _Path | None = None) -> None:
         name = ".".join(key_path if shown is None else shown)
@@ -363,7 +382,7 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
         elif key == "auto_sync":
             values[key] = _parse_auto_sync(raw, bad, path, warnings, keep)
         elif key == "sessions":
-            values[key] = _parse_sessions(raw, bad, browsers)
+            values[key] = _parse_sessions(raw, bad, browsers, sign_in)
         elif key == "profiles" and isinstance(raw, dict):
             _parse_profiles(raw, bad, browsers)
         elif key == "profiles":  # kept as it is, like an unknown key: there is no field for it
@@ -374,6 +393,8 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
             keep.append(((key,), raw, None))
     if browsers:
         values["console_browsers"] = tuple(browsers)
+    if sign_in:
+        values["sign_in_browsers"] = tuple(sign_in)
     return _Parsed(Settings(**values), warnings, keep)
 
 
@@ -461,7 +482,7 @@ def _parse_auto_sync(
 
 
 def _parse_sessions(
-    raw: Any, bad: _Bad, browsers: list[ConsoleBrowser]
+    raw: Any, bad: _Bad, browsers: list[ConsoleBrowser], sign_in: list[SignInBrowser]
 ) -> tuple[SessionSettings, ...]:
     if not isinstance(raw, dict):
         bad(("sessions",), raw, "must be a table of [sessions.NAME] tables")
@@ -475,6 +496,12 @@ def _parse_sessions(
             where = ("sessions", name, key)
             if key == "console_browser":
                 _add_console_browser(browsers, "session", name, value, bad, where)
+                continue
+            if key == "browser":
+                try:
+                    sign_in.append(SignInBrowser(name, _browser_command_value(value)))
+                except ValueError as exc:
+                    bad(where, value, str(exc))
                 continue
             if key != "session_duration":
                 bad(where, value, "is not a known session setting")
@@ -577,6 +604,7 @@ HEADER = """\
 # [sessions.NAME]   session_duration = "12h" for the sso-session NAME
 # console_browser   the browser command for `aws-sso-tray console` ("firefox -P work %s"; %s is
 #                   the URL); also per session ([sessions.NAME]) and per profile ([profiles.NAME])
+# [sessions.NAME]   browser = "firefox -P work %s": the browser that opens NAME's sign-in page
 """
 
 
@@ -603,6 +631,8 @@ def _to_doc(settings: Settings) -> dict[str, Any]:
     for entry in settings.console_browsers:
         tables = doc.setdefault(f"{entry.scope}s", {})
         tables.setdefault(entry.name, {})["console_browser"] = entry.command
+    for sign_in in settings.sign_in_browsers:
+        doc.setdefault("sessions", {}).setdefault(sign_in.session, {})["browser"] = sign_in.command
     return doc
 
 
