@@ -24,7 +24,7 @@ from aws_sso_tray.setup import configure, profilenames
 
 if TYPE_CHECKING:
     from aws_sso_tray.emulator import Emulator
-    from conftest import RunCli
+    from fixture_types import RunCli
 
 START_URL = "https://d-1234567890.awsapps.com/start"
 STANDIN = f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s"
