@@ -2,6 +2,7 @@
 
     python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile] [--burst] [--coldpath]
                               [--traymem] [--chained] [--scale] [--menu]
+                              [--configure]
 
 Everything runs against the project's emulator on 127.0.0.1 in a temporary HOME: one device-code
 login (approved through the emulator) writes the SSO token both tools read, then:
@@ -551,6 +552,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--chained", action="store_true", help="also run benchmarks/chained.py")
     parser.add_argument("--scale", action="store_true", help="also run benchmarks/scale.py")
     parser.add_argument("--menu", action="store_true", help="also run benchmarks/menu.py")
+    parser.add_argument("--configure", action="store_true", help="also run benchmarks/configure.py")
     return parser.parse_args(argv)
 
 
@@ -603,6 +605,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report += run_scale(args.quick)
     if args.menu:
         report += run_script("menu.py", "The tray menu with 500 profiles", args.quick)
+    if args.configure:
+        report += run_script("configure.py", "500 generated profiles", args.quick)
     print(report)
     results = HERE / "results"
     results.mkdir(exist_ok=True)

@@ -896,13 +896,62 @@ def configure_profiles(
     *,
     config_path: Path | None = None,
     on_prompt: Callable[[LoginPrompt], None] | None = None,
+    name_template: str | None = None,
 ) -> ConfigureOutcome:
     """Set up an sso-session, sign in, and write the profiles `choose` picks from the portal's
-    roles (and prune the ones it names), like `aws configure sso`."""
+    roles (and prune the ones it names), like `aws configure sso`. New profiles are named by
+    `name_template` (remembered for the session; None: the remembered one, else the default)."""
     from aws_sso_tray.setup import configure
 
-    request = configure.ConfigureRequest(start_url, region, session_name, profile_region)
+    request = configure.ConfigureRequest(
+        start_url, region, session_name, profile_region, name_template
+    )
     return configure.configure(request, choose, config_path=config_path, on_prompt=on_prompt)
+
+
+def configure_every_role(
+    start_url: str,
+    region: str,
+    session_name: str | None = None,
+    profile_region: str | None = None,
+    *,
+    name_template: str | None = None,
+    on_prompt: Callable[[LoginPrompt], None] | None = None,
+) -> ConfigureOutcome:
+    """`configure --non-interactive`: the session, a sign-in when needed, and a profile for
+    every account x role without a question (nothing is pruned: that is `rescan_session`)."""
+    from aws_sso_tray.setup import configure
+
+    request = configure.ConfigureRequest(
+        configure.validate_start_url(start_url),
+        configure.validate_region(region),
+        session_name,
+        profile_region or region,  # as the terminal's default answer
+        name_template,
+    )
+    return configure.configure(request, configure.every_role, on_prompt=on_prompt)
+
+
+def rescan_session(
+    name: str,
+    *,
+    name_template: str | None = None,
+    on_prompt: Callable[[LoginPrompt], None] | None = None,
+) -> ConfigureOutcome:
+    """ "Sync accounts from the portal" for the sso-session `name`: a profile for each newly
+    granted role, the generated profiles of vanished roles removed (hand-written ones never);
+    the outcome's `summary()` says what changed in one line. Signs in when needed."""
+    from aws_sso_tray.setup import configure
+
+    return configure.rescan(name, name_template=name_template, on_prompt=on_prompt)
+
+
+def check_name_template(text: str) -> str:
+    """A profile-name template (`{account_name}-{role_name}`); ConfigError naming the fields
+    it may use otherwise."""
+    from aws_sso_tray.setup import profilenames
+
+    return profilenames.check_template(text)
 
 
 def configure_selection(

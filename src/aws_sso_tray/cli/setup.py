@@ -2,6 +2,8 @@
 
 The terminal face of configure lives here: it asks, shows the portal's roles and reads the
 choice; every step it runs (session, sign-in, offer, write) is `api.configure_profiles`.
+For scripts, `--non-interactive` asks nothing (`api.configure_every_role`), and `--rescan
+SESSION` brings a session's profiles in step with the portal (`api.rescan_session`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from typing import TYPE_CHECKING
 
 from aws_sso_tray import api
 from aws_sso_tray.cli.common import Commands, err, out
-from aws_sso_tray.errors import AppError, ExitCode
+from aws_sso_tray.errors import AppError, ExitCode, UsageError
 
 if TYPE_CHECKING:
     from aws_sso_tray.api import ConfigureOutcome, ConfigureSelection, LoginPrompt, RoleOffer
@@ -42,9 +44,12 @@ def parse_numbers(text: str, count: int) -> list[int]:
 class TerminalConfigure:
     """`aws-sso-tray configure` in a terminal: `input_fn` asks, `print_fn` tells."""
 
-    def __init__(self, input_fn: Ask = input, print_fn: Say = print) -> None:
+    def __init__(
+        self, input_fn: Ask = input, print_fn: Say = print, name_template: str | None = None
+    ) -> None:
         self.input = input_fn
         self.print = print_fn
+        self.name_template = name_template
 
     def run(self) -> int:
         """Ask, configure, report; the exit code."""
@@ -87,6 +92,7 @@ class TerminalConfigure:
             self._choose,
             config_path=path,
             on_prompt=self._show_prompt,
+            name_template=self.name_template,
         )
 
     def _show_prompt(self, prompt: LoginPrompt) -> None:
@@ -153,14 +159,43 @@ class TerminalConfigure:
             self.print(f"Wrote {where} (sso-session {outcome.session_name}).")
 
 
-def run_terminal_configure(input_fn: Ask = input, print_fn: Say = print) -> int:
+def run_terminal_configure(
+    input_fn: Ask = input, print_fn: Say = print, name_template: str | None = None
+) -> int:
     """`aws-sso-tray configure` in a terminal; returns the exit code."""
-    return TerminalConfigure(input_fn, print_fn).run()
+    return TerminalConfigure(input_fn, print_fn, name_template).run()
+
+
+def _to_stderr(*args: object) -> None:
+    err(" ".join(str(a) for a in args))
 
 
 def cmd_configure(args: argparse.Namespace) -> int:
+    if args.name_template is not None:
+        api.check_name_template(args.name_template)  # a typo fails before any question
+    if args.rescan is not None:
+        return _scripted(
+            args,
+            lambda show: api.rescan_session(
+                args.rescan, name_template=args.name_template, on_prompt=show
+            ),
+        )
+    if args.non_interactive:
+        if not args.start_url or not args.sso_region:
+            raise UsageError("configure --non-interactive needs --start-url and --sso-region")
+        return _scripted(
+            args,
+            lambda show: api.configure_every_role(
+                args.start_url,
+                args.sso_region,
+                args.sso_session,
+                args.region,
+                name_template=args.name_template,
+                on_prompt=show,
+            ),
+        )
     if not args.web:
-        return run_terminal_configure()
+        return run_terminal_configure(name_template=args.name_template)
     page = api.open_configure_page(open_browser=True)
     err(
         "Set up your SSO profiles on this page (it closes itself when done; the link "
@@ -171,6 +206,19 @@ def cmd_configure(args: argparse.Namespace) -> int:
     if page.problem is not None:  # already logged as a warning on stderr when it is one
         return int(ExitCode.ERROR)
     return int(ExitCode.LOGIN_TIMEOUT)
+
+
+def _scripted(
+    args: argparse.Namespace,
+    run: Callable[[Callable[[LoginPrompt], None]], ConfigureOutcome],
+) -> int:
+    """Run a configure that asks nothing: the sign-in's prompt and warnings on stderr, what
+    changed in one line on stdout."""
+    outcome = run(TerminalConfigure(print_fn=_to_stderr)._show_prompt)
+    for warning in outcome.skipped:
+        err(f"warning: {warning}")
+    out(outcome.summary() + "\n")
+    return 0
 
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
@@ -207,6 +255,32 @@ def add_commands(commands: Commands) -> None:
         "--web",
         action="store_true",
         help="answer in a page on 127.0.0.1 instead of terminal prompts",
+    )
+    p.add_argument(
+        "--non-interactive",
+        action="store_true",
+        help="ask nothing: sign in if needed and write a profile for every account x role "
+        "(needs --start-url and --sso-region)",
+    )
+    p.add_argument("--start-url", metavar="URL", help="the AWS access portal URL")
+    p.add_argument("--sso-region", metavar="REGION", help="the IAM Identity Center's region")
+    p.add_argument(
+        "--sso-session", metavar="NAME", help="the [sso-session] name (default: from the URL)"
+    )
+    p.add_argument(
+        "--region", metavar="REGION", help="the profiles' region (default: the SSO region)"
+    )
+    p.add_argument(
+        "--name-template",
+        metavar="TEMPLATE",
+        help="how to name new profiles, remembered per session (default "
+        "'{role_name}-{account_id}'; also {account_name}, {session}, {region})",
+    )
+    p.add_argument(
+        "--rescan",
+        metavar="SESSION",
+        help="sync the session's profiles with the portal: add new roles, remove the "
+        "generated profiles of vanished ones",
     )
 
     p = commands.add(

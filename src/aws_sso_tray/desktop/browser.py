@@ -4,7 +4,9 @@
 tray outlives changes to it) and otherwise lets Python's webbrowser pick one. The sign-in opens
 its page through `open_in_background`, so a slow or hanging browser command never holds up the
 wait for the callback, the timeout or `cancel`; a page no browser showed is logged with its URL
-(and user code: no secrets, the person has to see them) by `log_browser_failure`.
+(and user code: no secrets, the person has to see them) by `log_browser_failure`. A session's
+own sign-in browser (settings' `[sessions.NAME] browser`) is passed in as `command` and wins
+over $BROWSER: it is the more specific word.
 """
 
 from __future__ import annotations
@@ -135,12 +137,20 @@ def browser_problem(url: str, opener: Callable[[str], object] | None = None) -> 
     return result if isinstance(result, str) else None
 
 
-def open_in_background(prompt: LoginPrompt, on_prompt: PromptHandler | None) -> None:
+def open_in_background(
+    prompt: LoginPrompt, on_prompt: PromptHandler | None, command: str | None = None
+) -> None:
+    """Open the sign-in page, with the browser command template `command` when given."""
+    opener: Callable[[str], object] | None = None
+    if command is not None:
+        source = f"sign-in browser of session {prompt.session}"
+        opener = lambda url: launch_command(command, url, source=source)  # noqa: E731
+
     # Never let a slow or hanging browser command hold up the wait for the callback, the
     # timeout or `cancel`. A browser that cannot show the page leaves the URL (and code) in
     # the log, and `on_prompt` hears it again with `browser_error` set to say so.
     def run() -> None:
-        problem = browser_problem(prompt.url)
+        problem = browser_problem(prompt.url, opener)
         if problem is None:
             return
         # The caller shows it (the CLI prints it): a WARNING would say it twice on stderr.

@@ -158,6 +158,16 @@ def _is_color(value: Any) -> bool:
 
 
 @dataclass(frozen=True)
+class SignInBrowser:
+    """The browser command that opens one SSO session's sign-in page: `browser = "firefox -P
+    work %s"` in `[sessions.NAME]`, for a person whose default browser is signed in to another
+    identity provider account (split like a shell would, never run by one)."""
+
+    session: str
+    command: str
+
+
+@dataclass(frozen=True)
 class Settings:
     auto_sync: tuple[SyncTarget, ...] = ()
     refresh_before: timedelta = timedelta(minutes=10)  # refresh role credentials this early
@@ -173,6 +183,7 @@ class Settings:
     console_browser: str | None = None  # the console's browser command (None: the default one)
     console_browsers: tuple[ConsoleBrowser, ...] = ()  # per profile and per session
     labels: tuple[ProfileLabel, ...] = ()  # [[labels]], in the file's order
+    sign_in_browsers: tuple[SignInBrowser, ...] = ()  # per session: who opens its sign-in
 
     # --- queries -------------------------------------------------------------------------------
 
@@ -203,6 +214,13 @@ class Settings:
         from fnmatch import fnmatchcase
 
         return next((e for e in self.labels if fnmatchcase(profile, e.match)), None)
+
+    def sign_in_browser_for(self, session_name: str | None) -> str | None:
+        """The browser command for `session_name`'s sign-in page; None: the default browser."""
+        for entry in self.sign_in_browsers:
+            if entry.session == session_name:
+                return entry.command
+        return None
 
     # --- updates (each returns a new Settings) -------------------------------------------------
 
@@ -417,6 +435,7 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
     keep: list[_Kept] = []
     values: dict[str, Any] = {}
     browsers: list[ConsoleBrowser] = []
+    sign_in: list[SignInBrowser] = []
 
     def bad(key_path: _Path, raw: Any, problem: str, shown: _Path | None = None) -> None:
         name = ".".join(key_path if shown is None else shown)
@@ -436,20 +455,30 @@ def _parse(doc: Mapping[str, Any], path: Path) -> _Parsed:
         elif key == "auto_sync":
             values[key] = _parse_auto_sync(raw, bad, path, warnings, keep)
         elif key == "sessions":
-            values[key] = _parse_sessions(raw, bad, browsers)
+            values[key] = _parse_sessions(raw, bad, browsers, sign_in)
         elif key == "labels":
             values[key] = _parse_labels(raw, path, warnings, keep)
-        elif key == "profiles" and isinstance(raw, dict):
-            _parse_profiles(raw, bad, browsers)
-        elif key == "profiles":  # kept as it is, like an unknown key: there is no field for it
-            warnings.append(f"{path}: profiles must be [profiles.NAME] tables (ignored)")
-            keep.append(((key,), raw, None))
+        elif key == "profiles":
+            if isinstance(raw, dict):
+                _parse_profiles(raw, bad, browsers)
+            else:  # kept as it is, like an unknown key: there is no field for it
+                warnings.append(f"{path}: profiles must be [profiles.NAME] tables (ignored)")
+                keep.append(((key,), raw, None))
         else:
             warnings.append(f"{path}: unknown setting {key!r} (ignored)")
             keep.append(((key,), raw, None))
-    if browsers:
-        values["console_browsers"] = tuple(browsers)
+    values.update(_browser_values(browsers, sign_in))
     return _Parsed(Settings(**values), warnings, keep)
+
+
+def _browser_values(browsers: list[ConsoleBrowser], sign_in: list[SignInBrowser]) -> dict[str, Any]:
+    """The browser commands found in the tables, as Settings fields (none: the defaults)."""
+    found: dict[str, Any] = {}
+    if browsers:
+        found["console_browsers"] = tuple(browsers)
+    if sign_in:
+        found["sign_in_browsers"] = tuple(sign_in)
+    return found
 
 
 def _bool_value(raw: Any) -> bool:
@@ -536,7 +565,7 @@ def _parse_auto_sync(
 
 
 def _parse_sessions(
-    raw: Any, bad: _Bad, browsers: list[ConsoleBrowser]
+    raw: Any, bad: _Bad, browsers: list[ConsoleBrowser], sign_in: list[SignInBrowser]
 ) -> tuple[SessionSettings, ...]:
     if not isinstance(raw, dict):
         bad(("sessions",), raw, "must be a table of [sessions.NAME] tables")
@@ -550,6 +579,12 @@ def _parse_sessions(
             where = ("sessions", name, key)
             if key == "console_browser":
                 _add_console_browser(browsers, "session", name, value, bad, where)
+                continue
+            if key == "browser":
+                try:
+                    sign_in.append(SignInBrowser(name, _browser_command_value(value)))
+                except ValueError as exc:
+                    bad(where, value, str(exc))
                 continue
             if key != "session_duration":
                 bad(where, value, "is not a known session setting")
@@ -655,6 +690,7 @@ HEADER = """\
 # [[labels]]        match = "*prod*", label = "PROD", color = "red": a tag for the profiles the
 #                   pattern matches (first match wins; colours: red orange yellow green blue
 #                   purple gray, or "#rrggbb")
+# [sessions.NAME]   browser = "firefox -P work %s": the browser that opens NAME's sign-in page
 """
 
 
@@ -686,6 +722,8 @@ def _to_doc(settings: Settings) -> dict[str, Any]:
             {"match": e.match, "label": e.label, **({"color": e.color} if e.color else {})}
             for e in settings.labels
         ]
+    for sign_in in settings.sign_in_browsers:
+        doc.setdefault("sessions", {}).setdefault(sign_in.session, {})["browser"] = sign_in.command
     return doc
 
 

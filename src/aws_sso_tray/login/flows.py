@@ -285,6 +285,15 @@ class _LoopbackUnavailable(Exception):
     pass
 
 
+def _sign_in_browser(session: SsoSession) -> str | None:
+    """The settings' browser command for this session's sign-in (None: the default browser)."""
+    from aws_sso_tray.files.settings import load_settings
+
+    if session.name is None:
+        return None
+    return load_settings()[0].sign_in_browser_for(session.name)
+
+
 class _Attempt:
     """One run of a flow: shared waiting, prompting and token-building."""
 
@@ -324,7 +333,7 @@ class _Attempt:
         if self.on_prompt is not None:
             self.on_prompt(prompt)
         if self.open_browser:
-            browser.open_in_background(prompt, self.on_prompt)
+            browser.open_in_background(prompt, self.on_prompt, _sign_in_browser(self.session))
 
     def _expires_at(self) -> datetime:
         return clock.now() + timedelta(seconds=max(0.0, self.deadline - time.monotonic()))
