@@ -113,12 +113,18 @@ def test_validation() -> None:
 
 
 def test_profile_names() -> None:
+    from aws_sso_tray.setup import profilenames
+
     role = portal.PortalRole("123456789012", "Dev Team (EU)", "Power+User")
-    assert portal.profile_name(role) == "Power+User-123456789012"
-    assert portal.profile_name(role, "account-role") == "dev-team-eu-Power+User"
-    twin = portal.PortalRole("210987654321", "dev team (eu)", "Power+User")
-    names = portal.unique_names([role, twin], {"dev-team-eu-Power+User"}, "account-role")
-    assert list(names.values()) == ["dev-team-eu-Power+User-2", "dev-team-eu-Power+User-3"]
+    default = profilenames.DEFAULT_TEMPLATE  # what `aws configure sso` suggests
+    assert profilenames.render(default, role, "corp", "eu-west-1") == "Power+User-123456789012"
+    by_account = "{account_name}-{role_name}"
+    assert profilenames.render(by_account, role, "corp", "eu-west-1") == "Dev-Team-EU-Power+User"
+    twin = portal.PortalRole("210987654321", "Dev Team (EU)", "Power+User")
+    names = profilenames.unique_names(
+        [role, twin], {"Dev-Team-EU-Power+User"}, by_account, "corp", "eu-west-1"
+    )
+    assert list(names.values()) == ["Dev-Team-EU-Power+User-2", "Dev-Team-EU-Power+User-3"]
 
 
 def test_scan_paginates_and_rides_out_throttling(portal_emulator: Emulator) -> None:

@@ -17,11 +17,9 @@ Pagination: botocore's paginators (the model's `paginators-1.json`: nextToken / 
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
 from aws_sso_tray.aws import clients
 
@@ -32,16 +30,13 @@ MAX_WORKERS = 6  # the portal throttles bulk callers: 5-8 requests in flight at 
 SCAN_MAX_ATTEMPTS = 8
 PAGE_SIZE = 100
 
-NameStyle = Literal["role-account", "account-role"]
 
 __all__ = [
     "MAX_WORKERS",
-    "NameStyle",
     "PortalAccount",
     "PortalRole",
     "list_accounts",
     "list_roles",
-    "profile_name",
     "scan",
 ]
 
@@ -126,46 +121,6 @@ def scan(
         per_account = list(pool.map(lambda a: list_roles(access_token, region, a), accounts))
     roles = [role for found in per_account for role in found]
     return tuple(sorted(roles, key=lambda r: (r.account_name.lower(), r.account_id, r.role_name)))
-
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._+=@,-]+")
-
-
-def profile_name(role: PortalRole, style: NameStyle = "role-account") -> str:
-    """The profile name suggested for `role`.
-
-    "role-account" is what `aws configure sso` suggests: `{role}-{account_id}`
-    (`ReadOnly-111111111111`). "account-role" reads better in a menu: `{account name}-{role}`,
-    the account name lower-cased (`dev-team-ReadOnly`). Characters other than letters, digits
-    and `. _ + = @ , -` (which role names may contain) become `-`, runs of `-` collapse, and
-    leading or trailing `-`/`.` go, so the name is one word in `[profile NAME]` for every parser.
-    """
-    if style == "account-role":
-        raw = f"{role.account_name.lower() or role.account_id}-{role.role_name}"
-    else:
-        raw = f"{role.role_name}-{role.account_id}"
-    name = re.sub(r"-{2,}", "-", _UNSAFE.sub("-", raw)).strip("-.")
-    return name or role.account_id
-
-
-def unique_names(
-    roles: Iterable[PortalRole], taken: Iterable[str], style: NameStyle = "role-account"
-) -> dict[tuple[str, str], str]:
-    """A profile name per role (keyed by `role.key`), none in `taken` nor used twice.
-
-    A clash gets the first free `-2`, `-3`... suffix, in the order `roles` come.
-    """
-    used = set(taken)
-    names: dict[tuple[str, str], str] = {}
-    for role in roles:
-        base = profile_name(role, style)
-        name, n = base, 1
-        while name in used:
-            n += 1
-            name = f"{base}-{n}"
-        used.add(name)
-        names[role.key] = name
-    return names
 
 
 _LOGIN_HINT = "run `aws-sso-tray configure` again to sign in"
