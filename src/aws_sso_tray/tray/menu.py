@@ -52,6 +52,7 @@ ERROR_LABEL_LIMIT = 60
 SETUP_LABEL = "Set up AWS SSO profiles…"
 ADD_PROFILES_LABEL = "Add SSO profiles…"
 SETUP_OPEN_LABEL = "Show the setup page again"  # a configure page is already being served
+DASHBOARD_LABEL = "Open dashboard…"
 
 
 class ActionKind(str, Enum):
@@ -69,6 +70,7 @@ class ActionKind(str, Enum):
     OPEN_SETTINGS = "open_settings"
     TOGGLE_AUTOSTART = "toggle_autostart"
     CONFIGURE = "configure"  # serve the configure page (or show the open one again)
+    OPEN_DASHBOARD = "open_dashboard"  # the engine's dashboard page, in the browser
     QUIT = "quit"
 
 
@@ -270,6 +272,7 @@ def build_menu(
         ),
     ]
     if not first_run:
+        entries.append(MenuEntry(DASHBOARD_LABEL, Action(ActionKind.OPEN_DASHBOARD)))
         entries.append(
             MenuEntry(SETUP_OPEN_LABEL if configuring else ADD_PROFILES_LABEL, configure)
         )
@@ -460,6 +463,7 @@ def icon_state(snapshot: Snapshot, settings: Settings | None = None) -> IconStat
 
 __all__ = [
     "ADD_PROFILES_LABEL",
+    "DASHBOARD_LABEL",
     "PINNED_THRESHOLD",
     "RECENT_SHOWN",
     "SEPARATOR",
