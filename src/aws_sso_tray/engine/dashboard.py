@@ -199,7 +199,7 @@ class DashboardServer:
         return f"{self.origin}/?t={self.link.new_token()}"
 
     def start(self) -> None:
-        server = ThreadingHTTPServer((HOST, 0), _Handler)
+        server = _Server((HOST, 0), _Handler)
         server.daemon_threads = True
         server.dashboard = self  # type: ignore[attr-defined]
         self._server = server
@@ -258,6 +258,17 @@ class DashboardServer:
             socket.create_connection((HOST, server.server_address[1]), timeout=1).close()
         stopping.join(5)
         server.server_close()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        import sys
+
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return  # a closed tab: its waiting poll has nobody to answer
+        log.exception("dashboard: a request failed")
 
 
 def _static(name: str) -> bytes:
@@ -343,6 +354,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif url.path in STATIC and board.link.has_cookie(self.headers.get("Cookie")):
             name, content_type = STATIC[url.path]
             self._send(200, _static(name), content_type)
+        elif url.path == "/favicon.ico":
+            self._send(404, b"")
         elif url.path == "/state" and self._page_request():
             seen = parse_qs(url.query).get("v", [""])[0]
             self._json(200, board.state(int(seen) if seen.isdigit() else None))
