@@ -1,7 +1,7 @@
 """The benchmarks of aws-sso-tray against aws-export-credentials, side by side, in one run.
 
     python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile] [--burst] [--coldpath]
-                              [--traymem]
+                              [--traymem] [--dashboard]
 
 Everything runs against the project's emulator on 127.0.0.1 in a temporary HOME: one device-code
 login (approved through the emulator) writes the SSO token both tools read, then:
@@ -534,6 +534,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--burst", action="store_true", help="also run benchmarks/burst.py")
     parser.add_argument("--coldpath", action="store_true", help="also run benchmarks/coldpath.py")
     parser.add_argument("--traymem", action="store_true", help="also run benchmarks/traymem.py")
+    parser.add_argument("--dashboard", action="store_true", help="also run benchmarks/dashboard.py")
     return parser.parse_args(argv)
 
 
@@ -580,6 +581,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report += run_script("coldpath.py", "Cold credential-process", args.quick)
     if args.traymem:
         report += run_script("traymem.py", "The tray's memory", quick=False)
+    if args.dashboard:
+        report += run_script("dashboard.py", "The dashboard in headless Chromium", args.quick)
     print(report)
     results = HERE / "results"
     results.mkdir(exist_ok=True)
