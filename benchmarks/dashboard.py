@@ -168,6 +168,9 @@ def rows(results: tuple[list[float], ...]) -> list[run.Row]:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke-check run")
+    parser.add_argument(
+        "--screenshots", type=Path, metavar="DIR", help="also save light and dark screenshots"
+    )
     args = parser.parse_args(argv)
     try:
         with (
@@ -184,6 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             driver = browser(Path(tmp) / "chromium")
             try:
                 results = measure(bench, driver, QUICK_LOADS if args.quick else LOADS)
+                if args.screenshots is not None:
+                    screenshots(bench, driver, args.screenshots)
             finally:
                 driver.quit()  # type: ignore[attr-defined]
                 daemon.terminate()
@@ -198,6 +203,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
     print(f"\n- {len(profiles)} profiles; headless Chromium {chromium_version()}")
     return 0
+
+
+def screenshots(bench: run.Bench, driver: object, folder: Path) -> None:
+    """dashboard-light.png and dashboard-dark.png: a search narrowed to one account."""
+    folder.mkdir(parents=True, exist_ok=True)
+    driver.set_window_size(1280, 720)  # type: ignore[attr-defined]
+    for scheme in ("light", "dark"):
+        driver.execute_cdp_cmd(  # type: ignore[attr-defined]
+            "Emulation.setEmulatedMedia",
+            {"features": [{"name": "prefers-color-scheme", "value": scheme}]},
+        )
+        driver.get(link(bench))  # type: ignore[attr-defined]
+        wait_js(driver, "return window.dashboardRenderedAt !== undefined", "the rows")
+        driver.switch_to.active_element.send_keys("acct4")  # type: ignore[attr-defined]
+        driver.save_screenshot(str(folder / f"dashboard-{scheme}.png"))  # type: ignore[attr-defined]
 
 
 def chromium_version() -> str:
