@@ -2,7 +2,7 @@
 
     python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile] [--burst] [--coldpath]
                               [--traymem] [--chained] [--scale] [--menu]
-                              [--configure]
+                              [--configure] [--dashboard]
 
 Everything runs against the project's emulator on 127.0.0.1 in a temporary HOME: one device-code
 login (approved through the emulator) writes the SSO token both tools read, then:
@@ -553,6 +553,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--scale", action="store_true", help="also run benchmarks/scale.py")
     parser.add_argument("--menu", action="store_true", help="also run benchmarks/menu.py")
     parser.add_argument("--configure", action="store_true", help="also run benchmarks/configure.py")
+    parser.add_argument("--dashboard", action="store_true", help="also run benchmarks/dashboard.py")
     return parser.parse_args(argv)
 
 
@@ -607,6 +608,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         report += run_script("menu.py", "The tray menu with 500 profiles", args.quick)
     if args.configure:
         report += run_script("configure.py", "500 generated profiles", args.quick)
+    if args.dashboard:
+        report += run_script("dashboard.py", "The dashboard in headless Chromium", args.quick)
     print(report)
     results = HERE / "results"
     results.mkdir(exist_ok=True)

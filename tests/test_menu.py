@@ -109,6 +109,7 @@ def test_one_logged_in_session_lists_its_profiles_flat_with_their_state() -> Non
         "dev - logged in",
         "prod - fresh in [default] until 12:23",
         "Refresh all now",
+        "Open dashboard…",
         "Add SSO profiles…",
         "Open the AWS config file",
         "Open the settings file",
@@ -295,9 +296,10 @@ def test_dozens_of_profiles_keep_favourites_and_recent_at_the_top() -> None:
 def test_global_entries_and_autostart_checkbox() -> None:
     s = snap([session()], [profile("dev")])
     entries = menu(s, autostart_enabled=True)
-    tail = [e for e in entries if not e.separator][-6:]
+    tail = [e for e in entries if not e.separator][-7:]
     assert [(e.label, e.action, e.checked) for e in tail] == [
         ("Refresh all now", Action(ActionKind.REFRESH_ALL), None),
+        ("Open dashboard…", Action(ActionKind.OPEN_DASHBOARD), None),
         ("Add SSO profiles…", Action(ActionKind.CONFIGURE), None),
         ("Open the AWS config file", Action(ActionKind.OPEN_CONFIG), None),
         ("Open the settings file", Action(ActionKind.OPEN_SETTINGS), None),

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from aws_sso_tray.aws.rolecreds import RoleCredentials as RoleCredentials
     from aws_sso_tray.desktop.notify import Notice as Notice
     from aws_sso_tray.desktop.notify import Notifier as Notifier
+    from aws_sso_tray.engine.dashboard import DashboardServer
     from aws_sso_tray.engine.endpoint import CredentialsEndpoint
     from aws_sso_tray.engine.worker import Engine as Engine
     from aws_sso_tray.errors import AppError
@@ -1066,6 +1067,7 @@ class Service:
         self._notifier: Notifier | None = None
         self._engine: Engine | None = None
         self._endpoint: CredentialsEndpoint | None = None
+        self._dashboard: DashboardServer | None = None
 
     @property
     def engine(self) -> Engine:
@@ -1103,6 +1105,7 @@ class Service:
         self._engine = Engine(notifier=self._notifier, options=options)
         self._notifier.on_action = self._engine.handle_action
         self._start_endpoint(self._engine)
+        self._start_dashboard(self._engine)
 
     def _start_endpoint(self, engine: Engine) -> None:
         """Serve the local credentials endpoint while the engine runs (engine/endpoint.py);
@@ -1125,6 +1128,28 @@ class Service:
         self._endpoint = endpoint
         engine.subscribe(endpoint.serve_snapshot)
 
+    def _start_dashboard(self, engine: Engine) -> None:
+        """Serve the dashboard page while the engine runs (engine/dashboard.py); without it
+        (a state folder we may not write) the engine still runs."""
+        from aws_sso_tray.engine.dashboard import DashboardServer, PortalScans
+        from aws_sso_tray.errors import AppError
+
+        holder: list[DashboardServer] = []
+        scans = PortalScans(lambda: holder[0].changed() if holder else None)
+        board = DashboardServer(
+            lambda: _dashboard_state(engine, scans),
+            lambda action, profile, session: _dashboard_action(engine, action, profile, session),
+        )
+        holder.append(board)
+        try:
+            board.start()
+        except (AppError, OSError) as exc:
+            log.warning("no dashboard: %s", exc)
+            board.stop()
+            return
+        self._dashboard = board
+        engine.subscribe(board.changed)
+
     def start(self) -> None:
         """Start the engine's thread (the tray's icon does it once it shows)."""
         self.engine.start()
@@ -1135,6 +1160,8 @@ class Service:
         try:
             if self._endpoint is not None:
                 self._endpoint.stop()
+            if self._dashboard is not None:
+                self._dashboard.stop()
             if self._engine is not None and not self._engine.stop(SHUTDOWN_TIMEOUT):
                 log.warning("the engine did not stop in time (a request is still running)")
             if self._notifier is not None:
@@ -1239,3 +1266,134 @@ def demo_sign_in(on_prompt: PromptHandler, *, open_browser: bool, device_code: b
     from aws_sso_tray.setup import demo_world
 
     return demo_world.sign_in(on_prompt, open_browser=open_browser, device_code=device_code)
+
+
+# --- the dashboard: every session and profile on a local page ------------------------------------
+# Served by the running tray or daemon (engine/dashboard.py, started by `Service`); a face asks it
+# for a single-use link. Its buttons call `_dashboard_action`: the same calls the tray makes.
+
+NO_ENGINE_FOR_DASHBOARD = (
+    "no tray or daemon is running to serve the dashboard: start `aws-sso-tray daemon` or the "
+    "tray, then run `aws-sso-tray dashboard` again"
+)
+
+
+def dashboard_link() -> str:
+    """A fresh single-use link to the running engine's dashboard (it works once, for 2 minutes:
+    show it only to its owner); AppError when no tray or daemon serves one."""
+    from aws_sso_tray.engine import dashboard
+    from aws_sso_tray.errors import AppError
+
+    found = dashboard.published()
+    if found is None:
+        raise AppError(NO_ENGINE_FOR_DASHBOARD)
+    try:
+        return dashboard.request_link(found)
+    except (OSError, ValueError) as exc:
+        raise AppError(
+            f"the running engine's dashboard did not answer ({exc}): restart the tray or daemon"
+        ) from None
+
+
+def open_dashboard() -> str:
+    """Open the running engine's dashboard in the default browser; returns the link opened
+    (single-use). AppError when no engine runs or no browser took the link."""
+    from aws_sso_tray.desktop import browser
+    from aws_sso_tray.errors import AppError
+
+    url = dashboard_link()
+    problem = browser.launch_browser(url)
+    if problem is not None:
+        raise AppError(
+            f"the dashboard did not open ({problem}): `aws-sso-tray dashboard --print` prints "
+            "a link to open yourself"
+        )
+    return url
+
+
+def credential_process_line(profile: str) -> str:
+    """The `credential_process` line of an AWS config profile that asks us for `profile`."""
+    import shlex
+
+    return f"credential_process = aws-sso-tray credential-process --profile {shlex.quote(profile)}"
+
+
+def _dashboard_state(engine: EngineControl, scans: Any) -> dict[str, Any]:
+    """The page's view of the engine (`scans`: engine.dashboard.PortalScans)."""
+    from aws_sso_tray.engine.dashboard import build_state
+    from aws_sso_tray.files import settings
+    from aws_sso_tray.snapshot import SessionStatus
+
+    snapshot = engine.snapshot
+    kept, _warnings = settings.load_settings()
+    signed_in = (SessionStatus.LOGGED_IN, SessionStatus.EXPIRING)
+    scans.wanted(s.key for s in snapshot.sessions if s.status in signed_in)
+    kept_fresh = {t.profile: t.section for t in kept.auto_sync}
+    return build_state(snapshot, kept_fresh, scans.roles())
+
+
+def _dashboard_action(
+    engine: EngineControl, action: str, profile: str, session_key: str
+) -> dict[str, str]:
+    """Do one dashboard button's action; {"message"} for the page, and "copy" for its clipboard
+    (export lines and console URLs hold secrets: never logged)."""
+    found = engine.snapshot.profile(profile) if profile else None
+    if action == "sign_in":
+        key = session_key or (found.session_key if found else "")
+        if not engine.login(key, reason="you picked Sign in on the dashboard"):
+            return {"message": "A browser sign-in for this session is already waiting"}
+        return {"message": "Sign-in started: finish it in the browser tab"}
+    if found is None:
+        raise ConfigError(f"no SSO profile named {profile!r} in the AWS config")
+    _note_recent_quietly(profile)
+    if action == "keep_fresh":
+        return _dashboard_keep_fresh(engine, profile)
+    if action == "refresh":
+        return _dashboard_refresh(engine, profile)
+    if action == "console":
+        open_console(profile)
+        return {"message": f"Opened the console of {profile}"}
+    if action == "console_url":
+        return {"copy": console_url(profile), "message": f"Copied the console URL of {profile}"}
+    if action == "export":
+        lines = env_lines(sso_credentials(profile), export=True)
+        return {"copy": lines, "message": f"Copied the export lines of {profile}"}
+    if action == "process_line":
+        line = credential_process_line(profile)
+        return {"copy": line, "message": f"Copied the credential_process line of {profile}"}
+    raise UsageError(f"unknown dashboard action {action!r}")
+
+
+def _note_recent_quietly(profile: str) -> None:
+    from aws_sso_tray.errors import AppError
+
+    try:
+        note_recent(profile)
+    except AppError as exc:  # a broken settings file must not stop the action
+        log.warning("dashboard: cannot record %s as recently used: %s", profile, exc)
+
+
+def _dashboard_keep_fresh(engine: EngineControl, profile: str) -> dict[str, str]:
+    """Keep `profile` fresh in its own section, or stop (the tray's toggle)."""
+    current, _warnings = load_settings()
+    if current.sync_section(profile) is not None:
+        stop_keeping_fresh(profile)
+        message = f"{profile} is no longer kept fresh (its section stays)"
+    else:
+        keep_fresh(profile)
+        message = f"Keeping {profile} fresh in the credentials file's [{profile}]"
+    engine.wake()
+    engine.refresh_now(profile)
+    return {"message": message}
+
+
+def _dashboard_refresh(engine: EngineControl, profile: str) -> dict[str, str]:
+    """The engine refreshes a kept-fresh profile; any other gets new cached role credentials."""
+    current, _warnings = load_settings()
+    if current.sync_section(profile) is not None:
+        engine.refresh_now(profile)
+        return {"message": f"Refreshing {profile}"}
+    expires = refresh_role_credentials(profile)
+    until = f" until {expires.astimezone().strftime('%H:%M')}" if expires else ""
+    engine.wake()
+    return {"message": f"Credentials of {profile} refreshed{until}"}

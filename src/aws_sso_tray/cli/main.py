@@ -14,7 +14,7 @@ import sys
 from collections.abc import Sequence
 
 from aws_sso_tray import __version__, api
-from aws_sso_tray.cli import console, credentials, keepfresh, run, sessions, setup
+from aws_sso_tray.cli import console, credentials, dashboard, keepfresh, run, sessions, setup
 from aws_sso_tray.cli import exec as exec_command
 from aws_sso_tray.cli.common import PROG, Commands, Handler
 from aws_sso_tray.errors import report
@@ -29,7 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     parser.add_argument("--debug", action="store_true", help="log at DEBUG and show tracebacks")
     commands = Commands(parser)
-    for group in (sessions, credentials, exec_command, console, keepfresh, setup, run):
+    for group in (sessions, credentials, exec_command, console, keepfresh, setup, run, dashboard):
         group.add_commands(commands)
     return parser
 

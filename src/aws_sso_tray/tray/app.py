@@ -100,6 +100,7 @@ class TrayApp:
             ActionKind.OPEN_SETTINGS: self._open_settings,
             ActionKind.TOGGLE_AUTOSTART: self._toggle_autostart,
             ActionKind.CONFIGURE: self._configure,
+            ActionKind.OPEN_DASHBOARD: self._open_dashboard,
             ActionKind.QUIT: self._quit,
         }
 
@@ -303,6 +304,10 @@ class TrayApp:
 
     def _quit(self, action: Action) -> None:
         self.quit()
+
+    def _open_dashboard(self, action: Action) -> None:
+        # This process serves the page; no browser taking it is an AppError: a notice.
+        api.open_dashboard()
 
     def configure(self) -> bool:
         """Serve the configure page and wait for it (blocking: call it from a worker thread).

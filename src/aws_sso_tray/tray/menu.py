@@ -58,6 +58,7 @@ ERROR_LABEL_LIMIT = 60
 SETUP_LABEL = "Set up AWS SSO profiles…"
 ADD_PROFILES_LABEL = "Add SSO profiles…"
 SETUP_OPEN_LABEL = "Show the setup page again"  # a configure page is already being served
+DASHBOARD_LABEL = "Open dashboard…"
 
 
 class ActionKind(str, Enum):
@@ -75,6 +76,7 @@ class ActionKind(str, Enum):
     OPEN_SETTINGS = "open_settings"
     TOGGLE_AUTOSTART = "toggle_autostart"
     CONFIGURE = "configure"  # serve the configure page (or show the open one again)
+    OPEN_DASHBOARD = "open_dashboard"  # the engine's dashboard page, in the browser
     QUIT = "quit"
 
 
@@ -254,6 +256,7 @@ def build_menu(
         ),
     ]
     if not first_run:
+        entries.append(MenuEntry(DASHBOARD_LABEL, Action(ActionKind.OPEN_DASHBOARD)))
         entries.append(
             MenuEntry(SETUP_OPEN_LABEL if configuring else ADD_PROFILES_LABEL, configure)
         )
@@ -536,6 +539,7 @@ def icon_state(snapshot: Snapshot, settings: Settings | None = None) -> IconStat
 
 __all__ = [
     "ADD_PROFILES_LABEL",
+    "DASHBOARD_LABEL",
     "GROUP_THRESHOLD",
     "PINNED_THRESHOLD",
     "RECENT_SHOWN",

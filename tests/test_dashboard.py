@@ -1,0 +1,276 @@
+"""The dashboard (engine/dashboard.py and the page in aws_sso_tray/dashboard/), in a real browser:
+Debian's chromium and chromium-driver through Selenium, against a real `aws-sso-tray daemon` and
+the emulator with 100 accounts x 5 roles and a config with those 500 profiles. Search narrows as
+you type, Keep fresh and Refresh reach the engine and show without a reload, a link works once,
+and no request from another origin is accepted."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from aws_sso_tray.aws.profiles import SsoSession
+from aws_sso_tray.emulator import Account, Emulator, EmulatorConfig
+from aws_sso_tray.engine import dashboard
+from aws_sso_tray.files import settings
+from sso_helpers import device_login
+from test_daemon import section_key, start_daemon, stop_daemon
+from waiting import wait_for
+
+if TYPE_CHECKING:
+    from selenium.webdriver.remote.webdriver import WebDriver
+
+    from fixture_types import RunCli, WriteConfig
+
+SESSION = SsoSession(
+    "corp", "https://d-1234567890.awsapps.com/start", "us-east-1", ("sso:account:access",)
+)
+ACCOUNTS, ROLES = 100, ("Admin", "ReadOnly", "PowerUser", "Billing", "Audit")
+CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
+
+
+def accounts() -> tuple[Account, ...]:
+    return tuple(
+        Account(f"{100000000000 + n}", f"team{n:03d}", f"team{n:03d}@example.com", ROLES)
+        for n in range(ACCOUNTS)
+    )
+
+
+def big_config(session: SsoSession = SESSION) -> str:
+    """An AWS config with a profile for every account x role of `accounts()`."""
+    sections = [
+        f"[sso-session {session.name}]\nsso_start_url = {session.start_url}\n"
+        f"sso_region = {session.region}\nsso_registration_scopes = sso:account:access\n"
+    ]
+    for account in accounts():
+        for role in account.roles:
+            sections.append(
+                f"[profile {account.name}-{role.lower()}]\nsso_session = {session.name}\n"
+                f"sso_account_id = {account.account_id}\nsso_role_name = {role}\n"
+                f"region = {session.region}\n"
+            )
+    return "\n".join(sections)
+
+
+@pytest.fixture
+def big_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
+    emu = Emulator(EmulatorConfig(accounts=accounts()))
+    emu.start()
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", emu.url)
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SSO_OIDC", emu.url)
+    try:
+        yield emu
+    finally:
+        emu.stop()
+
+
+@pytest.fixture
+def running(big_emulator: Emulator, aws_config: WriteConfig) -> Iterator[Emulator]:
+    """A daemon serving 500 profiles of a signed-in session."""
+    aws_config(big_config())
+    device_login(big_emulator, SESSION)
+    proc = start_daemon("--debug")
+    try:
+        wait_for(
+            lambda: dashboard.published() is not None or proc.poll() is not None,
+            "the daemon's dashboard file",
+        )
+        assert proc.poll() is None, proc.communicate()[1]
+        yield big_emulator
+    finally:
+        stderr = stop_daemon(proc)
+    assert proc.returncode == 0, stderr
+    assert "Traceback" not in stderr, stderr[stderr.find("Traceback") - 300 :]
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    if CHROMIUM is None or DRIVER is None:
+        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install both)")
+    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (test extra)")
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
+        options.add_argument(flag)
+    options.add_argument(f"--user-data-dir={tmp_path / 'chromium'}")
+    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(DRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+
+
+def open_page(driver: WebDriver, cli: RunCli) -> str:
+    """Open a fresh link from `aws-sso-tray dashboard --print`; wait for the rows."""
+    done = cli("dashboard", "--print")
+    assert done.returncode == 0, done.stderr
+    url = done.stdout.strip()
+    assert url.startswith("http://127.0.0.1:") and "?t=" in url
+    driver.get(url)
+    wait_for(lambda: len(rows(driver)) == ACCOUNTS * len(ROLES), "500 rows on the page")
+    return url
+
+
+def rows(driver: WebDriver, *, shown: bool = False) -> list[str]:
+    script = (
+        "return [...document.querySelectorAll('.row[data-profile]')]"
+        + (".filter(r => !r.hidden)" if shown else "")
+        + ".map(r => r.dataset.profile)"
+    )
+    return list(driver.execute_script(script))
+
+
+def row_text(driver: WebDriver, profile: str) -> str:
+    return str(
+        driver.execute_script(
+            "return document.querySelector(`.row[data-profile='${arguments[0]}']`).innerText",
+            profile,
+        )
+    )
+
+
+def click(driver: WebDriver, profile: str, action: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    driver.find_element(
+        By.CSS_SELECTOR, f'.row[data-profile="{profile}"] button[data-action="{action}"]'
+    ).click()
+
+
+def test_the_command_says_how_to_start_an_engine_when_none_runs(cli: RunCli) -> None:
+    done = cli("dashboard", "--print")
+    assert done.returncode == 1
+    assert done.stdout == ""
+    assert "start `aws-sso-tray daemon` or the tray" in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_search_narrows_as_you_type_and_the_keyboard_acts_on_the_first_match(
+    running: Emulator, browser: WebDriver, cli: RunCli
+) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    open_page(browser, cli)
+    assert browser.execute_script("return document.activeElement.id") == "search"
+    # every row names its account, which the daemon learnt from the portal
+    wait_for(lambda: "100000000042" in row_text(browser, "team042-admin"), "the account id")
+    wait_for(lambda: "team042" in row_text(browser, "team042-admin"), "the account name")
+    search = browser.switch_to.active_element
+    search.send_keys("team042")
+    assert sorted(rows(browser, shown=True)) == sorted(f"team042-{r.lower()}" for r in ROLES)
+    search.send_keys(" bill")
+    assert rows(browser, shown=True) == ["team042-billing"]
+    search.clear()
+    search.send_keys("100000000007 read")  # an account id and part of a role
+    assert rows(browser, shown=True) == ["team007-readonly"]
+    search.send_keys(Keys.BACKSPACE * 5)
+    assert len(rows(browser, shown=True)) == 5
+    first = browser.execute_script("return document.querySelector('.row.picked').dataset.profile")
+    assert first == rows(browser, shown=True)[0]
+    search.send_keys(Keys.ARROW_DOWN)
+    picked = browser.execute_script("return document.querySelector('.row.picked').dataset.profile")
+    assert picked == rows(browser, shown=True)[1]
+    # every button has an accessible name naming its profile
+    labels = browser.execute_script(
+        "return [...document.querySelectorAll('.row[data-profile=\"team007-admin\"] button')]"
+        ".map(b => b.getAttribute('aria-label'))"
+    )
+    assert "Refresh: team007-admin" in labels and len(labels) == 7
+
+
+def test_keep_fresh_and_refresh_reach_the_engine_and_show_without_a_reload(
+    running: Emulator, browser: WebDriver, cli: RunCli
+) -> None:
+    open_page(browser, cli)
+    browser.execute_script("window.notReloaded = true")
+    click(browser, "team010-admin", "keep_fresh")
+    wait_for(
+        lambda: settings.load_settings()[0].sync_section("team010-admin") == "team010-admin",
+        "the settings keeping team010-admin fresh",
+    )
+    wait_for(lambda: section_key("team010-admin") is not None, "the engine writing its section")
+    wait_for(lambda: "kept fresh" in row_text(browser, "team010-admin"), "the row saying so")
+    first_key = section_key("team010-admin")
+    version = browser.execute_script("return document.body.dataset.version")
+    click(browser, "team010-admin", "refresh")
+    wait_for(lambda: section_key("team010-admin") != first_key, "the engine refreshing it")
+    wait_for(
+        lambda: browser.execute_script("return document.body.dataset.version") != version,
+        "the page showing the new state",
+    )
+    assert browser.execute_script("return window.notReloaded") is True
+    assert "Refreshing team010-admin" in browser.find_element("id", "status").text
+    countdown = browser.execute_script(
+        "return document.querySelector(`.row[data-profile='team010-admin'] .expires`).textContent"
+    )
+    assert countdown.endswith(("m", "s")) and countdown != "expired", countdown
+    click(browser, "team010-admin", "keep_fresh")
+    wait_for(
+        lambda: settings.load_settings()[0].sync_section("team010-admin") is None,
+        "the settings no longer keeping it fresh",
+    )
+
+
+def test_a_link_works_once(running: Emulator, browser: WebDriver, cli: RunCli) -> None:
+    url = open_page(browser, cli)
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(url, timeout=10)
+    assert refused.value.code == 403
+    assert "already used" in refused.value.read().decode()
+    # the browser that holds the cookie still works; a newer link replaces the unused one
+    browser.refresh()
+    wait_for(lambda: len(rows(browser)) == 500, "the page again")
+
+
+def test_no_request_from_another_origin_is_accepted(
+    running: Emulator, browser: WebDriver, cli: RunCli
+) -> None:
+    open_page(browser, cli)
+    origin = browser.execute_script("return location.origin")
+    token = browser.execute_script(
+        "return document.querySelector('meta[name=\"page-token\"]').content"
+    )
+    cookie = "; ".join(f"{c['name']}={c['value']}" for c in browser.get_cookies())
+    body = json.dumps({"action": "keep_fresh", "profile": "team001-admin"}).encode()
+
+    def post(path: str, headers: dict[str, str]) -> int:
+        request = urllib.request.Request(f"{origin}{path}", data=body, headers=headers)
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return int(answer.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    page = {"Cookie": cookie, dashboard.TOKEN_HEADER: token, "Content-Type": "application/json"}
+    assert post("/action", {**page, "Origin": "http://evil.example"}) == 403
+    assert post("/action", {**page, "Origin": "null"}) == 403
+    assert post("/action", page) == 403  # no Origin: not a POST of the page
+    no_token = {k: v for k, v in page.items() if k != dashboard.TOKEN_HEADER}
+    assert post("/action", {**no_token, "Origin": origin}) == 403
+    host = {**page, "Origin": origin, "Host": "evil.example"}
+    assert post("/action", host) == 403  # DNS rebinding
+    assert post("/link", {"Origin": "http://evil.example"}) == 403
+    assert post("/link", {"Authorization": "Bearer guessed"}) == 403
+    assert settings.load_settings()[0].sync_section("team001-admin") is None
+    # the same request from the page's origin is what the page sends: accepted
+    assert post("/action", {**page, "Origin": origin}) == 200
+    assert settings.load_settings()[0].sync_section("team001-admin") == "team001-admin"
+    # the page's JSON needs the cookie and the token too
+    state = urllib.request.Request(f"{origin}/state", headers={"Cookie": cookie})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(state, timeout=10)
+    assert refused.value.code == 403
+
+
+def test_the_published_file_is_private_and_names_no_url(running: Emulator) -> None:
+    path = dashboard.dashboard_file()
+    assert path.stat().st_mode & 0o777 == 0o600
+    data: dict[str, Any] = json.loads(path.read_text())
+    assert sorted(data) == ["pid", "port", "secret"]
