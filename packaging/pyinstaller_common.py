@@ -105,12 +105,13 @@ def assets_dir() -> Path:
 
 
 def package_datas() -> list[tuple[str, str]]:
-    """(source, dest folder) pairs: the icons (and HTML pages if the emulator ever ships files)."""
+    """(source, dest folder) pairs: the icons, the dashboard's page, the emulator's pages."""
     from importlib.resources import files
 
     package = Path(str(files("aws_sso_tray")))
     wanted = [
         (assets_dir(), "aws_sso_tray/assets"),
+        (package / "dashboard", "aws_sso_tray/dashboard"),
         (package / "emulator" / "pages", "aws_sso_tray/emulator/pages"),
         (package / "py.typed", "aws_sso_tray"),
     ]

@@ -241,6 +241,7 @@ def test_specs_are_python_and_build_the_entry_points(platform: str, common: Modu
         assert "botocore/data/s3/2006-03-01/service-2.json.gz" not in kept
         assert "botocore/data/sso/2019-06-10/service-2.json.gz" in kept
         assert "aws_sso_tray/assets" in kept
+        assert "aws_sso_tray/dashboard" in kept  # the page engine/dashboard.py serves
     if platform == "linux":
         assert {"pystray._appindicator", "pystray._gtk", "pystray._xorg"} <= set(hidden)
         assert "desktop_notifier.backends.dbus" in hidden
