@@ -2,10 +2,12 @@
 Debian's chromium and chromium-driver through Selenium, against a real `aws-sso-tray daemon` and
 the emulator with 100 accounts x 5 roles and a config with those 500 profiles. Search narrows as
 you type, Keep fresh and Refresh reach the engine and show without a reload, a link works once,
-and no request from another origin is accepted."""
+no request from another origin is accepted, and "Add profile" and "Sync accounts from the portal"
+write profiles that botocore reads."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import urllib.error
@@ -14,12 +16,13 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import botocore.session
 import pytest
 
 from aws_sso_tray.aws.profiles import SsoSession
 from aws_sso_tray.emulator import Account, Emulator, EmulatorConfig
 from aws_sso_tray.engine import dashboard
-from aws_sso_tray.files import settings
+from aws_sso_tray.files import paths, settings
 from sso_helpers import device_login
 from test_daemon import section_key, start_daemon, stop_daemon
 from waiting import wait_for
@@ -36,21 +39,29 @@ ACCOUNTS, ROLES = 100, ("Admin", "ReadOnly", "PowerUser", "Billing", "Audit")
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
-def accounts() -> tuple[Account, ...]:
+def accounts(grant: str | None = None) -> tuple[Account, ...]:
+    """100 accounts x 5 roles; `grant` adds a role to the first account."""
     return tuple(
-        Account(f"{100000000000 + n}", f"team{n:03d}", f"team{n:03d}@example.com", ROLES)
+        Account(
+            f"{100000000000 + n}",
+            f"team{n:03d}",
+            f"team{n:03d}@example.com",
+            ROLES + ((grant,) if grant and n == 0 else ()),
+        )
         for n in range(ACCOUNTS)
     )
 
 
-def big_config(session: SsoSession = SESSION) -> str:
-    """An AWS config with a profile for every account x role of `accounts()`."""
+def big_config(session: SsoSession = SESSION, without: str | None = None) -> str:
+    """An AWS config with a profile for every account x role of `accounts()` (but `without`)."""
     sections = [
         f"[sso-session {session.name}]\nsso_start_url = {session.start_url}\n"
         f"sso_region = {session.region}\nsso_registration_scopes = sso:account:access\n"
     ]
     for account in accounts():
         for role in account.roles:
+            if f"{account.name}-{role.lower()}" == without:
+                continue
             sections.append(
                 f"[profile {account.name}-{role.lower()}]\nsso_session = {session.name}\n"
                 f"sso_account_id = {account.account_id}\nsso_role_name = {role}\n"
@@ -74,8 +85,15 @@ def big_emulator(monkeypatch: pytest.MonkeyPatch) -> Iterator[Emulator]:
 @pytest.fixture
 def running(big_emulator: Emulator, aws_config: WriteConfig) -> Iterator[Emulator]:
     """A daemon serving 500 profiles of a signed-in session."""
-    aws_config(big_config())
-    device_login(big_emulator, SESSION)
+    with serving(big_emulator, aws_config, big_config()):
+        yield big_emulator
+
+
+@contextlib.contextmanager
+def serving(emulator: Emulator, aws_config: WriteConfig, config: str) -> Iterator[None]:
+    """A daemon serving the profiles of `config` of a signed-in session."""
+    aws_config(config)
+    device_login(emulator, SESSION)
     proc = start_daemon("--debug")
     try:
         wait_for(
@@ -83,7 +101,7 @@ def running(big_emulator: Emulator, aws_config: WriteConfig) -> Iterator[Emulato
             "the daemon's dashboard file",
         )
         assert proc.poll() is None, proc.communicate()[1]
-        yield big_emulator
+        yield
     finally:
         stderr = stop_daemon(proc)
     assert proc.returncode == 0, stderr
@@ -107,14 +125,14 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
         driver.quit()
 
 
-def open_page(driver: WebDriver, cli: RunCli) -> str:
+def open_page(driver: WebDriver, cli: RunCli, profiles: int = ACCOUNTS * len(ROLES)) -> str:
     """Open a fresh link from `aws-sso-tray dashboard --print`; wait for the rows."""
     done = cli("dashboard", "--print")
     assert done.returncode == 0, done.stderr
     url = done.stdout.strip()
     assert url.startswith("http://127.0.0.1:") and "?t=" in url
     driver.get(url)
-    wait_for(lambda: len(rows(driver)) == ACCOUNTS * len(ROLES), "500 rows on the page")
+    wait_for(lambda: len(rows(driver)) == profiles, f"{profiles} rows on the page")
     return url
 
 
@@ -274,3 +292,63 @@ def test_the_published_file_is_private_and_names_no_url(running: Emulator) -> No
     assert path.stat().st_mode & 0o777 == 0o600
     data: dict[str, Any] = json.loads(path.read_text())
     assert sorted(data) == ["pid", "port", "secret"]
+
+
+def botocore_profiles() -> dict[str, Any]:
+    session = botocore.session.Session()
+    session.set_config_variable("config_file", str(paths.aws_config_file()))
+    profiles: dict[str, Any] = session.full_config["profiles"]
+    return profiles
+
+
+def portal_row(account_id: str, role: str) -> str:
+    return f'.row[data-account="{account_id}"][data-role="{role}"]'
+
+
+def test_add_profile_writes_a_profile_botocore_reads_and_the_row_becomes_a_profile_row(
+    big_emulator: Emulator, aws_config: WriteConfig, browser: WebDriver, cli: RunCli
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    with serving(big_emulator, aws_config, big_config(without="team050-audit")):
+        open_page(browser, cli, profiles=499)
+        row = portal_row("100000000050", "Audit")
+        wait_for(
+            lambda: browser.execute_script(f"return !!document.querySelector('{row}')"),
+            "the portal's role without a profile",
+        )
+        assert "no profile yet" in browser.find_element(By.CSS_SELECTOR, row).text
+        button = browser.find_element(By.CSS_SELECTOR, f'{row} button[data-action="add_profile"]')
+        assert button.get_attribute("aria-label") == "Add profile: Audit in team050"
+        button.click()
+        name = "Audit-100000000050"  # the default template, {role_name}-{account_id}
+        wait_for(lambda: name in botocore_profiles(), "botocore reading the new profile")
+        written = botocore_profiles()[name]
+        assert written["sso_session"] == "corp"
+        assert (written["sso_account_id"], written["sso_role_name"]) == ("100000000050", "Audit")
+        assert "team050-admin" in botocore_profiles()  # every other profile kept
+        wait_for(lambda: name in rows(browser), "the row turning into a profile row")
+        assert len(rows(browser)) == 500
+        assert not browser.execute_script(f"return !!document.querySelector('{row}')")
+        assert f"Added [profile {name}]" in browser.find_element("id", "status").text
+        assert "Audit" in row_text(browser, name) and "team050" in row_text(browser, name)
+
+
+def test_sync_shows_the_summary_after_the_portal_grants_a_role(
+    running: Emulator, browser: WebDriver, cli: RunCli
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    open_page(browser, cli)
+    running.config = EmulatorConfig(accounts=accounts(grant="Deploy"))
+    sync = '#sessions button[data-action="sync"]'
+    button = browser.find_element(By.CSS_SELECTOR, sync)
+    assert button.get_attribute("aria-label") == "Sync accounts of corp from the portal"
+    button.click()
+    status = browser.find_element("id", "status")
+    name = "Deploy-100000000000"
+    wait_for(lambda: "sso-session corp:" in status.text, "the sync's summary")
+    assert status.text == f"sso-session corp: 1 added ({name}), 500 already in step"
+    assert botocore_profiles()[name]["sso_role_name"] == "Deploy"
+    wait_for(lambda: name in rows(browser), "the new profile's row")
+    wait_for(lambda: "team000" in row_text(browser, name), "its account name")

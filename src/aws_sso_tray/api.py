@@ -17,7 +17,7 @@ command a user types, so importing this module must cost no more than `typing`, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Literal, Protocol, TypeAlias
@@ -1138,7 +1138,7 @@ class Service:
         scans = PortalScans(lambda: holder[0].changed() if holder else None)
         board = DashboardServer(
             lambda: _dashboard_state(engine, scans),
-            lambda action, profile, session: _dashboard_action(engine, action, profile, session),
+            lambda request: _dashboard_action(engine, scans, request),
         )
         holder.append(board)
         try:
@@ -1270,7 +1270,8 @@ def demo_sign_in(on_prompt: PromptHandler, *, open_browser: bool, device_code: b
 
 # --- the dashboard: every session and profile on a local page ------------------------------------
 # Served by the running tray or daemon (engine/dashboard.py, started by `Service`); a face asks it
-# for a single-use link. Its buttons call `_dashboard_action`: the same calls the tray makes.
+# for a single-use link. Its buttons call `_dashboard_action`: the same calls the tray makes, and
+# `add_profile` / `rescan_session` for a portal role without a profile and a session's sync.
 
 NO_ENGINE_FOR_DASHBOARD = (
     "no tray or daemon is running to serve the dashboard: start `aws-sso-tray daemon` or the "
@@ -1333,16 +1334,33 @@ def _dashboard_state(engine: EngineControl, scans: Any) -> dict[str, Any]:
 
 
 def _dashboard_action(
-    engine: EngineControl, action: str, profile: str, session_key: str
+    engine: EngineControl, scans: Any, request: Mapping[str, str]
 ) -> dict[str, str]:
-    """Do one dashboard button's action; {"message"} for the page, and "copy" for its clipboard
-    (export lines and console URLs hold secrets: never logged)."""
+    """Do one dashboard button's action (`request`: the page's JSON); {"message"} for the page,
+    and "copy" for its clipboard (export lines and console URLs hold secrets: never logged)."""
+    action, profile = request.get("action", ""), request.get("profile", "")
+    session_key = request.get("session", "")
     found = engine.snapshot.profile(profile) if profile else None
     if action == "sign_in":
         key = session_key or (found.session_key if found else "")
         if not engine.login(key, reason="you picked Sign in on the dashboard"):
             return {"message": "A browser sign-in for this session is already waiting"}
         return {"message": "Sign-in started: finish it in the browser tab"}
+    if action == "add_profile":
+        name = _dashboard_session_name(engine, session_key)
+        added = add_profile(name, request.get("account", ""), request.get("role", ""))
+        engine.wake()
+        return {"message": f"Added [profile {added}] to the AWS config"}
+    if action == "sync":
+        outcome = rescan_session(_dashboard_session_name(engine, session_key))
+        scans.again(session_key)
+        engine.wake()
+        return {"message": outcome.summary()}
+    return _dashboard_profile_action(engine, action, profile)
+
+
+def _dashboard_profile_action(engine: EngineControl, action: str, profile: str) -> dict[str, str]:
+    found = engine.snapshot.profile(profile) if profile else None
     if found is None:
         raise ConfigError(f"no SSO profile named {profile!r} in the AWS config")
     _note_recent_quietly(profile)
@@ -1362,6 +1380,51 @@ def _dashboard_action(
         line = credential_process_line(profile)
         return {"copy": line, "message": f"Copied the credential_process line of {profile}"}
     raise UsageError(f"unknown dashboard action {action!r}")
+
+
+def _dashboard_session_name(engine: EngineControl, session_key: str) -> str:
+    """The sso-session name of the snapshot's session `session_key`, which must be signed in
+    (an add or a sync from the page never opens a browser itself: Sign in does)."""
+    from aws_sso_tray.errors import LoginNeededError
+    from aws_sso_tray.snapshot import SessionStatus
+
+    found = next((s for s in engine.snapshot.sessions if s.key == session_key), None)
+    if found is None:
+        raise ConfigError(f"no SSO session {session_key!r} in the AWS config")
+    if found.status not in (SessionStatus.LOGGED_IN, SessionStatus.EXPIRING):
+        raise LoginNeededError(f"sign in to {found.name} first (its Sign in button)")
+    return found.name
+
+
+def add_profile(session: str, account_id: str, role_name: str) -> str:
+    """Write one generated profile for `account_id` x `role_name` of the signed-in sso-session
+    `session`, named by the session's remembered template (the dashboard's "Add profile");
+    returns its name (an existing profile's when one already names that role). No browser
+    opens: LoginNeededError when the session needs a sign-in."""
+    from aws_sso_tray.aws import profiles, tokens
+    from aws_sso_tray.setup import configure
+
+    known = profiles.sessions(profiles.load_profiles())
+    found = next((s for s in known if s.name == session), None)
+    if found is None:
+        raise ConfigError(
+            f"no [sso-session {session}] in the AWS config: run `aws-sso-tray configure`"
+        )
+    choices = configure.remembered(session)
+    offer = configure.offer_roles(
+        found,
+        tokens.valid_token(found),
+        profile_region=choices.profile_region if choices else found.region,
+    )
+    choice = next((c for c in offer.choices if c.role.key == (account_id, role_name)), None)
+    if choice is None:
+        raise ConfigError(
+            f"the portal of {session} lists no role {role_name!r} in account {account_id}: "
+            "sync the accounts from the portal"
+        )
+    if not choice.configured:
+        configure.write_selection(offer, configure.Selection(((account_id, role_name),)))
+    return choice.profile_name
 
 
 def _note_recent_quietly(profile: str) -> None:

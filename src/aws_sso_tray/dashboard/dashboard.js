@@ -13,12 +13,17 @@ const ACTIONS = [
   ["export", "Copy export lines"],
   ["process_line", "Copy credential_process line"],
 ];
+const LABELS = Object.fromEntries(ACTIONS.concat([
+  ["add_profile", "Add profile"],
+  ["sync", "Sync accounts from the portal"],
+]));
 const WORDS = {
   idle: "", fresh: "kept fresh", refreshing: "refreshing", login_needed: "sign-in needed",
   error: "error", logged_in: "signed in", expiring: "expiring", not_signed_in: "not signed in",
   signed_out: "signed out", logging_in: "signing in",
 };
 const NEEDS_LOGIN = new Set(["login_needed", "not_signed_in", "signed_out", "error"]);
+const SIGNED_IN = new Set(["logged_in", "expiring"]);
 
 const search = document.getElementById("search");
 const list = document.getElementById("rows");
@@ -64,8 +69,12 @@ function buildRow(item, profile) {
   const row = el("div", { class: "row", role: "listitem" });
   if (profile) row.dataset.profile = item.name;
   row.dataset.session = item.session_key;
+  if (!profile) {
+    row.dataset.account = item.account_id;
+    row.dataset.role = item.role_name;
+  }
   const name = el("div", { class: "name" }, profile ? item.name : "");
-  if (!profile) name.append(el("span", { class: "muted" }, "no profile yet (aws-sso-tray configure adds it)"));
+  if (!profile) name.append(el("span", { class: "muted" }, "no profile yet"));
   const account = el("div", { class: "account" });
   account.append(el("span", { class: "account-name" }, item.account_name || ""), " ",
     el("small", {}, item.account_id));
@@ -79,6 +88,10 @@ function buildRow(item, profile) {
         "aria-label": `${label}: ${item.name}` }, label);
       actions.append(button);
     }
+  } else {
+    actions.append(el("button", { type: "button", "data-action": "add_profile",
+      "aria-label": `Add profile: ${item.role_name} in ${item.account_name || item.account_id}` },
+      "Add profile"));
   }
   row.append(name, account, role, state, actions);
   return row;
@@ -134,6 +147,10 @@ function renderSessions(state) {
     const button = el("button", { type: "button", "data-action": "sign_in",
       "data-session": s.key, "aria-label": `Sign in to ${s.name}` }, "Sign in");
     box.append(button);
+    if (SIGNED_IN.has(s.status)) {
+      box.append(el("button", { type: "button", "data-action": "sync", "data-session": s.key,
+        "aria-label": `Sync accounts of ${s.name} from the portal` }, "Sync accounts from the portal"));
+    }
     sessionsBox.append(box);
   }
 }
@@ -208,15 +225,15 @@ async function copy(text) {
   }
 }
 
-async function act(action, profile, session) {
-  const label = (ACTIONS.find(([a]) => a === action) || [action, action])[1];
+async function act(action, profile, session, extra) {
+  const label = LABELS[action] || action;
   say(`${label}${profile ? " " + profile : ""}…`);
   let answer;
   try {
     const response = await fetch("/action", {
       method: "POST",
       headers: { ...HEADERS, "Content-Type": "application/json" },
-      body: JSON.stringify({ action, profile: profile || "", session: session || "" }),
+      body: JSON.stringify({ action, profile: profile || "", session: session || "", ...extra }),
     });
     answer = await response.json();
   } catch (_) {
@@ -235,11 +252,12 @@ list.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-action]");
   if (!button) return;
   const row = button.closest(".row");
-  act(button.dataset.action, row.dataset.profile, row.dataset.session);
+  const portalRole = row.dataset.profile ? {} : { account: row.dataset.account, role: row.dataset.role };
+  act(button.dataset.action, row.dataset.profile, row.dataset.session, portalRole);
 });
 sessionsBox.addEventListener("click", (event) => {
   const button = event.target.closest("button[data-action]");
-  if (button) act("sign_in", "", button.dataset.session);
+  if (button) act(button.dataset.action, "", button.dataset.session);
 });
 search.addEventListener("input", filter);
 search.addEventListener("keydown", (event) => {

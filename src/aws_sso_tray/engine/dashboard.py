@@ -4,7 +4,8 @@ While the tray or the daemon runs (`api.Service`), `DashboardServer` serves the 
 `aws_sso_tray/dashboard/` (plain HTML, CSS and JavaScript) on 127.0.0.1, a JSON view of the
 engine's snapshot (`build_state`) that the page polls (a long poll: an answer as soon as the
 snapshot changes, so a refresh shows without a reload), and the per-row actions (`POST /action`,
-done by the `act` function `api.Service` gives it, the same calls the tray makes).
+done by the `act` function `api.Service` gives it, the same calls the tray makes), with "Add
+profile" on each portal role that has none and "Sync accounts from the portal" per session.
 
 How a browser gets in (`setup/pagelink.py`, as the configure page): `aws-sso-tray dashboard`
 asks the running engine for a fresh single-use link (`request_link`: a `POST /link` carrying the
@@ -18,7 +19,8 @@ origin's page can neither read it nor send the cookie), and a POST needs our Ori
 pages load nothing from elsewhere (a strict Content-Security-Policy) and are never cached.
 
 Account names and the portal's roles without a profile come from a portal scan of each signed-in
-session (`PortalScans`), made on a background thread at most every `SCAN_EVERY`.
+session (`PortalScans`), made on a background thread at most every `SCAN_EVERY`, and again at
+once after a sync (`PortalScans.again`).
 """
 
 from __future__ import annotations
@@ -67,8 +69,9 @@ CSP = (
     "img-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 )
 
-# act(action, profile, session_key) -> {"message": ..., "copy": text for the clipboard}
-Act = Callable[[str, str, str], Mapping[str, str]]
+# act(request) -> {"message": ..., "copy": text for the clipboard}; the request is the page's JSON:
+# "action", and "profile", "session" (its key), "account" and "role" as the action needs
+Act = Callable[[Mapping[str, str]], Mapping[str, str]]
 StateView = Callable[[], dict[str, Any]]
 
 
@@ -132,6 +135,12 @@ class PortalScans:
             threading.Thread(
                 target=self._run, args=(key,), name="dashboard-portal-scan", daemon=True
             ).start()
+
+    def again(self, key: str) -> None:
+        """Scan `key` now (its portal changed: a sync), whenever it was last scanned."""
+        with self._lock:
+            self._started.pop(key, None)
+        self.wanted((key,))
 
     def _run(self, key: str) -> None:
         try:
@@ -229,9 +238,9 @@ class DashboardServer:
             version = self._version
         return {"version": version, **self._state()}
 
-    def act(self, action: str, profile: str, session: str) -> Mapping[str, str]:
+    def act(self, request: Mapping[str, str]) -> Mapping[str, str]:
         try:
-            return self._act(action, profile, session)
+            return self._act(request)
         finally:
             self.changed()
 
@@ -427,7 +436,7 @@ class _Handler(BaseHTTPRequestHandler):
         action = request.get("action", "")
         profile, session = request.get("profile", ""), request.get("session", "")
         try:
-            answer = self.dashboard.act(action, profile, session)
+            answer = self.dashboard.act(request)
         except AppError as exc:
             log.warning("dashboard: %s %s: %s", action, profile or session, exc.message)
             self._json(200, {"ok": False, "message": exc.message})
