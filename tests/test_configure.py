@@ -6,6 +6,7 @@ sign-in page (through $BROWSER), urllib driving our configure page.
 
 from __future__ import annotations
 
+import html
 import logging
 import re
 import shlex
@@ -341,3 +342,47 @@ def test_no_secret_in_debug_log(
     assert secrets
     for secret in secrets:
         assert secret not in logged
+
+
+def test_web_page_names_profiles_by_the_sessions_template(
+    portal_emulator: Emulator, home: Path
+) -> None:
+    template = "{account_name}-{role_name}"
+    request = ConfigureRequest(START_URL, "us-east-1", name_template=template)
+    configure.configure(request, lambda offer: Selection((("999999999999", "Power+User"),)))
+    before = (home / ".aws" / "config").read_text()
+    page = configure_page.start_configure_page(open_browser=False, timeout=60)
+    try:
+        browser = Browser()
+        status, body = browser.get(page.url)
+        assert 'name="name_template"' in body  # optional on the first form
+        csrf, base = form_token(body), page.base_url
+        form = {"start_url": START_URL, "region": "us-east-1", "token": csrf}
+        status, body = browser.post(base + "/start", {**form, "name_template": "{acount}"})
+        assert status == 200 and "{acount}" in body  # the one-line error, on the form
+        assert (home / ".aws" / "config").read_text() == before  # nothing written
+        browser.post(base + "/start", form)  # blank: the session's remembered template
+        body = wait_for(lambda: _chooser(browser, base), "the profile chooser", 30, interval=0.1)
+        field = re.search(r'name="name_template" size=50 value="([^"]*)"', body)
+        assert field is not None and html.unescape(field.group(1)) == template
+        names = re.findall(r"&rarr; ([^<]+)</label>", body)
+        assert names and all("-" in n and not n.endswith("999999999999") for n in names), names
+        # a bad template on the chooser: its error line, the choices as they were
+        status, body = browser.post(base + "/names", {"name_template": "fixed", "token": csrf})
+        assert status == 200 and 'class="error"' in body and "Choose profiles" in body
+        assert re.findall(r"&rarr; ([^<]+)</label>", body) == names
+        status, _ = browser.post(
+            base + "/names", {"name_template": "{session}.{role_name}", "token": csrf}
+        )
+        assert status == 303
+        body = wait_for(lambda: _chooser(browser, base), "the renamed chooser", 30, interval=0.1)
+        renamed = re.findall(r'name="role" value="([^"]+)"', body)
+        assert re.findall(r"&rarr; ([^<]+)</label>", body)[0].startswith("d-1234567890.")
+        assert (home / ".aws" / "config").read_text() == before  # renaming writes nothing
+        browser.post(base + "/write", {"role": renamed[:1], "token": csrf})
+        assert page.wait(10)
+    finally:
+        page.stop()
+    assert page.outcome is not None and page.outcome.added[0].startswith("d-1234567890.")
+    choices = configure.remembered("d-1234567890")
+    assert choices is not None and choices.name_template == "{session}.{role_name}"

@@ -117,7 +117,12 @@ def test_one_logged_in_session_lists_its_profiles_flat_with_their_state() -> Non
         "Quit",
     ]
     corp = entries[0]
-    assert labels(corp.children) == ["Log in again", "Open the access portal", "Log out of corp"]
+    assert labels(corp.children) == [
+        "Log in again",
+        "Open the access portal",
+        "Log out of corp",
+        "Sync accounts from the portal",
+    ]
     assert corp.children[1].action == Action(ActionKind.PORTAL, CORP)
 
 
@@ -241,6 +246,7 @@ def test_several_sessions_group_profiles_under_their_session() -> None:
         "Log in again",
         "Open the access portal",
         "Log out of corp",
+        "Sync accounts from the portal",
         "dev - logged in",
         "prod - logged in",
     ]
@@ -249,6 +255,24 @@ def test_several_sessions_group_profiles_under_their_session() -> None:
     assert sandbox.action == Action(ActionKind.LOGIN, LAB, profile="sandbox")
     # Not repeated at the top level.
     assert find_entry(entries[2:], "dev") is None
+
+
+def test_every_sso_session_offers_to_sync_its_accounts_from_the_portal() -> None:
+    s = snap(
+        [
+            session(),
+            session("lab", SessionStatus.LOGIN_NEEDED, token=None),
+            session(LAB, name="lab.awsapps.com"),  # a legacy profile's implicit session
+        ],
+        [profile("dev"), profile("sandbox", "lab"), profile("old", LAB)],
+    )
+    entries = menu(s)
+    for index, name in ((0, "corp"), (1, "lab")):  # signed in or not: the sync signs in
+        sync = entries[index].find("Sync accounts from the portal")
+        assert sync is not None and sync.enabled, name
+        assert sync.action == Action(ActionKind.RESCAN, name)
+    assert entries[2].label.startswith("lab.awsapps.com")
+    assert entries[2].find("Sync accounts") is None  # no [sso-session] section to sync
 
 
 def test_favourites_sort_first_within_their_group() -> None:

@@ -356,3 +356,50 @@ def test_copy_console_url_puts_the_portal_link_on_the_clipboard(
         ("Copied console URL", "dev: paste it into a browser")
     ]
     assert app._settings.recent == ("dev",)
+
+
+# --- "Sync accounts from the portal" (issue 15 §3) ---------------------------------------------
+
+
+def test_sync_accounts_runs_off_the_ui_thread_and_says_what_changed_in_one_notice(
+    emulator: Emulator, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from aws_sso_tray import api
+    from aws_sso_tray.emulator import EmulatorConfig
+    from test_rescan import STANDIN, many_accounts
+
+    emulator.config = EmulatorConfig(accounts=many_accounts(3))
+    monkeypatch.setenv("BROWSER", STANDIN)  # the sign-in's browser stand-in presses Allow
+    assert len(api.configure_every_role(START_URL, "us-east-1", "corp").added) == 9
+    emulator.config = EmulatorConfig(accounts=many_accounts(3, grant="Billing", revoke="Admin"))
+    engine, notifier = FakeEngine(), RecordingNotifier()
+    app = make_app(engine, notifier)
+    ran_on: list[str] = []
+    perform = app.perform
+
+    def spy(action: Action) -> None:
+        ran_on.append(threading.current_thread().name)
+        perform(action)
+
+    app.perform = spy  # type: ignore[method-assign]
+    app.dispatch(Action(ActionKind.RESCAN, "corp"))  # what a click does, on the UI thread
+    assert engine.woken.wait(30), "the engine was not woken after the sync"
+    wait_for(lambda: notifier.sent, "the sync's notice")
+    assert ran_on == ["tray-rescan"]
+    assert [(n.key, n.title, n.message) for n in notifier.sent] == [
+        (
+            "tray:rescan:corp",
+            "Accounts synced",
+            "sso-session corp: 1 added (Billing-000000000001), "
+            "1 removed (Admin-000000000001), 8 already in step",
+        )
+    ]
+    config = (home / ".aws" / "config").read_text()
+    assert "[profile Billing-000000000001]" in config and "Admin-000000000001]" not in config
+
+    notifier.sent.clear()
+    app.dispatch(Action(ActionKind.RESCAN, "nope"))  # refused: one error notice, nothing written
+    wait_for(lambda: notifier.sent, "the refusal as a notice")
+    assert [n.key for n in notifier.sent] == ["tray:rescan"]
+    assert "no [sso-session nope]" in notifier.sent[0].message
+    assert (home / ".aws" / "config").read_text() == config

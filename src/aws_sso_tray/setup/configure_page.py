@@ -5,9 +5,12 @@
     page.new_url()                     # a fresh one-time link to the same page (the tray's "show")
 
 The page walks through the same steps as the terminal (`configure.py` holds the flow): a form
-for the start URL and region, "signing in..." while the sign-in runs in another browser tab,
-a checklist of the portal's accounts and roles (and of generated profiles whose role is gone),
-then the result. The server stops itself after success or after `timeout` (10 minutes).
+for the start URL, region and (optional) profile-name template, "signing in..." while the
+sign-in runs in another browser tab, a checklist of the portal's accounts and roles (and of
+generated profiles whose role is gone) under a "Profile names" field holding the template in
+use (the session's remembered one by default; "Rename" names the new choices again, a bad
+template is one error line and writes nothing), then the result. The server stops itself
+after success or after `timeout` (10 minutes).
 
 Safety: bound to 127.0.0.1 on an ephemeral port. The URL we open is on the browser's command
 line, readable by every local user, so its token is single-use and short-lived (`pagelink`): the
@@ -35,9 +38,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from aws_sso_tray.aws.profiles import SsoSession
+from aws_sso_tray.aws.tokens import SsoToken
 from aws_sso_tray.errors import AppError, LoginNeededError
 from aws_sso_tray.login.prompt import LoginPrompt
-from aws_sso_tray.setup import configure
+from aws_sso_tray.setup import configure, profilenames
 from aws_sso_tray.setup.configure import ConfigureRequest, Outcome, RoleOffer, Selection
 from aws_sso_tray.setup.pagelink import LINK_TTL, PageLink, Verdict
 
@@ -71,6 +76,7 @@ class ConfigurePage:
         self._message = ""
         self._prompt: LoginPrompt | None = None
         self._offer: RoleOffer | None = None
+        self._signed_in: tuple[SsoSession, SsoToken] | None = None  # for renaming the offer
         self._cancel = threading.Event()
         self._finished = threading.Event()
         self._server: ThreadingHTTPServer | None = None
@@ -147,12 +153,17 @@ class ConfigurePage:
 
     # -- the flow, on a worker thread ------------------------------------------------------------
 
-    def _begin(self, start_url: str, region: str) -> str | None:
+    def _begin(self, start_url: str, region: str, name_template: str = "") -> str | None:
         try:
             request = ConfigureRequest(
-                configure.validate_start_url(start_url), configure.validate_region(region)
+                configure.validate_start_url(start_url),
+                configure.validate_region(region),
+                # blank: the session's remembered template, else the default
+                name_template=profilenames.check_template(name_template)
+                if name_template.strip()
+                else None,
             )
-        except AppError as exc:
+        except AppError as exc:  # shown on the form; nothing written yet
             return exc.message
         with self._lock:
             if self._stage not in {"form", "error"}:
@@ -168,22 +179,59 @@ class ConfigurePage:
             with self._lock:
                 self._prompt = prompt
 
+        template = request.name_template
         try:
             session = configure.write_session(request, self.config_path)
             token = configure.sign_in(session, on_prompt=on_prompt, cancel=self._cancel)
             try:
-                offer = configure.offer_roles(session, token, config_path=self.config_path)
+                offer = self._offer_for(session, token, template)
             except LoginNeededError:
                 # The cached token was refused (revoked, or lacks the account scope).
                 token = configure.sign_in(
                     session, on_prompt=on_prompt, cancel=self._cancel, force=True
                 )
-                offer = configure.offer_roles(session, token, config_path=self.config_path)
+                offer = self._offer_for(session, token, template)
         except AppError as exc:
             self._set("error", exc.message)
             return
         except Exception:
             log.exception("configure page: sign-in or portal scan failed")
+            self._set("error", "something went wrong (see the log); try again")
+            return
+        with self._lock:
+            self._offer, self._stage = offer, "choose"
+            self._signed_in = (session, token)
+
+    def _offer_for(self, session: SsoSession, token: SsoToken, template: str | None) -> RoleOffer:
+        return configure.offer_roles(
+            session, token, config_path=self.config_path, name_template=template
+        )
+
+    def _rename(self, name_template: str) -> str | None:
+        """Name the new choices by another template (the portal is scanned again); the
+        one-line error for a bad template, which leaves the choices as they were."""
+        try:
+            template = profilenames.check_template(name_template)
+        except AppError as exc:
+            return exc.message
+        with self._lock:
+            signed_in = self._signed_in
+            if signed_in is None or self._stage != "choose":
+                return None
+            self._stage = "scanning"
+        threading.Thread(
+            target=self._scan_again, args=(*signed_in, template), name="configure-scan", daemon=True
+        ).start()
+        return None
+
+    def _scan_again(self, session: SsoSession, token: SsoToken, template: str) -> None:
+        try:
+            offer = self._offer_for(session, token, template)
+        except AppError as exc:
+            self._set("error", exc.message)
+            return
+        except Exception:
+            log.exception("configure page: portal scan failed")
             self._set("error", "something went wrong (see the log); try again")
             return
         with self._lock:
@@ -221,6 +269,8 @@ class ConfigurePage:
                 self.outcome,
             )
         hidden = f'<input type="hidden" name="token" value="{html.escape(self.form_token)}">'
+        if stage == "scanning":
+            return _page("<h1>Reading the portal&hellip;</h1>", refresh="/")
         if stage == "signing-in":
             link = ""
             if prompt is not None:
@@ -254,10 +304,17 @@ class ConfigurePage:
             )
             if prune:
                 prune = f"<h2>Generated profiles whose role is gone</h2><ul>{prune}</ul>"
-            warnings = "".join(f'<p class="error">{html.escape(w)}</p>' for w in offer.skipped)
+            notes = [error, *offer.skipped] if error else offer.skipped
+            warnings = "".join(f'<p class="error">{html.escape(w)}</p>' for w in notes)
+            names = (
+                f"<form method=post action=/names>{hidden}<p><label>Profile names<br>"
+                '<input name="name_template" size=50 '
+                f'value="{html.escape(offer.name_template)}"></label> <button>Rename</button>'
+                f"<br><small>{html.escape(_TEMPLATE_HINT)}</small></p></form>"
+            )
             body = (
-                f"<h1>Choose profiles</h1>{warnings}<form method=post action=/write>{hidden}"
-                f"<ul>{''.join(rows)}</ul>{prune}<button>Write profiles</button></form>"
+                f"<h1>Choose profiles</h1>{warnings}{names}<form method=post action=/write>"
+                f"{hidden}<ul>{''.join(rows)}</ul>{prune}<button>Write profiles</button></form>"
             )
             return _page(body)
         if stage == "done" and outcome is not None:
@@ -277,9 +334,18 @@ class ConfigurePage:
             'placeholder="https://d-xxxxxxxxxx.awsapps.com/start" required></label></p>'
             '<p><label>IAM Identity Center region<br><input name="region" '
             'placeholder="us-east-1" required></label></p>'
+            '<p><label>Profile names<br><input name="name_template" size=50 '
+            f'placeholder="{html.escape(profilenames.DEFAULT_TEMPLATE)}"></label><br>'
+            f"<small>{html.escape(_TEMPLATE_HINT)}</small></p>"
             "<button>Sign in</button></form>"
         )
         return _page(body)
+
+
+_TEMPLATE_HINT = (
+    "A template of {account_id}, {account_name}, {role_name}, {session}, {region}; "
+    "blank: the one this session was set up with before, else the default"
+)
 
 
 def _page(body: str, refresh: str | None = None) -> str:
@@ -395,7 +461,16 @@ class _PageHandler(BaseHTTPRequestHandler):
             self._send(403, _page("<h1>Forbidden</h1>"))
             return
         if path == "/start":
-            error = page._begin(form.get("start_url", [""])[0], form.get("region", [""])[0])
+            error = page._begin(
+                form.get("start_url", [""])[0],
+                form.get("region", [""])[0],
+                form.get("name_template", [""])[0],
+            )
+            if error:
+                self._send(200, page.render(error))
+                return
+        elif path == "/names":
+            error = page._rename(form.get("name_template", [""])[0])
             if error:
                 self._send(200, page.render(error))
                 return
@@ -408,7 +483,7 @@ class _PageHandler(BaseHTTPRequestHandler):
     def _form_allowed(self, path: str, token: str | None) -> bool:
         """A form of this page, posted from the browser that holds its cookie."""
         return (
-            path in {"/start", "/write"}
+            path in {"/start", "/names", "/write"}
             and self._right_host()
             and self.page.link.has_cookie(self.headers.get("Cookie"))
             and token is not None

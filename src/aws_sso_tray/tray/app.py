@@ -83,6 +83,7 @@ class TrayApp:
         # only while one is started, never while it is waited for).
         self._configure_lock = threading.Lock()
         self._configure_page: ConfigurePage | None = None
+        self._rescanning: set[str] = set()  # sso-sessions being synced (guarded by _lock)
         self.icon: Any = None
         # What each menu action does (a test checks every ActionKind is here).
         self.handlers: Mapping[ActionKind, Callable[[Action], None]] = {
@@ -101,6 +102,7 @@ class TrayApp:
             ActionKind.TOGGLE_AUTOSTART: self._toggle_autostart,
             ActionKind.CONFIGURE: self._configure,
             ActionKind.OPEN_DASHBOARD: self._open_dashboard,
+            ActionKind.RESCAN: self._rescan,
             ActionKind.QUIT: self._quit,
         }
 
@@ -308,6 +310,23 @@ class TrayApp:
     def _open_dashboard(self, action: Action) -> None:
         # This process serves the page; no browser taking it is an AppError: a notice.
         api.open_dashboard()
+
+    def _rescan(self, action: Action) -> None:
+        # Runs on the action's worker thread (it may sign in and wait for the browser); a
+        # refusal (no such sso-session, the sign-in denied) is an AppError: `_perform`'s notice.
+        name = action.target or ""
+        with self._lock:
+            if name in self._rescanning:
+                log.info("tray: a sync of %s is already running", name)
+                return
+            self._rescanning.add(name)
+        try:
+            outcome = api.rescan_session(name)
+        finally:
+            with self._lock:
+                self._rescanning.discard(name)
+        self.engine.wake()  # show the added profiles now, not at the next config check
+        self.notify(f"rescan:{name}", "Accounts synced", outcome.summary())
 
     def configure(self) -> bool:
         """Serve the configure page and wait for it (blocking: call it from a worker thread).

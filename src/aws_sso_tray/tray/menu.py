@@ -13,8 +13,9 @@ Layout (top to bottom):
   and recent"), so the profile a person needs is one or two clicks away however long the list
   is; with more than GROUP_THRESHOLD, then the kept-fresh and failing ones ("Kept fresh and
   failing"), always in sight;
-- with one SSO session: the session's line (a submenu: log in, access portal, log out) and its
-  profiles flat below it; with several: one submenu per session holding its actions and its
+- with one SSO session: the session's line (a submenu: log in, access portal, log out, and for
+  an `[sso-session]` "Sync accounts from the portal") and its profiles flat below it; with
+  several: one submenu per session holding its actions and its
   profiles; with more than GROUP_THRESHOLD profiles, a session's profiles are in one submenu per
   account (`Team 8 (000000000008)`, the id alone when the portal's name is not known here),
   sorted by name;
@@ -59,6 +60,7 @@ SETUP_LABEL = "Set up AWS SSO profiles…"
 ADD_PROFILES_LABEL = "Add SSO profiles…"
 SETUP_OPEN_LABEL = "Show the setup page again"  # a configure page is already being served
 DASHBOARD_LABEL = "Open dashboard…"
+RESCAN_LABEL = "Sync accounts from the portal"
 
 
 class ActionKind(str, Enum):
@@ -77,6 +79,7 @@ class ActionKind(str, Enum):
     TOGGLE_AUTOSTART = "toggle_autostart"
     CONFIGURE = "configure"  # serve the configure page (or show the open one again)
     OPEN_DASHBOARD = "open_dashboard"  # the engine's dashboard page, in the browser
+    RESCAN = "rescan"  # target: sso-session name; profiles in step with the portal's roles
     QUIT = "quit"
 
 
@@ -412,7 +415,14 @@ def _session_actions(session: SessionState) -> tuple[MenuEntry, ...]:
             enabled=not _needs_login(session) or session.token_expires_at is not None,
         ),
     ]
+    if _is_named(session):  # a legacy profile's implicit session has no section to sync
+        entries.append(MenuEntry(RESCAN_LABEL, Action(ActionKind.RESCAN, session.name)))
     return tuple(entries)
+
+
+def _is_named(session: SessionState) -> bool:
+    """An `[sso-session NAME]` (its key is its name; a legacy session's key is its start URL)."""
+    return session.key == session.name
 
 
 def _profile_entry(
@@ -543,6 +553,7 @@ __all__ = [
     "GROUP_THRESHOLD",
     "PINNED_THRESHOLD",
     "RECENT_SHOWN",
+    "RESCAN_LABEL",
     "SEPARATOR",
     "SETUP_LABEL",
     "SETUP_OPEN_LABEL",
