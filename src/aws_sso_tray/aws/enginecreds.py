@@ -66,7 +66,7 @@ def published() -> Published | None:
     state = paths.state_location()
     if paths.folder_problem(state):
         return None
-    data = _read_private_json(os.path.join(state, ENDPOINT_FILE))
+    data = read_private_json(os.path.join(state, ENDPOINT_FILE))
     if data is None:
         return None
     pid, port, tokens = data.get("pid"), data.get("port"), data.get("profiles")
@@ -165,8 +165,9 @@ def _get(port: int, path: str, token: str) -> bytes | None:
     return body
 
 
-def _read_private_json(location: str) -> dict[str, object] | None:
-    """The JSON object in `location` when it is a regular file of ours that only we can read."""
+def read_private_json(location: str) -> dict[str, object] | None:
+    """The JSON object in `location` when it is a regular file of ours that only we can read
+    (what a running engine publishes: this endpoint's file, and the dashboard's)."""
     import stat
 
     try:

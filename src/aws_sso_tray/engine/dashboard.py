@@ -25,13 +25,10 @@ once after a sync (`PortalScans.again`).
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
 import logging
-import os
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -42,8 +39,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from aws_sso_tray.engine import localserver
 from aws_sso_tray.errors import AppError
-from aws_sso_tray.files import atomicfile, paths
+from aws_sso_tray.files import paths
 from aws_sso_tray.setup.pagelink import PageLink, Verdict
 
 if TYPE_CHECKING:
@@ -216,8 +214,7 @@ class DashboardServer:
             target=server.serve_forever, args=(IDLE_POLL,), name=THREAD_NAME, daemon=True
         )
         self._thread.start()
-        document = {"pid": os.getpid(), "port": self.port, "secret": self._secret}
-        atomicfile.write_atomic(dashboard_file(), json.dumps(document).encode(), mode=0o600)
+        localserver.publish(dashboard_file(), {"port": self.port, "secret": self._secret})
         log.info("dashboard on %s", self.origin)
 
     def changed(self, _snapshot: object = None) -> None:
@@ -254,19 +251,8 @@ class DashboardServer:
         with self._changes:
             self._stopping = True
             self._changes.notify_all()
-        path = dashboard_file()
-        try:
-            mine = json.loads(atomicfile.read_text(path) or "null")
-            if isinstance(mine, dict) and mine.get("pid") == os.getpid():
-                path.unlink()
-        except (OSError, ValueError, AppError) as exc:
-            log.warning("cannot remove %s: %s", path, exc)
-        stopping = threading.Thread(target=server.shutdown, daemon=True)
-        stopping.start()
-        with contextlib.suppress(OSError):
-            socket.create_connection((HOST, server.server_address[1]), timeout=1).close()
-        stopping.join(5)
-        server.server_close()
+        localserver.unpublish(dashboard_file())
+        localserver.shut_down(server)
 
 
 class _Server(ThreadingHTTPServer):
@@ -460,27 +446,13 @@ def _html(body: str) -> bytes:
 
 def published() -> Published | None:
     """What the running engine published, or None when none runs or its file is not safe."""
-    import stat
-
+    from aws_sso_tray.aws import enginecreds
     from aws_sso_tray.engine import lock
 
     if paths.folder_problem(paths.state_location()):
         return None
-    try:
-        fd = os.open(dashboard_file(), os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-    except OSError:
-        return None
-    with open(fd, encoding="utf-8") as handle:
-        try:
-            st = os.fstat(fd)
-            if not stat.S_ISREG(st.st_mode) or (
-                os.name == "posix" and (st.st_uid != os.geteuid() or st.st_mode & 0o077)
-            ):
-                return None
-            data = json.load(handle)
-        except (OSError, ValueError):
-            return None
-    if not isinstance(data, dict):
+    data = enginecreds.read_private_json(str(dashboard_file()))
+    if data is None:
         return None
     pid, port, secret = data.get("pid"), data.get("port"), data.get("secret")
     if type(pid) is not int or type(port) is not int or not isinstance(secret, str):

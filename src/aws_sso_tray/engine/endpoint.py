@@ -21,13 +21,10 @@ when the engine's snapshot first shows them. Neither tokens nor credentials are 
 
 from __future__ import annotations
 
-import contextlib
 import hmac
 import json
 import logging
-import os
 import secrets
-import socket
 import threading
 from collections.abc import Callable, Iterable
 from datetime import timedelta
@@ -37,8 +34,9 @@ from typing import TYPE_CHECKING
 
 from aws_sso_tray import clock
 from aws_sso_tray.aws import enginecreds
+from aws_sso_tray.engine import localserver
 from aws_sso_tray.errors import AppError, ConfigError
-from aws_sso_tray.files import atomicfile, paths
+from aws_sso_tray.files import paths
 
 if TYPE_CHECKING:
     from aws_sso_tray.aws.rolecreds import RoleCredentials
@@ -129,32 +127,15 @@ class CredentialsEndpoint:
         self.serve(p.name for p in snapshot.profiles)
 
     def _publish(self) -> None:
-        document = {"pid": os.getpid(), "port": self.port, "profiles": self._tokens}
-        atomicfile.write_atomic(endpoint_file(), json.dumps(document).encode("utf-8"), mode=0o600)
+        localserver.publish(endpoint_file(), {"port": self.port, "profiles": self._tokens})
 
     def stop(self) -> None:
         """Stop serving and remove the published file (when it is still ours)."""
         server, self._server = self._server, None
         if server is None:
             return
-        path = endpoint_file()
-        try:
-            mine = json.loads(atomicfile.read_text(path) or "null")
-            if isinstance(mine, dict) and mine.get("pid") == os.getpid():
-                path.unlink()
-        except (OSError, ValueError, AppError) as exc:
-            log.warning("cannot remove %s: %s", path, exc)
-        stopping = threading.Thread(target=server.shutdown, daemon=True)
-        stopping.start()
-        _wake(server)
-        stopping.join(5)
-        server.server_close()
-
-
-def _wake(server: ThreadingHTTPServer) -> None:
-    """Make the server loop's wait end now (it waits up to IDLE_POLL for a connection)."""
-    with contextlib.suppress(OSError):
-        socket.create_connection((enginecreds.HOST, server.server_address[1]), timeout=1).close()
+        localserver.unpublish(endpoint_file())
+        localserver.shut_down(server)
 
 
 class _Handler(BaseHTTPRequestHandler):
