@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 import botocore.session
 import pytest
 
+import browsers
 from aws_sso_tray.aws.profiles import SsoSession
 from aws_sso_tray.emulator import Account, Emulator, EmulatorConfig
 from aws_sso_tray.engine import dashboard
@@ -28,15 +28,13 @@ from test_daemon import section_key, start_daemon, stop_daemon
 from waiting import wait_for
 
 if TYPE_CHECKING:
-    from selenium.webdriver.remote.webdriver import WebDriver
-
+    from browsers import Browser
     from fixture_types import RunCli, WriteConfig
 
 SESSION = SsoSession(
     "corp", "https://d-1234567890.awsapps.com/start", "us-east-1", ("sso:account:access",)
 )
 ACCOUNTS, ROLES = 100, ("Admin", "ReadOnly", "PowerUser", "Billing", "Audit")
-CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 
 
 def accounts(grant: str | None = None) -> tuple[Account, ...]:
@@ -109,23 +107,21 @@ def serving(emulator: Emulator, aws_config: WriteConfig, config: str) -> Iterato
 
 
 @pytest.fixture
-def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    if CHROMIUM is None or DRIVER is None:
-        pytest.skip("needs Debian's chromium and chromium-driver (apt-get install both)")
-    webdriver = pytest.importorskip("selenium.webdriver", reason="needs selenium (test extra)")
-    options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
-    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage"):
-        options.add_argument(flag)
-    options.add_argument(f"--user-data-dir={tmp_path / 'chromium'}")
-    driver = webdriver.Chrome(options=options, service=webdriver.ChromeService(DRIVER))
-    try:
+def browser(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Browser]:
+    """Chromium, or the browser a test is parametrised over (`@both`)."""
+    if getattr(request, "param", "chromium") == "chromium":
+        with browsers.chromium(tmp_path) as driver:
+            yield driver
+        return
+    with browsers.firefox(tmp_path) as (driver, outside):
         yield driver
-    finally:
-        driver.quit()
+    assert outside == [], f"Firefox reached outside 127.0.0.1: {outside}"
 
 
-def open_page(driver: WebDriver, cli: RunCli, profiles: int = ACCOUNTS * len(ROLES)) -> str:
+both = pytest.mark.parametrize("browser", browsers.NAMES, indirect=True)
+
+
+def open_page(driver: Browser, cli: RunCli, profiles: int = ACCOUNTS * len(ROLES)) -> str:
     """Open a fresh link from `aws-sso-tray dashboard --print`; wait for the rows."""
     done = cli("dashboard", "--print")
     assert done.returncode == 0, done.stderr
@@ -136,7 +132,7 @@ def open_page(driver: WebDriver, cli: RunCli, profiles: int = ACCOUNTS * len(ROL
     return url
 
 
-def rows(driver: WebDriver, *, shown: bool = False) -> list[str]:
+def rows(driver: Browser, *, shown: bool = False) -> list[str]:
     script = (
         "return [...document.querySelectorAll('.row[data-profile]')]"
         + (".filter(r => !r.hidden)" if shown else "")
@@ -145,7 +141,7 @@ def rows(driver: WebDriver, *, shown: bool = False) -> list[str]:
     return list(driver.execute_script(script))
 
 
-def row_text(driver: WebDriver, profile: str) -> str:
+def row_text(driver: Browser, profile: str) -> str:
     return str(
         driver.execute_script(
             "return document.querySelector(`.row[data-profile='${arguments[0]}']`).innerText",
@@ -154,7 +150,7 @@ def row_text(driver: WebDriver, profile: str) -> str:
     )
 
 
-def click(driver: WebDriver, profile: str, action: str) -> None:
+def click(driver: Browser, profile: str, action: str) -> None:
     from selenium.webdriver.common.by import By
 
     driver.find_element(
@@ -170,8 +166,9 @@ def test_the_command_says_how_to_start_an_engine_when_none_runs(cli: RunCli) -> 
     assert len(done.stderr.strip().splitlines()) == 1
 
 
+@both
 def test_search_narrows_as_you_type_and_the_keyboard_acts_on_the_first_match(
-    running: Emulator, browser: WebDriver, cli: RunCli
+    running: Emulator, browser: Browser, cli: RunCli
 ) -> None:
     from selenium.webdriver.common.keys import Keys
 
@@ -180,7 +177,7 @@ def test_search_narrows_as_you_type_and_the_keyboard_acts_on_the_first_match(
     # every row names its account, which the daemon learnt from the portal
     wait_for(lambda: "100000000042" in row_text(browser, "team042-admin"), "the account id")
     wait_for(lambda: "team042" in row_text(browser, "team042-admin"), "the account name")
-    search = browser.switch_to.active_element
+    search = browser.active_element()
     search.send_keys("team042")
     assert sorted(rows(browser, shown=True)) == sorted(f"team042-{r.lower()}" for r in ROLES)
     search.send_keys(" bill")
@@ -203,8 +200,9 @@ def test_search_narrows_as_you_type_and_the_keyboard_acts_on_the_first_match(
     assert "Refresh: team007-admin" in labels and len(labels) == 7
 
 
+@both
 def test_keep_fresh_and_refresh_reach_the_engine_and_show_without_a_reload(
-    running: Emulator, browser: WebDriver, cli: RunCli
+    running: Emulator, browser: Browser, cli: RunCli
 ) -> None:
     open_page(browser, cli)
     browser.execute_script("window.notReloaded = true")
@@ -236,7 +234,8 @@ def test_keep_fresh_and_refresh_reach_the_engine_and_show_without_a_reload(
     )
 
 
-def test_a_link_works_once(running: Emulator, browser: WebDriver, cli: RunCli) -> None:
+@both
+def test_a_link_works_once(running: Emulator, browser: Browser, cli: RunCli) -> None:
     url = open_page(browser, cli)
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(url, timeout=10)
@@ -248,7 +247,7 @@ def test_a_link_works_once(running: Emulator, browser: WebDriver, cli: RunCli) -
 
 
 def test_no_request_from_another_origin_is_accepted(
-    running: Emulator, browser: WebDriver, cli: RunCli
+    running: Emulator, browser: Browser, cli: RunCli
 ) -> None:
     open_page(browser, cli)
     origin = browser.execute_script("return location.origin")
@@ -306,7 +305,7 @@ def portal_row(account_id: str, role: str) -> str:
 
 
 def test_add_profile_writes_a_profile_botocore_reads_and_the_row_becomes_a_profile_row(
-    big_emulator: Emulator, aws_config: WriteConfig, browser: WebDriver, cli: RunCli
+    big_emulator: Emulator, aws_config: WriteConfig, browser: Browser, cli: RunCli
 ) -> None:
     from selenium.webdriver.common.by import By
 
@@ -334,8 +333,35 @@ def test_add_profile_writes_a_profile_botocore_reads_and_the_row_becomes_a_profi
         assert "Audit" in row_text(browser, name) and "team050" in row_text(browser, name)
 
 
+@both
+def test_enter_on_a_portal_role_without_a_profile_adds_one(
+    big_emulator: Emulator, aws_config: WriteConfig, browser: Browser, cli: RunCli
+) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    with serving(big_emulator, aws_config, big_config(without="team050-audit")):
+        open_page(browser, cli, profiles=499)
+        row = portal_row("100000000050", "Audit")
+        wait_for(
+            lambda: browser.execute_script(f"return !!document.querySelector('{row}')"),
+            "the portal's role without a profile",
+        )
+        search = browser.active_element()
+        search.send_keys("team050 audit")
+        picked = browser.execute_script(
+            "const d = document.querySelector('.row.picked').dataset; return [d.account, d.role]"
+        )
+        assert picked == ["100000000050", "Audit"]
+        search.send_keys(Keys.ENTER)
+        name = "Audit-100000000050"  # what the row's "Add profile" writes
+        wait_for(lambda: name in botocore_profiles(), "botocore reading the new profile")
+        assert botocore_profiles()[name]["sso_account_id"] == "100000000050"
+        wait_for(lambda: name in rows(browser), "the row turning into a profile row")
+        assert f"Added [profile {name}]" in browser.find_element("id", "status").text
+
+
 def test_sync_shows_the_summary_after_the_portal_grants_a_role(
-    running: Emulator, browser: WebDriver, cli: RunCli
+    running: Emulator, browser: Browser, cli: RunCli
 ) -> None:
     from selenium.webdriver.common.by import By
 

@@ -264,10 +264,15 @@ search.addEventListener("keydown", (event) => {
   if (event.key === "ArrowDown" || event.key === "ArrowUp") {
     event.preventDefault();
     move(event.key === "ArrowDown" ? 1 : -1);
-  } else if (event.key === "Enter" && picked && picked.profile) {
+  } else if (event.key === "Enter" && picked) {
+    // what the row's first button does: Add profile for a portal role without one
     event.preventDefault();
     const row = picked.el;
-    act(picked.needsLogin ? "sign_in" : "console", row.dataset.profile, row.dataset.session);
+    if (!picked.profile) {
+      act("add_profile", "", row.dataset.session, { account: row.dataset.account, role: row.dataset.role });
+    } else {
+      act(picked.needsLogin ? "sign_in" : "console", row.dataset.profile, row.dataset.session);
+    }
   } else if (event.key === "Escape") {
     search.value = "";
     filter();
