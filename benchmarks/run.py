@@ -1,16 +1,20 @@
-"""The benchmarks of aws-sso-tray against aws-export-credentials, side by side, in one run.
+"""The benchmarks of aws-sso-tray against the other tools, side by side, in one run.
 
-    python benchmarks/run.py [--quick] [--aec PATH] [--idle] [--bigfile] [--burst] [--coldpath]
-                              [--traymem] [--chained] [--scale] [--menu]
+    python benchmarks/run.py [--quick] [--profiles N] [--aec PATH] [--idle] [--bigfile]
+                              [--burst] [--coldpath] [--traymem] [--chained] [--scale] [--menu]
                               [--configure] [--dashboard]
 
 Everything runs against the project's emulator on 127.0.0.1 in a temporary HOME: one device-code
-login (approved through the emulator) writes the SSO token both tools read, then:
+login (approved through the emulator) writes the SSO token every tool reads, then:
 
-1. `credential-process` on a warm cache vs `aws-export-credentials --json`, with and without its
-   `--cache-file`, each a real subprocess run many times after a warm-up;
-2. `sync` of 60 profiles with 100 ms portal latency and cold role caches, default pool vs
-   `--jobs 1`, and vs aws-export-credentials writing the same 60 profiles one process at a time.
+1. `credential-process` on a warm cache vs `aws-export-credentials --json` (with and without its
+   `--cache-file`), `aws-sso-util credential-process` and Debian's AWS CLI v2
+   `configure export-credentials`, each from its own cache, and `python -c pass`, interleaved;
+2. the same on a cold role cache (ours without an engine, aws-sso-util, plain aec);
+3. `sync` of N profiles (60) with 100 ms portal latency and cold role caches, default pool vs
+   `--jobs 1`, and vs aws-export-credentials writing the same profiles one process at a time.
+
+The peers' set-up (venvs, cache entries) is in benchmarks/peers.py.
 
 The table goes to stdout and to benchmarks/results/latest.md. Not part of the test suite.
 """
@@ -31,21 +35,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import peers  # benchmarks/peers.py: the other tools' installs and caches
+
 from aws_sso_tray.emulator import Account, Emulator, EmulatorConfig
 
 HERE = Path(__file__).resolve().parent
-DEFAULT_AEC = HERE / ".venv-aec" / "bin" / "aws-export-credentials"
-AEC_REQUIREMENTS = ("aws-export-credentials==0.18.0", "boto3<1.34")
+DEFAULT_AEC = peers.AEC_VENV / "bin" / "aws-export-credentials"
+AEC_REQUIREMENTS = peers.AEC_REQUIREMENTS
 START_URL = "https://d-0000000000.awsapps.com/start"
 SESSION = "bench"
-ACCOUNTS, ROLES_PER_ACCOUNT = 6, 10  # 60 profiles
+ACCOUNTS, ROLES_PER_ACCOUNT = 6, 10  # 60 profiles by default (--profiles N)
 SYNC_LATENCY = 0.1
 # Any proxied request fails at once on this dead port: only 127.0.0.1 (NO_PROXY) is reachable.
 DEAD_PROXY = "http://127.0.0.1:9"
 CHECKS = (
-    "- checks passed: every tool's credentials were issued by the emulator; plain "
-    "aws-export-credentials made one GetRoleCredentials per run (so boto3 honoured "
-    "AWS_ENDPOINT_URL_SSO), ours and `--cache-file` none; each sync fetched every profile"
+    "- checks passed: every tool's credentials were issued by the emulator; on the warm path "
+    "plain aws-export-credentials made one GetRoleCredentials per run (so boto3 honoured "
+    "AWS_ENDPOINT_URL_SSO), every other tool none; on the cold path every tool one per run; "
+    "each sync fetched every profile"
 )
 CP_SPEEDUP_TARGET = 4.0
 CP_FLOOR_TARGET = 1.6  # ours at most this many times `python -c pass` (issue 13)
@@ -115,6 +124,9 @@ class Bench:
     ours: tuple[str, ...]
     aec: tuple[str, ...]
     profiles: tuple[str, ...]
+    # The peers run.py found (empty: not measured): aws-sso-util, Debian's AWS CLI v2.
+    sso_util: tuple[str, ...] = ()
+    aws_cli: tuple[str, ...] = ()
 
 
 def _fmt(seconds: float) -> str:
@@ -130,13 +142,7 @@ def ensure_aec(path: Path) -> Path:
         return path
     if path != DEFAULT_AEC:
         raise BenchError(f"{path} does not exist: drop --aec to create {DEFAULT_AEC}")
-    venv = DEFAULT_AEC.parent.parent
-    print(f"creating {venv} with {' '.join(AEC_REQUIREMENTS)} ...", file=sys.stderr)
-    # The same interpreter as ours, so both tools start the same Python version.
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    pip = [str(venv / "bin" / "python"), "-m", "pip", "install", "--quiet"]
-    subprocess.run([*pip, *AEC_REQUIREMENTS], check=True)
-    return path
+    return peers.ensure_venv(peers.AEC_VENV, AEC_REQUIREMENTS, "aws-export-credentials")
 
 
 def our_command() -> tuple[str, ...]:
@@ -145,15 +151,20 @@ def our_command() -> tuple[str, ...]:
     return (str(script),) if script.exists() else (sys.executable, "-m", "aws_sso_tray")
 
 
-def make_accounts() -> tuple[Account, ...]:
+def make_accounts(profiles: int = ACCOUNTS * ROLES_PER_ACCOUNT) -> tuple[Account, ...]:
+    """Accounts of ROLES_PER_ACCOUNT roles (the last one fewer) holding `profiles` roles."""
+    count = -(-profiles // ROLES_PER_ACCOUNT)
     return tuple(
         Account(
-            f"{(i + 1) * 111111111111:012d}",
+            f"{(i + 1) * 111111111111 % 10**12:012d}",
             f"acct{i}",
             f"acct{i}@example.com",
-            tuple(f"Role{j:02d}" for j in range(ROLES_PER_ACCOUNT)),
+            tuple(
+                f"Role{j:02d}"
+                for j in range(min(ROLES_PER_ACCOUNT, profiles - i * ROLES_PER_ACCOUNT))
+            ),
         )
-        for i in range(ACCOUNTS)
+        for i in range(count)
     )
 
 
@@ -291,21 +302,55 @@ def clear_role_caches(bench: Bench) -> None:
 # --- 1. credential-process, warm ----------------------------------------------------------------
 
 
+def peer_commands(bench: Bench, profile: str) -> dict[str, tuple[str, ...]]:
+    """The peers' credential-process commands, for the peers that were found."""
+    found: dict[str, tuple[str, ...]] = {}
+    if bench.sso_util:
+        # aws-sso-util knows no [sso-session]: the start URL and region come as flags, the
+        # account and role from the profile.
+        flags = ("--start-url", START_URL, "--region", "us-east-1")
+        found["sso-util"] = (*bench.sso_util, "credential-process", "--profile", profile, *flags)
+    if bench.aws_cli:
+        export = ("configure", "export-credentials", "--profile", profile, "--format", "process")
+        found["aws-cli"] = (*bench.aws_cli, *export)
+    return found
+
+
 def credential_process_variants(bench: Bench, profile: str) -> dict[str, tuple[str, ...]]:
     cache_file = str(bench.home / "aec-cache.json")
     return {
         "ours": (*bench.ours, "credential-process", "--profile", profile),
         "aec-cache": (*bench.aec, "--profile", profile, "--json", "--cache-file", cache_file),
         "aec": (*bench.aec, "--profile", profile, "--json"),
-        # What any Python command costs before its first import: the floor for both tools.
+        **peer_commands(bench, profile),
+        # What any Python command costs before its first import: the floor for every tool.
         "floor": (sys.executable, "-c", "pass"),
     }
 
 
+def seed_aws_cli_cache(bench: Bench, profile: str) -> None:
+    """The AWS CLI's own cache entry for `profile`, as it writes it, from credentials the
+    emulator issued (ours, fetched once): Debian's AWS CLI 2.9 ignores AWS_ENDPOINT_URL_SSO,
+    so it can only answer from its cache (a miss would meet the dead proxy and fail)."""
+    stdout = run_timed((*bench.ours, "credential-process", "--profile", profile), bench)[1]
+    account, role = profile_role(bench, profile)
+    key = peers.sso_cache_key(role, account, session_name=SESSION)
+    peers.write_sso_cache_entry(bench.home, key, peers.RoleCredentials.from_process_output(stdout))
+
+
+def profile_role(bench: Bench, profile: str) -> tuple[str, str]:
+    """(account id, role name) of one of the generated profiles."""
+    index = bench.profiles.index(profile)
+    roles = [(a.account_id, r) for a in bench.emu.config.accounts for r in a.roles]
+    return roles[index]
+
+
 def bench_credential_process(bench: Bench, plan: Plan) -> tuple[list[Row], Timing]:
-    """The two comparison rows, and the interpreter's own start-up time (the floor)."""
+    """The comparison rows, and the interpreter's own start-up time (the floor)."""
     bench.emu.config.latency = 0.0
     variants = credential_process_variants(bench, bench.profiles[0])
+    if bench.aws_cli:
+        seed_aws_cli_cache(bench, bench.profiles[0])
     for _ in range(plan.warmup):
         for name, cmd in variants.items():
             stdout = run_timed(cmd, bench)[1]
@@ -322,9 +367,41 @@ def bench_credential_process(bench: Bench, plan: Plan) -> tuple[list[Row], Timin
     rows = [
         speedup_row("credential-process, warm cache vs `--cache-file`", timings, "aec-cache"),
         speedup_row("credential-process, warm cache vs plain `--json`", timings, "aec"),
+        *peer_rows("credential-process, warm cache", timings, bench),
         floor_row(timings),
     ]
     return rows, timings["floor"]
+
+
+PEER_TITLES = {
+    "sso-util": "aws-sso-util `credential-process`",
+    "aws-cli": "AWS CLI v2 `configure export-credentials`",
+}
+
+
+def peer_rows(title: str, timings: dict[str, Timing], bench: Bench) -> list[Row]:
+    """One row per peer: measured, or why it was not."""
+    found: list[Row] = []
+    for name, what in PEER_TITLES.items():
+        if name in timings:
+            ratio = timings[name].median / timings["ours"].median
+            cells = (timings[name].cell(), f"{ratio:.1f}x faster")
+        else:
+            cells = (f"n/a: {peer_missing(name, bench)}", "-")
+        found.append(
+            Row(f"{title} vs {what}", timings["ours"].cell(), cells[0], cells[1], "-", "-")
+        )
+    return found
+
+
+def peer_missing(name: str, bench: Bench) -> str:
+    if name == "aws-cli" and not bench.aws_cli:
+        return f"{peers.AWS_CLI} not installed (`{peers.AWS_CLI_INSTALL}`)"
+    if name == "sso-util" and not bench.sso_util:
+        return f"not installed ({peers.SSO_UTIL_VENV})"
+    # Debian's AWS CLI 2.9.19 ignores AWS_ENDPOINT_URL_SSO: a cold call would need the real
+    # portal (or a TLS proxy onto the emulator, not built yet).
+    return "the AWS CLI 2.9 ignores AWS_ENDPOINT_URL_SSO, a cold call needs the real portal"
 
 
 def floor_row(timings: dict[str, Timing]) -> Row:
@@ -362,7 +439,45 @@ def speedup_row(title: str, timings: dict[str, Timing], theirs: str) -> Row:
     )
 
 
-# --- 2. sync of 60 profiles, cold role caches ---------------------------------------------------
+# --- 2. credential-process, cold role cache -----------------------------------------------------
+
+
+def bench_cold(bench: Bench, plan: Plan) -> list[Row]:
+    """Ours without an engine (benchmarks/coldpath.py measures it with one), aws-sso-util and
+    plain aec, each run on an empty role cache and making exactly one GetRoleCredentials."""
+    bench.emu.config.latency = 0.0
+    profile = bench.profiles[0]
+    warm = credential_process_variants(bench, profile)
+    todo = {name: warm[name] for name in ("ours", "aec", "sso-util", "floor") if name in warm}
+    samples: dict[str, list[float]] = {name: [] for name in todo}
+    for index in range(plan.runs + 1):  # the first round is a warm-up, untimed
+        for name, cmd in todo.items():
+            clear_role_caches(bench)
+            before = role_calls(bench)
+            elapsed, stdout = run_timed(cmd, bench)
+            if name != "floor":
+                check_from_emulator(bench, stdout, f"{name} (cold)")
+                if calls_since(bench, before, 1) != 1:
+                    raise BenchError(f"{name} (cold): not exactly one GetRoleCredentials per run")
+            if index:
+                samples[name].append(elapsed)
+    timings = {name: Timing(tuple(s)) for name, s in samples.items()}
+    aec = timings["aec"]
+    ours = timings["ours"]
+    return [
+        Row(
+            "credential-process, cold cache, no engine vs plain `--json`",
+            ours.cell(),
+            aec.cell(),
+            f"{aec.median / ours.median:.2f}x",
+            "no slower (>= 1.00x)",
+            "yes" if ours.median <= aec.median else "NO",
+        ),
+        *peer_rows("credential-process, cold cache, no engine", timings, bench),
+    ]
+
+
+# --- 3. sync of N profiles, cold role caches ---------------------------------------------------
 
 
 def run_sync(bench: Bench, jobs: int | None) -> float:
@@ -449,6 +564,27 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def peer_info(bench: Bench) -> list[str]:
+    found = []
+    if bench.sso_util:
+        python = Path(bench.sso_util[0]).parent / "python"
+        found.append(
+            f"- aws-sso-util {package_version(python, 'aws-sso-util')}: Python "
+            f"{interpreter_version(python)}, boto3 {package_version(python, 'boto3')}, "
+            "start URL and region as flags (it reads no `[sso-session]`), the session's token "
+            "copied to the file it looks up by start URL"
+        )
+    if bench.aws_cli:
+        found.append(
+            f"- AWS CLI v2 from Debian: {peers.aws_cli_version()} (`{bench.aws_cli[0]}`); "
+            "its `~/.aws/cli/cache` entry written as it writes one (benchmarks/peers.py); it "
+            "ignores AWS_ENDPOINT_URL_SSO, so only its warm path is measured"
+        )
+    else:
+        found.append(f"- AWS CLI v2 not measured: `{peers.AWS_CLI_INSTALL}` installs it")
+    return found
+
+
 def machine_info(aec: Path, plan: Plan) -> list[str]:
     aec_python = aec.parent / "python"
     ours = Path(sys.executable)
@@ -466,9 +602,7 @@ def machine_info(aec: Path, plan: Plan) -> list[str]:
 
 
 def render(rows: Sequence[Row], info: Sequence[str], quick: bool) -> str:
-    header = (
-        "| benchmark | aws-sso-tray | aws-export-credentials (or serial) | ratio | target | met? |"
-    )
+    header = "| benchmark | aws-sso-tray | the other tool (or serial) | ratio | target | met? |"
     lines = [
         "# aws-sso-tray benchmarks" + (" (--quick: smoke check only)" if quick else ""),
         "",
@@ -536,6 +670,13 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a short smoke-check run")
     parser.add_argument(
+        "--profiles",
+        type=int,
+        default=ACCOUNTS * ROLES_PER_ACCOUNT,
+        metavar="N",
+        help="profiles in the config, all of them synced (default %(default)s)",
+    )
+    parser.add_argument(
         "--aec",
         type=Path,
         default=DEFAULT_AEC,
@@ -562,6 +703,8 @@ def run_all(bench: Bench, plan: Plan) -> tuple[list[Row], list[str]]:
     rows, floor = bench_credential_process(bench, plan)
     notes = [f"- Python start-up alone (`python -c pass`): {floor.cell()}"]
     print("credential-process done", file=sys.stderr)
+    rows += bench_cold(bench, plan)
+    print("cold credential-process done", file=sys.stderr)
     sync_row, ours = bench_sync(bench, plan)
     rows.append(sync_row)
     print("sync done", file=sys.stderr)
@@ -570,12 +713,22 @@ def run_all(bench: Bench, plan: Plan) -> tuple[list[Row], list[str]]:
     return rows, notes
 
 
+def find_peers() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """aws-sso-util (its venv created when missing) and Debian's AWS CLI when installed."""
+    sso_util = peers.ensure_aws_sso_util()
+    aws_cli = peers.aws_cli()
+    if aws_cli is None:
+        print(f"{peers.AWS_CLI} missing: `{peers.AWS_CLI_INSTALL}`; skipped", file=sys.stderr)
+    return (str(sso_util),), (str(aws_cli),) if aws_cli else ()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     plan = QUICK if args.quick else FULL
     try:
         aec = ensure_aec(args.aec.resolve() if args.aec != DEFAULT_AEC else DEFAULT_AEC)
-        accounts = make_accounts()
+        found = find_peers()
+        accounts = make_accounts(args.profiles)
         with (
             tempfile.TemporaryDirectory(prefix="aws-sso-tray-bench-") as tmp,
             Emulator(EmulatorConfig(accounts=accounts)) as emu,
@@ -584,12 +737,22 @@ def main(argv: Sequence[str] | None = None) -> int:
             profiles = write_config(home, accounts)
             env = bench_env(home, emu.url)
             log_in(emu, env)
-            bench = Bench(emu, home, env, our_command(), (str(aec),), profiles)
+            peers.copy_token_for_start_url(home, SESSION, START_URL)
+            bench = Bench(
+                emu,
+                home,
+                env,
+                our_command(),
+                (str(aec),),
+                profiles,
+                *found,
+            )
             rows, notes = run_all(bench, plan)
-    except BenchError as exc:
+            info = [*machine_info(aec, plan), *peer_info(bench), *notes]
+    except (BenchError, peers.PeerError) as exc:
         print(f"benchmark failed: {exc}", file=sys.stderr)
         return 1
-    report = render(rows, [*machine_info(aec, plan), *notes], args.quick)
+    report = render(rows, info, args.quick)
     if args.idle:
         report += run_idle(args.quick)
     if args.bigfile:
