@@ -159,3 +159,35 @@ def test_the_chained_fast_path_stays_within_the_import_budget(aws_config: WriteC
     loaded = set(json.loads(result.stderr.strip().splitlines()[-1].replace("'", '"')))
     budget = IMPORT_BUDGET | {"aws_sso_tray.aws.warmchained"}
     assert loaded <= budget, sorted(loaded - budget)
+
+
+def test_a_cold_cache_asks_the_running_engine_without_botocore(chain: Emulator) -> None:
+    from aws_sso_tray.aws import enginecreds, formats
+    from test_daemon import start_daemon
+    from test_endpoint import Daemon, _credential_process
+    from waiting import wait_for
+
+    running = Daemon(start_daemon("--debug"))
+    try:
+        wait_for(
+            lambda: (
+                ((found := enginecreds.published()) is not None and "admin" in found.tokens)
+                or running.proc.poll() is not None
+            ),
+            "the daemon's endpoint, serving the chained profile",
+        )
+        assert running.proc.poll() is None
+        admin = profiles.find_chained("admin")
+        assert admin is not None and not chained.cache_file(admin).exists()
+        output, without_botocore = _credential_process("--profile", "admin")
+        assert without_botocore  # the engine assumed the roles: not this process
+        assert chain.count("AssumeRole") == 2
+        cached = chained.read_cached(admin)
+        assert cached is not None
+        assert output == formats.process_json(cached)
+        warm, without_botocore = _credential_process("--profile", "admin")
+        assert warm == output and without_botocore
+        assert chain.count("AssumeRole") == 2
+    finally:
+        running.stop()
+    assert running.proc.returncode == 0, running.stderr
