@@ -248,24 +248,28 @@ def login(
 ) -> datetime:
     """Sign in to `session` in the browser (or join a sign-in already waiting); returns when
     the new token expires. `on_prompt` is told what the person must open or check."""
+    from aws_sso_tray.aws import clients
     from aws_sso_tray.login import flows
 
-    token = flows.login(
-        session,
-        flow=flow,
-        open_browser=open_browser,
-        timeout=timeout.total_seconds(),
-        on_prompt=on_prompt,
-        join=True,
-    )
+    with clients.session_ca_bundle(session.name, session.start_url):
+        token = flows.login(
+            session,
+            flow=flow,
+            open_browser=open_browser,
+            timeout=timeout.total_seconds(),
+            on_prompt=on_prompt,
+            join=True,
+        )
     return token.expires_at
 
 
 def logout(session: SsoSession) -> LogoutResult:
     """End `session`: tell the portal, delete its token and our cached role credentials."""
+    from aws_sso_tray.aws import clients
     from aws_sso_tray.login import flows
 
-    return flows.logout(session)
+    with clients.session_ca_bundle(session.name, session.start_url):
+        return flows.logout(session)
 
 
 def remove_written_credentials(
@@ -327,7 +331,9 @@ def _sso_credentials(profile: SsoProfile, remaining: timedelta | None) -> RoleCr
     cached = rolecreds.cached_credentials(profile, min_remaining=needed)
     if cached is not None:
         return cached
-    return rolecreds.get_credentials(profile, min_remaining=needed)
+    from aws_sso_tray.aws import chained  # the profile's own ca_bundle: chained's block
+
+    return chained.credentials_of(profile, min_remaining=needed)
 
 
 def role_profile(name: str) -> SsoProfile | ChainedProfile:
