@@ -434,10 +434,7 @@ def tls_problem(endpoint: str, reason: str) -> str:
     """The words for a TLS failure at `endpoint` (host:port) with `reason` (the SSL error's
     text), for botocore's calls and ours made without it (the console sign-in)."""
     if "No such file" in reason or "Errno 2" in reason:
-        return (
-            f"the CA bundle for {endpoint} cannot be read: fix the path in ca_bundle "
-            "(AWS config) or AWS_CA_BUNDLE"
-        )
+        return unreadable_bundle(endpoint)
     # "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate
     # in certificate chain (_ssl.c:1006)": keep only the why.
     detail = reason.partition("certificate verify failed")[2].partition(" (_ssl.c")[0].strip(": ")
@@ -446,6 +443,14 @@ def tls_problem(endpoint: str, reason: str) -> str:
         f"the TLS certificate of {endpoint} is not trusted{why}; if a proxy or your company "
         "inspects HTTPS, set ca_bundle in the AWS config or AWS_CA_BUNDLE to its CA "
         "certificate file (PEM)"
+    )
+
+
+def unreadable_bundle(endpoint: str) -> str:
+    """The words for a CA bundle that cannot be read (missing, or no certificate in it)."""
+    return (
+        f"the CA bundle for {endpoint} cannot be read: fix the path in ca_bundle "
+        "(AWS config) or AWS_CA_BUNDLE"
     )
 
 

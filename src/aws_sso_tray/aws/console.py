@@ -175,7 +175,7 @@ def signin_token(creds: RoleCredentials, endpoint: str, *, profile: str = "") ->
     try:
         context = ssl.create_default_context(cafile=bundle) if bundle else None
     except (OSError, ssl.SSLError) as exc:  # a missing or unreadable file, or no PEM in it
-        raise NetworkError(f"{what}: {clients.tls_problem(host, f'Errno 2: {exc}')}") from None
+        raise NetworkError(f"{what}: {clients.unreadable_bundle(host)} ({exc})") from None
     try:
         with urllib.request.urlopen(  # noqa: S310
             request, timeout=SIGNIN_TIMEOUT, context=context
