@@ -372,3 +372,35 @@ def test_console_federated_signs_in_as_the_chained_role(
     assert "Signed in to account 222222222222 as role Deployer" in page
     portal = cli("console", "deploy", "--print")  # the portal link is an SSO role's only
     assert portal.returncode != 0 and "use --federated" in portal.stderr
+
+
+def test_list_shows_chained_roles_under_their_roots_session(
+    chain: Emulator, cli: RunCli, aws_config: WriteConfig
+) -> None:
+    other = SsoSession("other", "https://d-0987654321.awsapps.com/start", "eu-west-1", ())
+    aws_config(
+        session_config(SESSION, "dev", "111111111111", "ReadOnly")
+        + "\n"
+        + session_config(other, "ext", "333333333333", "Admin")
+        + CHAINS
+    )
+    done = cli("list", "--json")
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    # config order, each chained role right after the last profile of its root's session
+    assert [r["name"] for r in rows] == ["dev", "deploy", "admin", "ext"]
+    by_name = {r["name"]: r for r in rows}
+    assert by_name["deploy"]["via"] == "dev" and by_name["admin"]["via"] == "deploy"
+    assert by_name["dev"]["via"] is None and by_name["ext"]["via"] is None
+    assert by_name["admin"]["account_id"] == "333333333333"
+    assert by_name["admin"]["role_name"] == "Admin"
+    assert by_name["admin"]["sso_session"] == "corp"
+    # the root's login state: signed in to corp (device_login), not to other
+    assert by_name["dev"]["token_expires_at"]
+    assert by_name["admin"]["token_expires_at"] == by_name["dev"]["token_expires_at"]
+    assert by_name["ext"]["token_expires_at"] is None
+    assert "mfa" not in by_name  # refused: a warning, not a row
+    table = cli("list").stdout.splitlines()
+    admin = next(line.split() for line in table if line.startswith("admin "))
+    assert admin[:6] == ["admin", "corp", "333333333333", "Admin", "via", "deploy"]
+    assert "until" in admin

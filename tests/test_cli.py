@@ -121,6 +121,7 @@ def test_list_json_before_and_after_login(
         "role_name": "ReadOnly",
         "token_expires_at": None,
         "synced_section": None,
+        "via": None,
     }
     login = cli("login", "prod", "--use-device-code", env=standin_env, timeout=60)
     assert login.returncode == 0, login.stderr

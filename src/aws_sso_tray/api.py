@@ -113,6 +113,7 @@ class ProfileLogin:
     token_expires_at: datetime | None  # None: no live token
     without_token: str  # the state's words without a live token: expired, signed out, ...
     synced_section: str | None  # the credentials-file section it is kept fresh in
+    via: str | None = None  # a role chained on SSO: the source profile it assumes it with
 
     def to_json(self) -> dict[str, Any]:
         """The object `list --json` prints (names and formats are part of the CLI's contract)."""
@@ -129,6 +130,7 @@ class ProfileLogin:
                 format_time(self.token_expires_at) if self.token_expires_at else None
             ),
             "synced_section": self.synced_section,
+            "via": self.via,
         }
 
 
@@ -139,18 +141,21 @@ class ProfileListing:
 
 
 def list_profiles() -> ProfileListing:
-    """Every SSO profile of the AWS config with its login state, as `list` and the tray show it."""
+    """Every SSO profile of the AWS config with its login state, as `list` and the tray show it;
+    each role chained on SSO follows the last profile of the session at its root (its state)."""
     from aws_sso_tray.aws import profiles
 
-    loaded = profiles.load_profiles()
+    config = profiles.read_config()
+    loaded = list(config.profiles)
     problems = tuple(str(problem) for problem in profiles.config_problems())
     from aws_sso_tray.files import settings
 
     kept, _warnings = settings.load_settings()
     synced = kept.auto_sync_map()
     states = _login_states(loaded, kept)
-    rows = tuple(
-        ProfileLogin(
+
+    def row(p: SsoProfile | ChainedProfile) -> ProfileLogin:
+        return ProfileLogin(
             name=p.name,
             sso_session=p.session.name,
             start_url=p.session.start_url,
@@ -161,10 +166,15 @@ def list_profiles() -> ProfileListing:
             token_expires_at=states[p.session.cache_key][0],
             without_token=states[p.session.cache_key][1],
             synced_section=synced.get(p.name),
+            via=p.source.name if isinstance(p, profiles.ChainedProfile) else None,
         )
-        for p in loaded
-    )
-    return ProfileListing(rows, problems)
+
+    rows = [row(p) for p in loaded]
+    for chain in config.chained:
+        key = chain.session.cache_key
+        last = max((i for i, r in enumerate(rows) if r.session_key == key), default=len(rows) - 1)
+        rows.insert(last + 1, row(chain))
+    return ProfileListing(tuple(rows), problems)
 
 
 def _login_states(
@@ -238,24 +248,28 @@ def login(
 ) -> datetime:
     """Sign in to `session` in the browser (or join a sign-in already waiting); returns when
     the new token expires. `on_prompt` is told what the person must open or check."""
+    from aws_sso_tray.aws import clients
     from aws_sso_tray.login import flows
 
-    token = flows.login(
-        session,
-        flow=flow,
-        open_browser=open_browser,
-        timeout=timeout.total_seconds(),
-        on_prompt=on_prompt,
-        join=True,
-    )
+    with clients.session_ca_bundle(session.name, session.start_url):
+        token = flows.login(
+            session,
+            flow=flow,
+            open_browser=open_browser,
+            timeout=timeout.total_seconds(),
+            on_prompt=on_prompt,
+            join=True,
+        )
     return token.expires_at
 
 
 def logout(session: SsoSession) -> LogoutResult:
     """End `session`: tell the portal, delete its token and our cached role credentials."""
+    from aws_sso_tray.aws import clients
     from aws_sso_tray.login import flows
 
-    return flows.logout(session)
+    with clients.session_ca_bundle(session.name, session.start_url):
+        return flows.logout(session)
 
 
 def remove_written_credentials(
@@ -317,7 +331,9 @@ def _sso_credentials(profile: SsoProfile, remaining: timedelta | None) -> RoleCr
     cached = rolecreds.cached_credentials(profile, min_remaining=needed)
     if cached is not None:
         return cached
-    return rolecreds.get_credentials(profile, min_remaining=needed)
+    from aws_sso_tray.aws import chained  # the profile's own ca_bundle: chained's block
+
+    return chained.credentials_of(profile, min_remaining=needed)
 
 
 def role_profile(name: str) -> SsoProfile | ChainedProfile:

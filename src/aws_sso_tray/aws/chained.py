@@ -111,13 +111,19 @@ def credentials_of(
     force_refresh: bool = False,
     now: datetime | None = None,
 ) -> RoleCredentials:
-    """Credentials of an SSO role profile (`rolecreds`) or of a role chained on one (here)."""
+    """Credentials of an SSO role profile (`rolecreds`) or of a role chained on one (here).
+
+    Every AWS call made for them verifies TLS with `profile`'s ca_bundle, as botocore's calls for
+    a selected profile do (`clients.profile_ca_bundle`; AWS_CA_BUNDLE wins)."""
+    from aws_sso_tray.aws import clients
+
     if isinstance(profile, SsoProfile):
         from aws_sso_tray.aws import rolecreds
 
-        return rolecreds.get_credentials(
-            profile, min_remaining=min_remaining, force_refresh=force_refresh, now=now
-        )
+        with clients.profile_ca_bundle(profile.name):
+            return rolecreds.get_credentials(
+                profile, min_remaining=min_remaining, force_refresh=force_refresh, now=now
+            )
     return get_credentials(
         profile, min_remaining=min_remaining, force_refresh=force_refresh, now=now
     )
@@ -135,8 +141,22 @@ def get_credentials(
 
     `force_refresh` assumes the role again (its sources are still reused from their caches).
     Raises what getting the source credentials raises (LoginNeededError...), NoRoleAccessError
-    when the role may not be assumed, NetworkError, ThrottledError or ServiceError.
+    when the role may not be assumed, NetworkError, ThrottledError or ServiceError. The calls
+    for the whole chain use `profile`'s ca_bundle (botocore reads only the selected profile's).
     """
+    from aws_sso_tray.aws import clients
+
+    with clients.profile_ca_bundle(profile.name):
+        return _get_credentials(profile, min_remaining, force_refresh=force_refresh, now=now)
+
+
+def _get_credentials(
+    profile: ChainedProfile,
+    min_remaining: timedelta,
+    *,
+    force_refresh: bool,
+    now: datetime | None,
+) -> RoleCredentials:
     now = clock.now() if now is None else clock.parse_time(now)
     if not force_refresh:
         found = cached_credentials(profile, min_remaining=min_remaining, now=now)

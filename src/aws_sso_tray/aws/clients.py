@@ -25,8 +25,9 @@ polling) check `error_code()` first.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import TYPE_CHECKING, cast
 
 from aws_sso_tray.errors import (
@@ -159,7 +160,8 @@ def client(service: str, region: str, *, max_attempts: int = MAX_ATTEMPTS) -> Ba
     # created: key the cache on them, so a process that changes them (tests, the demo) gets a
     # fresh client.
     endpoints = "|".join(os.environ.get(var, "") for var in _CLIENT_VARS)
-    key = (f"{service}|{endpoints}", region, max_attempts)
+    verify = _scoped_bundle()
+    key = (f"{service}|{endpoints}|{verify}", region, max_attempts)
     with _lock:
         found = _clients.get(key)
         if found is not None:
@@ -177,20 +179,127 @@ def client(service: str, region: str, *, max_attempts: int = MAX_ATTEMPTS) -> Ba
             read_timeout=READ_TIMEOUT,
             retries={"mode": "standard", "max_attempts": max_attempts},
         )
-        created = _session.create_client(service, region_name=region, config=config)
+        created = _session.create_client(service, region_name=region, config=config, verify=verify)
         _clients[key] = created
         return created
 
 
-def ca_bundle() -> str | None:
+def ca_bundle(profile: str | None = None) -> str | None:
     """The CA bundle botocore verifies our clients' endpoints with (AWS_CA_BUNDLE, else the
-    config's `ca_bundle`), for the AWS calls made without botocore (the console sign-in)."""
+    `ca_bundle` of `profile` or of the block's `profile_ca_bundle`, else the process-wide one),
+    for the AWS calls made without botocore (the console sign-in)."""
     global _session
+    found = _scoped_bundle() if profile is None else _profile_bundle(profile)
+    if found:
+        return found
     with _lock:
         if _session is None:
             _session = _new_session()
         found = _session.get_config_variable("ca_bundle")
     return str(found) if found else None
+
+
+# --- ca_bundle per profile ---------------------------------------------------------------------
+# botocore reads `ca_bundle` from the *selected* profile's section (`aws --profile dev`), and every
+# call made for that profile uses it: the sso portal, sso-oidc's token refresh, and for a chained
+# profile STS and its source hops too (the source's own ca_bundle is not read). We act for many
+# profiles in one process, so the profile is chosen per call: inside `profile_ca_bundle(NAME)`
+# every client verifies with AWS_CA_BUNDLE when set (it wins, as in botocore), else NAME's
+# `ca_bundle`, else the process-wide one botocore resolves (AWS_PROFILE's profile, or [default]).
+# A call for an sso-session alone (login, logout) has no selected profile: `session_ca_bundle`
+# uses the `ca_bundle` its profiles agree on (all that set one set the same), else the
+# process-wide one, as `aws sso login --sso-session` would.
+
+_scope: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "aws_sso_tray_ca_bundle", default=None
+)  # None: no block; "": a block without a bundle of its own (botocore's default applies)
+
+
+@contextlib.contextmanager
+def profile_ca_bundle(profile: str) -> Iterator[None]:
+    """Verify the block's AWS calls with `profile`'s CA bundle. The outermost block wins: a
+    chained profile's source hops use the chained profile's, as botocore's do."""
+    with _bundle_scope(lambda: _profile_bundle(profile)):
+        yield
+
+
+@contextlib.contextmanager
+def session_ca_bundle(session_name: str | None, start_url: str) -> Iterator[None]:
+    """Verify the block's calls for an sso-session (login, logout) with the `ca_bundle` its
+    profiles agree on (`sso_session = NAME`, or legacy ones with that `sso_start_url`)."""
+
+    def belongs(section: Mapping[str, object]) -> bool:
+        named = section.get("sso_session")
+        if session_name:
+            return named == session_name
+        return not named and section.get("sso_start_url") == start_url
+
+    def agreed() -> str | None:
+        found = {_section_bundle(s) for s in _config_profiles().values() if belongs(s)}
+        found.discard(None)
+        return found.pop() if len(found) == 1 else None
+
+    with _bundle_scope(lambda: _env_bundle() or agreed()):
+        yield
+
+
+@contextlib.contextmanager
+def _bundle_scope(choose: Callable[[], str | None]) -> Iterator[None]:
+    if _scope.get() is not None:
+        yield
+        return
+    token = _scope.set(choose() or "")
+    try:
+        yield
+    finally:
+        _scope.reset(token)
+
+
+def _scoped_bundle() -> str | None:
+    """The bundle the enclosing block chose; None: botocore resolves it (AWS_CA_BUNDLE first)."""
+    return _scope.get() or None
+
+
+def _env_bundle() -> str | None:
+    import os
+
+    return os.environ.get("AWS_CA_BUNDLE") or None
+
+
+def _profile_bundle(profile: str) -> str | None:
+    """AWS_CA_BUNDLE, else `profile`'s own ca_bundle (None: botocore's default)."""
+    return _env_bundle() or _section_bundle(_config_profiles().get(profile, {}))
+
+
+def _section_bundle(section: Mapping[str, object]) -> str | None:
+    value = section.get("ca_bundle")
+    return (value.strip() or None) if isinstance(value, str) else None
+
+
+_profiles_read: tuple[object, Mapping[str, Mapping[str, object]]] | None = None
+
+
+def _config_profiles() -> Mapping[str, Mapping[str, object]]:
+    """The config file's profiles as botocore reads them, read again when the file changed (a
+    long-running engine sees a new ca_bundle)."""
+    global _profiles_read
+    from aws_sso_tray.aws import profiles
+    from aws_sso_tray.files import paths
+
+    location = paths.aws_config_file()
+    signature = (str(location), profiles.config_signature(location))
+    read = _profiles_read
+    if read is not None and read[0] == signature:
+        return read[1]
+    import botocore.configloader
+    import botocore.exceptions
+
+    try:
+        found = botocore.configloader.load_config(str(location)).get("profiles", {})
+    except botocore.exceptions.BotoCoreError:  # the call itself then says what is wrong
+        found = {}
+    _profiles_read = (signature, found)
+    return cast("Mapping[str, Mapping[str, object]]", found)
 
 
 def _new_session() -> Session:
@@ -244,6 +353,7 @@ def sts_client(region: str, source: RoleCredentials) -> STSClient:
         aws_access_key_id=source.access_key_id,
         aws_secret_access_key=source.secret_access_key,
         aws_session_token=source.session_token,
+        verify=_scoped_bundle(),
     )
     return cast("STSClient", created)
 
@@ -317,12 +427,14 @@ def _tls_problem(exc: BaseException) -> str:
 
     kwargs = getattr(exc, "kwargs", {})
     endpoint = urlsplit(str(kwargs.get("endpoint_url") or "")).netloc or "the AWS endpoint"
-    reason = str(kwargs.get("error") or exc)
+    return tls_problem(endpoint, str(kwargs.get("error") or exc))
+
+
+def tls_problem(endpoint: str, reason: str) -> str:
+    """The words for a TLS failure at `endpoint` (host:port) with `reason` (the SSL error's
+    text), for botocore's calls and ours made without it (the console sign-in)."""
     if "No such file" in reason or "Errno 2" in reason:
-        return (
-            f"the CA bundle for {endpoint} cannot be read: fix the path in ca_bundle "
-            "(AWS config) or AWS_CA_BUNDLE"
-        )
+        return unreadable_bundle(endpoint)
     # "[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: self-signed certificate
     # in certificate chain (_ssl.c:1006)": keep only the why.
     detail = reason.partition("certificate verify failed")[2].partition(" (_ssl.c")[0].strip(": ")
@@ -331,6 +443,14 @@ def _tls_problem(exc: BaseException) -> str:
         f"the TLS certificate of {endpoint} is not trusted{why}; if a proxy or your company "
         "inspects HTTPS, set ca_bundle in the AWS config or AWS_CA_BUNDLE to its CA "
         "certificate file (PEM)"
+    )
+
+
+def unreadable_bundle(endpoint: str) -> str:
+    """The words for a CA bundle that cannot be read (missing, or no certificate in it)."""
+    return (
+        f"the CA bundle for {endpoint} cannot be read: fix the path in ca_bundle "
+        "(AWS config) or AWS_CA_BUNDLE"
     )
 
 

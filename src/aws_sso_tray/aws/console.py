@@ -168,10 +168,15 @@ def signin_token(creds: RoleCredentials, endpoint: str, *, profile: str = "") ->
     url = f"{endpoint}?{urlencode({'Action': 'getSigninToken', 'Session': session})}"
     request = urllib.request.Request(url, headers={"Accept": "application/json"})  # noqa: S310
     host = endpoint.split("/")[2] if "//" in endpoint else endpoint
+    what = f"signing in to the AWS console at {host}{whose}"
+    # Trust what our botocore clients trust for this profile (AWS_CA_BUNDLE, else the
+    # profile's ca_bundle, else the process-wide one); proxies: urllib reads them too.
+    bundle = clients.ca_bundle(profile or None)
     try:
-        # Trust what our botocore clients trust (a corporate CA); proxies: urllib reads them too.
-        bundle = clients.ca_bundle()
         context = ssl.create_default_context(cafile=bundle) if bundle else None
+    except (OSError, ssl.SSLError) as exc:  # a missing or unreadable file, or no PEM in it
+        raise NetworkError(f"{what}: {clients.unreadable_bundle(host)} ({exc})") from None
+    try:
         with urllib.request.urlopen(  # noqa: S310
             request, timeout=SIGNIN_TIMEOUT, context=context
         ) as answer:
@@ -184,7 +189,12 @@ def signin_token(creds: RoleCredentials, endpoint: str, *, profile: str = "") ->
         ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise NetworkError(f"cannot reach the AWS sign-in service ({host}): {reason}") from None
+        if isinstance(reason, ssl.SSLError):  # the certificate is not trusted: say which setting
+            raise NetworkError(f"{what}: {clients.tls_problem(host, str(reason))}") from None
+        raise NetworkError(
+            f"cannot reach the AWS sign-in service ({host}): {reason}; check your network or "
+            "proxy (HTTPS_PROXY / NO_PROXY) and try again"
+        ) from None
     try:
         token = json.loads(body)["SigninToken"]
     except (ValueError, KeyError, TypeError):

@@ -105,7 +105,12 @@ def usable_key_text(value: object) -> bool:
 
 def answer(args: list[str]) -> str | None:
     """The credential_process JSON for `credential-process ARGS`, or None to take the full path."""
-    return _lookup(args)[0]
+    output, key = _lookup(args)
+    if output is None and key is None:  # not an SSO profile: perhaps a role chained on one
+        from aws_sso_tray.aws import warmchained
+
+        return warmchained.answer(args)
+    return output
 
 
 def answer_or_lock(args: list[str]) -> tuple[str | None, int | None]:

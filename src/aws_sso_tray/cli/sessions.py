@@ -49,7 +49,8 @@ def _table(rows: tuple[ProfileLogin, ...], current: datetime) -> str:
                 row.name,
                 session,
                 row.account_id,
-                row.role_name,
+                # a role chained on SSO says what it is assumed with (its root's login shows)
+                f"{row.role_name} via {row.via}" if row.via else row.role_name,
                 _login_words(row, current),
                 row.synced_section or "-",
             )

@@ -176,20 +176,22 @@ class Logins:
     # --- one sign-in's thread, and its page -------------------------------------------------
 
     def _run(self, session: SsoSession, reason: str | None) -> None:
+        from aws_sso_tray.aws import clients
         from aws_sso_tray.login import flows
 
         error: str | None = None
         try:
             if reason:
                 log.info("signing in to SSO session %s: %s", session.display_name, reason)
-            flows.login(
-                session,
-                flow=self._flow(),
-                open_browser=False,
-                on_prompt=lambda prompt: self._on_prompt(session.cache_key, prompt),
-                cancel=self._cancel,
-                env=self._env,
-            )
+            with clients.session_ca_bundle(session.name, session.start_url):  # as `login` does
+                flows.login(
+                    session,
+                    flow=self._flow(),
+                    open_browser=False,
+                    on_prompt=lambda prompt: self._on_prompt(session.cache_key, prompt),
+                    cancel=self._cancel,
+                    env=self._env,
+                )
         except AlreadyRunningError as exc:
             error = exc.message
             log.info("%s", exc.message)
