@@ -207,7 +207,50 @@ def _new_session() -> Session:
         # nothing our clients use, and botocore would refuse to create any client for it.
         session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
         session.set_config_variable("credentials_file", os.devnull)
+    _use_slim_endpoint_data(session)
     return session
+
+
+# The endpoint prefixes of the services we create clients for (sso, sso-oidc, sts).
+ENDPOINT_PREFIXES = ("portal.sso", "oidc", "sts")
+
+
+def _use_slim_endpoint_data(session: Session) -> None:
+    """Resolve client endpoints from endpoints.json cut down to our three services.
+
+    botocore keeps all of endpoints.json (1.2 MB of JSON, ~7 MB as Python objects) for the
+    life of the session, in its loader's cache and in its endpoint resolver, to resolve the
+    three services we ever ask for. The file is read the way botocore reads it (the first one
+    on the loader's search path, so a user's ~/.aws/models copy still wins), every partition's
+    regions and defaults are kept, and only other services' entries are dropped: the answers
+    for sso, sso-oidc and sts are the same (tests/test_clients.py compares them), and the
+    long-running tray and daemon do not carry the rest.
+    """
+    import json
+    from pathlib import Path
+
+    from botocore.regions import EndpointResolver
+
+    def create() -> EndpointResolver:
+        loader = session.get_component("data_loader")
+        for folder in loader.search_paths:
+            path = str(Path(folder, "endpoints"))
+            data = loader.file_loader.load_file(path) if Path(folder).is_dir() else None
+            if data is not None:
+                break
+        else:
+            data, path = loader.load_data_with_path("endpoints")  # raises DataNotFoundError
+        for partition in data.get("partitions", []):
+            services = partition.get("services", {})
+            partition["services"] = {k: v for k, v in services.items() if k in ENDPOINT_PREFIXES}
+        # A fresh copy of what is kept, so that nothing of the parsed file outlives this call
+        # and the allocator gets its memory back (the kept parts sat among the dropped ones).
+        slim = json.loads(json.dumps(data))
+        del data
+        return EndpointResolver(slim, uses_builtin_data=loader.is_builtin_path(path))
+
+    components = session._internal_components  # type: ignore[attr-defined]
+    components.lazy_register_component("endpoint_resolver", create)
 
 
 def oidc_client(region: str, *, max_attempts: int = MAX_ATTEMPTS) -> SSOOIDCClient:
