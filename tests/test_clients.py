@@ -55,3 +55,23 @@ def test_the_slim_endpoint_data_resolves_our_services_as_the_full_file_does() ->
         set(p["services"]) <= set(clients.ENDPOINT_PREFIXES)
         for p in resolver._endpoint_data["partitions"]
     )
+
+
+def test_endpoints_json_is_read_with_only_our_services_and_the_same_answers() -> None:
+    import json
+    from pathlib import Path
+
+    import botocore
+
+    text = (Path(botocore.__file__).parent / "data" / "endpoints.json").read_text()
+    expected = json.loads(text)
+    for partition in expected["partitions"]:
+        services = partition["services"]
+        partition["services"] = {k: services[k] for k in services if k in ("oidc", "sts")}
+    assert clients._endpoints_of(text, ("oidc", "sts")) == expected
+    # Another shape: decoded whole, cut down all the same.
+    odd = '{"version": 3, "partitions": [{"services": {"sts": {}, "ec2": {}}, "x": [1]}]}'
+    assert clients._endpoints_of(odd, ("sts",))["partitions"] == [
+        {"services": {"sts": {}}, "x": [1]}
+    ]
+    assert clients._endpoints_of('{"partitions": 3}', ("sts",)) == {"partitions": 3}

@@ -26,8 +26,8 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Collection, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_sso_tray.errors import (
     AppError,
@@ -226,7 +226,6 @@ def _use_slim_endpoint_data(session: Session) -> None:
     for sso, sso-oidc and sts are the same (tests/test_clients.py compares them), and the
     long-running tray and daemon do not carry the rest.
     """
-    import json
     from pathlib import Path
 
     from botocore.regions import EndpointResolver
@@ -235,22 +234,114 @@ def _use_slim_endpoint_data(session: Session) -> None:
         loader = session.get_component("data_loader")
         for folder in loader.search_paths:
             path = str(Path(folder, "endpoints"))
-            data = loader.file_loader.load_file(path) if Path(folder).is_dir() else None
-            if data is not None:
-                break
-        else:
-            data, path = loader.load_data_with_path("endpoints")  # raises DataNotFoundError
-        for partition in data.get("partitions", []):
-            services = partition.get("services", {})
-            partition["services"] = {k: v for k, v in services.items() if k in ENDPOINT_PREFIXES}
-        # A fresh copy of what is kept, so that nothing of the parsed file outlives this call
-        # and the allocator gets its memory back (the kept parts sat among the dropped ones).
-        slim = json.loads(json.dumps(data))
-        del data
-        return EndpointResolver(slim, uses_builtin_data=loader.is_builtin_path(path))
+            text = _read_json_text(path) if Path(folder).is_dir() else None
+            if text is not None:
+                return EndpointResolver(
+                    _endpoints_of(text, ENDPOINT_PREFIXES),
+                    uses_builtin_data=loader.is_builtin_path(path),
+                )
+        data, path = loader.load_data_with_path("endpoints")  # raises DataNotFoundError
+        return EndpointResolver(data, uses_builtin_data=loader.is_builtin_path(path))
 
     components = session._internal_components  # type: ignore[attr-defined]
     components.lazy_register_component("endpoint_resolver", create)
+
+
+def _read_json_text(path: str) -> str | None:
+    """The text of botocore data file `path` (+ .json or .json.gz, as its loader looks)."""
+    import gzip
+    from pathlib import Path
+
+    if Path(path + ".json").is_file():
+        return Path(path + ".json").read_bytes().decode("utf-8")
+    if Path(path + ".json.gz").is_file():
+        with gzip.open(path + ".json.gz", "rb") as packed:
+            return packed.read().decode("utf-8")
+    return None
+
+
+def _endpoints_of(text: str, services: Collection[str]) -> dict[str, Any]:
+    """endpoints.json decoded with only `services` in each partition's `services`.
+
+    Other services are decoded one at a time and dropped at once, so the whole file never
+    exists as Python objects (they would leave megabytes of freed but unreturned heap). A file
+    not shaped as expected is decoded whole and then cut down: the same answer, less frugally.
+    """
+    import json
+
+    try:
+        return dict(_EndpointsReader(text, services).read())
+    except (ValueError, IndexError):
+        data = json.loads(text)
+        for part in data.get("partitions", []):
+            part["services"] = {k: v for k, v in part.get("services", {}).items() if k in services}
+        return dict(data)
+
+
+class _EndpointsReader:
+    """A walk over endpoints.json's top object, its partitions and their services."""
+
+    _DROPPED = object()
+
+    def __init__(self, text: str, services: Collection[str]) -> None:
+        import json
+        import re
+
+        self.text = text
+        self.services = services
+        self.decoder = json.JSONDecoder()
+        self.scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+        self.space = re.compile(r"[ \t\n\r]*")
+
+    def read(self) -> Any:
+        return self.obj(self.skip(0), self.top)[0]
+
+    def skip(self, pos: int) -> int:
+        return self.space.match(self.text, pos).end()  # type: ignore[union-attr]  # always
+
+    def expect(self, pos: int, char: str) -> None:
+        if self.text[pos] != char:
+            raise ValueError(f"{char!r} expected at {pos}")
+
+    def obj(self, pos: int, member: Callable[[str, int], tuple[Any, int]]) -> tuple[Any, int]:
+        text = self.text
+        self.expect(pos, "{")
+        found: dict[str, Any] = {}
+        pos = self.skip(pos + 1)
+        while text[pos] != "}":
+            self.expect(pos, '"')
+            key, pos = self.scanstring(text, pos + 1)
+            pos = self.skip(pos)
+            self.expect(pos, ":")
+            value, pos = member(key, self.skip(pos + 1))
+            if value is not self._DROPPED:
+                found[key] = value
+            pos = self.skip(pos)
+            if text[pos] == ",":
+                pos = self.skip(pos + 1)
+        return found, pos + 1
+
+    def top(self, key: str, pos: int) -> tuple[Any, int]:
+        if key != "partitions" or self.text[pos] != "[":
+            return self.decoder.raw_decode(self.text, pos)
+        found: list[Any] = []
+        pos = self.skip(pos + 1)
+        while self.text[pos] != "]":
+            item, pos = self.obj(pos, self.partition)
+            found.append(item)
+            pos = self.skip(pos)
+            if self.text[pos] == ",":
+                pos = self.skip(pos + 1)
+        return found, pos + 1
+
+    def partition(self, key: str, pos: int) -> tuple[Any, int]:
+        if key == "services":
+            return self.obj(pos, self.service)
+        return self.decoder.raw_decode(self.text, pos)
+
+    def service(self, key: str, pos: int) -> tuple[Any, int]:
+        value, end = self.decoder.raw_decode(self.text, pos)
+        return (value if key in self.services else self._DROPPED), end
 
 
 def oidc_client(region: str, *, max_attempts: int = MAX_ATTEMPTS) -> SSOOIDCClient:
