@@ -27,8 +27,8 @@ from __future__ import annotations
 import contextlib
 import contextvars
 import threading
-from collections.abc import Callable, Iterator, Mapping
-from typing import TYPE_CHECKING, cast
+from collections.abc import Callable, Collection, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, cast
 
 from aws_sso_tray.errors import (
     AppError,
@@ -316,7 +316,141 @@ def _new_session() -> Session:
         # nothing our clients use, and botocore would refuse to create any client for it.
         session = botocore.session.Session(session_vars={"profile": (None, None, None, None)})
         session.set_config_variable("credentials_file", os.devnull)
+    _use_slim_endpoint_data(session)
     return session
+
+
+# The endpoint prefixes of the services we create clients for (sso, sso-oidc, sts).
+ENDPOINT_PREFIXES = ("portal.sso", "oidc", "sts")
+
+
+def _use_slim_endpoint_data(session: Session) -> None:
+    """Resolve client endpoints from endpoints.json cut down to our three services.
+
+    botocore keeps all of endpoints.json (1.2 MB of JSON, ~7 MB as Python objects) for the
+    life of the session, in its loader's cache and in its endpoint resolver, to resolve the
+    three services we ever ask for. The file is read the way botocore reads it (the first one
+    on the loader's search path, so a user's ~/.aws/models copy still wins), every partition's
+    regions and defaults are kept, and only other services' entries are dropped: the answers
+    for sso, sso-oidc and sts are the same (tests/test_clients.py compares them), and the
+    long-running tray and daemon do not carry the rest.
+    """
+    from pathlib import Path
+
+    from botocore.regions import EndpointResolver
+
+    def create() -> EndpointResolver:
+        loader = session.get_component("data_loader")
+        for folder in loader.search_paths:
+            path = str(Path(folder, "endpoints"))
+            text = _read_json_text(path) if Path(folder).is_dir() else None
+            if text is not None:
+                return EndpointResolver(
+                    _endpoints_of(text, ENDPOINT_PREFIXES),
+                    uses_builtin_data=loader.is_builtin_path(path),
+                )
+        data, path = loader.load_data_with_path("endpoints")  # raises DataNotFoundError
+        return EndpointResolver(data, uses_builtin_data=loader.is_builtin_path(path))
+
+    components = session._internal_components  # type: ignore[attr-defined]
+    components.lazy_register_component("endpoint_resolver", create)
+
+
+def _read_json_text(path: str) -> str | None:
+    """The text of botocore data file `path` (+ .json or .json.gz, as its loader looks)."""
+    import gzip
+    from pathlib import Path
+
+    if Path(path + ".json").is_file():
+        return Path(path + ".json").read_bytes().decode("utf-8")
+    if Path(path + ".json.gz").is_file():
+        with gzip.open(path + ".json.gz", "rb") as packed:
+            return packed.read().decode("utf-8")
+    return None
+
+
+def _endpoints_of(text: str, services: Collection[str]) -> dict[str, Any]:
+    """endpoints.json decoded with only `services` in each partition's `services`.
+
+    Other services are decoded one at a time and dropped at once, so the whole file never
+    exists as Python objects (they would leave megabytes of freed but unreturned heap). A file
+    not shaped as expected is decoded whole and then cut down: the same answer, less frugally.
+    """
+    import json
+
+    try:
+        return dict(_EndpointsReader(text, services).read())
+    except (ValueError, IndexError):
+        data = json.loads(text)
+        for part in data.get("partitions", []):
+            part["services"] = {k: v for k, v in part.get("services", {}).items() if k in services}
+        return dict(data)
+
+
+class _EndpointsReader:
+    """A walk over endpoints.json's top object, its partitions and their services."""
+
+    _DROPPED = object()
+
+    def __init__(self, text: str, services: Collection[str]) -> None:
+        import json
+        import re
+
+        self.text = text
+        self.services = services
+        self.decoder = json.JSONDecoder()
+        self.scanstring = json.decoder.scanstring  # type: ignore[attr-defined]
+        self.space = re.compile(r"[ \t\n\r]*")
+
+    def read(self) -> Any:
+        return self.obj(self.skip(0), self.top)[0]
+
+    def skip(self, pos: int) -> int:
+        return self.space.match(self.text, pos).end()  # type: ignore[union-attr]  # always
+
+    def expect(self, pos: int, char: str) -> None:
+        if self.text[pos] != char:
+            raise ValueError(f"{char!r} expected at {pos}")
+
+    def obj(self, pos: int, member: Callable[[str, int], tuple[Any, int]]) -> tuple[Any, int]:
+        text = self.text
+        self.expect(pos, "{")
+        found: dict[str, Any] = {}
+        pos = self.skip(pos + 1)
+        while text[pos] != "}":
+            self.expect(pos, '"')
+            key, pos = self.scanstring(text, pos + 1)
+            pos = self.skip(pos)
+            self.expect(pos, ":")
+            value, pos = member(key, self.skip(pos + 1))
+            if value is not self._DROPPED:
+                found[key] = value
+            pos = self.skip(pos)
+            if text[pos] == ",":
+                pos = self.skip(pos + 1)
+        return found, pos + 1
+
+    def top(self, key: str, pos: int) -> tuple[Any, int]:
+        if key != "partitions" or self.text[pos] != "[":
+            return self.decoder.raw_decode(self.text, pos)
+        found: list[Any] = []
+        pos = self.skip(pos + 1)
+        while self.text[pos] != "]":
+            item, pos = self.obj(pos, self.partition)
+            found.append(item)
+            pos = self.skip(pos)
+            if self.text[pos] == ",":
+                pos = self.skip(pos + 1)
+        return found, pos + 1
+
+    def partition(self, key: str, pos: int) -> tuple[Any, int]:
+        if key == "services":
+            return self.obj(pos, self.service)
+        return self.decoder.raw_decode(self.text, pos)
+
+    def service(self, key: str, pos: int) -> tuple[Any, int]:
+        value, end = self.decoder.raw_decode(self.text, pos)
+        return (value if key in self.services else self._DROPPED), end
 
 
 def oidc_client(region: str, *, max_attempts: int = MAX_ATTEMPTS) -> SSOOIDCClient:

@@ -28,8 +28,10 @@ def run_tray(*, autostart: bool = False) -> int:
     Raises AlreadyRunningError when another tray or daemon holds the engine lock.
     """
     from aws_sso_tray import api
+    from aws_sso_tray.tray import allocator
     from aws_sso_tray.tray.backend import choose_backend, import_pystray
 
+    allocator.limit_arenas()  # before the engine, notifier and GTK threads start
     api.log_settings_problems()
     try:
         backend = choose_backend(autostart=autostart)
