@@ -157,13 +157,14 @@ class PortalScans:
 def scan_session(session_key: str) -> tuple[PortalRole, ...]:
     """Every (account, role) the signed-in session `session_key` may use (no browser: a session
     that needs a sign-in raises LoginNeededError)."""
-    from aws_sso_tray.aws import portal, profiles, tokens
+    from aws_sso_tray.aws import clients, portal, profiles, tokens
 
     found = [s for s in profiles.sessions(profiles.load_profiles()) if s.cache_key == session_key]
     if not found:
         return ()
-    token = tokens.valid_token(found[0])
-    return portal.scan(token.access_token, found[0].region)
+    with clients.session_ca_bundle(found[0].name, found[0].start_url):  # as `login` does
+        token = tokens.valid_token(found[0])
+        return portal.scan(token.access_token, found[0].region)
 
 
 # --- the server ----------------------------------------------------------------------------------

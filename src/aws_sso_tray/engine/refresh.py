@@ -84,13 +84,15 @@ def fetch(due: Sequence[ProfileWork], clock: Clock, lead: timedelta, workers: in
 def check_tokens(due: Sequence[ProfileWork], now: datetime) -> dict[str, BaseException]:
     """One token check per session, not one per profile: session key -> why it cannot be
     used. A refused session is asked once, and its profiles never reach the portal."""
-    from aws_sso_tray.aws import tokens
+    from aws_sso_tray.aws import clients, tokens
 
     session_errors: dict[str, BaseException] = {}
     for key in dict.fromkeys(w.session_key for w in due):
         work = next(w for w in due if w.session_key == key)
-        try:
-            tokens.valid_token(work.profile.session, now=now, login_hint=work.profile.name)
+        session = work.profile.session
+        try:  # a renewal (sso-oidc) trusts the CA bundle the session's profiles agree on
+            with clients.session_ca_bundle(session.name, session.start_url):
+                tokens.valid_token(session, now=now, login_hint=work.profile.name)
         except Exception as exc:
             session_errors[key] = exc
     return session_errors
