@@ -68,15 +68,25 @@ def answer(args: list[str]) -> str | None:
     if request is None or any(var in os.environ for var in _DECLINE_VARS):
         return None
     name, min_remaining_us = request
+    from aws_sso_tray import logs
+
     watch = _Warnings()
     root = logging.getLogger()
     root.addHandler(watch)
+    warned = set(logs._warned)
+    output = None
     try:
-        return _answer(name, min_remaining_us, watch)
+        output = _answer(name, min_remaining_us, watch)
     except Exception:  # anything unexpected: the full path runs and explains it
-        return None
+        output = None
     finally:
         root.removeHandler(watch)
+        if output is None:
+            # The full path that runs next must warn about what it finds as if it were the
+            # first to look (`logs.warn_once` says each thing once per process).
+            with logs._warned_lock:
+                logs._warned.intersection_update(warned)
+    return output
 
 
 def _answer(name: str, min_remaining_us: int, watch: _Warnings) -> str | None:
