@@ -227,3 +227,19 @@ def test_a_proxy_takes_the_full_path(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert not coldfetch._uses_proxy("http://127.0.0.1:4567")
+
+
+def test_the_full_paths_cache_lock_keeps_the_lean_fetch_out(signed_in: Emulator) -> None:
+    """A `sync`, an engine or a full-path caller fetching the role holds `atomicfile.locked`:
+    the lean fetch then declines (the full path waits for that fetch) instead of racing it."""
+    import os
+
+    from aws_sso_tray.files import atomicfile
+
+    cache_file = rolecreds.cache_file(profiles.get_profile("dev"))
+    assert coldfetch._cache_lock(cache_file) is None  # no lock file yet: the full path makes it
+    with atomicfile.locked(cache_file):
+        assert coldfetch._cache_lock(cache_file) is None
+    fd = coldfetch._cache_lock(cache_file)
+    assert fd is not None
+    os.close(fd)

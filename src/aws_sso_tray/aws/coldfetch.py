@@ -8,7 +8,10 @@ this module makes the one HTTPS request itself (`GET /federation/credentials` wi
 reuses the full path's own pieces for everything else: `profiles` reads and validates the
 profile, `tokens.read_token` / `needs_refresh` the SSO token, `rolecreds` reads the answer,
 writes the cache entry the warm path reads and `formats` prints it. Nothing here imports
-argparse, the CLI, `api`, filelock (the caller holds the role lock), boto3 or botocore.
+argparse, the CLI, `api`, filelock, boto3 or botocore's session, client or urllib3. Besides the
+role lock its caller holds (which orders credential-process callers), it takes the full path's
+own lock on the cache file (`atomicfile.locked`, filelock's `flock`) with `fcntl`, without
+waiting: a `sync`, an engine or a full-path caller fetching the same role is never raced.
 
 It answers only the plain case and returns None for anything else, so that the full path runs
 exactly as before (the same output, messages and exit codes): a chained or odd profile, a token
@@ -32,6 +35,8 @@ from aws_sso_tray.aws import warmcache
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     import ssl
+    from datetime import timedelta
+    from pathlib import Path
 
     from aws_sso_tray.aws.profiles import SsoProfile
     from aws_sso_tray.aws.rolecreds import RoleCredentials
@@ -92,13 +97,45 @@ def answer(args: list[str]) -> str | None:
 def _answer(name: str, min_remaining_us: int, watch: _Warnings) -> str | None:
     from datetime import timedelta
 
-    from aws_sso_tray import clock
-    from aws_sso_tray.aws import formats, profiles, rolecreds, tokens
+    from aws_sso_tray.aws import profiles, rolecreds
 
     if profiles.find_chained(name) is not None:
         return None
     profile = profiles.get_profile(name)
-    min_remaining = timedelta(microseconds=min_remaining_us)
+    lock = _cache_lock(rolecreds.cache_file(profile))
+    if lock is None:
+        return None
+    try:
+        return _fetch_locked(profile, timedelta(microseconds=min_remaining_us), watch)
+    finally:
+        os.close(lock)
+
+
+def _cache_lock(cache_file: Path) -> int | None:
+    """The full path's lock on the role cache file (`atomicfile.locked`: filelock's `flock` on
+    its lock file), taken with `fcntl` directly; None when another process holds it or the lock
+    file is not there yet: the full path then waits for it (or makes it)."""
+    import fcntl
+
+    from aws_sso_tray.files import atomicfile
+
+    flags = os.O_RDWR | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_CLOEXEC", 0)
+    try:
+        fd = os.open(atomicfile.lock_path_for(cache_file), flags)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(fd)
+        return None
+    return fd
+
+
+def _fetch_locked(profile: SsoProfile, min_remaining: timedelta, watch: _Warnings) -> str | None:
+    from aws_sso_tray import clock
+    from aws_sso_tray.aws import formats, rolecreds, tokens
+
     cached = rolecreds.cached_credentials(profile, min_remaining=min_remaining)
     if cached is not None:  # written since the warm path looked
         return formats.process_json(cached)
