@@ -9,6 +9,15 @@ GetRoleCredentials in the process). Before every timed run the role cache is del
 run is cold; the variants run interleaved (engine, no engine, aws-export-credentials' plain
 `--json` in the second HOME when its venv exists, `python -c pass`) so load on the machine hits
 them alike. Prints markdown rows in benchmarks/run.py's table format. Not part of the tests.
+
+Ours is the console script beside the interpreter that runs this file (`run.our_command()`),
+so run it with a NON-editable install (an editable install's path hook costs import time):
+
+    python -m venv /tmp/cl-venv && /tmp/cl-venv/bin/pip install -q --upgrade pip
+    /tmp/cl-venv/bin/pip install -q . && /tmp/cl-venv/bin/python benchmarks/coldpath.py
+
+Without an engine the cold call is `aws/coldfetch` (GetRoleCredentials without botocore) once
+the full path has made the locks folder (the untimed warm-up round does).
 """
 
 from __future__ import annotations
@@ -60,11 +69,12 @@ def start_daemon(bench: run.Bench) -> subprocess.Popen[bytes]:
     return proc
 
 
-def check_engine_answers(bench: run.Bench, profile: str) -> None:
-    """With the daemon running, a cold `credential-process` must not import botocore."""
+def check_engine_answers(bench: run.Bench, profile: str, module: str = "botocore") -> None:
+    """A cold `credential-process` must not import `module`: botocore with the daemon running,
+    botocore.session without (the lean fetch, `aws/coldfetch`)."""
     code = (
         "import sys\nfrom aws_sso_tray.launch import main\nrc = main()\n"
-        "print('BOTOCORE=' + str('botocore' in sys.modules), file=sys.stderr)\n"
+        f"print('BOTOCORE=' + str({module!r} in sys.modules), file=sys.stderr)\n"
         "raise SystemExit(rc)\n"
     )
     run.clear_role_caches(bench)
@@ -76,7 +86,7 @@ def check_engine_answers(bench: run.Bench, profile: str) -> None:
         check=False,
     )
     if proc.returncode != 0 or "BOTOCORE=False" not in proc.stderr:
-        raise run.BenchError("the cold path did not answer through the engine")
+        raise run.BenchError(f"the cold path loaded {module}")
     run.check_from_emulator(bench, proc.stdout, "engine")
 
 
@@ -98,6 +108,9 @@ def measure(
 ) -> dict[str, run.Timing]:
     profile = engine.profiles[0]
     check_engine_answers(engine, profile)
+    run.clear_role_caches(plain)
+    run.run_timed(variants(engine, plain, aec, profile)["no engine"][1], plain)  # locks folder
+    check_engine_answers(plain, profile, "botocore.session")
     todo = variants(engine, plain, aec, profile)
     samples: dict[str, list[float]] = {name: [] for name in todo}
     for index in range(runs + 1):  # the first round warms the bytecode caches, untimed
@@ -166,7 +179,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="a short smoke-check run")
     parser.add_argument("--aec", type=Path, default=run.DEFAULT_AEC, metavar="PATH")
     args = parser.parse_args(argv)
-    aec = args.aec if args.aec.exists() else None
+    try:  # created beside run.py when missing, as run.py does
+        aec: Path | None = run.ensure_aec(args.aec)
+    except (run.BenchError, subprocess.CalledProcessError) as exc:
+        print(f"aws-export-credentials not available: {exc}", file=sys.stderr)
+        aec = None
     accounts = run.make_accounts()[:1]
     try:
         with (

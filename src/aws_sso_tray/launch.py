@@ -5,8 +5,9 @@ the CLI package and its argparse, logging and typing imports load; on a cold cac
 or daemon answers (`aws/enginecreds`, still no botocore); every other command, and every case
 both decline, goes to `cli.main`. Without an engine, the fast path first waits for
 the role's lock and asks the cache again (another caller may just have fetched); when it still
-has no answer, this process keeps that lock while the CLI fetches, so callers started at once
-wait for this one fetch instead of each loading the full path.
+has no answer, this process keeps that lock while it fetches, so callers started at once wait
+for this one fetch instead of each loading the full path. The fetch is `aws/coldfetch` (one
+GetRoleCredentials without botocore, argparse or the CLI) in the plain case, else the CLI's.
 """
 
 from __future__ import annotations
@@ -27,6 +28,13 @@ def main() -> int:
             output = ask_engine(args[1:])
         if output is None:  # no engine: wait for the role's lock, another caller may fetch
             output, role_lock = warmcache.answer_or_lock(args[1:])
+        if output is None and role_lock is not None:  # fetch here, holding it, if it is plain
+            from aws_sso_tray.aws import coldfetch
+
+            output = coldfetch.answer(args[1:])
+            if output is not None:
+                warmcache.release(role_lock)
+                role_lock = None
         if output is not None:
             try:
                 sys.stdout.write(output)

@@ -272,6 +272,15 @@ def fetch_credentials(profile: SsoProfile, access_token: str) -> RoleCredentials
         raise clients.to_app_error(exc, what=what, login_hint=_login_advice(profile)) from exc
     except BotoCoreError as exc:
         raise clients.to_app_error(exc, what=what) from exc
+    return credentials_from_response(profile, response)
+
+
+def credentials_from_response(profile: SsoProfile, response: Mapping[str, Any]) -> RoleCredentials:
+    """The credentials in a GetRoleCredentials answer; ServiceError when they are not usable.
+
+    Shared by `fetch_credentials` (botocore) and `coldfetch` (the same call without botocore),
+    so both read the portal's answer the same way."""
+    what = f"getting credentials for profile '{profile.name}'"
     raw = response.get("roleCredentials") or {}
     try:
         key_id, secret = raw["accessKeyId"], raw["secretAccessKey"]

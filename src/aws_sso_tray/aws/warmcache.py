@@ -138,6 +138,19 @@ def release(lock: int | None) -> None:
         os.close(lock)
 
 
+def request(args: list[str]) -> tuple[str, int] | None:
+    """(profile, min_remaining in microseconds) of `credential-process ARGS` as this module
+    reads them (`--min-remaining`, else the noted settings); None when only the full path can
+    tell. For `coldfetch`, which fetches on a cold cache with the same reading."""
+    parsed = _parse_args(args)
+    if parsed is None:
+        return None
+    profile, min_remaining_us = parsed
+    if min_remaining_us is None:
+        min_remaining_us = _noted_min_remaining_us()
+    return None if min_remaining_us is None else (profile, min_remaining_us)
+
+
 def _lookup(args: list[str]) -> tuple[str | None, str | None]:
     """(the answer, None); or (None, role cache key) when that role's cache is cold (missing,
     unusable or expiring, or the settings not known here); or (None, None) to decline."""
