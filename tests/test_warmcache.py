@@ -10,6 +10,7 @@ from __future__ import annotations
 import calendar
 import configparser
 import hashlib
+import io
 import json
 import subprocess
 import sys
@@ -62,9 +63,11 @@ _ini_line = st.one_of(
 
 
 def configparser_sections(text: str) -> dict[str, dict[str, str]] | None:
+    """`text` as botocore reads it from a file: opened with universal newlines, so a lone `\r`
+    ends a line too (read_string alone would keep it inside the line)."""
     config = configparser.RawConfigParser()
     try:
-        config.read_string(text)
+        config.read_file(io.StringIO(text, newline=None))
     except configparser.Error:
         return None
     return {name: dict(config.items(name)) for name in config.sections()}
@@ -73,6 +76,7 @@ def configparser_sections(text: str) -> dict[str, dict[str, str]] | None:
 @given(st.lists(_ini_line, max_size=12), st.sampled_from(["\n", "\r\n"]))
 @example(["[profile p]", "a = 1", "", "  b"], "\n")
 @example(["[s]", "A = 1", "a = 2"], "\n")
+@example(["[profile ]", "]:\r;"], "\n")  # a lone \r: a line break for a file's reader
 def test_the_plain_config_reader_reads_as_configparser_does(lines: list[str], end: str) -> None:
     text = end.join(lines)
     ours = warmcache.simple_sections(text)
