@@ -3,8 +3,8 @@
 The file lives at `paths.config_dir() / "settings.toml"` (platformdirs:
 `$XDG_CONFIG_HOME/aws-sso-tray` on Linux). It holds which profiles are kept fresh in the
 credentials file (and under which section), the refresh and warning lead times, login
-preferences, per-session durations, the tray's favourites, recently used profiles and left click, and the
-console's browser commands (global, per session, per profile).
+preferences, per-session durations, the tray's favourites, recently used profiles and left
+click, and the console's browser commands (global, per session, per profile).
 `Settings` is the frozen value; `load_settings`, `save_settings` and `update_settings` are the
 only ways in and out of the file.
 
