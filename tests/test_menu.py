@@ -343,7 +343,9 @@ def test_busy_snapshot_disables_refresh_all() -> None:
 
 def test_first_run_offers_setup_first_and_nothing_else_to_log_in() -> None:
     entries = menu(snap([], []))
-    assert entries[0] == MenuEntry("Set up AWS SSO profiles…", Action(ActionKind.CONFIGURE))
+    # default: the left click's entry, as there is no dashboard entry on first run
+    setup = MenuEntry("Set up AWS SSO profiles…", Action(ActionKind.CONFIGURE), default=True)
+    assert entries[0] == setup
     assert entries[1].label == "No SSO profiles in the AWS config file yet"
     assert entries[1].enabled is False and entries[1].action is None
     assert entries[2].separator
@@ -363,8 +365,22 @@ def test_first_run_offers_setup_first_and_nothing_else_to_log_in() -> None:
 
 def test_first_run_with_the_setup_page_open_offers_to_show_it_again() -> None:
     entries = menu(snap([], []), configuring=True)
-    assert entries[0] == MenuEntry("Show the setup page again", Action(ActionKind.CONFIGURE))
+    again = MenuEntry("Show the setup page again", Action(ActionKind.CONFIGURE), default=True)
+    assert entries[0] == again
     assert find_entry(entries, "Set up AWS SSO profiles") is None
+
+
+def _defaults(entries: tuple[MenuEntry, ...]) -> list[MenuEntry]:
+    found = [e for e in entries if e.default]
+    return found + [d for e in entries for d in _defaults(e.children)]
+
+
+def test_the_left_click_entry_is_the_dashboard_unless_the_setting_says_menu() -> None:
+    s = snap([session()], [profile("dev"), profile("prod")])
+    (default,) = _defaults(menu(s))
+    assert default == MenuEntry("Open dashboard…", Action(ActionKind.OPEN_DASHBOARD), default=True)
+    assert _defaults(menu(s, Settings(left_click="menu"))) == []
+    assert _defaults(menu(snap([], []), Settings(left_click="menu"))) == []  # first run too
 
 
 def test_with_profiles_adding_more_is_a_global_entry() -> None:

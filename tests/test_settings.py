@@ -49,6 +49,7 @@ def test_defaults_when_no_file(settings_path: Path) -> None:
     assert settings.auto_login is True
     assert settings.login_flow == "auto"
     assert settings.notifications is True
+    assert settings.left_click == "dashboard"
     assert settings.session_duration_for("corp") == timedelta(hours=8)
     assert settings.auto_sync == () and settings.favorites == () and settings.recent == ()
     assert not settings_path.exists()  # reading never creates the file
@@ -81,6 +82,7 @@ def test_round_trip_of_every_field(settings_path: Path) -> None:
         sessions=(SessionSettings("corp", timedelta(hours=12)),),
         favorites=("prod", "dev"),
         recent=("dev",),
+        left_click="menu",
     )
     st.save_settings(original)
     text = settings_path.read_text(encoding="utf-8")
@@ -90,6 +92,7 @@ def test_round_trip_of_every_field(settings_path: Path) -> None:
     assert 'warn_before = "1h"' in text
     assert "[sessions.corp]" in text and 'session_duration = "12h"' in text
     assert '[[auto_sync]]\nprofile = "dev"\nsection = "default"\n' in text
+    assert 'left_click = "menu"' in text
     loaded, warnings = st.load_settings()
     assert warnings == []
     assert loaded == original
@@ -167,6 +170,8 @@ def test_settings_mtime_none_without_file(settings_path: Path) -> None:
         ('auto_login = "yes"', "auto_login", "true or false"),
         ("notifications = 1", "notifications", "true or false"),
         ('login_flow = "saml"', "login_flow", '"auto", "pkce", "device"'),
+        ('left_click = "middle"', "left_click", '"dashboard", "menu"'),
+        ("left_click = true", "left_click", '"dashboard", "menu"'),
         ('favorites = "dev"', "favorites", "list of profile names"),
         ("recent = [1, 2]", "recent", "list of profile names"),
         ('auto_sync = "dev"', "auto_sync", "table"),
@@ -694,3 +699,25 @@ def test_the_readme_labels_example_is_read_without_a_warning(settings_path: Path
     settings, warnings = st.load_settings()
     assert warnings == []
     assert settings.label_for("team-prod-admin") == ProfileLabel("*prod*", "PROD", "red")
+
+
+# --- left_click: what a left click on the tray icon does -----------------------------------------
+
+
+def test_left_click_is_read_and_documented_in_the_header(settings_path: Path) -> None:
+    write(settings_path, 'left_click = "menu"\n')
+    settings, warnings = st.load_settings()
+    assert warnings == []
+    assert settings.left_click == "menu"
+    assert "left_click" in st.HEADER and '"dashboard"' in st.HEADER
+
+
+def test_a_bad_left_click_warns_once_and_is_kept_until_fixed(settings_path: Path) -> None:
+    write(settings_path, 'left_click = "double"\n')
+    settings, warnings = st.load_settings()
+    assert settings.left_click == "dashboard"
+    assert len(warnings) == 1 and "left_click" in warnings[0]
+    st.update_settings(lambda s: s.with_favorite("dev"))  # a rewrite by the tray
+    settings, warnings = st.load_settings()
+    assert settings.favorites == ("dev",) and settings.left_click == "dashboard"
+    assert len(warnings) == 1 and "'double'" in warnings[0]  # the same one warning, still there

@@ -303,6 +303,22 @@ def test_a_pystray_without_the_internals_keeps_its_left_click_and_says_so(
     assert left_click_opens_menu(types.SimpleNamespace(), "appindicator")  # opens it itself
 
 
+def test_the_left_click_runs_the_default_entry_only_where_pystray_hands_it_over(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    from aws_sso_tray.tray.app import left_click_runs_default
+
+    caplog.set_level("DEBUG", logger="aws_sso_tray.tray.app")
+    for backend in ("gtk", "xorg", "win32"):
+        assert left_click_runs_default(backend, "dashboard")
+        assert not left_click_runs_default(backend, "menu")
+    for backend in ("appindicator", "darwin"):  # any click opens the menu there
+        assert not left_click_runs_default(backend, "dashboard")
+    assert "darwin opens the menu on any click; left_click = 'dashboard' has no effect" in (
+        caplog.text
+    )
+
+
 # --- the console entries (issue 14 §1) ---------------------------------------------------------
 
 CONSOLE_LINK = "https://corp.awsapps.com/start/#/console?account_id=111111111111&role_name=ReadOnly"

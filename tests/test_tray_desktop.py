@@ -503,14 +503,34 @@ def test_first_run_menu_opens_the_setup_page(desktop: Desktop, home: Path, tmp_p
         tray.stop()
 
 
-@pytest.mark.parametrize("backend", ["gtk", "appindicator"])
+def _menu_shown(desktop: Desktop) -> bool:
+    """A popup menu of the tray's is on screen (GTK names its window after the program)."""
+    return '("__main__.py" "__main__.py")' in desktop.run("xwininfo", "-root", "-children")
+
+
+def _write_settings(home: Path, text: str) -> None:
+    settings_file = home / ".config" / "aws-sso-tray" / "settings.toml"
+    settings_file.parent.mkdir(parents=True, exist_ok=True)
+    settings_file.write_text(text)
+
+
+# gtk with left_click = "menu"; appindicator with the default ("dashboard"), which it cannot
+# honour: any click opens its menu, and that stays so.
+@pytest.mark.parametrize(("backend", "left_click"), [("gtk", "menu"), ("appindicator", None)])
 def test_a_left_click_opens_the_menu(
-    desktop: Desktop, aws_config: WriteConfig, emulator: Emulator, backend: str
+    desktop: Desktop,
+    aws_config: WriteConfig,
+    emulator: Emulator,
+    home: Path,
+    backend: str,
+    left_click: str | None,
 ) -> None:
     from aws_sso_tray.aws import tokens
     from aws_sso_tray.aws.profiles import SsoSession
 
     aws_config(CONFIG)
+    if left_click is not None:
+        _write_settings(home, f'left_click = "{left_click}"\n')
     env = {
         "AWS_ENDPOINT_URL_SSO": emulator.url,
         "AWS_ENDPOINT_URL_SSO_OIDC": emulator.url,
@@ -533,10 +553,63 @@ def test_a_left_click_opens_the_menu(
         desktop.click_icon(button=1)
         time.sleep(0.7)
         desktop.screenshot(f"09-left-click-menu-{backend}")
+        assert _menu_shown(desktop)
         # The same menu as a right click: "corp - not logged in" > "dev - log in".
         desktop.keys("Down", "Down", "Return")
         wait_for(
             lambda: tokens.read_token(session), "the login picked from the left-click menu", 30
         )
+    finally:
+        tray.stop()
+
+
+def test_a_left_click_opens_the_dashboard_by_default(
+    desktop: Desktop, aws_config: WriteConfig, emulator: Emulator, tmp_path: Path
+) -> None:
+    import urllib.request
+
+    # The harness's own backend: trayer is an XEmbed host and no StatusNotifierItem watcher
+    # runs, so the tray picks gtk (GtkStatusIcon), which hands the left click to pystray.
+    aws_config(CONFIG)
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "browser.py"
+    browser.write_text(
+        f"import sys\nopen({str(opened)!r}, 'a', encoding='utf-8').write(sys.argv[1] + '\\n')\n"
+    )
+    env = {
+        "AWS_ENDPOINT_URL_SSO": emulator.url,
+        "AWS_ENDPOINT_URL_SSO_OIDC": emulator.url,
+        "BROWSER": f"{sys.executable} {browser} %s",
+        "PYTHONUNBUFFERED": "1",
+    }
+    tray = Tray(desktop, env, ARTIFACTS / "tray-left-click-dashboard.log")
+    try:
+        tray.wait_for_log("tray: icon shown (gtk backend")
+        assert "a left click opens the dashboard (gtk backend)" in tray.output()
+        wait_for(
+            lambda: desktop.panel()["WIDTH"] >= 16,
+            "the icon to dock in the panel",
+            10,
+            interval=0.2,
+        )
+        wait_for(lambda: (s := _snapshot()) and s.sessions, "a first snapshot", 15)
+        time.sleep(1.0)
+        desktop.click_icon(button=1)
+        url = cast(
+            str,  # the condition's first truthy value: the file's text
+            wait_for(
+                lambda: opened.exists() and opened.read_text().strip(), "the dashboard to open", 15
+            ),
+        )
+        assert url.startswith("http://127.0.0.1:") and "/?t=" in url
+        assert "\n" not in url  # one click, one page (not the menu, not twice)
+        desktop.screenshot("10-left-click-dashboard")
+        assert not _menu_shown(desktop)  # the dashboard instead of the menu, not both
+        # The link is the dashboard's (a browser exchanges it for the page's cookie).
+        cookies = urllib.request.HTTPCookieProcessor()
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), cookies)
+        with opener.open(url, timeout=10) as response:
+            assert response.status == 200
+            assert 'type="search"' in response.read().decode()
     finally:
         tray.stop()

@@ -3,8 +3,8 @@
 The file lives at `paths.config_dir() / "settings.toml"` (platformdirs:
 `$XDG_CONFIG_HOME/aws-sso-tray` on Linux). It holds which profiles are kept fresh in the
 credentials file (and under which section), the refresh and warning lead times, login
-preferences, per-session durations, the tray's favourites and recently used profiles, and the
-console's browser commands (global, per session, per profile).
+preferences, per-session durations, the tray's favourites, recently used profiles and left
+click, and the console's browser commands (global, per session, per profile).
 `Settings` is the frozen value; `load_settings`, `save_settings` and `update_settings` are the
 only ways in and out of the file.
 
@@ -52,6 +52,8 @@ else:  # pragma: no cover - exercised on 3.10 only
 
 LoginFlow = Literal["auto", "pkce", "device"]
 LOGIN_FLOWS: tuple[str, ...] = get_args(LoginFlow)
+LeftClick = Literal["dashboard", "menu"]  # what a left click on the tray icon does
+LEFT_CLICKS: tuple[str, ...] = get_args(LeftClick)
 RECENT_LIMIT = 10
 SETTINGS_FILE_NAME = "settings.toml"
 
@@ -184,6 +186,7 @@ class Settings:
     console_browsers: tuple[ConsoleBrowser, ...] = ()  # per profile and per session
     labels: tuple[ProfileLabel, ...] = ()  # [[labels]], in the file's order
     sign_in_browsers: tuple[SignInBrowser, ...] = ()  # per session: who opens its sign-in
+    left_click: LeftClick = "dashboard"  # where the tray backend hands the left click to us
 
     # --- queries -------------------------------------------------------------------------------
 
@@ -494,6 +497,13 @@ def _login_flow_value(raw: Any) -> str:
     raise ValueError(f"must be one of {choices}, not {raw!r}")
 
 
+def _left_click_value(raw: Any) -> str:
+    if raw in LEFT_CLICKS:
+        return str(raw)
+    choices = ", ".join(f'"{c}"' for c in LEFT_CLICKS)
+    raise ValueError(f"must be one of {choices}, not {raw!r}")
+
+
 def _profile_names_value(raw: Any) -> tuple[str, ...]:
     if isinstance(raw, list) and all(isinstance(p, str) and p.strip() for p in raw):
         return tuple(dict.fromkeys(p.strip() for p in raw))
@@ -660,6 +670,7 @@ _VALUE_PARSERS: dict[str, Callable[[Any], Any]] = {
     "auto_login": _bool_value,
     "notifications": _bool_value,
     "login_flow": _login_flow_value,
+    "left_click": _left_click_value,
     "favorites": _profile_names_value,
     "recent": _recent_value,
     "console_browser": _browser_command_value,
@@ -679,6 +690,8 @@ HEADER = """\
 # auto_login        open the browser by itself when a kept-fresh profile's session has ended
 # login_flow        "auto", "pkce" (browser + local callback) or "device" (device code)
 # notifications     desktop notifications on or off
+# left_click        "dashboard" (open the dashboard) or "menu" (open the menu): the tray icon's
+#                   left click where the desktop hands it to the app (X11 trays, Windows)
 # session_duration  assumed SSO session length when a session has no entry below ("8h")
 # favorites         profiles pinned at the top of the tray menu
 # recent            recently used profiles (most recent first, managed by the app)
@@ -702,6 +715,7 @@ def _to_doc(settings: Settings) -> dict[str, Any]:
         "auto_login": settings.auto_login,
         "login_flow": settings.login_flow,
         "notifications": settings.notifications,
+        "left_click": settings.left_click,
         "session_duration": format_duration(settings.session_duration),
         "favorites": list(settings.favorites),
         "recent": list(settings.recent),

@@ -17,10 +17,12 @@ What is shown is decided by the pure `menu` module; this module only translates 
 trees into `pystray.Menu` and `Action`s into calls: each `ActionKind` has one small handler
 (`TrayApp.handlers`), and every call below the tray goes through `aws_sso_tray.api`.
 
-Clicks: a left click opens the same menu as a right click on every backend. appindicator and
-darwin do that themselves; gtk and win32 give a left click to the menu's default item, and the
-menu has none (what is useful depends on the state), so `left_click_opens_menu` makes the left
-click pop the menu there too.
+Clicks: appindicator and darwin open the menu on any click, and nothing changes that. gtk, xorg
+and win32 give a left click to the menu's default item (pystray's `Menu.__call__`): with
+`left_click = "dashboard"` (the default) that is "Open dashboard…", marked default only on those
+backends (`left_click_runs_default`), so the left click runs the very handler the entry runs; with
+`left_click = "menu"` the menu has no default item and `left_click_opens_menu` makes the left
+click pop the menu, as a right click does. Read once, when the tray starts.
 """
 
 from __future__ import annotations
@@ -53,6 +55,9 @@ APP_ID = "aws-sso-tray"
 ENGINE_STOP_TIMEOUT = 1.5
 ICON_NAME = "aws-sso-tray"
 _WM_LBUTTONUP, _WM_RBUTTONUP = 0x0202, 0x0205  # win32 tray icon notifications
+# pystray activates the menu's default item on a left click on these (xorg's click never
+# arrives: its window asks for no button events; we only use xorg when forced).
+DEFAULT_ON_LEFT_CLICK = ("gtk", "xorg", "win32")
 
 
 class TrayApp:
@@ -85,6 +90,7 @@ class TrayApp:
         self._configure_page: ConfigurePage | None = None
         self._rescanning: set[str] = set()  # sso-sessions being synced (guarded by _lock)
         self.icon: Any = None
+        self._default_item = False  # mark the menu's default entry for pystray (set by run())
         # What each menu action does (a test checks every ActionKind is here).
         self.handlers: Mapping[ActionKind, Callable[[Action], None]] = {
             ActionKind.LOGIN: self._login,
@@ -113,13 +119,15 @@ class TrayApp:
         self._entries = self._build(snapshot)
         state = menu.icon_state(snapshot, self._settings)
         self._icon_state = state
+        self._default_item = left_click_runs_default(self.backend.name, self._settings.left_click)
         self.icon = self.pystray.Icon(
             ICON_NAME,
             icon=load_icon(state, TRAY_SIZE),
             title=menu.tooltip(snapshot),
             menu=self.pystray.Menu(self._pystray_items),
         )
-        left_click_opens_menu(self.icon, self.backend.name)
+        if not self._default_item:
+            left_click_opens_menu(self.icon, self.backend.name)
         self._install_signal_handlers()
         try:
             self.icon.run(setup=self._setup)
@@ -241,6 +249,7 @@ class TrayApp:
             _Dispatch(self, action),
             checked=checked,
             enabled=entry.enabled,
+            default=entry.default and self._default_item,
         )
 
     # --- actions ---------------------------------------------------------------------------
@@ -454,6 +463,24 @@ class TrayApp:
         self.notify(f"logout:{session_key}", "Logged out", message)
 
 
+def left_click_runs_default(backend: str, left_click: str) -> bool:
+    """Whether a left click on `backend` should run the menu's default entry ("Open dashboard…"):
+    True for `left_click = "dashboard"` on the backends that activate that entry on a left click.
+    """
+    if backend in ("appindicator", "darwin"):
+        log.debug(
+            "tray: %s opens the menu on any click; left_click = %r has no effect",
+            backend,
+            left_click,
+        )
+        return False
+    runs = left_click == "dashboard" and backend in DEFAULT_ON_LEFT_CLICK
+    log.debug(
+        "tray: a left click opens the %s (%s backend)", "dashboard" if runs else "menu", backend
+    )
+    return runs
+
+
 def left_click_opens_menu(icon: Any, backend: str) -> bool:
     """Make a left click on `icon` open its menu, as a right click does; False if it cannot.
 
@@ -531,4 +558,4 @@ def open_path(path: Path) -> None:
         raise AppError(f"cannot open {path}: {opener} is not available ({exc.strerror})") from exc
 
 
-__all__ = ["TrayApp", "left_click_opens_menu", "open_path"]
+__all__ = ["TrayApp", "left_click_opens_menu", "left_click_runs_default", "open_path"]

@@ -28,6 +28,10 @@ profile whose session needs a login is one plain entry: activating it starts tha
 login. A profile that is logged in is a submenu: keep fresh in [section] (checkbox), refresh
 now, copy export lines, open the AWS console, copy the console URL, pin to top (checkbox), log
 out.
+
+With `left_click = "dashboard"` (the default) "Open dashboard…" is the menu's default entry (on
+first run, which has none, "Set up AWS SSO profiles…"): what a left click does on the backends
+that hand the left click to the app (`app.left_click_runs_default`).
 """
 
 from __future__ import annotations
@@ -95,7 +99,8 @@ class Action:
 class MenuEntry:
     """One line of the menu: an item, a checkbox (`checked` not None), a submenu, or a separator.
 
-    `action` None with no children is an information line (shown disabled).
+    `action` None with no children is an information line (shown disabled). `default`: what a
+    left click on the icon does, where the backend hands the left click to the app.
     """
 
     label: str
@@ -104,6 +109,7 @@ class MenuEntry:
     enabled: bool = True
     children: tuple[MenuEntry, ...] = ()
     separator: bool = False
+    default: bool = False
 
     @property
     def is_submenu(self) -> bool:
@@ -226,10 +232,12 @@ def build_menu(
     entries: list[MenuEntry] = []
     first_run = is_first_run(snapshot)
     configure = Action(ActionKind.CONFIGURE)
+    # The left click's entry: the dashboard, or on first run (no dashboard entry) the setup page.
+    left = settings.left_click == "dashboard"
     if first_run:
         # The one thing to do on a fresh machine comes first, one click away.
         entries += [
-            MenuEntry(SETUP_OPEN_LABEL if configuring else SETUP_LABEL, configure),
+            MenuEntry(SETUP_OPEN_LABEL if configuring else SETUP_LABEL, configure, default=left),
             MenuEntry("No SSO profiles in the AWS config file yet", enabled=False),
             SEPARATOR,
         ]
@@ -259,7 +267,8 @@ def build_menu(
         ),
     ]
     if not first_run:
-        entries.append(MenuEntry(DASHBOARD_LABEL, Action(ActionKind.OPEN_DASHBOARD)))
+        dashboard = Action(ActionKind.OPEN_DASHBOARD)
+        entries.append(MenuEntry(DASHBOARD_LABEL, dashboard, default=left))
         entries.append(
             MenuEntry(SETUP_OPEN_LABEL if configuring else ADD_PROFILES_LABEL, configure)
         )
