@@ -166,8 +166,16 @@ def copy_token_for_start_url(home: Path, session_name: str, start_url: str) -> N
 PROXIED_HOSTS = ("portal.sso.us-east-1.amazonaws.com", "oidc.us-east-1.amazonaws.com")
 # Headers about one hop (RFC 9110 7.6.1): never forwarded either way.
 HOP_HEADERS = frozenset(
-    ("connection", "keep-alive", "proxy-connection", "proxy-authorization", "te", "trailer")
-    + ("transfer-encoding", "upgrade")
+    {
+        "connection",
+        "keep-alive",
+        "proxy-connection",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+    }
 )
 STREAM_CHUNK = 64 * 1024
 
@@ -212,7 +220,11 @@ class TlsProxy:
 
     def env(self) -> dict[str, str]:
         """What a client needs in its environment to go through the proxy and trust it."""
-        return {"HTTPS_PROXY": self.url, "https_proxy": self.url, "AWS_CA_BUNDLE": str(self.ca_bundle)}
+        return {
+            "HTTPS_PROXY": self.url,
+            "https_proxy": self.url,
+            "AWS_CA_BUNDLE": str(self.ca_bundle),
+        }
 
     def check(self) -> None:
         """PeerError when a client asked for any destination other than the proxied hosts."""
@@ -265,7 +277,7 @@ class _ProxyHandler(BaseHTTPRequestHandler):
     server: _ProxyServer
     tunnel: ssl.SSLSocket | None = None
 
-    def do_CONNECT(self) -> None:  # noqa: N802 - http.server's naming
+    def do_CONNECT(self) -> None:
         host, _, port = self.path.rpartition(":")
         if self.tunnel is not None or host not in self.server.proxy.hosts or port != "443":
             self._refuse()
@@ -285,10 +297,10 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         self.rfile = tls.makefile("rb")
         self.wfile = tls.makefile("wb")
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._forward()
 
-    do_POST = do_PUT = do_DELETE = do_GET  # noqa: N815
+    do_POST = do_PUT = do_DELETE = do_GET
 
     def _refuse(self) -> None:
         self.server.proxy._refuse(self.path)
@@ -336,5 +348,5 @@ class _ProxyHandler(BaseHTTPRequestHandler):
         if self.tunnel is not None:  # wrap_socket detached the server's socket: close ours
             self.tunnel.close()
 
-    def log_message(self, format: str, *args: object) -> None:  # noqa: A002
+    def log_message(self, format: str, *args: object) -> None:
         """Silent: a request line is no one's business in a benchmark's output."""

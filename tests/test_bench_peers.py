@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from botocore.credentials import SSOCredentialFetcher
 from botocore.utils import JSONFileCache
-from sso_helpers import device_login, settled_count
 
 from aws_sso_tray.aws.profiles import SsoSession
+from sso_helpers import device_login, settled_count
 
 if TYPE_CHECKING:
     from aws_sso_tray.emulator import Emulator
