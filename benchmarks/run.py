@@ -10,7 +10,8 @@ login (approved through the emulator) writes the SSO token every tool reads, the
 1. `credential-process` on a warm cache vs `aws-export-credentials --json` (with and without its
    `--cache-file`), `aws-sso-util credential-process` and Debian's AWS CLI v2
    `configure export-credentials`, each from its own cache, and `python -c pass`, interleaved;
-2. the same on a cold role cache (ours without an engine, aws-sso-util, plain aec);
+2. the same on a cold role cache (ours without an engine, aws-sso-util, plain aec, and the AWS
+   CLI through peers.TlsProxy, with ours through the same proxy for its cost);
 3. `sync` of N profiles (60) with 100 ms portal latency and cold role caches, default pool vs
    `--jobs 1`, and vs aws-export-credentials writing the same profiles one process at a time.
 
@@ -557,7 +558,8 @@ def proxy_notes(
     ours, ours_proxy = timings["ours"], timings["ours-proxy"]
     return [
         f"- TLS proxy for the AWS CLI's cold row (`benchmarks/peers.py`, CONNECT to "
-        f"{peers.PROXIED_HOSTS[0]} only, {len(proxy.refused)} refused): ours cold through it "
+        f"{' and '.join(peers.PROXIED_HOSTS)} only, {proxy.forwarded} requests forwarded, "
+        f"{len(proxy.refused)} refused): ours cold through it "
         f"{_fmt(ours_proxy.median)} median vs {_fmt(ours.median)} direct "
         f"({(ours_proxy.median - ours.median) * 1000:+.0f} ms); one GetRoleCredentials on a "
         f"fresh connection, in-process: {proxied.cell()} through it (CONNECT, TLS handshake, "
