@@ -459,6 +459,7 @@ def bench_cold(bench: Bench, plan: Plan) -> tuple[list[Row], list[str]]:
         for name in ("ours", "aec", "sso-util", "floor")
         if name in warm
     }
+    notes: list[str] = []
     with cold_proxy(bench) as proxy:
         if isinstance(proxy, peers.TlsProxy):
             todo.update(proxied_variants(bench, warm, proxy))
@@ -466,7 +467,8 @@ def bench_cold(bench: Bench, plan: Plan) -> tuple[list[Row], list[str]]:
         if isinstance(proxy, peers.TlsProxy):
             proxy.check()  # a refused CONNECT: the AWS CLI wanted a host we do not play
             notes = proxy_notes(bench, plan, proxy, timings)
-    reasons = {"aws-cli": f"no TLS proxy ({proxy})"} if isinstance(proxy, str) else {}
+    missing = isinstance(proxy, str) and bool(bench.aws_cli)
+    reasons = {"aws-cli": f"no TLS proxy ({proxy})"} if missing else {}
     aec = timings["aec"]
     ours = timings["ours"]
     rows = [
@@ -482,7 +484,7 @@ def bench_cold(bench: Bench, plan: Plan) -> tuple[list[Row], list[str]]:
     ]
     if "ours-proxy" in timings:
         rows.append(proxied_row(timings))
-    return rows, notes if isinstance(proxy, peers.TlsProxy) else []
+    return rows, notes
 
 
 @contextlib.contextmanager
@@ -554,11 +556,13 @@ def proxy_notes(
 ) -> list[str]:
     """What the proxy adds: ours cold through it vs direct, and one GetRoleCredentials on a
     fresh connection (as each AWS CLI process makes) through it vs straight to the emulator."""
+    forwarded = proxy.forwarded  # by the two tools' cold runs, warm-up round included
     direct, proxied = request_timings(bench, proxy, plan.runs)
     ours, ours_proxy = timings["ours"], timings["ours-proxy"]
     return [
         f"- TLS proxy for the AWS CLI's cold row (`benchmarks/peers.py`, CONNECT to "
-        f"{' and '.join(peers.PROXIED_HOSTS)} only, {proxy.forwarded} requests forwarded, "
+        f"{' and '.join(peers.PROXIED_HOSTS)} only; {forwarded} requests of the cold runs "
+        "forwarded, "
         f"{len(proxy.refused)} refused): ours cold through it "
         f"{_fmt(ours_proxy.median)} median vs {_fmt(ours.median)} direct "
         f"({(ours_proxy.median - ours.median) * 1000:+.0f} ms); one GetRoleCredentials on a "
