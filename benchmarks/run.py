@@ -10,7 +10,8 @@ login (approved through the emulator) writes the SSO token every tool reads, the
 1. `credential-process` on a warm cache vs `aws-export-credentials --json` (with and without its
    `--cache-file`), `aws-sso-util credential-process` and Debian's AWS CLI v2
    `configure export-credentials`, each from its own cache, and `python -c pass`, interleaved;
-2. the same on a cold role cache (ours without an engine, aws-sso-util, plain aec);
+2. the same on a cold role cache (ours without an engine, aws-sso-util, plain aec, and the AWS
+   CLI through peers.TlsProxy, with ours through the same proxy for its cost);
 3. `sync` of N profiles (60) with 100 ms portal latency and cold role caches, default pool vs
    `--jobs 1`, and vs aws-export-credentials writing the same profiles one process at a time.
 
@@ -22,6 +23,7 @@ The table goes to stdout and to benchmarks/results/latest.md. Not part of the te
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -31,7 +33,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -53,7 +55,8 @@ DEAD_PROXY = "http://127.0.0.1:9"
 CHECKS = (
     "- checks passed: every tool's credentials were issued by the emulator; on the warm path "
     "plain aws-export-credentials made one GetRoleCredentials per run (so boto3 honoured "
-    "AWS_ENDPOINT_URL_SSO), every other tool none; on the cold path every tool one per run; "
+    "AWS_ENDPOINT_URL_SSO), every other tool none; on the cold path every tool one per run "
+    "(the AWS CLI through the TLS proxy, which refused no CONNECT); "
     "each sync fetched every profile"
 )
 CP_SPEEDUP_TARGET = 4.0
@@ -252,12 +255,15 @@ def log_in(emu: Emulator, env: dict[str, str]) -> None:
 # --- running ----------------------------------------------------------------------------------
 
 
-def run_timed(cmd: Sequence[str], bench: Bench) -> tuple[float, str]:
-    """Run one subprocess, return (wall seconds, stdout); BenchError when it fails."""
+def run_timed(
+    cmd: Sequence[str], bench: Bench, env: Mapping[str, str] | None = None
+) -> tuple[float, str]:
+    """Run one subprocess (in `env`, else the bench's), return (wall seconds, stdout);
+    BenchError when it fails."""
     start = time.perf_counter()
     proc = subprocess.run(
         list(cmd),
-        env=bench.env,
+        env=dict(env if env is not None else bench.env),
         cwd=bench.home,
         capture_output=True,
         text=True,
@@ -379,15 +385,17 @@ PEER_TITLES = {
 }
 
 
-def peer_rows(title: str, timings: dict[str, Timing], bench: Bench) -> list[Row]:
-    """One row per peer: measured, or why it was not."""
+def peer_rows(
+    title: str, timings: dict[str, Timing], bench: Bench, reasons: Mapping[str, str] | None = None
+) -> list[Row]:
+    """One row per peer: measured, or why it was not (`reasons`, else peer_missing)."""
     found: list[Row] = []
     for name, what in PEER_TITLES.items():
         if name in timings:
             ratio = timings[name].median / timings["ours"].median
             cells = (timings[name].cell(), f"{ratio:.1f}x faster")
         else:
-            cells = (f"n/a: {peer_missing(name, bench)}", "-")
+            cells = (f"n/a: {(reasons or {}).get(name) or peer_missing(name, bench)}", "-")
         found.append(
             Row(f"{title} vs {what}", timings["ours"].cell(), cells[0], cells[1], "-", "-")
         )
@@ -399,9 +407,7 @@ def peer_missing(name: str, bench: Bench) -> str:
         return f"{peers.AWS_CLI} not installed (`{peers.AWS_CLI_INSTALL}`)"
     if name == "sso-util" and not bench.sso_util:
         return f"not installed ({peers.SSO_UTIL_VENV})"
-    # Debian's AWS CLI 2.9.19 ignores AWS_ENDPOINT_URL_SSO: a cold call would need the real
-    # portal (or a TLS proxy onto the emulator, not built yet).
-    return "the AWS CLI 2.9 ignores AWS_ENDPOINT_URL_SSO, a cold call needs the real portal"
+    return "not measured"
 
 
 def floor_row(timings: dict[str, Timing]) -> Row:
@@ -442,29 +448,30 @@ def speedup_row(title: str, timings: dict[str, Timing], theirs: str) -> Row:
 # --- 2. credential-process, cold role cache -----------------------------------------------------
 
 
-def bench_cold(bench: Bench, plan: Plan) -> list[Row]:
-    """Ours without an engine (benchmarks/coldpath.py measures it with one), aws-sso-util and
-    plain aec, each run on an empty role cache and making exactly one GetRoleCredentials."""
+def bench_cold(bench: Bench, plan: Plan) -> tuple[list[Row], list[str]]:
+    """Ours without an engine (benchmarks/coldpath.py measures it with one), aws-sso-util,
+    plain aec and the AWS CLI, each run on an empty role cache and making exactly one
+    GetRoleCredentials; and notes on the TLS proxy the AWS CLI goes through."""
     bench.emu.config.latency = 0.0
-    profile = bench.profiles[0]
-    warm = credential_process_variants(bench, profile)
-    todo = {name: warm[name] for name in ("ours", "aec", "sso-util", "floor") if name in warm}
-    samples: dict[str, list[float]] = {name: [] for name in todo}
-    for index in range(plan.runs + 1):  # the first round is a warm-up, untimed
-        for name, cmd in todo.items():
-            clear_role_caches(bench)
-            before = role_calls(bench)
-            elapsed, stdout = run_timed(cmd, bench)
-            if name != "floor":
-                check_from_emulator(bench, stdout, f"{name} (cold)")
-                if calls_since(bench, before, 1) != 1:
-                    raise BenchError(f"{name} (cold): not exactly one GetRoleCredentials per run")
-            if index:
-                samples[name].append(elapsed)
-    timings = {name: Timing(tuple(s)) for name, s in samples.items()}
+    warm = credential_process_variants(bench, bench.profiles[0])
+    todo = {
+        name: (warm[name], bench.env)
+        for name in ("ours", "aec", "sso-util", "floor")
+        if name in warm
+    }
+    notes: list[str] = []
+    with cold_proxy(bench) as proxy:
+        if isinstance(proxy, peers.TlsProxy):
+            todo.update(proxied_variants(bench, warm, proxy))
+        timings = run_cold(bench, plan, todo)
+        if isinstance(proxy, peers.TlsProxy):
+            proxy.check()  # a refused CONNECT: the AWS CLI wanted a host we do not play
+            notes = proxy_notes(bench, plan, proxy, timings)
+    missing = isinstance(proxy, str) and bool(bench.aws_cli)
+    reasons = {"aws-cli": f"no TLS proxy ({proxy})"} if missing else {}
     aec = timings["aec"]
     ours = timings["ours"]
-    return [
+    rows = [
         Row(
             "credential-process, cold cache, no engine vs plain `--json`",
             ours.cell(),
@@ -473,8 +480,132 @@ def bench_cold(bench: Bench, plan: Plan) -> list[Row]:
             "no slower (>= 1.00x)",
             "yes" if ours.median <= aec.median else "NO",
         ),
-        *peer_rows("credential-process, cold cache, no engine", timings, bench),
+        *peer_rows("credential-process, cold cache, no engine", timings, bench, reasons),
     ]
+    if "ours-proxy" in timings:
+        rows.append(proxied_row(timings))
+    return rows, notes
+
+
+@contextlib.contextmanager
+def cold_proxy(bench: Bench) -> Iterator[peers.TlsProxy | str]:
+    """The TLS proxy the AWS CLI's cold runs go through, or why there is none."""
+    if not bench.aws_cli:
+        yield "the AWS CLI is not installed"
+        return
+    try:
+        proxy = peers.TlsProxy(bench.emu.url, bench.home)
+    except peers.PeerError as exc:
+        yield str(exc)
+        return
+    with proxy:
+        yield proxy
+
+
+def proxied_env(bench: Bench, proxy: peers.TlsProxy) -> dict[str, str]:
+    """The bench's environment with HTTPS through the TLS proxy and no endpoint override, so
+    a client calls the real AWS host names, which only the proxy answers (with the emulator)."""
+    env = {k: v for k, v in bench.env.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env.update(proxy.env())
+    return env
+
+
+def proxied_variants(
+    bench: Bench, warm: Mapping[str, tuple[str, ...]], proxy: peers.TlsProxy
+) -> dict[str, tuple[tuple[str, ...], Mapping[str, str]]]:
+    """The AWS CLI through the proxy, and ours through the same proxy (the proxy's cost)."""
+    env = proxied_env(bench, proxy)
+    return {"aws-cli": (warm["aws-cli"], env), "ours-proxy": (warm["ours"], env)}
+
+
+def run_cold(
+    bench: Bench, plan: Plan, todo: Mapping[str, tuple[tuple[str, ...], Mapping[str, str]]]
+) -> dict[str, Timing]:
+    """Each command on an empty role cache, interleaved, after one untimed round."""
+    samples: dict[str, list[float]] = {name: [] for name in todo}
+    for index in range(plan.runs + 1):
+        for name, (cmd, env) in todo.items():
+            clear_role_caches(bench)
+            before = role_calls(bench)
+            elapsed, stdout = run_timed(cmd, bench, env)
+            if name != "floor":
+                check_from_emulator(bench, stdout, f"{name} (cold)")
+                if calls_since(bench, before, 1) != 1:
+                    raise BenchError(f"{name} (cold): not exactly one GetRoleCredentials per run")
+            if index:
+                samples[name].append(elapsed)
+    return {name: Timing(tuple(s)) for name, s in samples.items()}
+
+
+def proxied_row(timings: Mapping[str, Timing]) -> Row:
+    """The AWS CLI against ours when both pay the proxy's CONNECT and TLS handshake."""
+    ours, theirs = timings["ours-proxy"], timings["aws-cli"]
+    return Row(
+        "credential-process, cold cache, no engine, both through the TLS proxy, vs AWS CLI v2 "
+        "`configure export-credentials`",
+        ours.cell(),
+        theirs.cell(),
+        f"{theirs.median / ours.median:.1f}x faster",
+        "-",
+        "-",
+    )
+
+
+def proxy_notes(
+    bench: Bench, plan: Plan, proxy: peers.TlsProxy, timings: Mapping[str, Timing]
+) -> list[str]:
+    """What the proxy adds: ours cold through it vs direct, and one GetRoleCredentials on a
+    fresh connection (as each AWS CLI process makes) through it vs straight to the emulator."""
+    forwarded = proxy.forwarded  # by the two tools' cold runs, warm-up round included
+    direct, proxied = request_timings(bench, proxy, plan.runs)
+    ours, ours_proxy = timings["ours"], timings["ours-proxy"]
+    return [
+        f"- TLS proxy for the AWS CLI's cold row (`benchmarks/peers.py`, CONNECT to "
+        f"{' and '.join(peers.PROXIED_HOSTS)} only; {forwarded} requests of the cold runs "
+        "forwarded, "
+        f"{len(proxy.refused)} refused): ours cold through it "
+        f"{_fmt(ours_proxy.median)} median vs {_fmt(ours.median)} direct "
+        f"({(ours_proxy.median - ours.median) * 1000:+.0f} ms); one GetRoleCredentials on a "
+        f"fresh connection, in-process: {proxied.cell()} through it (CONNECT, TLS handshake, "
+        f"the hop to the emulator) vs {direct.cell()} direct "
+        f"({(proxied.median - direct.median) * 1000:+.0f} ms)"
+    ]
+
+
+def request_timings(bench: Bench, proxy: peers.TlsProxy, runs: int) -> tuple[Timing, Timing]:
+    """GetRoleCredentials on a new connection, straight to the emulator and through the proxy,
+    interleaved `runs` times each."""
+    import http.client
+    import ssl
+
+    token = json.loads(peers.token_file(bench.home, SESSION).read_text())["accessToken"]
+    account, role = profile_role(bench, bench.profiles[0])
+    path = f"/federation/credentials?role_name={role}&account_id={account}"
+    headers = {"x-amz-sso_bearer_token": token}
+    context = ssl.create_default_context(cafile=str(proxy.ca_bundle))
+    emu_port = int(bench.emu.url.rsplit(":", 1)[1])
+    proxy_port = int(proxy.url.rsplit(":", 1)[1])
+
+    def fetch(conn: http.client.HTTPConnection) -> float:
+        start = time.perf_counter()
+        try:
+            conn.request("GET", path, headers=headers)
+            answer = conn.getresponse()
+            answer.read()
+        finally:
+            conn.close()
+        if answer.status != 200:
+            raise BenchError(f"GetRoleCredentials for the proxy's cost answered {answer.status}")
+        return time.perf_counter() - start
+
+    direct: list[float] = []
+    proxied: list[float] = []
+    for _ in range(runs):
+        direct.append(fetch(http.client.HTTPConnection("127.0.0.1", emu_port, timeout=30)))
+        tunnel = http.client.HTTPSConnection("127.0.0.1", proxy_port, context=context, timeout=30)
+        tunnel.set_tunnel(peers.PROXIED_HOSTS[0], 443)
+        proxied.append(fetch(tunnel))
+    return Timing(tuple(direct)), Timing(tuple(proxied))
 
 
 # --- 3. sync of N profiles, cold role caches ---------------------------------------------------
@@ -577,8 +708,9 @@ def peer_info(bench: Bench) -> list[str]:
     if bench.aws_cli:
         found.append(
             f"- AWS CLI v2 from Debian: {peers.aws_cli_version()} (`{bench.aws_cli[0]}`); "
-            "its `~/.aws/cli/cache` entry written as it writes one (benchmarks/peers.py); it "
-            "ignores AWS_ENDPOINT_URL_SSO, so only its warm path is measured"
+            "warm: its `~/.aws/cli/cache` entry written as it writes one (benchmarks/peers.py); "
+            "cold: it ignores AWS_ENDPOINT_URL_SSO, so it reaches the emulator through the TLS "
+            "proxy of benchmarks/peers.py (HTTPS_PROXY, and AWS_CA_BUNDLE for the proxy's test CA)"
         )
     else:
         found.append(f"- AWS CLI v2 not measured: `{peers.AWS_CLI_INSTALL}` installs it")
@@ -703,7 +835,9 @@ def run_all(bench: Bench, plan: Plan) -> tuple[list[Row], list[str]]:
     rows, floor = bench_credential_process(bench, plan)
     notes = [f"- Python start-up alone (`python -c pass`): {floor.cell()}"]
     print("credential-process done", file=sys.stderr)
-    rows += bench_cold(bench, plan)
+    cold_rows, cold_notes = bench_cold(bench, plan)
+    rows += cold_rows
+    notes += cold_notes
     print("cold credential-process done", file=sys.stderr)
     sync_row, ours = bench_sync(bench, plan)
     rows.append(sync_row)

@@ -1,17 +1,27 @@
 """benchmarks/peers.py writes the cache entries the other tools read: the file names botocore's
-SSOCredentialFetcher computes, and content its JSONFileCache and fetcher accept."""
+SSOCredentialFetcher computes, and content its JSONFileCache and fetcher accept; and its TLS
+proxy carries real botocore's calls for the AWS portal host to the emulator, and nothing else."""
 
 from __future__ import annotations
 
+import http.client
 import importlib.util
 import json
+import os
+import subprocess
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from botocore.credentials import SSOCredentialFetcher
 from botocore.utils import JSONFileCache
+
+from aws_sso_tray.aws.profiles import SsoSession
+from sso_helpers import device_login, settled_count
+
+if TYPE_CHECKING:
+    from aws_sso_tray.emulator import Emulator
 
 # benchmarks/ is no package and not on the path: load the one module from its file.
 _SPEC = importlib.util.spec_from_file_location(
@@ -86,3 +96,54 @@ def test_token_copied_for_the_start_url(tmp_path: Path) -> None:
     assert peers.token_file(tmp_path, START_URL).read_text() == '{"accessToken": "t"}'
     with pytest.raises(peers.PeerError):
         peers.copy_token_for_start_url(tmp_path, "other", START_URL)
+
+
+# Stock botocore with no endpoint override: it calls portal.sso.us-east-1.amazonaws.com, so it
+# reaches the emulator only through HTTPS_PROXY, trusting the proxy's CA through AWS_CA_BUNDLE.
+ROLE_SCRIPT = """
+import json, sys
+import botocore.session
+from botocore import UNSIGNED
+from botocore.config import Config
+
+client = botocore.session.get_session().create_client(
+    "sso", region_name="us-east-1", config=Config(signature_version=UNSIGNED)
+)
+answer = client.get_role_credentials(
+    roleName="ReadOnly", accountId="111111111111", accessToken=sys.stdin.read()
+)
+print(json.dumps([client.meta.endpoint_url, answer["roleCredentials"]["secretAccessKey"]]))
+"""
+
+
+def test_proxy_carries_botocore_to_the_emulator_and_refuses_other_hosts(
+    emulator: Emulator, tmp_path: Path
+) -> None:
+    token = device_login(emulator, SsoSession("bench", START_URL, "us-east-1"))["accessToken"]
+    with peers.TlsProxy(emulator.url, tmp_path) as proxy:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+        env.update(proxy.env())
+        done = subprocess.run(
+            [sys.executable, "-c", ROLE_SCRIPT],
+            input=token,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        endpoint, secret = json.loads(done.stdout)
+        assert endpoint == "https://portal.sso.us-east-1.amazonaws.com"
+        assert secret in emulator.issued_secrets()
+        assert proxy.forwarded == 1
+        proxy.check()  # nothing refused so far
+
+        conn = http.client.HTTPConnection("127.0.0.1", int(proxy.url.rsplit(":", 1)[1]))
+        conn.request("CONNECT", "example.com:443", headers={"Host": "example.com:443"})
+        assert conn.getresponse().status == 403
+        conn.close()
+        assert proxy.refused == ["example.com:443"]
+        with pytest.raises(peers.PeerError, match="refused 1"):
+            proxy.check()
+    assert settled_count(emulator, "GetRoleCredentials", 1) == 1
