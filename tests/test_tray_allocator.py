@@ -6,9 +6,9 @@ import sys
 from collections.abc import Iterator
 
 import pytest
-from waiting import wait_for
 
 from aws_sso_tray.tray import allocator
+from waiting import wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -33,7 +33,9 @@ def test_trimming_is_rate_limited_and_never_raises() -> None:
     assert allocator.trim_now_and_then() is False  # trimmed just now
 
 
-def test_a_trim_skipped_inside_the_interval_runs_at_its_end(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_trim_skipped_inside_the_interval_runs_at_its_end(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     if not sys.platform.startswith("linux"):
         pytest.skip("malloc_trim is glibc's")
     monkeypatch.setattr(allocator, "TRIM_INTERVAL", 0.2)

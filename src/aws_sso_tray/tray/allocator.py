@@ -7,7 +7,8 @@ they start: MALLOC_ARENA_MAX cannot be set on a running process, mallopt can) ke
 two. `trim()` (malloc_trim) returns the free pages after the start-up burst and after refresh
 batches: `trim_now_and_then()` trims at most every TRIM_INTERVAL, and a call inside the interval
 arms one trim at its end, so the heap freed by a batch that follows a trim closely (the first
-refresh batch after the start-up sync) is handed back too. glibc only: elsewhere (macOS, Windows, musl) both are no-ops that return False.
+refresh batch after the start-up sync) is handed back too. glibc only: elsewhere (macOS,
+Windows, musl) both are no-ops that return False.
 """
 
 from __future__ import annotations
