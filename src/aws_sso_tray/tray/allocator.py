@@ -5,17 +5,13 @@ in them. The tray runs a handful of long-lived threads (the engine's worker, the
 loop, the local servers, GTK's) that each allocate a little, so `limit_arenas()` (called before
 they start: MALLOC_ARENA_MAX cannot be set on a running process, mallopt can) keeps them to
 two. `trim()` (malloc_trim) returns the free pages after the start-up burst and after refresh
-batches: `trim_now_and_then()` trims at most every TRIM_INTERVAL, and a call inside the interval
-arms one trim at its end, so the heap freed by a batch that follows a trim closely (the first
-refresh batch after the start-up sync) is handed back too. glibc only: elsewhere (macOS,
-Windows, musl) both are no-ops that return False.
+batches. glibc only: elsewhere (macOS, Windows, musl) both are no-ops that return False.
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-import threading
 import time
 from typing import Any
 
@@ -26,8 +22,6 @@ TRIM_INTERVAL = 30.0  # trim_now_and_then() trims at most this often (seconds)
 _M_ARENA_MAX = -8  # glibc's malloc.h
 _libc: Any = None
 _last_trim = float("-inf")
-_pending: threading.Timer | None = None  # the trim armed for the end of the interval
-_pending_lock = threading.Lock()
 
 
 def _glibc() -> Any:
@@ -64,25 +58,7 @@ def trim() -> bool:
 
 
 def trim_now_and_then() -> bool:
-    """`trim()` at most every TRIM_INTERVAL (cheap to call on every snapshot); inside the
-    interval, one trim is armed for its end instead. True if this call trimmed."""
-    global _pending
-    if not _glibc():
+    """`trim()`, unless it ran within TRIM_INTERVAL (cheap to call on every snapshot)."""
+    if time.monotonic() - _last_trim < TRIM_INTERVAL:
         return False
-    wait = _last_trim + TRIM_INTERVAL - time.monotonic()
-    if wait <= 0:
-        return trim()
-    with _pending_lock:
-        if _pending is None:
-            _pending = threading.Timer(wait, _trailing_trim)
-            _pending.name = "aws-sso-tray-trim"
-            _pending.daemon = True  # never holds Quit up
-            _pending.start()
-    return False
-
-
-def _trailing_trim() -> None:
-    global _pending
-    with _pending_lock:
-        _pending = None
-    trim()
+    return trim()
