@@ -48,6 +48,56 @@ icon.run(setup)
 """
 
 
+# --modules: the tray runs under this wrapper, in its own interpreter; once the benchmark creates
+# the trigger file, the tray writes its loaded modules and their .pyc sizes next to it.
+MODULES_WRAPPER = """
+import importlib.util, os, sys, threading, time
+trigger = sys.argv.pop(1)
+def report():
+    while not os.path.exists(trigger):
+        time.sleep(0.5)
+    rows = []
+    for name, module in sorted(sys.modules.items()):
+        source = getattr(module, "__file__", None) or ""
+        compiled = importlib.util.cache_from_source(source) if source.endswith(".py") else ""
+        size = os.path.getsize(compiled) if compiled and os.path.exists(compiled) else 0
+        rows.append(f"{name}\\t{size}")
+    with open(trigger + ".tmp", "w") as out:
+        out.write("\\n".join(rows) + "\\n")
+    os.replace(trigger + ".tmp", trigger + ".out")
+threading.Thread(target=report, daemon=True).start()
+from aws_sso_tray.launch import main
+sys.exit(main())
+"""
+
+
+def with_module_report(cmd: list[str], trigger: Path) -> list[str]:
+    """`cmd` (an installed `aws-sso-tray tray`) run through MODULES_WRAPPER."""
+    python = Path(cmd[0]).with_name("python")
+    if not python.exists():
+        raise SystemExit(f"--modules needs the tray command of a venv ({python} is missing)")
+    return [str(python), "-c", MODULES_WRAPPER, str(trigger), *cmd[1:]]
+
+
+def module_report(trigger: Path) -> None:
+    """Ask the tray for its modules (see MODULES_WRAPPER); print them by package to stderr."""
+    trigger.touch()
+    done = trigger.with_name(trigger.name + ".out")
+    wait_until(done.exists, "the tray's module list", 20)
+    packages: dict[str, tuple[int, int]] = {}
+    for line in done.read_text().splitlines():
+        name, _, size = line.partition("\t")
+        parts = name.split(".")
+        package = ".".join(parts[:2]) if parts[0] == "aws_sso_tray" else parts[0]
+        count, total = packages.get(package, (0, 0))
+        packages[package] = (count + 1, total + int(size))
+    modules = sum(count for count, _ in packages.values())
+    pyc = sum(total for _, total in packages.values())
+    print(f"tray: {modules} modules, {pyc / 1e6:.1f} MB of .pyc; by .pyc size:", file=sys.stderr)
+    for package, (count, total) in sorted(packages.items(), key=lambda kv: -kv[1][1])[:20]:
+        print(f"  {total / 1e3:6.0f} kB  {count:3d} modules  {package}", file=sys.stderr)
+
+
 def status_kb(pid: int) -> dict[str, int]:
     """VmRSS and VmHWM of `pid`, in KiB."""
     found: dict[str, int] = {}
@@ -193,11 +243,20 @@ def prepare(env: dict[str, str], profiles: int) -> tuple[object, Path]:
 
 
 def measure_tray(
-    cmd: list[str], env: dict[str, str], profiles: int, smaps: bool, hold: float, batches: int
+    cmd: list[str],
+    env: dict[str, str],
+    profiles: int,
+    smaps: bool,
+    hold: float,
+    batches: int,
+    modules: bool = False,
 ) -> dict[str, int]:
     emu, home = prepare(env, profiles)
     creds = home / ".aws" / "credentials"
     log = home / "tray.log"
+    trigger = home / "modules-please"
+    if modules:
+        cmd = with_module_report(cmd, trigger)
     with log.open("wb") as out:
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
     try:
@@ -224,6 +283,8 @@ def measure_tray(
                 f"after refresh batch {batch}: VmRSS {now['VmRSS'] / 1024:.1f} MB", file=sys.stderr
             )
         sample(proc.pid, "tray", smaps)
+        if modules:
+            module_report(trigger)
         time.sleep(hold)
         return found
     finally:
@@ -251,6 +312,9 @@ def main() -> int:
     default_cmd = f"{Path(sys.executable).parent / 'aws-sso-tray'} tray"
     parser.add_argument("--tray-cmd", default=default_cmd, help="what to measure (diagnosis)")
     parser.add_argument("--smaps", action="store_true", help="where the RSS sits, to stderr")
+    parser.add_argument(
+        "--modules", action="store_true", help="the tray's modules by package, to stderr"
+    )
     parser.add_argument("--hold", type=float, default=0, help="keep the tray up for N s more")
     parser.add_argument(
         "--batches", type=int, default=1, help="refresh batches to wait for (RSS after each)"
@@ -261,7 +325,13 @@ def main() -> int:
         minimal = measure_minimal(env, args.smaps)
         env.pop("PYSTRAY_BACKEND")
         tray = measure_tray(
-            shlex.split(args.tray_cmd), env, args.profiles, args.smaps, args.hold, args.batches
+            shlex.split(args.tray_cmd),
+            env,
+            args.profiles,
+            args.smaps,
+            args.hold,
+            args.batches,
+            args.modules,
         )
     mb = {k: v / 1024 for k, v in tray.items()}
     base = {k: v / 1024 for k, v in minimal.items()}

@@ -562,3 +562,52 @@ def test_a_sign_in_withdraws_the_ends_soon_notice_from_the_screen(
     wait_for(lambda: session.displayed() == 1, what="only the signed-in notice on screen")
     shown = session.ctl("history")
     assert "ends soon" in shown  # it was shown, then taken down (dunst keeps it in history)
+
+
+# The start-up bus check in a process of its own: with GIO already loaded (the tray, where GTK
+# loaded it) or not (the daemon). Prints the check's answer and whether dbus-fast was loaded.
+_PROBE = """
+import asyncio, sys
+{preload}
+from aws_sso_tray.desktop import notify
+print(asyncio.run(notify._notification_service_problem()))
+print("dbus_fast" in sys.modules)
+"""
+
+
+def _probe(address: str, *, gio: bool) -> tuple[str, bool]:
+    code = _PROBE.format(preload="from gi.repository import Gio" if gio else "")
+    env = {**os.environ, "DBUS_SESSION_BUS_ADDRESS": address}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    )
+    answer, loaded = done.stdout.splitlines()
+    return answer, loaded == "True"
+
+
+def _assert_same_answers_and_no_dbus_fast_with_gio(address: str) -> None:
+    by_dbus_fast, loaded = _probe(address, gio=False)
+    by_gio, loaded_with_gio = _probe(address, gio=True)
+    assert loaded and not loaded_with_gio
+    # The same words; only the library's own detail in parentheses differs.
+    assert by_gio.split(" (")[0] == by_dbus_fast.split(" (")[0], (by_gio, by_dbus_fast)
+
+
+@pytest.mark.desktop
+@pytest.mark.skipif(shutil.which("dbus-daemon") is None, reason="needs dbus-daemon (Debian: dbus)")
+def test_the_bus_check_through_gio_answers_as_dbus_fast_without_loading_it(
+    tmp_path: Path,
+) -> None:
+    bus, address = _start_bus(tmp_path / "bare-bus")
+    try:
+        _assert_same_answers_and_no_dbus_fast_with_gio(address)  # no notification service
+    finally:
+        _stop(bus)
+    _assert_same_answers_and_no_dbus_fast_with_gio(f"unix:path={tmp_path / 'no-such-bus'}")
+
+
+@pytest.mark.desktop
+@needs_desktop
+def test_the_bus_check_through_gio_finds_the_notification_server(desktop: Desktop) -> None:
+    _assert_same_answers_and_no_dbus_fast_with_gio(desktop.env["DBUS_SESSION_BUS_ADDRESS"])
+    assert _probe(desktop.env["DBUS_SESSION_BUS_ADDRESS"], gio=True)[0] == "None"

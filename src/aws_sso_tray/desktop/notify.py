@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import logging
+import os
 import sys
 import threading
 import uuid
@@ -302,6 +303,11 @@ async def _notification_service_problem() -> str | None:
     """None when a notification service is reachable, else why not (one line)."""
     if sys.platform in ("darwin", "win32"):
         return None  # native back ends: nothing to probe
+    address = os.environ.get("DBUS_SESSION_BUS_ADDRESS")
+    if address and "gi.repository.Gio" in sys.modules:
+        # The tray: GTK has loaded GIO, which asks the same questions, so dbus-fast (2.5 MB of
+        # RSS that would stay for the process's life) loads only once a notice is shown.
+        return _service_problem_by_gio(address)
     from dbus_fast import Message, MessageType
     from dbus_fast.aio import MessageBus
 
@@ -339,6 +345,53 @@ async def _notification_service_problem() -> str | None:
         return f"the session bus did not answer ({exc})"
     finally:
         bus.disconnect()
+
+
+def _service_problem_by_gio(address: str) -> str | None:
+    """`_notification_service_problem` asked through GIO, on a connection of its own to
+    `address` (closed after), each step given up after _PROBE_TIMEOUT as there."""
+    from gi.repository import Gio, GLib
+
+    cancel = Gio.Cancellable()
+    timer = threading.Timer(_PROBE_TIMEOUT, cancel.cancel)
+    timer.daemon = True
+    timer.start()
+    flags = (
+        Gio.DBusConnectionFlags.AUTHENTICATION_CLIENT
+        | Gio.DBusConnectionFlags.MESSAGE_BUS_CONNECTION
+    )
+    try:
+        bus = Gio.DBusConnection.new_for_address_sync(address, flags, None, cancel)
+    except GLib.Error as exc:
+        timer.cancel()
+        return f"no D-Bus session bus ({exc.message})"
+    timer.cancel()
+
+    def ask(member: str, args: Any = None) -> Any:
+        reply = bus.call_sync(
+            "org.freedesktop.DBus",
+            "/org/freedesktop/DBus",
+            "org.freedesktop.DBus",
+            member,
+            args,
+            None,
+            Gio.DBusCallFlags.NONE,
+            int(_PROBE_TIMEOUT * 1000),
+            None,
+        )
+        return reply.unpack()[0]
+
+    try:
+        if ask("NameHasOwner", GLib.Variant("(s)", (NOTIFICATIONS_BUS_NAME,))):
+            return None
+        # A server such as dunst or mako is often started on demand by D-Bus activation.
+        if NOTIFICATIONS_BUS_NAME in ask("ListActivatableNames"):
+            return None
+        return f"no notification service ({NOTIFICATIONS_BUS_NAME}) on the session bus"
+    except GLib.Error as exc:
+        return f"the session bus did not answer ({exc.message})"
+    finally:
+        bus.close_sync(None)
 
 
 class _OneLineFailures(logging.Filter):
