@@ -13,11 +13,16 @@ disk), imported only when a face asks for a file.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import sys
 import threading
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
 
 MASK = "***"
 _NOISY_LOGGERS = ("botocore", "boto3", "urllib3", "s3transfer", "asyncio", "PIL")
@@ -149,3 +154,18 @@ def warn_once(logger: logging.Logger, key: tuple[str, str], message: str, *args:
         first = key not in _warned
         _warned.add(key)
     logger.log(logging.WARNING if first else logging.DEBUG, message, *args)
+
+
+@contextlib.contextmanager
+def warnings_forgotten_unless(kept: Callable[[], bool]) -> Iterator[None]:
+    """Run the block; unless `kept()` is true afterwards, forget what `warn_once` said in it, so
+    the next reader warns again as if it were the first (credential-process's lean cold fetch,
+    which hands over to the full path, must not swallow the full path's warning)."""
+    with _warned_lock:
+        before = set(_warned)
+    try:
+        yield
+    finally:
+        if not kept():
+            with _warned_lock:
+                _warned.intersection_update(before)

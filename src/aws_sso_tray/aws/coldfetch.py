@@ -78,19 +78,16 @@ def answer(args: list[str]) -> str | None:
     watch = _Warnings()
     root = logging.getLogger()
     root.addHandler(watch)
-    warned = set(logs._warned)
-    output = None
+    output: str | None = None
     try:
-        output = _answer(name, min_remaining_us, watch)
-    except Exception:  # anything unexpected: the full path runs and explains it
-        output = None
+        # Handing over, the full path must warn about what it finds as if first to look.
+        with logs.warnings_forgotten_unless(lambda: output is not None):
+            try:
+                output = _answer(name, min_remaining_us, watch)
+            except Exception:  # anything unexpected: the full path runs and explains it
+                output = None
     finally:
         root.removeHandler(watch)
-        if output is None:
-            # The full path that runs next must warn about what it finds as if it were the
-            # first to look (`logs.warn_once` says each thing once per process).
-            with logs._warned_lock:
-                logs._warned.intersection_update(warned)
     return output
 
 
