@@ -88,11 +88,19 @@ def running(big_emulator: Emulator, aws_config: WriteConfig) -> Iterator[Emulato
 
 
 @contextlib.contextmanager
-def serving(emulator: Emulator, aws_config: WriteConfig, config: str) -> Iterator[None]:
-    """A daemon serving the profiles of `config` of a signed-in session."""
+def serving(
+    emulator: Emulator,
+    aws_config: WriteConfig,
+    config: str,
+    *,
+    signed_in: bool = True,
+    env: dict[str, str] | None = None,
+) -> Iterator[None]:
+    """A daemon (with `env`) serving the profiles of `config` of a session, signed in or not."""
     aws_config(config)
-    device_login(emulator, SESSION)
-    proc = start_daemon("--debug")
+    if signed_in:
+        device_login(emulator, SESSION)
+    proc = start_daemon("--debug", env=env)
     try:
         wait_for(
             lambda: dashboard.published() is not None or proc.poll() is not None,
@@ -378,3 +386,90 @@ def test_sync_shows_the_summary_after_the_portal_grants_a_role(
     assert botocore_profiles()[name]["sso_role_name"] == "Deploy"
     wait_for(lambda: name in rows(browser), "the new profile's row")
     wait_for(lambda: "team000" in row_text(browser, name), "its account name")
+
+
+def recording_browser(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """The daemon's environment with $BROWSER a script that records each URL it is given (and
+    a DISPLAY, so a sign-in takes the browser flow); and the file it records them in."""
+    calls, script = tmp_path / "browser-calls", tmp_path / "recording-browser"
+    script.write_text(f'#!/bin/sh\necho "$1" >> "{calls}"\n', encoding="utf-8")
+    script.chmod(0o755)
+    return {"BROWSER": str(script), "DISPLAY": ":99"}, calls
+
+
+def recorded(calls: Path) -> list[str]:
+    return calls.read_text().splitlines() if calls.exists() else []
+
+
+def console_link(account_id: str, role: str) -> str:
+    """The portal's shortcut link to a role's console, what "Open console" opens."""
+    return f"{SESSION.start_url}/#/console?account_id={account_id}&role_name={role}"
+
+
+@both
+def test_enter_on_a_signed_in_profile_opens_its_console(
+    big_emulator: Emulator, aws_config: WriteConfig, browser: Browser, cli: RunCli, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    env, calls = recording_browser(tmp_path)
+    with serving(big_emulator, aws_config, big_config(), env=env):
+        open_page(browser, cli)
+        search = browser.active_element()
+        search.send_keys("team042 admin")
+        assert rows(browser, shown=True) == ["team042-admin"]
+        assert recorded(calls) == []
+        search.send_keys(Keys.ENTER)
+        wait_for(lambda: recorded(calls) != [], "the browser opening the console")
+        assert recorded(calls) == [console_link("100000000042", "Admin")]
+        status = browser.find_element("id", "status")
+        wait_for(lambda: "Opened the console of team042-admin" in status.text, "the status line")
+
+
+@both
+def test_arrow_down_then_enter_acts_on_the_second_match(
+    big_emulator: Emulator, aws_config: WriteConfig, browser: Browser, cli: RunCli, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    env, calls = recording_browser(tmp_path)
+    with serving(big_emulator, aws_config, big_config(), env=env):
+        open_page(browser, cli)
+        search = browser.active_element()
+        search.send_keys("team042")
+        shown = rows(browser, shown=True)
+        assert shown == [f"team042-{r.lower()}" for r in ROLES]
+        search.send_keys(Keys.ARROW_DOWN)
+        search.send_keys(Keys.ENTER)
+        wait_for(lambda: recorded(calls) != [], "the browser opening the console")
+        assert recorded(calls) == [console_link("100000000042", ROLES[1])]  # not ROLES[0]
+        status = browser.find_element("id", "status")
+        wait_for(lambda: f"Opened the console of {shown[1]}" in status.text, "the status line")
+
+
+@both
+def test_enter_on_a_profile_of_a_session_not_signed_in_starts_the_sign_in(
+    big_emulator: Emulator, aws_config: WriteConfig, browser: Browser, cli: RunCli, tmp_path: Path
+) -> None:
+    from selenium.webdriver.common.keys import Keys
+
+    env, calls = recording_browser(tmp_path)
+    with serving(big_emulator, aws_config, big_config(), signed_in=False, env=env):
+        open_page(browser, cli)
+        wait_for(
+            lambda: "not signed in" in row_text(browser, "team042-admin"), "the row's state"
+        )
+        search = browser.active_element()
+        search.send_keys("team042 admin")
+        assert rows(browser, shown=True) == ["team042-admin"]
+        assert recorded(calls) == []
+        assert not any(r.op == "RegisterClient" for r in big_emulator.requests)
+        search.send_keys(Keys.ENTER)
+        # what the row's Sign in does: the engine registers a client and opens the sign-in page
+        wait_for(lambda: recorded(calls) != [], "the browser opening the sign-in page")
+        [page] = recorded(calls)
+        assert page.startswith(f"{big_emulator.url}/authorize?"), page
+        assert "console" not in page
+        assert any(r.op == "RegisterClient" for r in big_emulator.requests)
+        status = browser.find_element("id", "status")
+        wait_for(lambda: "Sign-in started" in status.text, "the status line")
