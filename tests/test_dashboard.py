@@ -2,8 +2,10 @@
 Debian's chromium and chromium-driver through Selenium, against a real `aws-sso-tray daemon` and
 the emulator with 100 accounts x 5 roles and a config with those 500 profiles. Search narrows as
 you type, Keep fresh and Refresh reach the engine and show without a reload, a link works once,
-no request from another origin is accepted, and "Add profile" and "Sync accounts from the portal"
-write profiles that botocore reads."""
+no request from another origin is accepted, "Add profile" and "Sync accounts from the portal"
+write profiles that botocore reads, and Enter acts on the picked row (the first match, or where
+the arrow keys moved): it opens a signed-in profile's console through $BROWSER, or starts the
+sign-in of a session that needs one."""
 
 from __future__ import annotations
 
@@ -456,9 +458,7 @@ def test_enter_on_a_profile_of_a_session_not_signed_in_starts_the_sign_in(
     env, calls = recording_browser(tmp_path)
     with serving(big_emulator, aws_config, big_config(), signed_in=False, env=env):
         open_page(browser, cli)
-        wait_for(
-            lambda: "not signed in" in row_text(browser, "team042-admin"), "the row's state"
-        )
+        wait_for(lambda: "not signed in" in row_text(browser, "team042-admin"), "the row's state")
         search = browser.active_element()
         search.send_keys("team042 admin")
         assert rows(browser, shown=True) == ["team042-admin"]
