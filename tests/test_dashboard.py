@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
+import socket
+import threading
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -473,3 +476,27 @@ def test_enter_on_a_profile_of_a_session_not_signed_in_starts_the_sign_in(
         assert any(r.op == "RegisterClient" for r in big_emulator.requests)
         status = browser.find_element("id", "status")
         wait_for(lambda: "Sign-in started" in status.text, "the status line")
+
+
+def test_a_request_accepted_as_the_dashboard_stops_is_answered(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Stopping wakes the page's long poll, and the page polls again at once: that request may
+    be accepted just before the server closes. Its handler still knows the server's port (it
+    raised, and the daemon logged a traceback at exit now and then with a page open)."""
+    board = dashboard.DashboardServer(dict, dict)
+    board.start()
+    port = board.port
+    before = set(threading.enumerate())
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as conn:
+        conn.sendall(b"GET /state HTTP/1.1\r\n")  # the handler waits for the headers' end
+        wait_for(
+            lambda: any("process_request" in t.name for t in set(threading.enumerate()) - before),
+            "the server accepting the connection",
+        )
+        with caplog.at_level(logging.ERROR, logger="aws_sso_tray.engine.dashboard"):
+            board.stop()
+            conn.sendall(f"Host: 127.0.0.1:{port}\r\n\r\n".encode())
+            answer = conn.recv(200)
+    assert answer.startswith(b"HTTP/1.0 403"), answer  # no page token: refused, not dropped
+    assert caplog.records == []

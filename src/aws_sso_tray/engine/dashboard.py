@@ -192,11 +192,13 @@ class DashboardServer:
         self._stopping = False
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        # kept after stop(): a request accepted just before the server closed still checks it
+        self._port: int | None = None
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "start the dashboard first"
-        return int(self._server.server_address[1])
+        assert self._port is not None, "start the dashboard first"
+        return self._port
 
     @property
     def origin(self) -> str:
@@ -211,6 +213,7 @@ class DashboardServer:
         server.daemon_threads = True
         server.dashboard = self  # type: ignore[attr-defined]
         self._server = server
+        self._port = int(server.server_address[1])
         self._thread = threading.Thread(
             target=server.serve_forever, args=(IDLE_POLL,), name=THREAD_NAME, daemon=True
         )
