@@ -256,3 +256,17 @@ def test_profile_paths_are_percent_encoded_and_read_back() -> None:
     from urllib.parse import unquote
 
     assert unquote(enginecreds.profile_path("a b/ü")[len("/profiles/") :]) == "a b/ü"
+
+
+def test_a_snapshot_after_stop_publishes_nothing_and_the_port_stays_known(home: Path) -> None:
+    """The engine's last snapshot may reach the endpoint after `stop()` (it is a subscriber):
+    it must not raise in the engine's thread, nor publish a file for the closed port; and a
+    request accepted as the server stops still checks its Host against the known port."""
+    served = endpoint.CredentialsEndpoint()
+    served.start(["dev"])
+    port = served.port
+    served.stop()
+    assert not endpoint.endpoint_file().exists()
+    served.serve(["dev", "newly-added"])  # raised AssertionError before
+    assert not endpoint.endpoint_file().exists()
+    assert served.port == port

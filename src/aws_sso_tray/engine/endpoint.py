@@ -84,12 +84,13 @@ class CredentialsEndpoint:
         self._tokens: dict[str, str] = {}  # replaced whole, never changed: handlers read it
         self._changes = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
+        self._port: int | None = None  # kept after stop(): a request accepted as it stops
         self._thread: threading.Thread | None = None
 
     @property
     def port(self) -> int:
-        assert self._server is not None, "start the endpoint first"
-        return int(self._server.server_address[1])
+        assert self._port is not None, "start the endpoint first"
+        return self._port
 
     def token_for(self, name: str) -> str | None:
         return self._tokens.get(name)
@@ -103,6 +104,7 @@ class CredentialsEndpoint:
         server.daemon_threads = True
         server.endpoint = self  # type: ignore[attr-defined]
         self._server = server
+        self._port = int(server.server_address[1])
         self._thread = threading.Thread(
             target=server.serve_forever, args=(IDLE_POLL,), name=THREAD_NAME, daemon=True
         )
@@ -127,6 +129,8 @@ class CredentialsEndpoint:
         self.serve(p.name for p in snapshot.profiles)
 
     def _publish(self) -> None:
+        if self._server is None:
+            return  # stopped: a late snapshot must not publish a file for a closed port
         localserver.publish(endpoint_file(), {"port": self.port, "profiles": self._tokens})
 
     def stop(self) -> None:
