@@ -276,30 +276,15 @@ def _section_bundle(section: Mapping[str, object]) -> str | None:
     return (value.strip() or None) if isinstance(value, str) else None
 
 
-_profiles_read: tuple[object, Mapping[str, Mapping[str, object]]] | None = None
-
-
 def _config_profiles() -> Mapping[str, Mapping[str, object]]:
-    """The config file's profiles as botocore reads them, read again when the file changed (a
-    long-running engine sees a new ca_bundle)."""
-    global _profiles_read
+    """The config file's profiles as botocore reads them, from `profiles`' parse of the file
+    (cached until it changes: a long-running engine sees a new ca_bundle)."""
     from aws_sso_tray.aws import profiles
-    from aws_sso_tray.files import paths
-
-    location = paths.aws_config_file()
-    signature = (str(location), profiles.config_signature(location))
-    read = _profiles_read
-    if read is not None and read[0] == signature:
-        return read[1]
-    import botocore.configloader
-    import botocore.exceptions
 
     try:
-        found = botocore.configloader.load_config(str(location)).get("profiles", {})
-    except botocore.exceptions.BotoCoreError:  # the call itself then says what is wrong
-        found = {}
-    _profiles_read = (signature, found)
-    return cast("Mapping[str, Mapping[str, object]]", found)
+        return profiles.read_config().sections
+    except ConfigError:  # the call itself then says what is wrong
+        return {}
 
 
 def _new_session() -> Session:

@@ -222,6 +222,11 @@ class SsoConfig:
     _chained_problems: Mapping[str, ConfigProblem] = field(
         default_factory=dict, compare=False, repr=False
     )
+    # Every [profile] section as botocore reads it (`build_profile_map`), for the keys this view
+    # does not model (a profile's `ca_bundle`, read per call by aws/clients).
+    sections: Mapping[str, Mapping[str, Any]] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def find_chained(self, name: str) -> ChainedProfile | None:
         """The chained profile `name`; None when it is not one resting on SSO.
@@ -549,7 +554,7 @@ def _build(path: Path, config: Mapping[str, Any], raw: Mapping[str, Any], text: 
     raw_profiles: Mapping[str, Mapping[str, Any]] = config.get("profiles", {})
     for name, section in raw_profiles.items():
         builder.add_profile(name, section)
-    return builder.result()
+    return builder.result(raw_profiles)
 
 
 class _ConfigBuilder:
@@ -754,7 +759,7 @@ class _ConfigBuilder:
 
     # -- the whole file -----------------------------------------------------------------------
 
-    def result(self) -> SsoConfig:
+    def result(self, sections: Mapping[str, Mapping[str, Any]]) -> SsoConfig:
         # Sessions: the declared ones in file order, then legacy ones, distinct by cache_key.
         all_sessions: dict[str, SsoSession] = {s.cache_key: s for s in self.valid_sessions.values()}
         for profile in self.profiles:
@@ -786,6 +791,7 @@ class _ConfigBuilder:
                 if isinstance(p := chains.found.get(n), ChainedProfile)
             ),
             _chained_problems=chains.problems,
+            sections=sections,
         )
 
 
