@@ -184,6 +184,13 @@ def firefox_prefs(proxy_port: int) -> dict[str, object]:
         "extensions.getAddons.cache.enabled": False,
         "extensions.blocklist.enabled": False,
         "media.gmp-manager.url": off,
+        # Media plugins: Widevine comes from Google's update server (update.googleapis.com) a
+        # minute or so after start, past the gmp-manager URL above.
+        "media.gmp-manager.updateEnabled": False,
+        "media.gmp-manager.chromium-update-url": off,
+        "media.gmp-widevinecdm.enabled": False,
+        "media.gmp-widevinecdm.allow-chromium-update": False,
+        "media.gmp-gmpopenh264.enabled": False,
         "browser.search.update": False,
         "browser.region.network.url": off,
         "geo.provider.network.url": off,
