@@ -170,11 +170,21 @@ def _lookup(args: list[str]) -> tuple[str | None, str | None]:
         min_remaining_us = _noted_min_remaining_us()
         if min_remaining_us is None:
             return None, key
-    return _answer_from_cache(os.path.join(cache_dir, f"{key}.json"), min_remaining_us), key
+    return answer_from_cache(os.path.join(cache_dir, f"{key}.json"), min_remaining_us), key
 
 
-def _answer_from_cache(cache_file: str, min_remaining_us: int) -> str | None:
+def answer_from_cache(
+    cache_file: str,
+    min_remaining_us: int,
+    expiration: Callable[[object], tuple[int, str]] | None = None,
+) -> str | None:
+    """The credential_process JSON from the cached credentials in `cache_file` (a role cache
+    entry: `{"Credentials": {...}}`) when they have more than `min_remaining_us` left, else None.
+    `expiration` reads the cached `Expiration` as (epoch microseconds, the text printed), raising
+    ValueError for one it does not take; by default `_expiration`, the role cache's reading."""
     from aws_sso_tray.aws.formats import process_json_text
+
+    read_expiration = _expiration if expiration is None else expiration
 
     try:
         fd = os.open(cache_file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
@@ -184,7 +194,7 @@ def _answer_from_cache(cache_file: str, min_remaining_us: int) -> str | None:
         key_id, secret = creds["AccessKeyId"], creds["SecretAccessKey"]
         token = creds.get("SessionToken") or None
         expiration = creds["Expiration"]
-        expires_us, expiration_text = _expiration(expiration)
+        expires_us, expiration_text = read_expiration(expiration)
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
     if not (usable_key_text(key_id) and usable_key_text(secret)):

@@ -24,7 +24,6 @@ serves chained profiles too), and without one the full path assumes the role.
 from __future__ import annotations
 
 import os
-import time
 
 from aws_sso_tray.aws import warmcache
 from aws_sso_tray.files import paths
@@ -76,7 +75,8 @@ def answer(args: list[str]) -> str | None:
         min_remaining_us = warmcache._noted_min_remaining_us()
         if min_remaining_us is None:
             return None
-    return _answer_from_cache(os.path.join(cache_dir, f"{key}.json"), min_remaining_us)
+    cache_file = os.path.join(cache_dir, f"{key}.json")
+    return warmcache.answer_from_cache(cache_file, min_remaining_us, _expiration)
 
 
 def cache_key_for(sections: dict[str, dict[str, str]], profile: str) -> str | None:
@@ -181,31 +181,14 @@ def _is_sso_root(sections: dict[str, dict[str, str]], values: dict[str, str]) ->
     return bool(values.get("sso_start_url") and values.get("sso_region"))
 
 
-def _answer_from_cache(cache_file: str, min_remaining_us: int) -> str | None:
-    from aws_sso_tray.aws.formats import process_json_text
-
-    try:
-        fd = os.open(cache_file, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
-        with open(fd, encoding="utf-8") as handle:
-            data = warmcache.loads_json(handle.read())
-        creds = data["Credentials"]
-        key_id, secret = creds["AccessKeyId"], creds["SecretAccessKey"]
-        token = creds.get("SessionToken") or None
-        expiration = creds["Expiration"]
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-    if not isinstance(expiration, str):
-        return None
-    if expiration.endswith("UTC"):  # botocore's JSONFileCache: strftime('%Y-%m-%dT%H:%M:%S%Z')
-        expiration = expiration[:-3] + "Z"
-    seconds = warmcache.iso_epoch_seconds(expiration)
+def _expiration(value: object) -> tuple[int, str]:
+    """An assume-role cache entry's `Expiration`: ours (`...Z`) or the AWS CLI's JSONFileCache
+    form (`strftime('%Y-%m-%dT%H:%M:%S%Z')`, `...UTC`), printed as `...Z`; ValueError for any
+    other form of time (the full path reads it)."""
+    if not isinstance(value, str):
+        raise ValueError("not a time")
+    text = value[:-3] + "Z" if value.endswith("UTC") else value
+    seconds = warmcache.iso_epoch_seconds(text)
     if seconds is None:
-        return None  # another form of time: the full path reads it
-    if not (warmcache.usable_key_text(key_id) and warmcache.usable_key_text(secret)):
-        return None
-    if token is not None and not warmcache.usable_key_text(token):
-        return None
-    # datetime.now's microseconds are floored too: the full path's comparison.
-    if seconds * 1_000_000 - time.time_ns() // 1000 <= min_remaining_us:
-        return None
-    return process_json_text(key_id, secret, token, expiration)
+        raise ValueError("another form of time")
+    return seconds * 1_000_000, text
