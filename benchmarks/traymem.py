@@ -1,6 +1,6 @@
 """The tray's memory: `aws-sso-tray tray` with 20 kept-fresh profiles vs a minimal pystray icon.
 
-    python benchmarks/traymem.py [--profiles 20] [--tray-cmd "aws-sso-tray tray"]
+    python benchmarks/traymem.py [--profiles 20] [--floor] [--tray-cmd "aws-sso-tray tray"]
 
 Starts a private desktop (Xvfb, a D-Bus session bus with dunst as the notification server, trayer
 as the tray host), runs the emulator in this process with 30 s role credentials, writes
@@ -8,7 +8,9 @@ as the tray host), runs the emulator in this process with 30 s role credentials,
 waits until every section is in the credentials file and one refresh batch (a second
 GetRoleCredentials per profile) has run. It reads VmRSS and VmHWM from /proc/PID/status, then does
 the same for a ten-line pystray icon (same backend, same desktop) that only shows an icon and
-waits. Prints markdown table rows like benchmarks/run.py's. Linux only; not part of the tests.
+waits. With --floor it then runs the tray once more with botocore's client stack and
+desktop-notifier kept from loading (see FLOOR_BLOCKED): what the rest of the tray weighs. Prints
+markdown table rows like benchmarks/run.py's. Linux only; not part of the tests.
 Target (issue 13 item 5): the tray under 70 MB RSS.
 """
 
@@ -69,6 +71,34 @@ threading.Thread(target=report, daemon=True).start()
 from aws_sso_tray.launch import main
 sys.exit(main())
 """
+
+
+# --floor: the tray as it would be if it never loaded botocore's client stack (nor desktop-notifier,
+# which it loads for the first notice): those modules cannot be imported, so every refresh fails
+# and the menu shows 20 profiles in error. A diagnosis of what the rest of the tray costs, to
+# weigh moving the AWS calls out of the tray process; the failures' own allocations (log
+# records, error notices not shown) make it an upper bound of that floor.
+FLOOR_BLOCKED = (
+    "boto3",
+    "botocore.session",
+    "botocore.client",
+    "botocore.config",
+    "botocore.endpoint",
+    "botocore.utils",
+    "urllib3",
+    "dateutil",
+    "jmespath",
+    "desktop_notifier",
+    "dbus_fast",
+)
+FLOOR_WRAPPER = """
+import sys
+for name in sys.argv.pop(1).split(","):
+    sys.modules[name] = None  # import fails with ModuleNotFoundError
+from aws_sso_tray.launch import main
+sys.exit(main())
+"""
+FLOOR_SETTLE = 30.0  # seconds: the start-up, the failed first sync and one retry
 
 
 def with_module_report(cmd: list[str], trigger: Path) -> list[str]:
@@ -293,6 +323,34 @@ def measure_tray(
         emu.stop()  # type: ignore[attr-defined]
 
 
+def measure_floor(cmd: list[str], env: dict[str, str], profiles: int) -> dict[str, int]:
+    """VmRSS of the tray under FLOOR_WRAPPER after FLOOR_SETTLE seconds (see FLOOR_BLOCKED)."""
+    python = Path(cmd[0]).with_name("python")
+    if not python.exists():
+        raise SystemExit(f"--floor needs the tray command of a venv ({python} is missing)")
+    emu, home = prepare(env, profiles)
+    log = home / "tray-floor.log"
+    blocked = ",".join(FLOOR_BLOCKED)
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [str(python), "-c", FLOOR_WRAPPER, blocked, *cmd[1:]],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+    try:
+        deadline = time.monotonic() + FLOOR_SETTLE
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"the tray exited ({proc.returncode}):\n{log.read_text()}")
+            time.sleep(1)
+        return status_kb(proc.pid)
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        emu.stop()  # type: ignore[attr-defined]
+
+
 def measure_minimal(env: dict[str, str], smaps: bool) -> dict[str, int]:
     icon = ROOT / "assets" / "ok-64.png"
     proc = subprocess.Popen([sys.executable, "-c", MINIMAL, BACKEND, str(icon)], env=env)
@@ -319,7 +377,13 @@ def main() -> int:
     parser.add_argument(
         "--batches", type=int, default=1, help="refresh batches to wait for (RSS after each)"
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also the tray with botocore's client stack and desktop-notifier kept out (diagnosis)",
+    )
     args = parser.parse_args()
+    floor: dict[str, int] = {}
     with desktop() as env:
         env["PYSTRAY_BACKEND"] = BACKEND  # what choose_backend picks here; stated, not guessed
         minimal = measure_minimal(env, args.smaps)
@@ -333,6 +397,8 @@ def main() -> int:
             args.batches,
             args.modules,
         )
+        if args.floor:
+            floor = measure_floor(shlex.split(args.tray_cmd), env, args.profiles)
     mb = {k: v / 1024 for k, v in tray.items()}
     base = {k: v / 1024 for k, v in minimal.items()}
     ok = "yes" if mb["VmRSS"] < TARGET_MB else "NO"
@@ -345,6 +411,13 @@ def main() -> int:
         f"| tray peak RSS (VmHWM) | {mb['VmHWM']:.1f} MB | minimal {base['VmHWM']:.1f} MB | "
         f"+{mb['VmHWM'] - base['VmHWM']:.1f} MB | | |"
     )
+    if floor:
+        low = floor["VmRSS"] / 1024
+        print(
+            f"| tray floor: the same without botocore's client stack and desktop-notifier "
+            f"(diagnosis, refreshes fail) | {low:.1f} MB | minimal {base['VmRSS']:.1f} MB | "
+            f"+{low - base['VmRSS']:.1f} MB | | |"
+        )
     return 0 if ok == "yes" else 1
 
 
