@@ -98,12 +98,14 @@ def render(snapshot: Snapshot, running: bool, now: datetime) -> str:
                 lines.append(f"sign in to {s.name}: waiting for the page {s.login_url}")
     if snapshot.profiles:
         profile_rows: list[tuple[str, ...]] = [
-            ("PROFILE", "STATUS", "SECTION", "CREDENTIALS EXPIRE", "NEXT REFRESH", "ERROR")
+            ("PROFILE", "ROLE", "STATUS", "SECTION", "CREDENTIALS EXPIRE", "NEXT REFRESH", "ERROR")
         ]
         for p in snapshot.profiles:
             profile_rows.append(
                 (
                     p.name,
+                    # a role chained on SSO says what it is assumed with, as `list` does
+                    f"{p.role_name} via {p.via}" if p.via else p.role_name,
                     p.status.value.replace("_", " "),
                     p.synced_section or "-",
                     _when(p.credentials_expire_at, now),

@@ -63,6 +63,7 @@ class ProfileState:
     last_error: str | None = None
     account_name: str | None = None  # as the portal last listed it (None: not known here)
     label: str | None = None  # settings.toml's [[labels]] text for this profile ("PROD")
+    via: str | None = None  # a role chained on SSO: the source profile it assumes it with
 
 
 @dataclass(frozen=True)

@@ -68,13 +68,16 @@ def profile_state(
     now: datetime,
     refresh_before: timedelta,
 ) -> ProfileState:
-    """One profile: idle unless kept fresh (`work`)."""
+    """One profile: idle unless kept fresh (`work`); a chained role names its source (`via`)."""
+    from aws_sso_tray.aws import profiles  # the engine has read the config with it already
+
     idle = ProfileState(
         name=profile.name,
         session_key=profile.session.cache_key,
         account_id=profile.account_id,
         role_name=profile.role_name,
         status=ProfileStatus.IDLE,
+        via=profile.source.name if isinstance(profile, profiles.ChainedProfile) else None,
     )
     if work is None:
         return idle
