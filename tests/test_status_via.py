@@ -118,6 +118,29 @@ def test_a_status_file_from_an_engine_without_via_still_loads(
     assert row(text.stdout, "deploy")[:3] == ["deploy", "Deployer", "idle"], text.stdout
 
 
+def test_a_status_file_from_a_newer_engine_with_fields_unknown_here_still_loads(
+    chain: Emulator,  # noqa: F811
+    cli: RunCli,
+) -> None:
+    """A newer engine's status file has a field this version does not know: status still reads
+    it as the running engine's view (not the config's), the known fields intact."""
+    published = json.loads(_published_without_via())
+    for profile in published["snapshot"]["profiles"]:
+        profile["via"] = "dev" if profile["name"] == "deploy" else None
+        profile["colour_of_tomorrow"] = "teal"
+    for session in published["snapshot"]["sessions"]:
+        session["colour_of_tomorrow"] = "teal"
+        session["last_error"] = "written by the newer engine"
+    with InstanceLock():
+        statusfile.snapshot_file().parent.mkdir(parents=True, exist_ok=True)
+        statusfile.snapshot_file().write_text(json.dumps(published), encoding="utf-8")
+        data = status_json(cli)
+    assert data["engine_running"] is True
+    assert {s["last_error"] for s in data["sessions"]} == {"written by the newer engine"}
+    assert by_name(data)["deploy"]["via"] == "dev"
+    assert all("colour_of_tomorrow" not in p for p in data["profiles"])
+
+
 def _published_without_via() -> str:
     """The status file an older engine would have written for this config: no `via` keys."""
     from aws_sso_tray import api

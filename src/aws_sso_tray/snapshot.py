@@ -7,7 +7,7 @@ new. `to_dict` / `from_dict` carry a snapshot through the file that `aws-sso-tra
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime
 from enum import Enum
 from typing import Any
@@ -91,7 +91,7 @@ class Snapshot:
             sessions=tuple(
                 SessionState(
                     **{
-                        **s,
+                        **_known(SessionState, s),
                         "status": SessionStatus(s["status"]),
                         **_times(s, "token_expires_at", "session_ends_at", "signed_in_at"),
                     }
@@ -101,7 +101,7 @@ class Snapshot:
             profiles=tuple(
                 ProfileState(
                     **{
-                        **p,
+                        **_known(ProfileState, p),
                         "status": ProfileStatus(p["status"]),
                         **_times(p, "credentials_expire_at", "next_refresh_at", "last_refresh_at"),
                     }
@@ -112,6 +112,13 @@ class Snapshot:
             config_error=data.get("config_error"),
             pid=data.get("pid"),
         )
+
+
+def _known(kind: type, data: dict[str, Any]) -> dict[str, Any]:
+    """`data` without the keys `kind` has no field for: a status file written by a newer engine
+    (one more field) still loads here, as an older engine's file (one field fewer) does."""
+    names = {f.name for f in fields(kind)}
+    return {k: v for k, v in data.items() if k in names}
 
 
 def _times(data: dict[str, Any], *keys: str) -> dict[str, datetime | None]:
