@@ -5,8 +5,9 @@ profile is a plain chained profile (`role_arn` + `source_profile`, hop by hop do
 profile) and the AWS CLI's assume-role cache in `~/.aws/cli/cache` holds its credentials with
 more than the required lifetime left, this answers with exactly the JSON the full path
 (`chained.get_credentials` + `formats.process_json`) prints, with the warm path's own budget:
-`warmcache`'s config reading, JSON scanner and arithmetic on times, nothing else (no `re`,
-`json`, `hashlib`, `datetime`, `configparser` on the plain case; tests/test_warmcache.py).
+`warmcache`'s public helpers (its reading of the arguments, the settings note and the config, its
+JSON scanner and encoder, SHA-1 and arithmetic on times), nothing else (no `re`, `json`,
+`hashlib`, `datetime`, `configparser` on the plain case; tests/test_warmcache.py).
 
 The cache file's name is `chained.cache_key` (botocore's `_create_cache_key`: the sha1 of
 `json.dumps(assume_kwargs, sort_keys=True)`), written here by hand; the file may be ours
