@@ -153,6 +153,14 @@ def test_role_cache_key_is_botocores(
     assert warmcache.role_cache_key(account, role, session, url) == expected
 
 
+@given(st.text(), st.text(st.characters(exclude_categories=["Cs"])))
+def test_the_shared_encoders_are_json_and_hashlibs(text: str, utf8_text: str) -> None:
+    """`json_string` and `sha1_hex`, which every warm path names its cache files with."""
+    assert warmcache.json_string(text) == json.dumps(text)
+    expected = hashlib.sha1(utf8_text.encode("utf-8"), usedforsecurity=False).hexdigest()
+    assert warmcache.sha1_hex(utf8_text) == expected
+
+
 _json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
     lambda inner: (
@@ -305,7 +313,7 @@ def test_min_remaining_in_plain_form_keeps_the_warm_path_light(tmp_path: Path) -
     code = (
         f"import sys; sys.path.insert(0, {str(Path(aws_sso_tray.__file__).parent.parent)!r}); "
         "from aws_sso_tray.aws import warmcache; "
-        "warmcache._parse_args(['--profile', 'p', '--min-remaining', '15m']); "
+        "warmcache.parse_args(['--profile', 'p', '--min-remaining', '15m']); "
         "print(sorted(m for m in ('re', 'datetime', 'enum', 'aws_sso_tray.clock') "
         "if m in sys.modules))"
     )

@@ -111,9 +111,17 @@ def test_a_link_the_full_path_reads_otherwise_declines(aws_config: WriteConfig, 
     assert warmchained.answer(["--profile", "deploy"]) is None
 
 
+def test_the_other_warm_paths_use_only_warmcache_public_helpers() -> None:
+    """warmchained and enginecreds read the request, the settings note and the config through
+    warmcache's documented interface, never its private helpers."""
+    folder = Path(aws_sso_tray.__file__).parent / "aws"
+    for module in ("warmchained.py", "enginecreds.py"):
+        assert "warmcache._" not in (folder / module).read_text(encoding="utf-8"), module
+
+
 def test_the_key_is_chained_cache_key(aws_config: WriteConfig) -> None:
     aws_config(ROOT + CHAINS)
-    sections = warmcache._config_sections()
+    sections = warmcache.config_sections()
     assert sections is not None
     for name in ("deploy", "admin"):
         found = profiles.find_chained(name)

@@ -89,7 +89,7 @@ def published() -> Published | None:
 def answer(args: list[str]) -> str | None:
     """The credential_process JSON for `credential-process ARGS` from the running engine, or
     None to take the full path."""
-    parsed = warmcache._parse_args(args)
+    parsed = warmcache.parse_args(args)
     if parsed is None:
         return None
     profile, min_remaining_us = parsed

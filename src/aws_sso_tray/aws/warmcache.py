@@ -37,6 +37,11 @@ only while the file is exactly that one; with no settings file the default appli
 
 `role_cache_key` lives here so that `rolecreds` (the full path) and this module name the cache
 file the same way; it is botocore's `SSOCredentialFetcher._create_cache_key`.
+
+The other warm paths (`warmchained` for chained roles, `enginecreds` for the engine's endpoint)
+read their request and the config as this module does, through its public helpers, on its import
+budget: `parse_args`, `noted_min_remaining_us`, `config_sections`, `profile_section`,
+`answer_from_cache`, `iso_epoch_seconds`, `loads_json`, `json_string` and `sha1_hex`.
 """
 
 from __future__ import annotations
@@ -61,6 +66,19 @@ try:  # json.dumps' own C string encoder, without json's `re` and `enum`
     from _json import encode_basestring_ascii as _json_string
 except ImportError:  # pragma: no cover - other interpreters
     from json.encoder import encode_basestring_ascii as _json_string
+
+
+def json_string(text: str) -> str:
+    """`json.dumps(text)` of a str (quoted, ASCII-escaped) by json's own C encoder, without
+    importing json (`re`, `enum`). Shared by the warm paths for the JSON their cache keys hash."""
+    return _json_string(text)
+
+
+def sha1_hex(text: str) -> str:
+    """The SHA-1 hex digest of `text` in UTF-8 by CPython's own `_sha1`, without hashlib (which
+    loads OpenSSL first). Shared by the warm paths for botocore's cache file names."""
+    return str(_sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest())
+
 
 DEFAULT_MIN_REMAINING_SECONDS = 15 * 60
 SETTINGS_NOTE = "fastpath-settings.json"
@@ -87,12 +105,12 @@ def role_cache_key(
     """botocore `SSOCredentialFetcher._create_cache_key`, byte for byte: sha1 of
     `json.dumps(args, sort_keys=True, separators=(",", ":"))`, written here by hand."""
     last = (
-        f'"sessionName":{_json_string(session_name)}'
+        f'"sessionName":{json_string(session_name)}'
         if session_name
-        else (f'"startUrl":{_json_string(start_url)}')
+        else (f'"startUrl":{json_string(start_url)}')
     )
-    text = f'{{"accountId":{_json_string(account_id)},"roleName":{_json_string(role_name)},{last}}}'
-    digest = str(_sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest())
+    text = f'{{"accountId":{json_string(account_id)},"roleName":{json_string(role_name)},{last}}}'
+    digest = sha1_hex(text)
     # botocore's _make_file_safe: a hex digest has nothing to replace; kept for the record.
     return digest.replace(":", "_").replace(os.sep, "_").replace("/", "_")
 
@@ -142,19 +160,19 @@ def request(args: list[str]) -> tuple[str, int] | None:
     """(profile, min_remaining in microseconds) of `credential-process ARGS` as this module
     reads them (`--min-remaining`, else the noted settings); None when only the full path can
     tell. For `coldfetch`, which fetches on a cold cache with the same reading."""
-    parsed = _parse_args(args)
+    parsed = parse_args(args)
     if parsed is None:
         return None
     profile, min_remaining_us = parsed
     if min_remaining_us is None:
-        min_remaining_us = _noted_min_remaining_us()
+        min_remaining_us = noted_min_remaining_us()
     return None if min_remaining_us is None else (profile, min_remaining_us)
 
 
 def _lookup(args: list[str]) -> tuple[str | None, str | None]:
     """(the answer, None); or (None, role cache key) when that role's cache is cold (missing,
     unusable or expiring, or the settings not known here); or (None, None) to decline."""
-    parsed = _parse_args(args)
+    parsed = parse_args(args)
     if parsed is None:
         return None, None
     profile, min_remaining_us = parsed
@@ -167,7 +185,7 @@ def _lookup(args: list[str]) -> tuple[str | None, str | None]:
     if paths.folder_problem(cache_dir) or paths.folder_problem(os.path.dirname(cache_dir)):
         return None, None
     if min_remaining_us is None:
-        min_remaining_us = _noted_min_remaining_us()
+        min_remaining_us = noted_min_remaining_us()
         if min_remaining_us is None:
             return None, key
     return answer_from_cache(os.path.join(cache_dir, f"{key}.json"), min_remaining_us), key
@@ -331,7 +349,10 @@ def settings_min_remaining() -> timedelta | None:
     return None if seconds is None else timedelta(seconds=seconds)
 
 
-def _noted_min_remaining_us() -> int | None:
+def noted_min_remaining_us() -> int | None:
+    """settings.toml's min_remaining in microseconds as the full path last noted it (the default
+    when there is no settings file); None: unknown here, the full path reads the file. Shared by
+    the warm paths, for a `credential-process` without `--min-remaining`."""
     seconds = _noted_min_remaining_seconds()
     if seconds is None:
         return None
@@ -430,8 +451,11 @@ def _duration_us(value: str) -> int | None:
         return None
 
 
-def _parse_args(args: list[str]) -> tuple[str, int | None] | None:
-    """(profile, --min-remaining in microseconds or None), or None for the full CLI."""
+def parse_args(args: list[str]) -> tuple[str, int | None] | None:
+    """(profile, --min-remaining in microseconds or None) of `credential-process ARGS`, or None
+    for the full CLI (`--debug`, `--help`, any other flag, a duration it does not read). The
+    profile defaults as the full CLI's does (AWS_PROFILE, AWS_DEFAULT_PROFILE, `default`). Shared
+    by the warm paths (`warmchained`, `enginecreds`), so that all of them read ARGS alike."""
     profile = os.environ.get("AWS_PROFILE") or os.environ.get("AWS_DEFAULT_PROFILE") or "default"
     min_remaining_us: int | None = None
     rest = list(args)
@@ -491,8 +515,10 @@ def simple_sections(text: str) -> dict[str, dict[str, str]] | None:
     return sections
 
 
-def _config_sections() -> dict[str, dict[str, str]] | None:
-    """The config file's sections (see `simple_sections`), or None when it cannot be read."""
+def config_sections() -> dict[str, dict[str, str]] | None:
+    """The config file's sections as botocore's parse reads them (`simple_sections`, else
+    RawConfigParser), `{}` when there is no file, or None when it cannot be read. Shared by the
+    warm paths (`warmchained` follows a chain through them)."""
     location = paths.aws_config_location()
     try:
         with open(location, encoding="utf-8") as handle:
@@ -514,14 +540,20 @@ def _config_sections() -> dict[str, dict[str, str]] | None:
     return {name: dict(config.items(name)) for name in config.sections()}
 
 
+def profile_section(sections: dict[str, dict[str, str]], name: str) -> dict[str, str] | None:
+    """Profile `name`'s keys in `sections` as botocore's profile map finds them: `[profile NAME]`,
+    and `[default]` for the default profile; None when there is none. Shared by the warm paths."""
+    values = sections.get(f"profile {name}")
+    if values is None and name == "default":
+        values = sections.get("default")
+    return values
+
+
 def _cache_key_for(profile: str) -> str | None:
-    sections = _config_sections()
+    sections = config_sections()
     if sections is None:
         return None
-    # botocore's profile map: `[profile NAME]`, and `[default]` for the default profile.
-    values = sections.get(f"profile {profile}")
-    if values is None and profile == "default":
-        values = sections.get("default")
+    values = profile_section(sections, profile)
     if not values:
         return None
     account, role = values.get("sso_account_id"), values.get("sso_role_name")

@@ -5,8 +5,9 @@ profile is a plain chained profile (`role_arn` + `source_profile`, hop by hop do
 profile) and the AWS CLI's assume-role cache in `~/.aws/cli/cache` holds its credentials with
 more than the required lifetime left, this answers with exactly the JSON the full path
 (`chained.get_credentials` + `formats.process_json`) prints, with the warm path's own budget:
-`warmcache`'s config reading, JSON scanner and arithmetic on times, nothing else (no `re`,
-`json`, `hashlib`, `datetime`, `configparser` on the plain case; tests/test_warmcache.py).
+`warmcache`'s public helpers (its reading of the arguments, the settings note and the config, its
+JSON scanner and encoder, SHA-1 and arithmetic on times), nothing else (no `re`, `json`,
+`hashlib`, `datetime`, `configparser` on the plain case; tests/test_warmcache.py).
 
 The cache file's name is `chained.cache_key` (botocore's `_create_cache_key`: the sha1 of
 `json.dumps(assume_kwargs, sort_keys=True)`), written here by hand; the file may be ours
@@ -27,15 +28,6 @@ import os
 
 from aws_sso_tray.aws import warmcache
 from aws_sso_tray.files import paths
-
-try:  # as in warmcache: CPython's own SHA-1 and json.dumps' C string encoder, no OpenSSL, no re
-    from _sha1 import sha1 as _sha1  # type: ignore[import-not-found,unused-ignore]
-except ImportError:  # pragma: no cover - other interpreters
-    from hashlib import sha1 as _sha1
-try:
-    from _json import encode_basestring_ascii as _json_string
-except ImportError:  # pragma: no cover - other interpreters
-    from json.encoder import encode_basestring_ascii as _json_string
 
 # Keys that make a link something other than a plain role chained on SSO for `profiles`
 # (or for botocore): the full path decides those.
@@ -58,11 +50,11 @@ _MAX_HOPS = 16
 def answer(args: list[str]) -> str | None:
     """The credential_process JSON for `credential-process ARGS` of a chained profile from the
     assume-role cache, or None to take the next path."""
-    parsed = warmcache._parse_args(args)
+    parsed = warmcache.parse_args(args)
     if parsed is None:
         return None
     profile, min_remaining_us = parsed
-    sections = warmcache._config_sections()
+    sections = warmcache.config_sections()
     if sections is None:
         return None
     key = cache_key_for(sections, profile)
@@ -72,7 +64,7 @@ def answer(args: list[str]) -> str | None:
     if paths.folder_problem(cache_dir) or paths.folder_problem(os.path.dirname(cache_dir)):
         return None
     if min_remaining_us is None:
-        min_remaining_us = warmcache._noted_min_remaining_us()
+        min_remaining_us = warmcache.noted_min_remaining_us()
         if min_remaining_us is None:
             return None
     cache_file = os.path.join(cache_dir, f"{key}.json")
@@ -81,7 +73,7 @@ def answer(args: list[str]) -> str | None:
 
 def cache_key_for(sections: dict[str, dict[str, str]], profile: str) -> str | None:
     """`chained.cache_key` of `profile` when it is a plain chained profile in `sections`."""
-    values = _profile_section(sections, profile)
+    values = warmcache.profile_section(sections, profile)
     if values is None or values.get("role_arn") is None:
         return None
     seen = {profile}
@@ -93,7 +85,7 @@ def cache_key_for(sections: dict[str, dict[str, str]], profile: str) -> str | No
         if source is None or source in seen:
             return None  # a loop (or itself as its source): `profiles` or botocore decides
         seen.add(source)
-        link = _profile_section(sections, source) or {}
+        link = warmcache.profile_section(sections, source) or {}
         if _is_sso_root(sections, link):
             return _key(values)
         if _value(link, "role_arn") is None:
@@ -109,21 +101,13 @@ def _key(values: dict[str, str]) -> str | None:
         fields.append(f'"DurationSeconds": {int(duration)}')
     external_id = _value(values, "external_id")
     if external_id is not None:
-        fields.append(f'"ExternalId": {_json_string(external_id)}')
-    fields.append(f'"RoleArn": {_json_string(str(_value(values, "role_arn")))}')
+        fields.append(f'"ExternalId": {warmcache.json_string(external_id)}')
+    fields.append(f'"RoleArn": {warmcache.json_string(str(_value(values, "role_arn")))}')
     session_name = _value(values, "role_session_name")
     if session_name is not None:
-        fields.append(f'"RoleSessionName": {_json_string(session_name)}')
+        fields.append(f'"RoleSessionName": {warmcache.json_string(session_name)}')
     text = "{" + ", ".join(fields) + "}"
-    return str(_sha1(text.encode("utf-8"), usedforsecurity=False).hexdigest())
-
-
-def _profile_section(sections: dict[str, dict[str, str]], name: str) -> dict[str, str] | None:
-    # botocore's profile map, as warmcache reads it: `[profile NAME]`, `[default]` for default.
-    values = sections.get(f"profile {name}")
-    if values is None and name == "default":
-        values = sections.get("default")
-    return values
+    return warmcache.sha1_hex(text)
 
 
 def _value(values: dict[str, str], key: str) -> str | None:
