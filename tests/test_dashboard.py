@@ -29,6 +29,7 @@ from aws_sso_tray.emulator import Account, Emulator, EmulatorConfig
 from aws_sso_tray.engine import dashboard
 from aws_sso_tray.files import paths, settings
 from sso_helpers import device_login
+from test_chained import chain  # noqa: F401 (the fixture: dev, deploy via dev, admin via deploy)
 from test_daemon import section_key, start_daemon, stop_daemon
 from waiting import wait_for
 
@@ -476,6 +477,57 @@ def test_enter_on_a_profile_of_a_session_not_signed_in_starts_the_sign_in(
         assert any(r.op == "RegisterClient" for r in big_emulator.requests)
         status = browser.find_element("id", "status")
         wait_for(lambda: "Sign-in started" in status.text, "the status line")
+
+
+def role_cell(driver: Browser, profile: str) -> str:
+    return str(
+        driver.execute_script(
+            "return document.querySelector(`.row[data-profile='${arguments[0]}'] .role`).innerText",
+            profile,
+        )
+    )
+
+
+@both
+def test_a_chained_role_reads_as_list_shows_it_and_its_source_finds_it(
+    chain: Emulator,  # noqa: F811
+    aws_config: WriteConfig,
+    browser: Browser,
+    cli: RunCli,
+) -> None:
+    """deploy assumes Deployer with dev, admin assumes Admin with deploy: each row says so in
+    `list`'s words, and typing a source profile's name finds the roles chained on it."""
+    config = paths.aws_config_file().read_text(encoding="utf-8")
+    with serving(chain, aws_config, config, signed_in=False):  # `chain` has signed in
+        open_page(browser, cli, profiles=3)  # dev, deploy, admin (mfa is refused, as in list)
+        assert role_cell(browser, "deploy") == "Deployer via dev"
+        assert role_cell(browser, "admin") == "Admin via deploy"
+        assert role_cell(browser, "dev") == "ReadOnly"  # a plain profile as before
+        listed = cli("list")
+        assert listed.returncode == 0, listed.stderr
+        assert "Deployer via dev" in listed.stdout and "Admin via deploy" in listed.stdout
+        search = browser.active_element()
+        search.send_keys("dev")
+        assert sorted(rows(browser, shown=True)) == ["deploy", "dev"]
+        search.clear()
+        search.send_keys("deployer via dev")  # the words the row shows
+        assert rows(browser, shown=True) == ["deploy"]
+        search.clear()
+        search.send_keys("deploy")  # the profile and the role chained on it
+        assert sorted(rows(browser, shown=True)) == ["admin", "deploy"]
+        search.send_keys(" 3333")  # and the chained role's account
+        assert rows(browser, shown=True) == ["admin"]
+        # the config changes admin's source: the same row (no reload) names the new one, and
+        # the search still typed in no longer finds it
+        browser.execute_script("window.notReloaded = true")
+        aws_config(config.replace("source_profile = deploy", "source_profile = dev"))
+        wait_for(lambda: role_cell(browser, "admin") == "Admin via dev", "the row's new source")
+        assert browser.execute_script("return window.notReloaded") is True
+        assert rows(browser, shown=True) == []
+        assert browser.find_element("id", "count").text.startswith("0 of ")
+        search.clear()
+        search.send_keys("dev")
+        assert sorted(rows(browser, shown=True)) == ["admin", "deploy", "dev"]
 
 
 def test_a_request_accepted_as_the_dashboard_stops_is_answered(

@@ -154,6 +154,49 @@ def test_logged_in_profile_offers_sync_checkbox_refresh_copy_logout() -> None:
     assert keep_prod.checked is True
 
 
+def test_a_chained_role_names_the_profile_it_is_assumed_with_as_list_does() -> None:
+    deploy = ProfileState(
+        name="deploy",
+        session_key=CORP,
+        account_id="222222222222",
+        role_name="Deployer",
+        status=ProfileStatus.IDLE,
+        via="dev",
+    )
+    far = "a-source-profile-with-a-name-much-longer-than-a-menu-line-should-be"
+    admin = ProfileState(
+        name="admin",
+        session_key=CORP,
+        account_id="333333333333",
+        role_name="Admin",
+        status=ProfileStatus.FRESH,
+        via=far,
+    )
+    entries = menu(snap([session()], [profile("dev"), deploy, admin]))
+    lines = {
+        name: entry.children[0]
+        for name in ("dev", "deploy", "admin")
+        if (entry := find_entry(entries, name)) is not None
+    }
+    assert lines["deploy"] == MenuEntry("222222222222 / Deployer via dev", enabled=False)
+    assert lines["dev"] == MenuEntry("111122223333 / Admin", enabled=False)  # a plain role
+    # a long source is clipped as the menu clips long lines, the account and role kept whole
+    long_line = lines["admin"].label
+    assert long_line.startswith("333333333333 / Admin via a-source-profile-")
+    assert long_line.endswith("…") and len(long_line) <= 60
+    assert far.startswith(long_line.removeprefix("333333333333 / Admin via ")[:-1])
+    # the profile's own line and its actions are a plain profile's
+    assert find_entry(entries, "deploy - logged in") is not None
+    assert kinds(entries, "deploy") == kinds(entries, "dev")
+
+
+def kinds(entries: tuple[MenuEntry, ...], profile: str) -> list[ActionKind | None]:
+    """What each line of `profile`'s submenu does (None: a line that only informs)."""
+    entry = find_entry(entries, profile)
+    assert entry is not None and entry.is_submenu
+    return [e.action.kind if e.action else None for e in entry.children if not e.separator]
+
+
 def test_expired_session_profiles_are_one_click_logins() -> None:
     s = snap(
         [session(status=SessionStatus.LOGIN_NEEDED, token=NOW - timedelta(minutes=3))],

@@ -78,7 +78,8 @@ function buildRow(item, profile) {
   const account = el("div", { class: "account" });
   account.append(el("span", { class: "account-name" }, item.account_name || ""), " ",
     el("small", {}, item.account_id));
-  const role = el("div", { class: "role" }, item.role_name);
+  const role = el("div", { class: "role" });
+  showRole(role, item);
   const state = el("div", { class: "state" });
   state.append(el("span", { class: "word" }), " ", el("span", { class: "expires" }));
   const actions = el("div", { class: "actions" });
@@ -97,8 +98,18 @@ function buildRow(item, profile) {
   return row;
 }
 
+// A role chained on SSO reads as `list` and `status` show it: `Deployer via dev`.
+function roleText(item) { return item.via ? `${item.role_name} via ${item.via}` : item.role_name; }
+
+function showRole(node, item) {
+  node.replaceChildren(item.role_name);
+  if (item.via) node.append(" ", el("span", { class: "via muted" }, `via ${item.via}`));
+  node.dataset.text = roleText(item);
+}
+
 function hay(item, profile) {
-  return [profile ? item.name : "", item.account_name || "", item.account_id, item.role_name]
+  // what the row shows, so a search for the source profile finds the roles chained on it
+  return [profile ? item.name : "", item.account_name || "", item.account_id, roleText(item)]
     .join(" ").toLowerCase();
 }
 
@@ -117,10 +128,16 @@ function updateRow(entry, item, profile, now) {
   if (whenText) countdowns.push([expires, new Date(whenText)]);
   else expires.textContent = "";
   if (item.last_error) row.title = item.last_error; else row.removeAttribute("title");
+  let changed = false;
   const accountName = row.querySelector(".account-name");
-  if (accountName.textContent !== (item.account_name || "")) {
+  const role = row.querySelector(".role");
+  // the same profile (the row's key) may name another account or source after a config edit
+  if (accountName.textContent !== (item.account_name || "") ||
+      role.dataset.text !== roleText(item)) {
     accountName.textContent = item.account_name || "";
+    showRole(role, item);
     entry.hay = hay(item, profile);
+    changed = true;
   }
   if (profile) {
     const keep = row.querySelector('[data-action="keep_fresh"]');
@@ -131,6 +148,7 @@ function updateRow(entry, item, profile, now) {
     signIn.hidden = !NEEDS_LOGIN.has(session.status);
   }
   entry.needsLogin = NEEDS_LOGIN.has(session.status);
+  return changed;
 }
 
 function renderSessions(state) {
@@ -173,7 +191,11 @@ function render(state) {
     filter();
   }
   const now = Date.now();
-  items.forEach(([item, profile], i) => updateRow(rows[i], item, profile, now));
+  let changed = false;
+  items.forEach(([item, profile], i) => {
+    changed = updateRow(rows[i], item, profile, now) || changed;
+  });
+  if (changed && search.value.trim()) filter();  // a row's words changed under the search
   tick();
 }
 

@@ -27,7 +27,7 @@ A profile's line starts with its settings.toml label, if any (`[PROD] prod - log
 profile whose session needs a login is one plain entry: activating it starts that session's
 login. A profile that is logged in is a submenu: keep fresh in [section] (checkbox), refresh
 now, copy export lines, open the AWS console, copy the console URL, pin to top (checkbox), log
-out.
+out; its first line is `ACCOUNT / ROLE`, `ACCOUNT / ROLE via SOURCE` for a role chained on SSO.
 
 With `left_click = "dashboard"` (the default) "Open dashboard…" is the menu's default entry (on
 first run, which has none, "Set up AWS SSO profiles…"): what a left click does on the backends
@@ -434,6 +434,13 @@ def _is_named(session: SessionState) -> bool:
     return session.key == session.name
 
 
+def role_line(profile: ProfileState) -> str:
+    """`111122223333 / Admin`; chained on SSO as `list` says it: `... / Deployer via dev`."""
+    line = f"{profile.account_id} / {profile.role_name}"
+    # a long source name is clipped like the menu's other long lines; a plain line stays whole
+    return _short(f"{line} via {profile.via}") if profile.via else line
+
+
 def _profile_entry(
     profile: ProfileState,
     session: SessionState | None,
@@ -453,9 +460,7 @@ def _profile_entry(
     synced = name in look.sync
     shown_section = section or name
     busy = profile.status is ProfileStatus.REFRESHING
-    children: list[MenuEntry] = [
-        MenuEntry(f"{profile.account_id} / {profile.role_name}", enabled=False),
-    ]
+    children: list[MenuEntry] = [MenuEntry(role_line(profile), enabled=False)]
     if profile.status is ProfileStatus.ERROR and profile.last_error:
         children.append(MenuEntry(f"Last error: {_short(profile.last_error)}", enabled=False))
     if profile.status is ProfileStatus.FRESH and profile.next_refresh_at is not None:
