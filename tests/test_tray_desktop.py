@@ -9,6 +9,7 @@ emulator runs in this process and the tray reaches it through AWS_ENDPOINT_URL_S
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import shutil
@@ -613,3 +614,84 @@ def test_a_left_click_opens_the_dashboard_by_default(
             assert 'type="search"' in response.read().decode()
     finally:
         tray.stop()
+
+
+# The gtk backend's submenus (tray/gtkmenu), in a Python of their own on a bare Xvfb: real GTK
+# widgets made by pystray, inspected and activated. Prints what it saw as JSON.
+GTK_SUBMENUS = """
+import json, os, sys
+os.environ["PYSTRAY_BACKEND"] = "gtk"
+import pystray
+from PIL import Image
+from aws_sso_tray.tray import gtkmenu
+
+ran = []
+def action(name):
+    return lambda icon, item: ran.append(name)
+def labels(menu):
+    return [child.get_label() for child in menu.get_children()]
+profile = pystray.Menu(
+    pystray.MenuItem("123456789012 / Admin", None, enabled=False),
+    pystray.MenuItem("Keep fresh", action("keep fresh"), checked=lambda item: True),
+    pystray.MenuItem("More", pystray.Menu(pystray.MenuItem("Log out", action("log out")))),
+)
+menu = pystray.Menu(
+    pystray.MenuItem("dev - logged in", profile),
+    pystray.MenuItem("Open dashboard", action("dashboard"), default=True),
+)
+icon = pystray.Icon("gtkmenu-test", Image.new("RGBA", (16, 16)), "t", menu=menu)
+seen = {"installed": gtkmenu.build_submenus_when_opened(icon, sys.argv[1])}
+root = icon._create_menu(icon.menu)
+dev, dashboard = root.get_children()
+inner = dev.get_submenu()
+seen["top"] = labels(root)
+seen["bold"] = dashboard.get_child().get_label()
+seen["before_open"] = labels(inner)
+dev.emit("select")  # what GTK does when the entry is highlighted, before the submenu pops up
+seen["opened"] = labels(inner)
+seen["checked"] = inner.get_children()[1].get_active()
+more = inner.get_children()[2]
+seen["nested_before_open"] = labels(more.get_submenu())
+dev.emit("select")  # highlighted again: nothing added twice
+seen["opened_again"] = labels(inner)
+more.emit("select")
+seen["nested_opened"] = labels(more.get_submenu())
+inner.get_children()[1].activate()
+more.get_submenu().get_children()[0].activate()
+seen["ran"] = ran
+print(json.dumps(seen))
+"""
+
+
+@pytest.mark.parametrize("backend", ["gtk", "appindicator"])
+def test_gtk_submenus_are_built_when_opened_and_work_as_pystray_built_them(backend: str) -> None:
+    """gtk: a submenu is an empty GTK menu until its entry is highlighted, then holds pystray's
+    own entries (labels, checkbox state, actions), nested ones in turn, once. appindicator
+    (dbusmenu reads the whole tree): left as pystray builds it."""
+    if shutil.which("Xvfb") is None:
+        pytest.skip("needs Xvfb")
+    xvfb, display = _start_xvfb("640x480x24")
+    try:
+        env = {k: v for k, v in os.environ.items() if k != "WAYLAND_DISPLAY"}
+        done = subprocess.run(
+            [sys.executable, "-c", GTK_SUBMENUS, backend],
+            env={**env, "DISPLAY": display},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    finally:
+        _stop(xvfb)
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    opened = ["123456789012 / Admin", "Keep fresh", "More"]
+    assert seen["installed"] is (backend == "gtk")
+    assert seen["top"] == ["dev - logged in", "<b>Open dashboard</b>"]
+    assert seen["bold"] == "<b>Open dashboard</b>"
+    assert seen["before_open"] == ([] if backend == "gtk" else opened)
+    assert seen["nested_before_open"] == ([] if backend == "gtk" else ["Log out"])
+    assert seen["opened"] == seen["opened_again"] == opened
+    assert seen["nested_opened"] == ["Log out"]
+    assert seen["checked"] is True
+    assert seen["ran"] == ["keep fresh", "log out"]

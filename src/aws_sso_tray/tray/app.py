@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 from aws_sso_tray import api
 from aws_sso_tray.errors import AppError
 from aws_sso_tray.snapshot import Snapshot
-from aws_sso_tray.tray import allocator, menu
+from aws_sso_tray.tray import allocator, gtkmenu, menu
 from aws_sso_tray.tray.backend import TrayBackend
 from aws_sso_tray.tray.icons import TRAY_SIZE, IconState, load_icon
 from aws_sso_tray.tray.menu import Action, ActionKind, MenuEntry
@@ -128,6 +128,7 @@ class TrayApp:
         )
         if not self._default_item:
             left_click_opens_menu(self.icon, self.backend.name)
+        gtkmenu.build_submenus_when_opened(self.icon, self.backend.name)
         self._install_signal_handlers()
         try:
             self.icon.run(setup=self._setup)
@@ -238,7 +239,11 @@ class TrayApp:
         if entry.separator:
             return pystray.Menu.SEPARATOR
         if entry.children:
-            submenu = pystray.Menu(*(self._to_pystray(child) for child in entry.children))
+            # A callable: pystray makes the entries each time it reads the submenu, so they
+            # are not kept for every submenu between reads (see gtkmenu: GTK reads it when it
+            # is opened). `entry` is this build's, so every read gives the same entries.
+            children = entry.children
+            submenu = pystray.Menu(lambda: tuple(self._to_pystray(c) for c in children))
             return pystray.MenuItem(entry.label, submenu, enabled=entry.enabled)
         action = entry.action
         checked = None if entry.checked is None else _constant(entry.checked)
