@@ -291,6 +291,20 @@ def test_win32_left_click_is_handled_as_the_right_click_that_shows_the_menu() ->
     assert icon.seen == [icon.WM_RBUTTONUP, icon.WM_RBUTTONUP, 0x0200]
 
 
+def test_win32_left_click_opens_the_menu_only_while_the_setting_says_so() -> None:
+    """`when` is asked at each click: left_click switched in settings.toml applies at once."""
+    from aws_sso_tray.tray.app import left_click_opens_menu
+
+    icon = _Win32IconInternals()
+    menu_wanted = [False]
+    assert left_click_opens_menu(icon, "win32", when=lambda: menu_wanted[0])
+    icon.deliver(icon.WM_NOTIFY, icon.WM_LBUTTONUP)  # pystray's: activates the default entry
+    menu_wanted[0] = True
+    icon.deliver(icon.WM_NOTIFY, icon.WM_LBUTTONUP)
+    icon.deliver(icon.WM_NOTIFY, icon.WM_RBUTTONUP)
+    assert icon.seen == [icon.WM_LBUTTONUP, icon.WM_RBUTTONUP, icon.WM_RBUTTONUP]
+
+
 def test_a_pystray_without_the_internals_keeps_its_left_click_and_says_so(
     caplog: pytest.LogCaptureFixture,
 ) -> None:

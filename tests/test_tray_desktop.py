@@ -564,8 +564,8 @@ def test_a_left_click_opens_the_menu(
         tray.stop()
 
 
-def test_a_left_click_opens_the_dashboard_by_default(
-    desktop: Desktop, aws_config: WriteConfig, emulator: Emulator, tmp_path: Path
+def test_a_left_click_opens_the_dashboard_by_default_and_the_menu_once_the_setting_says_so(
+    desktop: Desktop, aws_config: WriteConfig, emulator: Emulator, home: Path, tmp_path: Path
 ) -> None:
     import urllib.request
 
@@ -612,6 +612,16 @@ def test_a_left_click_opens_the_dashboard_by_default(
         with opener.open(url, timeout=10) as response:
             assert response.status == 200
             assert 'type="search"' in response.read().decode()
+        # settings.toml says "menu" now: the next left click opens the menu, without a restart.
+        _write_settings(home, 'left_click = "menu"\n')
+        tray.wait_for_log("tray: left_click = 'menu': a left click now opens the menu")
+        time.sleep(1.0)  # the rebuilt menu (no default entry) reaches GTK
+        desktop.click_icon(button=1)
+        time.sleep(0.7)
+        desktop.screenshot("11-left-click-menu-after-the-setting")
+        assert _menu_shown(desktop)
+        desktop.keys("Escape")
+        assert opened.read_text().count("\n") == 1  # and no second dashboard
     finally:
         tray.stop()
 

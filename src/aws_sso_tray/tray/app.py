@@ -22,7 +22,8 @@ and win32 give a left click to the menu's default item (pystray's `Menu.__call__
 `left_click = "dashboard"` (the default) that is "Open dashboard…", marked default only on those
 backends (`left_click_runs_default`), so the left click runs the very handler the entry runs; with
 `left_click = "menu"` the menu has no default item and `left_click_opens_menu` makes the left
-click pop the menu, as a right click does. Read once, when the tray starts.
+click pop the menu, as a right click does. Both are in place from the start and the setting is
+read again when settings.toml changes, so a change applies to the next click, no restart.
 """
 
 from __future__ import annotations
@@ -126,8 +127,8 @@ class TrayApp:
             title=menu.tooltip(snapshot),
             menu=self.pystray.Menu(self._pystray_items),
         )
-        if not self._default_item:
-            left_click_opens_menu(self.icon, self.backend.name)
+        # Always hooked, asked at each click: settings.toml may switch left_click later.
+        left_click_opens_menu(self.icon, self.backend.name, when=lambda: not self._default_item)
         gtkmenu.build_submenus_when_opened(self.icon, self.backend.name)
         self._install_signal_handlers()
         try:
@@ -220,6 +221,15 @@ class TrayApp:
         if mtime != self._settings_mtime:
             self._settings_mtime = mtime
             self._settings, _ = api.load_settings()
+            if self.icon is not None:  # run() has chosen the first one
+                runs = left_click_runs_default(self.backend.name, self._settings.left_click)
+                if runs != self._default_item:
+                    self._default_item = runs
+                    log.info(
+                        "tray: left_click = %r: a left click now opens the %s",
+                        self._settings.left_click,
+                        "dashboard" if runs else "menu",
+                    )
 
     def _build(self, snapshot: Snapshot) -> tuple[MenuEntry, ...]:
         return menu.build_menu(
@@ -486,8 +496,9 @@ def left_click_runs_default(backend: str, left_click: str) -> bool:
     return runs
 
 
-def left_click_opens_menu(icon: Any, backend: str) -> bool:
-    """Make a left click on `icon` open its menu, as a right click does; False if it cannot.
+def left_click_opens_menu(icon: Any, backend: str, when: Callable[[], bool] = lambda: True) -> bool:
+    """Make a left click on `icon` open its menu, as a right click does, whenever `when()` says
+    so at that click (otherwise the click is pystray's: the default entry); False if it cannot.
 
     Call it before `icon.run()`. It uses pystray 0.19's backend internals (checked first: a
     pystray without them leaves the left click as it was and logs why).
@@ -502,6 +513,8 @@ def left_click_opens_menu(icon: Any, backend: str) -> bool:
             return False
 
         def on_activate(widget: Any) -> None:  # GtkStatusIcon "activate": a left click
+            if not when():
+                return  # pystray's own handler runs the default entry
             from gi.repository import Gtk
 
             popup(widget, 1, Gtk.get_current_event_time())
@@ -518,7 +531,8 @@ def left_click_opens_menu(icon: Any, backend: str) -> bool:
         notify = on_notify
 
         def on_notify_left_as_right(wparam: Any, lparam: Any) -> Any:
-            return notify(wparam, _WM_RBUTTONUP if lparam == _WM_LBUTTONUP else lparam)
+            left = lparam == _WM_LBUTTONUP and when()
+            return notify(wparam, _WM_RBUTTONUP if left else lparam)
 
         handlers[keys[0]] = on_notify_left_as_right
         return True
