@@ -7,6 +7,7 @@ awake); `jump` moves only the wall clock (a suspend, or someone setting the cloc
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import subprocess
@@ -409,6 +410,28 @@ def test_subscribers_and_snapshot_file(setup: Setup) -> None:
     published = statusfile.read_snapshot()
     assert published is not None
     assert published.to_dict()["profiles"] == engine.snapshot.to_dict()["profiles"]
+
+
+def test_a_settings_change_reaches_subscribers_even_when_the_snapshot_is_the_same(
+    setup: Setup,
+) -> None:
+    """The tray reads settings.toml beside the snapshot (left_click, favorites): an edit that
+    changes nothing the snapshot holds is still handed on, once; a tick with no change is not."""
+    _emu, _fake, _notices, make = setup
+    seen: list[Any] = []
+    engine = make()
+    engine.subscribe(seen.append)
+    engine.tick()
+    engine.tick()
+    before = len(seen)
+    engine.tick()
+    assert len(seen) == before  # nothing new, nothing handed on
+    settings.update_settings(lambda s: dataclasses.replace(s, left_click="menu"))
+    engine.tick()
+    assert len(seen) == before + 1
+    assert seen[-1].profiles == seen[-2].profiles and seen[-1].sessions == seen[-2].sessions
+    engine.tick()
+    assert len(seen) == before + 1
 
 
 def test_an_engine_with_no_profiles_still_publishes_for_status(aws_config: WriteConfig) -> None:

@@ -70,14 +70,16 @@ class Outbox:
 
         return unsubscribe
 
-    def publish(self, snap: Snapshot) -> None:
-        """Make `snap` current and hand it on, when it says something new."""
+    def publish(self, snap: Snapshot, *, force: bool = False) -> None:
+        """Make `snap` current and hand it on, when it says something new (or `force`: the
+        settings changed, which subscribers read beside the snapshot)."""
         with self._lock:
             previous = self._snapshot
             # The first build is always published: `status` must find a running engine's
             # snapshot even when it equals the empty initial one (no SSO profiles yet).
             changed = (
-                not self._published
+                force
+                or not self._published
                 or dataclasses.replace(snap, taken_at=previous.taken_at) != previous
             )
             self._published = True

@@ -111,6 +111,10 @@ class Engine:
 
         # Worker-thread state.
         self._settings = Settings()
+        # Set when settings.toml was read again: the next snapshot goes to the subscribers even
+        # if it is the same, as they read the settings beside it (the tray: left_click,
+        # favorites), and nothing else tells them the file changed.
+        self._settings_reloaded = False
         self._settings_problems: list[str] = []
         self._config_problem: str | None = None
         self._profiles: list[SsoProfile | ChainedProfile] = []
@@ -425,6 +429,7 @@ class Engine:
         from aws_sso_tray.files import settings
 
         self._settings, self._settings_problems = settings.load_settings()
+        self._settings_reloaded = True
         for problem in self._settings_problems:
             log.warning("%s", problem)
 
@@ -548,7 +553,8 @@ class Engine:
 
     def _publish(self, now: datetime, *, notify: bool = True) -> None:
         snap = self._build(now)
-        self._outbox.publish(snap)
+        force, self._settings_reloaded = self._settings_reloaded, False
+        self._outbox.publish(snap, force=force)
         if notify:
             self._outbox.notify(snap, now, self.warn_before)
 

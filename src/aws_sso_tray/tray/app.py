@@ -54,7 +54,6 @@ log = logging.getLogger(__name__)
 
 APP_ID = "aws-sso-tray"
 ENGINE_STOP_TIMEOUT = 1.5
-SETTINGS_POLL = 2.0  # seconds between looks at settings.toml's mtime (the engine's watch rate)
 ICON_NAME = "aws-sso-tray"
 _WM_LBUTTONUP, _WM_RBUTTONUP = 0x0202, 0x0205  # win32 tray icon notifications
 # pystray activates the menu's default item on a left click on these (xorg's click never
@@ -132,7 +131,6 @@ class TrayApp:
         left_click_opens_menu(self.icon, self.backend.name, when=lambda: not self._default_item)
         gtkmenu.build_submenus_when_opened(self.icon, self.backend.name)
         self._install_signal_handlers()
-        threading.Thread(target=self._watch_settings, name="settings-watch", daemon=True).start()
         try:
             self.icon.run(setup=self._setup)
         finally:
@@ -217,18 +215,6 @@ class TrayApp:
         # A snapshot follows each refresh batch and the start-up burst: hand the heap they
         # freed back to the OS (at most every 30 s; a no-op off glibc).
         allocator.trim_now_and_then()
-
-    def _watch_settings(self) -> None:
-        """settings.toml edited by hand reaches the menu and the left click even when the
-        engine's snapshot does not change with it (`left_click`, `favorites`): the engine
-        publishes a snapshot only when it says something new."""
-        while not self.stop_event.wait(SETTINGS_POLL):
-            with self._lock:
-                before = self._settings_mtime
-                self._reload_settings_if_changed()
-                changed = self._settings_mtime != before
-            if changed:
-                self.refresh_view()
 
     def _reload_settings_if_changed(self) -> None:
         mtime = api.settings_mtime()
