@@ -7,8 +7,6 @@ and decline (leaving the full path to explain) on anything the full path might r
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +22,7 @@ from aws_sso_tray.aws.rolecreds import RoleCredentials
 from aws_sso_tray.files import paths
 from sso_helpers import device_login, run_stock_botocore, session_config
 from test_chained import BOTOCORE_SCRIPT, CHAINS, SESSION
-from test_warmcache import IMPORT_BUDGET
+from test_warmcache import IMPORT_BUDGET, launch_credential_process
 
 if TYPE_CHECKING:
     from aws_sso_tray.emulator import Emulator
@@ -149,22 +147,8 @@ def test_the_role_arn_check_agrees_with_profiles(path: str, name: str, partition
 def test_the_chained_fast_path_stays_within_the_import_budget(aws_config: WriteConfig) -> None:
     aws_config(ROOT + CHAINS)
     _write("admin", timedelta(hours=1))
-    code = (
-        "import sys\n"
-        f"sys.path.insert(0, {str(Path(aws_sso_tray.__file__).parent.parent)!r})\n"
-        "before = set(sys.modules)\n"
-        "sys.argv[1:] = ['credential-process', '--profile', 'admin']\n"
-        "from aws_sso_tray.launch import main\n"
-        "rc = main()\n"
-        "print(sorted(set(sys.modules) - before), file=sys.stderr)\n"
-        "raise SystemExit(rc)\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-S", "-c", code], capture_output=True, text=True, check=False
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout)["AccessKeyId"] == "ASIAWARM"
-    loaded = set(json.loads(result.stderr.strip().splitlines()[-1].replace("'", '"')))
+    answer, loaded = launch_credential_process("admin")
+    assert answer["AccessKeyId"] == "ASIAWARM"
     budget = IMPORT_BUDGET | {"aws_sso_tray.aws.warmchained"}
     assert loaded <= budget, sorted(loaded - budget)
 
