@@ -17,6 +17,20 @@ if TYPE_CHECKING:
     from aws_sso_tray.emulator import Emulator
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+# One SSO profile, `dev` (account 111111111111, ReadOnly, region eu-west-1), of the `corp`
+# sso-session: the world of the tests that need one plain profile and nothing else.
+CORP_DEV_CONFIG = """\
+[sso-session corp]
+sso_start_url = https://corp.awsapps.com/start
+sso_region = us-east-1
+sso_registration_scopes = sso:account:access
+
+[profile dev]
+sso_session = corp
+sso_account_id = 111111111111
+sso_role_name = ReadOnly
+region = eu-west-1
+"""
 
 
 def oidc(region: str) -> SSOOIDCClient:

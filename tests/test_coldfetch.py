@@ -19,23 +19,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from aws_sso_tray.aws import coldfetch, formats, profiles, rolecreds
+from sso_helpers import CORP_DEV_CONFIG
 
 if TYPE_CHECKING:
     from aws_sso_tray.emulator import Emulator
     from fixture_types import WriteConfig
 
-CONFIG = """\
-[sso-session corp]
-sso_start_url = https://corp.awsapps.com/start
-sso_region = us-east-1
-sso_registration_scopes = sso:account:access
-
-[profile dev]
-sso_session = corp
-sso_account_id = 111111111111
-sso_role_name = ReadOnly
-region = eu-west-1
-"""
+CONFIG = CORP_DEV_CONFIG
 HEAVY = (
     "argparse",
     "aws_sso_tray.cli",

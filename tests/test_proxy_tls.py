@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 import pytest
 import trustme
 
+from sso_helpers import CORP_DEV_CONFIG
 from test_endpoint import (  # the running daemon and its endpoint's helpers
     Daemon,
     container_env,
@@ -38,18 +39,7 @@ if TYPE_CHECKING:
     from aws_sso_tray.emulator import Emulator
     from fixture_types import RunCli, WriteConfig
 
-CONFIG = """\
-[sso-session corp]
-sso_start_url = https://corp.awsapps.com/start
-sso_region = us-east-1
-sso_registration_scopes = sso:account:access
-
-[profile dev]
-sso_session = corp
-sso_account_id = 111111111111
-sso_role_name = ReadOnly
-region = eu-west-1
-"""
+CONFIG = CORP_DEV_CONFIG
 
 
 @pytest.fixture(scope="module")
