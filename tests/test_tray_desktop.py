@@ -298,14 +298,7 @@ def _docks_before_login(desktop: Desktop, tray: Tray) -> bytes:
     Returns the panel's pixels then, to compare with the icon after the login."""
     from aws_sso_tray.snapshot import SessionStatus
 
-    tray.wait_for_log("tray: icon shown")
-    wait_for(
-        lambda: desktop.panel()["WIDTH"] >= 16,
-        "the icon to dock in the panel",
-        10,
-        interval=0.2,
-    )
-    first = wait_for(lambda: (s := _snapshot()) and s.sessions and s, "a first snapshot", 15)
+    first = _docked(tray, desktop)
     assert first.sessions[0].status is SessionStatus.NOT_SIGNED_IN  # a first run: no "expired"
     time.sleep(0.5)
     return _panel_pixels(desktop, "01-docked-login-needed")
@@ -504,6 +497,19 @@ def test_first_run_menu_opens_the_setup_page(desktop: Desktop, home: Path, tmp_p
         tray.stop()
 
 
+def _docked(tray: Tray, desktop: Desktop, backend: str = "") -> Any:
+    """The tray says its icon is shown (by `backend`, if given), the icon has docked in the
+    panel (it grows to hold it), and the engine has published a first snapshot with sessions."""
+    tray.wait_for_log(f"tray: icon shown ({backend} backend" if backend else "tray: icon shown")
+    wait_for(
+        lambda: desktop.panel()["WIDTH"] >= 16,
+        "the icon to dock in the panel",
+        10,
+        interval=0.2,
+    )
+    return wait_for(lambda: (s := _snapshot()) and s.sessions and s, "a first snapshot", 15)
+
+
 def _menu_shown(desktop: Desktop) -> bool:
     """A popup menu of the tray's is on screen (GTK names its window after the program)."""
     return '("__main__.py" "__main__.py")' in desktop.run("xwininfo", "-root", "-children")
@@ -542,14 +548,7 @@ def test_a_left_click_opens_the_menu(
     tray = Tray(desktop, env, ARTIFACTS / f"tray-left-click-{backend}.log")
     session = SsoSession("corp", START_URL, "us-east-1", ("sso:account:access",))
     try:
-        tray.wait_for_log(f"tray: icon shown ({backend} backend")
-        wait_for(
-            lambda: desktop.panel()["WIDTH"] >= 16,
-            "the icon to dock in the panel",
-            10,
-            interval=0.2,
-        )
-        wait_for(lambda: (s := _snapshot()) and s.sessions, "a first snapshot", 15)
+        _docked(tray, desktop, backend)
         time.sleep(1.0)
         desktop.click_icon(button=1)
         time.sleep(0.7)
@@ -585,15 +584,8 @@ def test_a_left_click_opens_the_dashboard_by_default_and_the_menu_once_the_setti
     }
     tray = Tray(desktop, env, ARTIFACTS / "tray-left-click-dashboard.log")
     try:
-        tray.wait_for_log("tray: icon shown (gtk backend")
+        _docked(tray, desktop, "gtk")
         assert "a left click opens the dashboard (gtk backend)" in tray.output()
-        wait_for(
-            lambda: desktop.panel()["WIDTH"] >= 16,
-            "the icon to dock in the panel",
-            10,
-            interval=0.2,
-        )
-        wait_for(lambda: (s := _snapshot()) and s.sessions, "a first snapshot", 15)
         time.sleep(1.0)
         desktop.click_icon(button=1)
         url = cast(
