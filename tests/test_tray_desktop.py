@@ -171,48 +171,56 @@ def desktop(tmp_path: Path) -> Iterator[Desktop]:
     env = dict(os.environ)
     for var in ("DBUS_SESSION_BUS_ADDRESS", "WAYLAND_DISPLAY", "PYSTRAY_BACKEND"):
         env.pop(var, None)
-    processes: list[subprocess.Popen[bytes]] = []
     logs = tmp_path / "desktop-logs"
     logs.mkdir()
+    # trayer occasionally fails to map its panel on a loaded machine, and once its Xvfb was
+    # gone right after answering (trayer and dunst: "cannot open display"): a second attempt
+    # brings the whole desktop up again before calling it broken, and shows what trayer said.
+    for attempt in (1, 2):
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            shell = _bring_up_desktop(env, logs, attempt, processes)
+            if shell is not None:
+                yield shell
+                return
+        finally:
+            for process in reversed(processes):
+                _stop(process)
+    said = (logs / "trayer-2.log").read_text(errors="replace")[-2000:]
+    raise AssertionError(f"trayer's panel never appeared; trayer said: {said}")
+
+
+def _bring_up_desktop(
+    base: dict[str, str], logs: Path, attempt: int, processes: list[subprocess.Popen[bytes]]
+) -> Desktop | None:
+    """Xvfb, a session bus, dunst and trayer (each appended to `processes` as it starts); the
+    desktop once trayer's panel is mapped, None if it is not within 15 s."""
+    env = dict(base)
+    xvfb, env["DISPLAY"] = _start_xvfb("800x400x24")
+    processes.append(xvfb)
+    bus = subprocess.Popen(
+        ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+    )
+    processes.append(bus)
+    assert bus.stdout is not None
+    env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().decode().strip()
+    bus.stdout.close()
+    processes.append(_start(["dunst"], env, logs / f"dunst-{attempt}.log"))
+    trayer = [
+        *("trayer", "--edge", "top", "--align", "right", "--widthtype", "request"),
+        *("--height", "32", "--SetDockType", "true", "--transparent", "false"),
+        *("--tint", "0x303030"),
+    ]
+    processes.append(_start(trayer, env, logs / f"trayer-{attempt}.log"))
+    shell = Desktop(env)
     try:
-        xvfb, env["DISPLAY"] = _start_xvfb("800x400x24")
-        processes.append(xvfb)
-        bus = subprocess.Popen(
-            ["dbus-daemon", "--session", "--nofork", "--nopidfile", "--print-address=1"],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
-        )
-        processes.append(bus)
-        assert bus.stdout is not None
-        env["DBUS_SESSION_BUS_ADDRESS"] = bus.stdout.readline().decode().strip()
-        bus.stdout.close()
-        processes.append(_start(["dunst"], env, logs / "dunst.log"))
-        trayer = [
-            *("trayer", "--edge", "top", "--align", "right", "--widthtype", "request"),
-            *("--height", "32", "--SetDockType", "true", "--transparent", "false"),
-            *("--tint", "0x303030"),
-        ]
-        shell = Desktop(env)
-        # trayer occasionally fails to map its panel on a loaded machine: give it a second start
-        # before calling the desktop broken, and show what it said.
-        for attempt in (1, 2):
-            panel = _start(trayer, env, logs / f"trayer-{attempt}.log")
-            processes.append(panel)
-            try:
-                wait_for(lambda: _has_panel(shell), "trayer's panel to appear", 15, interval=0.2)
-                break
-            except AssertionError:
-                _stop(panel)
-                if attempt == 2:
-                    said = (logs / "trayer-2.log").read_text(errors="replace")[-2000:]
-                    raise AssertionError(
-                        f"trayer's panel never appeared; trayer said: {said}"
-                    ) from None
-        yield shell
-    finally:
-        for process in reversed(processes):
-            _stop(process)
+        wait_for(lambda: _has_panel(shell), "trayer's panel to appear", 15, interval=0.2)
+    except AssertionError:
+        return None
+    return shell
 
 
 def _has_panel(shell: Desktop) -> bool:
