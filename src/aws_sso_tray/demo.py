@@ -94,8 +94,9 @@ def _minutes(delta: timedelta) -> str:
 def _run_tray(run_tray: Callable[[], int], world: DemoWorld, auto_approve: bool, say: Say) -> int:
     say(
         f"{world.profile} is kept fresh, so the sign-in page opens in your browser by itself: "
-        "press Allow there. A left or right click on the tray icon opens its menu (each "
-        "profile's state; click a profile to sign in again)."
+        "press Allow there. A right click on the tray icon opens its menu (each profile's "
+        "state; click a profile to sign in again); a left click opens the dashboard where the "
+        "desktop hands it to us (left_click in the settings), else the menu too."
     )
     try:
         return run_tray()
