@@ -7,26 +7,30 @@ from collections.abc import Iterator
 
 import pytest
 
-from aws_sso_tray.aws import clients
+from aws_sso_tray.aws import clients, leanclient
 
 
 @pytest.fixture
 def fresh(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(clients, "_clients", {})
     monkeypatch.setattr(clients, "_session", None)
+    monkeypatch.setattr(leanclient, "_clients", {})
     monkeypatch.setenv("AWS_ENDPOINT_URL_SSO", "http://127.0.0.1:9")
     monkeypatch.setenv("AWS_ENDPOINT_URL_SSO_OIDC", "http://127.0.0.1:9")
     yield
 
 
 def test_profiles_in_one_region_share_one_client_and_all_share_one_session(fresh: None) -> None:
-    first = clients.portal_client("us-east-1")
-    assert clients.portal_client("us-east-1") is first
-    other_region = clients.portal_client("eu-west-1")
-    oidc = clients.oidc_client("us-east-1")
-    assert len({id(first), id(other_region), id(oidc)}) == 3  # one client per service and region
+    for make in (clients.client, clients.botocore_client):
+        first = make("sso", "us-east-1")
+        assert make("sso", "us-east-1") is first
+        other_region = make("sso", "eu-west-1")
+        oidc = make("sso-oidc", "us-east-1")
+        assert len({id(first), id(other_region), id(oidc)}) == 3  # one per service and region
+        if make is clients.client:  # the lean clients: no botocore client, no session yet
+            assert not clients._clients and clients._session is None
     assert len(clients._clients) == 3
-    assert clients._session is not None  # one session made every client
+    assert clients._session is not None  # one session made every botocore client
 
 
 def test_the_slim_endpoint_data_resolves_our_services_as_the_full_file_does() -> None:

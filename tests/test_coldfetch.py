@@ -4,7 +4,8 @@ The real entry point (`launch.main`) in a subprocess against the emulator over H
 fetch's output and cache entry are the full path's, it loads none of the CLI, argparse, `api`,
 filelock, boto3 or botocore's client machinery, and every case it declines (an expired token,
 a revoked session, an unusable cache file) ends with the full path's own message and exit code.
-The endpoint it computes is compared with botocore's.
+(Its endpoint and request are leanclient's: tests/test_leanclient.py compares them with
+botocore's.)
 """
 
 from __future__ import annotations
@@ -165,58 +166,6 @@ def test_what_the_lean_fetch_declines_ends_as_the_full_path_does(
     else:
         assert outcomes[0][0] != 0
         assert "aws-sso-tray login dev" in outcomes[0][2]
-
-
-@pytest.mark.parametrize(
-    "region",
-    ["us-east-1", "eu-west-3", "ap-southeast-2", "sa-east-1", "il-central-1", "ca-west-1"],
-)
-def test_the_endpoint_is_botocores(region: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    import botocore.session
-    from botocore import UNSIGNED
-    from botocore.config import Config
-
-    monkeypatch.delenv("AWS_ENDPOINT_URL_SSO", raising=False)
-    client = botocore.session.Session().create_client(
-        "sso", region_name=region, config=Config(signature_version=UNSIGNED)
-    )
-    assert coldfetch.endpoint_url(region) == client.meta.endpoint_url
-
-
-@pytest.mark.parametrize(
-    "region", ["cn-north-1", "us-gov-west-1", "us-iso-east-1", "eusc-de-east-1", "US-EAST-1", ""]
-)
-def test_other_partitions_take_the_full_path(region: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv("AWS_ENDPOINT_URL_SSO", raising=False)
-    assert coldfetch.endpoint_url(region) is None
-
-
-@pytest.mark.parametrize(
-    "setting",
-    [
-        "endpoint_url = https://sso.example.com",
-        "use_fips_endpoint = true",
-        "ca_bundle = /etc/ca.pem",
-        "services = mine",
-    ],
-)
-def test_endpoint_settings_take_the_full_path(aws_config: WriteConfig, setting: str) -> None:
-    aws_config(CONFIG + f"\n[default]\n{setting}\n")
-    assert coldfetch.endpoint_url("us-east-1") is None
-
-
-def test_a_proxy_takes_the_full_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    url = "https://portal.sso.us-east-1.amazonaws.com"
-    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")
-    monkeypatch.delenv("https_proxy", raising=False)
-    monkeypatch.delenv("NO_PROXY", raising=False)
-    monkeypatch.delenv("no_proxy", raising=False)
-    assert coldfetch._uses_proxy(url)
-    monkeypatch.setenv("NO_PROXY", ".amazonaws.com")
-    assert not coldfetch._uses_proxy(url)
-    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
-    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-    assert not coldfetch._uses_proxy("http://127.0.0.1:4567")
 
 
 def test_the_full_paths_cache_lock_keeps_the_lean_fetch_out(signed_in: Emulator) -> None:

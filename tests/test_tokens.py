@@ -537,22 +537,25 @@ def test_no_secret_is_logged(emulator: Emulator, caplog: pytest.LogCaptureFixtur
 
 
 @pytest.mark.parametrize("code", sorted(clients.ERROR_CODES))
-def test_what_a_refused_renewal_means_comes_from_the_one_table(no_network: None, code: str) -> None:
+def test_what_a_refused_renewal_means_comes_from_the_one_table(
+    monkeypatch: pytest.MonkeyPatch, code: str
+) -> None:
     """Every service error code a renewal can meet is judged by clients.ERROR_CODES: the
     codes only a new login answers end the session; the others keep the still-valid token.
-    botocore's Stubber plays the service's answer (the emulator has no way to say each code)."""
-    from botocore.stub import Stubber
-
+    A local server gives each code as AWS does (the emulator has no way to say each one)."""
+    from aws_sso_tray.aws import leanclient
     from aws_sso_tray.errors import Recovery
+    from canned_http import Answer, canned_server
 
+    monkeypatch.setattr(leanclient, "sleep", lambda seconds: None)  # throttling is retried
     write_raw(SESSION, token_dict(expiresAt="2026-03-01T12:05:00Z"))
     current = tokens.read_token(SESSION)
-    client = clients.oidc_client(SESSION.region)
-    with Stubber(client) as stub:
-        stub.add_client_error("create_token", service_error_code=code, http_status_code=400)
+    with canned_server() as server:
+        monkeypatch.setenv("AWS_ENDPOINT_URL_SSO_OIDC", server.url)
+        server.play(Answer(400, b'{"message": "no"}', (("x-amzn-ErrorType", code),)))
         if clients.ERROR_CODES[code].recovery is Recovery.LOGIN:
             with pytest.raises(LoginNeededError, match="refresh refused"):
                 tokens.valid_token(SESSION, now=NOW)
         else:
             assert tokens.valid_token(SESSION, now=NOW) == current
-        stub.assert_no_pending_responses()
+        assert server.requests and server.requests[0].path == "/token"

@@ -153,7 +153,24 @@ _session: Session | None = None
 
 
 def client(service: str, region: str, *, max_attempts: int = MAX_ATTEMPTS) -> BaseClient:
-    """A cached, thread-safe, unsigned client for `sso` or `sso-oidc` in `region`."""
+    """A cached, thread-safe, unsigned client for `sso` or `sso-oidc` in `region`: a
+    `leanclient.LeanClient` in the plain case (the same calls, answers and exceptions without
+    botocore's client machinery in memory), else botocore's."""
+    from aws_sso_tray.aws import leanclient
+
+    lean = leanclient.client(
+        service,
+        region,
+        max_attempts=max_attempts,
+        fallback=lambda: botocore_client(service, region, max_attempts=max_attempts),
+    )
+    if lean is not None:
+        return cast("BaseClient", lean)
+    return botocore_client(service, region, max_attempts=max_attempts)
+
+
+def botocore_client(service: str, region: str, *, max_attempts: int = MAX_ATTEMPTS) -> BaseClient:
+    """A cached, thread-safe, unsigned botocore client for `sso` or `sso-oidc` in `region`."""
     import os
 
     # botocore reads the endpoint override, the CA bundle and the proxies when the client is
@@ -192,6 +209,10 @@ def ca_bundle(profile: str | None = None) -> str | None:
     found = _scoped_bundle() if profile is None else _profile_bundle(profile)
     if found:
         return found
+    from aws_sso_tray.aws import leanclient
+
+    if not leanclient.config_declines():  # no ca_bundle anywhere in the config: no session
+        return _env_bundle()
     with _lock:
         if _session is None:
             _session = _new_session()

@@ -58,6 +58,10 @@ def partition_of(region: str) -> Partition:
     """The partition `region` is in, as botocore's endpoint data says (`cn-*` is aws-cn,
     `us-gov-*` aws-us-gov); a region botocore does not know is taken to be in `aws`, as
     botocore itself does. ConfigError for a partition without a known console sign-in."""
+    from aws_sso_tray.aws import leanclient
+
+    if leanclient.standard_region(region):  # the `aws` partition's regionRegex: no botocore
+        return PARTITIONS["aws"]
     import botocore.exceptions
     import botocore.session
 
