@@ -1,16 +1,18 @@
 """The tray's memory: `aws-sso-tray tray` with 20 kept-fresh profiles vs a minimal pystray icon.
 
-    python benchmarks/traymem.py [--profiles 20] [--floor] [--tray-cmd "aws-sso-tray tray"]
+    python benchmarks/traymem.py [--profiles 20] [--batches 1] [--tray-cmd "aws-sso-tray tray"]
 
 Starts a private desktop (Xvfb, a D-Bus session bus with dunst as the notification server, trayer
 as the tray host), runs the emulator in this process with 30 s role credentials, writes
-`--profiles` kept-fresh profiles into a temporary HOME and logs in, then starts the real tray and
-waits until every section is in the credentials file and one refresh batch (a second
-GetRoleCredentials per profile) has run. It reads VmRSS and VmHWM from /proc/PID/status, then does
-the same for a ten-line pystray icon (same backend, same desktop) that only shows an icon and
-waits. With --floor it then runs the tray once more with botocore's client stack and
-desktop-notifier kept from loading (see FLOOR_BLOCKED): what the rest of the tray weighs. Prints
-markdown table rows like benchmarks/run.py's. Linux only; not part of the tests.
+`--profiles` kept-fresh profiles into a temporary HOME, then measures two runs of the real tray:
+- signed in beforehand (a device login made here): the tray only keeps the profiles fresh;
+- with no token at the start: the tray signs in by itself (the automatic sign-in, auth code +
+  PKCE, with the browser stand-in pressing Allow) and shows its notice, so its login code,
+  the callback server and the notification stack (desktop-notifier, dbus-fast) are loaded too.
+Each waits until every section is in the credentials file and one refresh batch (a second
+GetRoleCredentials per profile) has run, then reads VmRSS and VmHWM from /proc/PID/status. A
+ten-line pystray icon (same backend, same desktop) that only shows an icon is the baseline.
+Prints markdown table rows like benchmarks/run.py's. Linux only; not part of the tests.
 Target (issue 13 item 5): the tray under 70 MB RSS.
 """
 
@@ -73,34 +75,6 @@ sys.exit(main())
 """
 
 
-# --floor: the tray as it would be if it never loaded botocore's client stack (nor desktop-notifier,
-# which it loads for the first notice): those modules cannot be imported, so every refresh fails
-# and the menu shows 20 profiles in error. A diagnosis of what the rest of the tray costs, to
-# weigh moving the AWS calls out of the tray process; the failures' own allocations (log
-# records, error notices not shown) make it an upper bound of that floor.
-FLOOR_BLOCKED = (
-    "boto3",
-    "botocore.session",
-    "botocore.client",
-    "botocore.config",
-    "botocore.endpoint",
-    "botocore.utils",
-    "urllib3",
-    "dateutil",
-    "jmespath",
-    "desktop_notifier",
-    "dbus_fast",
-)
-FLOOR_WRAPPER = """
-import sys
-for name in sys.argv.pop(1).split(","):
-    sys.modules[name] = None  # import fails with ModuleNotFoundError
-from aws_sso_tray.launch import main
-sys.exit(main())
-"""
-FLOOR_SETTLE = 30.0  # seconds: the start-up, the failed first sync and one retry
-
-
 def with_module_report(cmd: list[str], trigger: Path) -> list[str]:
     """`cmd` (an installed `aws-sso-tray tray`) run through MODULES_WRAPPER."""
     python = Path(cmd[0]).with_name("python")
@@ -138,7 +112,7 @@ def status_kb(pid: int) -> dict[str, int]:
     return found
 
 
-def top_mappings(pid: int, count: int = 12) -> list[tuple[int, str]]:
+def top_mappings(pid: int, count: int = 30) -> list[tuple[int, str]]:
     """The `count` files (or anonymous memory) holding most of `pid`'s RSS, in KiB."""
     rss: dict[str, int] = {}
     name = ""
@@ -240,8 +214,9 @@ def isolated_home(env: dict[str, str]) -> Path:
     return home
 
 
-def prepare(env: dict[str, str], profiles: int) -> tuple[object, Path]:
-    """The emulator (running), a config with `profiles` kept-fresh profiles, a logged-in token."""
+def prepare(env: dict[str, str], profiles: int, login: bool = True) -> tuple[object, Path]:
+    """The emulator (running), a config with `profiles` kept-fresh profiles, a logged-in token
+    (with `login` false, none: the tray signs in by itself, through the browser stand-in)."""
     from tests.sso_helpers import device_login
 
     from aws_sso_tray.aws.profiles import SsoSession
@@ -266,7 +241,11 @@ def prepare(env: dict[str, str], profiles: int) -> tuple[object, Path]:
             f"sso_role_name = {role}\nregion = us-east-1\n\n"
         )
     (home / ".aws" / "config").write_text(text)
-    device_login(emu, session)
+    if login:
+        device_login(emu, session)
+    else:
+        env["BROWSER"] = f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s"
+        os.environ.update(env)
     for i in range(profiles):
         settings.add_auto_sync(f"p{i:02d}")
     return emu, home
@@ -280,8 +259,9 @@ def measure_tray(
     hold: float,
     batches: int,
     modules: bool = False,
+    tray_login: bool = False,
 ) -> dict[str, int]:
-    emu, home = prepare(env, profiles)
+    emu, home = prepare(env, profiles, login=not tray_login)
     creds = home / ".aws" / "credentials"
     log = home / "tray.log"
     trigger = home / "modules-please"
@@ -297,6 +277,9 @@ def measure_tray(
             return creds.exists() and creds.read_text().count("aws_session_token") >= profiles
 
         wait_until(written, "all sections written", 90)
+        if tray_login:
+            logins = emu.count("CreateToken")  # type: ignore[attr-defined]
+            print(f"the tray signed in by itself ({logins} CreateToken)", file=sys.stderr)
         calls = emu.count("GetRoleCredentials")  # type: ignore[attr-defined]
         found: dict[str, int] = {}
         for batch in range(1, batches + 1):
@@ -317,34 +300,6 @@ def measure_tray(
             module_report(trigger)
         time.sleep(hold)
         return found
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
-        emu.stop()  # type: ignore[attr-defined]
-
-
-def measure_floor(cmd: list[str], env: dict[str, str], profiles: int) -> dict[str, int]:
-    """VmRSS of the tray under FLOOR_WRAPPER after FLOOR_SETTLE seconds (see FLOOR_BLOCKED)."""
-    python = Path(cmd[0]).with_name("python")
-    if not python.exists():
-        raise SystemExit(f"--floor needs the tray command of a venv ({python} is missing)")
-    emu, home = prepare(env, profiles)
-    log = home / "tray-floor.log"
-    blocked = ",".join(FLOOR_BLOCKED)
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(python), "-c", FLOOR_WRAPPER, blocked, *cmd[1:]],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + FLOOR_SETTLE
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise SystemExit(f"the tray exited ({proc.returncode}):\n{log.read_text()}")
-            time.sleep(1)
-        return status_kb(proc.pid)
     finally:
         proc.terminate()
         proc.wait(timeout=10)
@@ -378,47 +333,48 @@ def main() -> int:
         "--batches", type=int, default=1, help="refresh batches to wait for (RSS after each)"
     )
     parser.add_argument(
-        "--floor",
-        action="store_true",
-        help="also the tray with botocore's client stack and desktop-notifier kept out (diagnosis)",
+        "--only",
+        choices=("signed-in", "tray-login"),
+        help="measure one of the two runs (diagnosis)",
     )
     args = parser.parse_args()
-    floor: dict[str, int] = {}
+    runs = [("signed-in", False), ("tray-login", True)]
+    results: list[tuple[str, dict[str, int]]] = []
     with desktop() as env:
         env["PYSTRAY_BACKEND"] = BACKEND  # what choose_backend picks here; stated, not guessed
         minimal = measure_minimal(env, args.smaps)
         env.pop("PYSTRAY_BACKEND")
-        tray = measure_tray(
-            shlex.split(args.tray_cmd),
-            env,
-            args.profiles,
-            args.smaps,
-            args.hold,
-            args.batches,
-            args.modules,
-        )
-        if args.floor:
-            floor = measure_floor(shlex.split(args.tray_cmd), env, args.profiles)
-    mb = {k: v / 1024 for k, v in tray.items()}
+        for name, tray_login in runs:
+            if args.only not in (None, name):
+                continue
+            print(f"== {name}", file=sys.stderr)
+            found = measure_tray(
+                shlex.split(args.tray_cmd),
+                env,
+                args.profiles,
+                args.smaps,
+                args.hold,
+                args.batches,
+                args.modules,
+                tray_login,
+            )
+            results.append((name, found))
     base = {k: v / 1024 for k, v in minimal.items()}
-    ok = "yes" if mb["VmRSS"] < TARGET_MB else "NO"
-    print(
-        f"| tray RSS, {args.profiles} kept-fresh profiles ({BACKEND}) | {mb['VmRSS']:.1f} MB | "
-        f"minimal pystray icon {base['VmRSS']:.1f} MB | +{mb['VmRSS'] - base['VmRSS']:.1f} MB "
-        f"| < {TARGET_MB:.0f} MB | {ok} |"
-    )
-    print(
-        f"| tray peak RSS (VmHWM) | {mb['VmHWM']:.1f} MB | minimal {base['VmHWM']:.1f} MB | "
-        f"+{mb['VmHWM'] - base['VmHWM']:.1f} MB | | |"
-    )
-    if floor:
-        low = floor["VmRSS"] / 1024
+    labels = {
+        "signed-in": f"tray RSS, {args.profiles} kept-fresh profiles ({BACKEND}), signed in before",
+        "tray-login": "the same, the tray signing in by itself (auth code, its notice shown)",
+    }
+    met = True
+    for name, found in results:
+        mb = {k: v / 1024 for k, v in found.items()}
+        ok = mb["VmRSS"] < TARGET_MB
+        met = met and ok
         print(
-            f"| tray floor: the same without botocore's client stack and desktop-notifier "
-            f"(diagnosis, refreshes fail) | {low:.1f} MB | minimal {base['VmRSS']:.1f} MB | "
-            f"+{low - base['VmRSS']:.1f} MB | | |"
+            f"| {labels[name]} | {mb['VmRSS']:.1f} MB (peak {mb['VmHWM']:.1f} MB) | "
+            f"minimal pystray icon {base['VmRSS']:.1f} MB | +{mb['VmRSS'] - base['VmRSS']:.1f} MB "
+            f"| < {TARGET_MB:.0f} MB | {'yes' if ok else 'NO'} |"
         )
-    return 0 if ok == "yes" else 1
+    return 0 if met else 1
 
 
 if __name__ == "__main__":

@@ -5,8 +5,8 @@ one local HTTP server (tests/canned_http.py) that records the request and plays 
 the requests must match, and so must the answers, the ClientErrors (code, message, wording) and
 the number of attempts botocore's standard retries make. The operation table is checked against
 botocore's service models, the endpoints against botocore's ruleset, and a subprocess shows that
-a token renewal, a role-credentials fetch and a portal listing load none of botocore's client
-machinery.
+a login, a token renewal, a role-credentials fetch, a portal scan and a logout load none of
+botocore's client machinery.
 """
 
 from __future__ import annotations
@@ -425,6 +425,35 @@ def test_a_proxy_is_botocores(monkeypatch: pytest.MonkeyPatch) -> None:
     assert leanclient.endpoint("sso", "us-east-1") == "http://127.0.0.1:4567"
 
 
+@pytest.mark.parametrize(
+    "proxies",
+    [
+        {},
+        {"NO_PROXY": "127.0.0.1"},
+        {"https_proxy": "http://127.0.0.1:9"},
+        {"HTTPS_PROXY": ""},
+        {"HTTP_PROXY": "http://127.0.0.1:9"},
+        {"ALL_PROXY": "http://127.0.0.1:9"},
+        {"Https_Proxy": "http://127.0.0.1:9", "no_proxy": "*.example.com"},
+    ],
+)
+@pytest.mark.parametrize("url", ["https://portal.sso.us-east-1.amazonaws.com", "http://10.1.2.3"])
+def test_the_proxy_shortcut_agrees_with_urllib(
+    monkeypatch: pytest.MonkeyPatch, proxies: dict[str, str], url: str
+) -> None:
+    """uses_proxy skips importing urllib.request when no proxy variable of the scheme is set;
+    its answer is still urllib's (what botocore asks)."""
+    from urllib.request import getproxies, proxy_bypass
+
+    for name in [n for n in os.environ if n.lower().endswith("_proxy")]:
+        monkeypatch.delenv(name)
+    for name, value in proxies.items():
+        monkeypatch.setenv(name, value)
+    netloc = urlsplit(url).netloc
+    expected = bool(getproxies().get(urlsplit(url).scheme)) and not proxy_bypass(netloc)
+    assert leanclient.uses_proxy(url) is expected
+
+
 def test_a_ca_bundle_that_cannot_load_is_botocores_to_word(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Any
 ) -> None:
@@ -443,42 +472,55 @@ def test_a_ca_bundle_that_cannot_load_is_botocores_to_word(
 ALWAYS_ON = """
 import sys
 from datetime import timedelta
-from aws_sso_tray import clock
 from aws_sso_tray.aws import portal, profiles, rolecreds, tokens
+from aws_sso_tray.login import flows
 profile = profiles.get_profile("dev")
+flows.login(profile.session, flow="pkce", timeout=60)  # the browser stand-in presses Allow
 token = tokens.read_token(profile.session)
 renewed = tokens.valid_token(profile.session, now=token.expires_at - timedelta(minutes=1))
 assert renewed.access_token != token.access_token, "not renewed"
 rolecreds.fetch_credentials(profile, renewed.access_token)
 portal.scan(renewed.access_token, profile.session.region)
+assert flows.logout(profile.session).revoke_error is None
 heavy = [m for m in ("botocore.session", "botocore.client", "botocore.endpoint", "urllib3")
          if m in sys.modules]
 print("HEAVY", heavy)
 """
+OPS = ("RegisterClient", "CreateToken", "GetRoleCredentials", "ListAccounts", "Logout")
 
 
-def test_renewals_fetches_and_listings_load_no_botocore_client(
+def test_login_renewal_fetch_scan_and_logout_load_no_botocore_client(
     aws_config: Any, emulator: Any
 ) -> None:
-    from aws_sso_tray.aws import profiles
-    from sso_helpers import CORP_DEV_CONFIG, device_login
+    """What the tray and the daemon do all day, in a fresh interpreter: an auth-code login, a
+    token renewal, a role-credentials fetch, a portal scan and a logout, each reaching the
+    emulator, and none of them loads botocore's session, client or urllib3."""
+    import shlex
+
+    from sso_helpers import CORP_DEV_CONFIG
 
     aws_config(CORP_DEV_CONFIG)
-    device_login(emulator, profiles.get_profile("dev").session)
-    before = {op: emulator.count(op) for op in ("CreateToken", "GetRoleCredentials")}
+    env = {
+        **os.environ,
+        "BROWSER": f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s",
+    }
+    before = {op: emulator.count(op) for op in OPS}
     done = subprocess.run(
         [sys.executable, "-c", ALWAYS_ON],
         capture_output=True,
         text=True,
-        env=dict(os.environ),
+        env=env,
         timeout=120,
         check=False,
     )
     assert done.returncode == 0, done.stderr
     assert "HEAVY []" in done.stdout, done.stdout
-    assert emulator.count("CreateToken") == before["CreateToken"] + 1
-    assert emulator.count("GetRoleCredentials") == before["GetRoleCredentials"] + 1
-    assert emulator.count("ListAccounts") >= 1
+    made = {op: emulator.count(op) - before[op] for op in OPS}
+    assert made["RegisterClient"] == 1
+    assert made["CreateToken"] == 2  # the login's code exchange, then the renewal
+    assert made["GetRoleCredentials"] == 1
+    assert made["ListAccounts"] >= 1
+    assert made["Logout"] == 1
 
 
 def test_the_standard_regions_are_botocores_aws_partition() -> None:

@@ -303,10 +303,17 @@ def config_declines() -> bool:
 def uses_proxy(url: str) -> bool:
     """Whether botocore would send `url` through a proxy (botocore.utils.get_environ_proxies
     and ProxyConfiguration.proxy_url_for, with the same urllib functions)."""
+    import sys
     from urllib.parse import urlsplit
-    from urllib.request import getproxies, proxy_bypass
 
     parts = urlsplit(url)
+    variable = f"{parts.scheme}_proxy"
+    if not sys.platform.startswith(("darwin", "win")) and not any(
+        value and name.lower() == variable for name, value in os.environ.items()
+    ):
+        return False  # getproxies() reads only the environment here, and no proxy is set
+    from urllib.request import getproxies, proxy_bypass
+
     try:
         if proxy_bypass(parts.netloc):
             return False

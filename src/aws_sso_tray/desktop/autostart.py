@@ -24,7 +24,6 @@ the user's real session starts.
 from __future__ import annotations
 
 import os
-import plistlib
 import sys
 from pathlib import Path
 
@@ -99,6 +98,8 @@ def desktop_entry(command: list[str]) -> str:
 
 
 def launch_agent(command: list[str]) -> bytes:
+    import plistlib  # macOS only: not loaded by the tray elsewhere
+
     return plistlib.dumps(
         {
             "Label": LAUNCH_AGENT_LABEL,

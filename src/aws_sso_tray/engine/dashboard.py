@@ -34,7 +34,6 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
@@ -271,7 +270,9 @@ class _Server(ThreadingHTTPServer):
 
 
 def _static(name: str) -> bytes:
-    return resources.files("aws_sso_tray").joinpath("dashboard").joinpath(name).read_bytes()
+    from aws_sso_tray import read_package_file
+
+    return read_package_file("aws_sso_tray", "dashboard", name)
 
 
 _REUSED = (

@@ -16,7 +16,7 @@ out on light and dark panels alike. Shapes are drawn at 4x and reduced with a bo
 edges with a little anti-aliasing, and strokes sized with a floor so they survive 16 px.
 
 `assets/render_icons.py` writes the PNGs (and .ico / .icns) into the repository's top-level
-`assets/`, packaged as `aws_sso_tray.assets`; `load_icon` reads them with importlib.resources
+`assets/`, packaged as `aws_sso_tray.assets`; `load_icon` reads them with `read_package_file`
 and draws on the fly for a size not shipped.
 PIL is imported inside functions: the CLI imports this package without needing it.
 """
@@ -201,12 +201,12 @@ def _busy(canvas: Image, big: int, line: int, outline: int) -> None:
 
 def load_icon(state: IconState, size: int = TRAY_SIZE) -> Image:
     """The shipped PNG for `state` at `size`, drawn on the fly when it is not shipped."""
-    from importlib.resources import files
-
     from PIL import Image
 
+    from aws_sso_tray import read_package_file
+
     try:
-        data = files(ASSETS_PACKAGE).joinpath(asset_name(state, size)).read_bytes()
+        data = read_package_file(ASSETS_PACKAGE, asset_name(state, size))
     except (ModuleNotFoundError, FileNotFoundError, NotADirectoryError, OSError) as exc:
         log.debug("icon %s not shipped (%s): drawn instead", asset_name(state, size), exc)
         return draw_icon(state, size)
