@@ -1,8 +1,11 @@
-"""The AWS services we talk to, as botocore clients, and their errors as AppErrors.
+"""The AWS services we talk to, as clients with botocore's interface, and their errors as AppErrors.
 
 Both `sso` (the access portal) and `sso-oidc` authenticate with bearer tokens or client secrets,
-not SigV4, so the clients are created UNSIGNED: no credential lookup, no instance-metadata probe.
-They come from a botocore session that never reads the shared credentials file: botocore's
+not SigV4, so the clients are UNSIGNED: no credential lookup, no instance-metadata probe. In the
+plain case `client()` hands out a `leanclient.LeanClient` (the same calls, answers and botocore
+exceptions over `http.client`, without botocore's client machinery in memory); otherwise, and for
+what the lean client leaves to it, a botocore client (`botocore_client`). Those come from a
+botocore session that never reads the shared credentials file: botocore's
 `Session.full_config` merges that file's profiles into the config (only to know their names),
 so one duplicate section, BOM or stray line there would make every `sso` / `sso-oidc` call fail
 with ConfigParseError, login and logout included. The AWS config file is still read, so
