@@ -1,8 +1,9 @@
 """Proxies and corporate CAs (issue 14 §6): the real CLI in a subprocess against the emulator
 served over HTTPS by a test CA (trustme), directly and through a local counting CONNECT proxy.
 
-Every AWS call goes through botocore, which resolves `verify` from AWS_CA_BUNDLE or the config's
-`ca_bundle` and the proxy from HTTPS_PROXY / NO_PROXY; these tests hold our clients to that. The
+Our clients resolve `verify` from AWS_CA_BUNDLE or the config's `ca_bundle` and the proxy from
+HTTPS_PROXY / NO_PROXY as botocore does (aws/leanclient makes the calls with AWS_CA_BUNDLE alone,
+botocore once a proxy or a `ca_bundle` applies); these tests hold both to that. The
 logins are device-code logins approved on the emulator (no browser), and `export` fetches the
 role credentials, so both sso-oidc and the sso portal are exercised.
 """
