@@ -217,7 +217,7 @@ def isolated_home(env: dict[str, str]) -> Path:
 def prepare(env: dict[str, str], profiles: int, login: bool = True) -> tuple[object, Path]:
     """The emulator (running), a config with `profiles` kept-fresh profiles, a logged-in token
     (with `login` false, none: the tray signs in by itself, through the browser stand-in)."""
-    from tests.sso_helpers import device_login
+    from tests.sso_helpers import STANDIN_BROWSER, device_login
 
     from aws_sso_tray.aws.profiles import SsoSession
     from aws_sso_tray.emulator import Emulator, EmulatorConfig
@@ -244,7 +244,7 @@ def prepare(env: dict[str, str], profiles: int, login: bool = True) -> tuple[obj
     if login:
         device_login(emu, session)
     else:
-        env["BROWSER"] = f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s"
+        env["BROWSER"] = STANDIN_BROWSER
         os.environ.update(env)
     for i in range(profiles):
         settings.add_auto_sync(f"p{i:02d}")

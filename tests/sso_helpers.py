@@ -6,6 +6,8 @@ own cache classes, so the file is exactly what `aws sso login` leaves behind.
 
 from __future__ import annotations
 
+import shlex
+import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -17,6 +19,9 @@ if TYPE_CHECKING:
     from aws_sso_tray.emulator import Emulator
 
 DEVICE_GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+# BROWSER for a subprocess: the emulator's browser stand-in presses Allow on the sign-in page
+# (aws_sso_tray.emulator.browser; webbrowser splits the entry with shlex, hence the quoting).
+STANDIN_BROWSER = f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s"
 # One SSO profile, `dev` (account 111111111111, ReadOnly, region eu-west-1), of the `corp`
 # sso-session: the world of the tests that need one plain profile and nothing else.
 CORP_DEV_CONFIG = """\

@@ -6,14 +6,14 @@ The real CLI in a subprocess against the emulator, with real files in a temporar
 from __future__ import annotations
 
 import configparser
-import shlex
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import botocore.configloader
 import botocore.exceptions
 import pytest
+
+from sso_helpers import STANDIN_BROWSER
 
 if TYPE_CHECKING:
     from aws_sso_tray.emulator import Emulator
@@ -56,7 +56,7 @@ BROKEN_CREDENTIALS = {
 
 @pytest.fixture
 def standin_env() -> dict[str, str]:
-    return {"BROWSER": f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s"}
+    return {"BROWSER": STANDIN_BROWSER}
 
 
 @pytest.fixture
@@ -293,9 +293,7 @@ def odd_portal(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emulator:
             Account("222222222222", "prod", "prod@example.com", ("ReadOnly",)),
         )
     )
-    monkeypatch.setenv(
-        "BROWSER", f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s"
-    )
+    monkeypatch.setenv("BROWSER", STANDIN_BROWSER)
     return emulator
 
 

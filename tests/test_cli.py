@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from sso_helpers import STANDIN_BROWSER
+
 if TYPE_CHECKING:
     from aws_sso_tray.emulator import Emulator
     from fixture_types import RunCli, WriteConfig
@@ -66,8 +68,7 @@ aws_secret_access_key = staticsecret
 @pytest.fixture
 def standin_env(tmp_path: Path) -> dict[str, str]:
     """$BROWSER = the emulator's browser stand-in, pressing Allow."""
-    command = f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s"
-    return {"BROWSER": command}
+    return {"BROWSER": STANDIN_BROWSER}
 
 
 @pytest.fixture

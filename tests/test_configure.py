@@ -9,7 +9,6 @@ from __future__ import annotations
 import html
 import logging
 import re
-import shlex
 import subprocess
 import sys
 import urllib.error
@@ -29,6 +28,7 @@ from aws_sso_tray.files import configedit
 from aws_sso_tray.setup import configure, configure_page
 from aws_sso_tray.setup.configure import ConfigureRequest, RoleOffer, Selection
 from pagefetch import Browser, fetch, form_token
+from sso_helpers import STANDIN_BROWSER
 from waiting import wait_for
 
 if TYPE_CHECKING:
@@ -60,9 +60,7 @@ def portal_emulator(emulator: Emulator, monkeypatch: pytest.MonkeyPatch) -> Emul
     """The emulator with 8 accounts and 16 roles, pages of 3 (so every list paginates)."""
     emulator.config = EmulatorConfig(accounts=accounts())
     monkeypatch.setattr(portal, "PAGE_SIZE", 3)
-    monkeypatch.setenv(
-        "BROWSER", f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s"
-    )
+    monkeypatch.setenv("BROWSER", STANDIN_BROWSER)
     return emulator
 
 

@@ -27,7 +27,7 @@ from aws_sso_tray.errors import AlreadyRunningError, ExitCode
 from aws_sso_tray.files import paths, settings
 from aws_sso_tray.login import history
 from desktop_fixtures import desktop_session
-from sso_helpers import device_login, session_config
+from sso_helpers import STANDIN_BROWSER, device_login, session_config
 from waiting import wait_for
 
 if TYPE_CHECKING:
@@ -315,8 +315,7 @@ def test_logout_from_another_process_is_respected_by_the_running_daemon(
 
         # The user signs in again: the daemon keeps dev fresh again, still without a browser
         # of its own (the CLI's login uses the stand-in).
-        standin = f"{sys.executable} -m aws_sso_tray.emulator.browser %s"
-        done = cli("login", "dev", "--timeout", "60s", env={"BROWSER": standin})
+        done = cli("login", "dev", "--timeout", "60s", env={"BROWSER": STANDIN_BROWSER})
         assert done.returncode == 0, done.stderr
         wait_for(
             lambda: (

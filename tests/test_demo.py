@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from botocore.configloader import raw_config_parse
 
+from sso_helpers import STANDIN_BROWSER
 from waiting import wait_for
 
 if TYPE_CHECKING:
@@ -73,7 +74,7 @@ def test_headless_demo_opens_the_browser_variable_with_no_display(
     steps = tmp_path / "standin.log"
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env.update(
-        BROWSER=f"{sys.executable} -m aws_sso_tray.emulator.browser %s",
+        BROWSER=STANDIN_BROWSER,
         STANDIN_ACTION="allow",
         STANDIN_LOG=str(steps),
     )

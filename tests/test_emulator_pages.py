@@ -23,6 +23,7 @@ from botocore.config import Config
 
 from aws_sso_tray.emulator import Emulator, EmulatorConfig
 from aws_sso_tray.emulator.browser import BrowseError, browse
+from sso_helpers import STANDIN_BROWSER
 from waiting import wait_for
 
 START_URL = "https://d-1234567890.awsapps.com/start"
@@ -137,7 +138,7 @@ def test_decision_with_a_stale_request_is_an_error_page(emulator: Emulator) -> N
 
 def test_browser_stand_in_works_through_the_browser_variable(emulator: Emulator) -> None:
     auth = start_device(emulator)
-    env = {**os.environ, "BROWSER": f"{sys.executable} -m aws_sso_tray.emulator.browser %s"}
+    env = {**os.environ, "BROWSER": STANDIN_BROWSER}
     subprocess.run(
         [
             sys.executable,

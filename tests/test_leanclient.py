@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -490,31 +488,18 @@ OPS = ("RegisterClient", "CreateToken", "GetRoleCredentials", "ListAccounts", "L
 
 
 def test_login_renewal_fetch_scan_and_logout_load_no_botocore_client(
-    aws_config: Any, emulator: Any
+    aws_config: Any, emulator: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """What the tray and the daemon do all day, in a fresh interpreter: an auth-code login, a
     token renewal, a role-credentials fetch, a portal scan and a logout, each reaching the
     emulator, and none of them loads botocore's session, client or urllib3."""
-    import shlex
-
-    from sso_helpers import CORP_DEV_CONFIG
+    from sso_helpers import CORP_DEV_CONFIG, STANDIN_BROWSER, run_stock_botocore
 
     aws_config(CORP_DEV_CONFIG)
-    env = {
-        **os.environ,
-        "BROWSER": f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s",
-    }
+    monkeypatch.setenv("BROWSER", STANDIN_BROWSER)
     before = {op: emulator.count(op) for op in OPS}
-    done = subprocess.run(
-        [sys.executable, "-c", ALWAYS_ON],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "HEAVY []" in done.stdout, done.stdout
+    output = run_stock_botocore(ALWAYS_ON)  # a fresh interpreter with this test's environment
+    assert "HEAVY []" in output, output
     made = {op: emulator.count(op) - before[op] for op in OPS}
     assert made["RegisterClient"] == 1
     assert made["CreateToken"] == 2  # the login's code exchange, then the renewal

@@ -41,6 +41,7 @@ from aws_sso_tray.errors import (
 from aws_sso_tray.login import flows, history
 from aws_sso_tray.login.prompt import LoginCancelledError, LoginPrompt
 from aws_sso_tray.login.registration import registration_cache_file
+from sso_helpers import STANDIN_BROWSER
 from waiting import wait_for
 
 if TYPE_CHECKING:
@@ -90,8 +91,7 @@ def browser(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Callable[..., Pa
 
     def use(action: str = "allow", delay: float = 0) -> Path:
         log_file = tmp_path / f"standin-{action}.log"
-        command = f"{shlex.quote(sys.executable)} -m {STANDIN} %s"
-        monkeypatch.setenv("BROWSER", command)
+        monkeypatch.setenv("BROWSER", STANDIN_BROWSER)
         monkeypatch.setenv("STANDIN_ACTION", action)
         monkeypatch.setenv("STANDIN_LOG", str(log_file))
         monkeypatch.setenv("STANDIN_DELAY", str(delay))

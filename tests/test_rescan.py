@@ -8,8 +8,6 @@ the config we wrote.
 from __future__ import annotations
 
 import json
-import shlex
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -21,13 +19,13 @@ from aws_sso_tray.emulator import Account, EmulatorConfig
 from aws_sso_tray.errors import ConfigError, ExitCode
 from aws_sso_tray.files import configedit
 from aws_sso_tray.setup import configure, profilenames
+from sso_helpers import STANDIN_BROWSER
 
 if TYPE_CHECKING:
     from aws_sso_tray.emulator import Emulator
     from fixture_types import RunCli
 
 START_URL = "https://d-1234567890.awsapps.com/start"
-STANDIN = f"{shlex.quote(sys.executable)} -m aws_sso_tray.emulator.browser %s"
 TEMPLATE = "{account_name}-{role_name}"
 
 
@@ -45,7 +43,7 @@ def many_accounts(count: int = 20, *, grant: str | None = None, revoke: str | No
 @pytest.fixture
 def many(emulator: Emulator, home: Path, monkeypatch: pytest.MonkeyPatch) -> Emulator:
     emulator.config = EmulatorConfig(accounts=many_accounts())
-    monkeypatch.setenv("BROWSER", STANDIN)
+    monkeypatch.setenv("BROWSER", STANDIN_BROWSER)
     return emulator
 
 
@@ -209,7 +207,7 @@ def test_sessions_own_browser_opens_its_sign_in(
     settings = settings_file()
     settings.parent.mkdir(parents=True, exist_ok=True)
     settings.parent.chmod(0o700)
-    settings.write_text(f"[sessions.corp]\nbrowser = {json.dumps(STANDIN)}\n")
+    settings.write_text(f"[sessions.corp]\nbrowser = {json.dumps(STANDIN_BROWSER)}\n")
     # $BROWSER fails: only the session's own browser can sign this in
     result = non_interactive(cli, env={"BROWSER": "false", "STANDIN_LOG": str(log)})
     assert result.returncode == 0, result.stderr

@@ -396,10 +396,11 @@ def test_sync_accounts_runs_off_the_ui_thread_and_says_what_changed_in_one_notic
 ) -> None:
     from aws_sso_tray import api
     from aws_sso_tray.emulator import EmulatorConfig
-    from test_rescan import STANDIN, many_accounts
+    from sso_helpers import STANDIN_BROWSER
+    from test_rescan import many_accounts
 
     emulator.config = EmulatorConfig(accounts=many_accounts(3))
-    monkeypatch.setenv("BROWSER", STANDIN)  # the sign-in's browser stand-in presses Allow
+    monkeypatch.setenv("BROWSER", STANDIN_BROWSER)  # the sign-in's browser stand-in presses Allow
     assert len(api.configure_every_role(START_URL, "us-east-1", "corp").added) == 9
     emulator.config = EmulatorConfig(accounts=many_accounts(3, grant="Billing", revoke="Admin"))
     engine, notifier = FakeEngine(), RecordingNotifier()

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 import pytest
 
+from sso_helpers import STANDIN_BROWSER
 from waiting import wait_for
 
 if TYPE_CHECKING:
@@ -281,7 +282,7 @@ def test_tray_login_sync_and_quit_on_a_real_desktop(
     env = {
         "AWS_ENDPOINT_URL_SSO": emulator.url,
         "AWS_ENDPOINT_URL_SSO_OIDC": emulator.url,
-        "BROWSER": f"{sys.executable} -m aws_sso_tray.emulator.browser %s",
+        "BROWSER": STANDIN_BROWSER,
         "PYTHONUNBUFFERED": "1",
     }
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -439,7 +440,7 @@ def test_log_in_button_on_a_notification_starts_the_login(
     env = {
         "AWS_ENDPOINT_URL_SSO": emulator.url,
         "AWS_ENDPOINT_URL_SSO_OIDC": emulator.url,
-        "BROWSER": f"{sys.executable} -m aws_sso_tray.emulator.browser %s",
+        "BROWSER": STANDIN_BROWSER,
         "PYTHONUNBUFFERED": "1",
     }
     tray = Tray(desktop, env, home / "tray.log")
@@ -549,7 +550,7 @@ def test_a_left_click_opens_the_menu(
     env = {
         "AWS_ENDPOINT_URL_SSO": emulator.url,
         "AWS_ENDPOINT_URL_SSO_OIDC": emulator.url,
-        "BROWSER": f"{sys.executable} -m aws_sso_tray.emulator.browser %s",
+        "BROWSER": STANDIN_BROWSER,
         "PYTHONUNBUFFERED": "1",
         "PYSTRAY_BACKEND": backend,
     }

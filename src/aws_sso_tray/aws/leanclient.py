@@ -243,12 +243,12 @@ def endpoint(service: str, region: str) -> str | None:
         parts = urlsplit(override)
         plain = parts.path in ("", "/") and not (parts.query or parts.fragment or parts.username)
         ok = parts.scheme in ("http", "https") and parts.hostname and plain
-        url = override.rstrip("/") if ok and not config_declines() else None
-    elif standard_region(region) and not config_declines():
+        url = override.rstrip("/") if ok else None
+    elif standard_region(region):
         url = f"https://{prefix}.{region}.amazonaws.com"
     else:
         url = None
-    return None if url is None or uses_proxy(url) else url
+    return None if url is None or config_declines() or uses_proxy(url) else url
 
 
 def standard_region(region: str) -> bool:
